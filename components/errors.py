@@ -1,0 +1,39 @@
+"""Project exceptions: one type per kind of failure, each with a message a user can act on."""
+
+from __future__ import annotations
+
+
+class BraidError(Exception):
+    """Base class of every error Braid raises on purpose."""
+
+
+class ContractError(BraidError):
+    """A data contract is malformed: names the file, key (and line where known)."""
+
+
+class DataValidationError(BraidError):
+    """Data failed the contract's expectations; carries the validation report."""
+
+    def __init__(self, message: str, report: object | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class DataError(BraidError):
+    """Input data cannot be used (missing column, bad dtype, unreadable file, bad image...)."""
+
+
+class InputError(BraidError):
+    """Arguments given to the library API are inconsistent (shapes, counts, wiring, names)."""
+
+
+class SearchError(BraidError):
+    """The model search could not produce a model (every trial failed, budget too small...)."""
+
+
+class TrackingError(BraidError):
+    """The tracking store (MLflow) could not be reached or written."""
+
+
+class StorageError(BraidError):
+    """An output location is not writable or the disk is full."""
