@@ -12,6 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 .PHONY: install test test-fast demo benchmark clean
 

@@ -11,6 +11,37 @@ _ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "PREFECT_HOME": str(Path(__file__).resolve().parents[1] / ".braid" / "prefect-tests"),
     "CUDA_VISIBLE_DEVICES": "",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
 }
 for _key, _value in _ENV.items():
     os.environ.setdefault(_key, _value)
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo") -> Path:
+    """Write `rows` of demo data under `folder` and a contract for it (the bundled demo contract with
+    absolute paths and small images). Returns the contract's path."""
+    from components.demo_data import write_demo_data
+
+    data_dir = folder / "data"
+    csv_path = write_demo_data(data_dir, n_rows=rows, seed=seed, image_size=image_size)
+    raw = yaml.safe_load((PROJECT_ROOT / "data_contracts" / "demo.yaml").read_text())
+    raw["name"] = name
+    raw["source"] = {"path": str(csv_path), "format": "csv", "image_root": str(data_dir / "images")}
+    for feature in raw["features"]:
+        if feature["modality"] == "image":
+            feature["image_size"] = [image_size, image_size]
+            feature["expect"] = {"nullable": False}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_contract_factory():
+    return make_demo_contract

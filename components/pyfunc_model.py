@@ -1,0 +1,8 @@
+"""MLflow models-from-code entry point of the served model: logged as the pyfunc's `python_model`,
+so loading a Braid model never unpickles anything."""
+
+import mlflow
+
+from components.serving import BraidPyfunc
+
+mlflow.models.set_model(BraidPyfunc())

@@ -1,0 +1,296 @@
+"""The only module that talks to MLflow: pipeline runs, nested trial runs, artifacts, registry gate.
+
+Every call goes through `Tracker._call`, which retries with backoff while the tracking store is
+unreachable and then fails with a `TrackingError` that names the store, so a night run never dies on
+a deep stack trace from `requests` and never half-registers a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import mlflow
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from components.errors import TrackingError
+from components.layout import Layout
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RUN_KEY_TAG = "braid.run_key"
+TRIAL_TAG = "braid.trial_id"
+PARENT_TAG = "mlflow.parentRunId"
+_MAX_PARAM_LEN = 6000
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where and how to track.
+
+    Args:
+        tracking_uri: an MLflow tracking URI (`sqlite:///...`, `http://127.0.0.1:5000`).
+        artifact_root: where new experiments keep artifacts when the store is a local database.
+        retries: attempts per call before giving up.
+        backoff_s: first wait between attempts; doubles each time, capped by `max_wait_s` in total.
+    """
+
+    tracking_uri: str
+    artifact_root: str | None = None
+    retries: int = 6
+    backoff_s: float = 0.5
+    max_wait_s: float = 60.0
+
+    @classmethod
+    def from_env(cls, layout: Layout) -> "TrackingConfig":
+        """`MLFLOW_TRACKING_URI` when set (a server), else SQLite + local artifacts under the layout."""
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if uri:
+            return cls(tracking_uri=uri)
+        layout.home.mkdir(parents=True, exist_ok=True)
+        return cls(tracking_uri=layout.mlflow_uri, artifact_root=layout.artifacts.as_uri())
+
+
+def _is_transient(exc: Exception) -> bool:
+    text = f"{type(exc).__name__}: {exc}".lower()
+    markers = ("connection", "timed out", "timeout", "max retries", "database is locked", "unavailable",
+               "temporarily", "503", "502", "504", "refused", "reset by peer")
+    return any(m in text for m in markers)
+
+
+class Tracker:
+    """Thin, retrying facade over `MlflowClient` for one tracking store."""
+
+    def __init__(self, config: TrackingConfig):
+        self.config = config
+        self.client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        wait, waited = self.config.backoff_s, 0.0
+        for attempt in range(1, self.config.retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - classified below, re-raised as TrackingError
+                transient = _is_transient(exc)
+                if not transient or attempt == self.config.retries or waited + wait > self.config.max_wait_s:
+                    reason = "unreachable" if transient else "refused the request"
+                    raise TrackingError(
+                        f"MLflow tracking store {self.config.tracking_uri} {reason} while trying to {what} "
+                        f"(after {attempt} attempt(s), {waited:.0f}s): {str(exc).splitlines()[0][:300]}. "
+                        "Check that the server is running, or unset MLFLOW_TRACKING_URI to use the local store."
+                    ) from exc
+                log.warning("MLflow: %s failed (%s); retrying in %.1fs", what, type(exc).__name__, wait)
+                time.sleep(wait)
+                waited += wait
+                wait *= 2
+        raise AssertionError("unreachable")
+
+    # ----------------------------------------------------------------- experiments and runs
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment `name`, created (with the configured artifact root) if missing."""
+        found = self._call("look up experiment", self.client.get_experiment_by_name, name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                self._call("restore experiment", self.client.restore_experiment, found.experiment_id)
+            return found.experiment_id
+        location = f"{self.config.artifact_root}/{name}" if self.config.artifact_root else None
+        try:
+            return self._call("create experiment", self.client.create_experiment, name, artifact_location=location)
+        except TrackingError:
+            # Another process may have created it between our look-up and create.
+            found = self._call("look up experiment", self.client.get_experiment_by_name, name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def start_run(self, experiment_id: str, run_name: str, tags: dict[str, str] | None = None,
+                  parent_run_id: str | None = None) -> str:
+        tags = dict(tags or {})
+        if parent_run_id:
+            tags[PARENT_TAG] = parent_run_id
+        run = self._call("create run", self.client.create_run, experiment_id, tags=tags, run_name=run_name)
+        return run.info.run_id
+
+    def find_unfinished_run(self, experiment_id: str, run_key: str) -> str | None:
+        """A parent run with this key that never finished (killed or failed): the one to resume."""
+        runs = self._call(
+            "search runs", self.client.search_runs, [experiment_id],
+            filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}' and attributes.status != 'FINISHED'",
+            max_results=5, order_by=["attributes.start_time DESC"],
+        )
+        runs = [r for r in runs if PARENT_TAG not in r.data.tags]
+        return runs[0].info.run_id if runs else None
+
+    def reopen_run(self, run_id: str) -> None:
+        self._call("reopen run", self.client.update_run, run_id, status="RUNNING")
+
+    def children(self, parent_run_id: str) -> list[mlflow.entities.Run]:
+        run = self._call("get run", self.client.get_run, parent_run_id)
+        return self._call(
+            "search child runs", self.client.search_runs, [run.info.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'", max_results=1000,
+        )
+
+    def mark_stale_children(self, parent_run_id: str) -> int:
+        """Children still RUNNING belong to a process that died: mark them KILLED. Returns how many."""
+        stale = [r for r in self.children(parent_run_id) if r.info.status == "RUNNING"]
+        for run in stale:
+            self._call("tag killed trial", self.client.set_tag, run.info.run_id, "braid.error",
+                       "the process running this trial was killed; the trial is re-run on resume")
+            self._call("end killed trial", self.client.set_terminated, run.info.run_id, "KILLED")
+        return len(stale)
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        RunStatus.from_string(status)
+        self._call("end run", self.client.set_terminated, run_id, status)
+
+    # ----------------------------------------------------------------- logging
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        items = [Param(str(k), _param_value(v)) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self._call("log params", self.client.log_batch, run_id, params=items[start:start + 100])
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+        now = int(time.time() * 1000)
+        items = [Metric(_metric_key(k), float(v), now, step or 0) for k, v in metrics.items()
+                 if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))]
+        for start in range(0, len(items), 500):
+            self._call("log metrics", self.client.log_batch, run_id, metrics=items[start:start + 500])
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
+        self._call("set tags", self.client.log_batch, run_id, tags=items)
+
+    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None = None) -> None:
+        if Path(local_dir).is_dir():
+            self._call("upload artifacts", self.client.log_artifacts, run_id, str(local_dir), artifact_path)
+
+    def log_artifact(self, run_id: str, local_file: Path, artifact_path: str | None = None) -> None:
+        if Path(local_file).is_file():
+            self._call("upload artifact", self.client.log_artifact, run_id, str(local_file), artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self._call("upload text", self.client.log_text, run_id, text, artifact_file)
+
+    def log_dataset(self, run_id: str, frame: Any, source: str, name: str, digest: str,
+                    context: str = "training") -> None:
+        """Record the dataset (schema, profile, digest, source) as the run's input."""
+        from mlflow.entities import DatasetInput, InputTag
+
+        dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
+        entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
+                              tags=[InputTag(key="mlflow.data.context", value=context)])
+        self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
+
+    def trial_observer(self, experiment_id: str, parent_run_id: str) -> "TrialObserver":
+        return TrialObserver(self, experiment_id, parent_run_id)
+
+    # ----------------------------------------------------------------- registry
+    def log_pyfunc(self, run_id: str, *, python_model: str, artifacts: dict[str, str],
+                   signature: Any, input_example: Any, code_paths: list[str] | None = None) -> str:
+        """Log a models-from-code pyfunc into `run_id`; returns its model URI."""
+
+        def _log() -> str:
+            mlflow.set_tracking_uri(self.config.tracking_uri)
+            with mlflow.start_run(run_id=run_id):
+                info = mlflow.pyfunc.log_model(
+                    name="model", python_model=python_model, artifacts=artifacts, signature=signature,
+                    input_example=input_example, code_paths=code_paths,
+                    pip_requirements=_pip_requirements(),
+                )
+            return info.model_uri
+
+        return self._call("log model", _log)
+
+    def register(self, model_uri: str, name: str, run_id: str, tags: dict[str, str] | None = None) -> str:
+        """Register `model_uri` as a new version of `name`; returns the version. Never leaves a version
+        without its files: the model is logged (files uploaded) before this is called."""
+        try:
+            self._call("look up registered model", self.client.get_registered_model, name)
+        except TrackingError as exc:
+            if "RESOURCE_DOES_NOT_EXIST" not in str(exc.__cause__) and "not found" not in str(exc).lower():
+                raise
+            try:
+                self._call("create registered model", self.client.create_registered_model, name)
+            except TrackingError:
+                self._call("look up registered model", self.client.get_registered_model, name)
+        version = self._call("create model version", self.client.create_model_version, name, model_uri,
+                             run_id=run_id, tags=tags or {})
+        return str(version.version)
+
+    def alias_version(self, name: str, alias: str) -> str | None:
+        try:
+            return str(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self._call(f"set alias {alias}", self.client.set_registered_model_alias, name, alias, version)
+
+    def version_run_id(self, name: str, version: str) -> str:
+        return self._call("get model version", self.client.get_model_version, name, version).run_id
+
+    def model_uri(self, name: str, alias: str) -> str:
+        return f"models:/{name}@{alias}"
+
+
+class TrialObserver:
+    """Search observer that mirrors each trial into a nested MLflow run (see docs/DESIGN.md)."""
+
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str):
+        self.tracker = tracker
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.runs: dict[str, str] = {}
+
+    def on_trial_begin(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
+        run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id)},
+                                        parent_run_id=self.parent_run_id)
+        self.runs[trial_id] = run_id
+        self.tracker.log_params(run_id, hyperparameters)
+
+    def on_epoch_end(self, trial_id: str, epoch: int, logs: dict[str, float]) -> None:
+        if trial_id in self.runs:
+            self.tracker.log_metrics(self.runs[trial_id], logs, step=epoch)
+
+    def on_trial_end(self, trial_id: str, status: str, metrics: dict[str, float], error: str | None,
+                     model_size: int | None, duration_s: float) -> None:
+        run_id = self.runs.get(trial_id)
+        if run_id is None:
+            return
+        final = {f"final_{k}": v for k, v in (metrics or {}).items()}
+        final["duration_s"] = duration_s
+        if model_size is not None:
+            final["model_params"] = model_size
+        self.tracker.log_metrics(run_id, final)
+        tags = {"braid.trial_status": status}
+        if error:
+            tags["braid.error"] = error
+        self.tracker.set_tags(run_id, tags)
+        ok = status.upper() in {"COMPLETED", "FINISHED", "OK"}
+        self.tracker.end_run(run_id, "FINISHED" if ok else "FAILED")
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _MAX_PARAM_LEN else text[: _MAX_PARAM_LEN - 3] + "..."
+
+
+def _metric_key(key: str) -> str:
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in str(key))
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    names = ["tensorflow", "keras", "pandas", "pyarrow", "pillow", "pydantic", "numpy", "mlflow"]
+    return [f"{n}=={version(n)}" for n in names]

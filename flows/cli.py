@@ -1,0 +1,274 @@
+"""`braid`: the command line. Every command calls a flow or a library function; errors are one line.
+
+Example:
+    braid demo                                   # demo data + the whole pipeline, small budget
+    braid run data_contracts/posters.yaml --max-trials 3 --epochs 5
+    braid validate data_contracts/movies.yaml
+    braid contract infer data.csv --target label -o data_contracts/mine.yaml
+    braid score data_contracts/demo.yaml new_rows.csv
+    braid ui
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from components.errors import BraidError
+from components.layout import Layout
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
+contract_app = typer.Typer(no_args_is_help=True, help="Write and check data contracts.")
+app.add_typer(contract_app, name="contract")
+console = Console()
+err = Console(stderr=True)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+_OFFLINE_ENV = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # The ephemeral API starts in a subprocess; on a busy 2-core machine 20 s (the default) is too short.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+
+
+def _prepare_env() -> None:
+    for key, value in _OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT_HOME", str(Layout.default().home / "prefect"))
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    """Run `fn`; a Braid error (or a bad argument) is one clear line on stderr and exit code 2."""
+    try:
+        return fn()
+    except BraidError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise BraidError(f"--{name} must be a positive number, got {value}")
+
+
+def _check_budget(max_trials: int, epochs: int, time_budget: float | None) -> None:
+    _positive("max-trials", max_trials)
+    _positive("epochs", epochs)
+    _positive("time-budget", time_budget, allow_none=True)
+    if max_trials > 10_000 or epochs > 100_000:
+        raise BraidError(f"--max-trials {max_trials} / --epochs {epochs} is absurd; use at most 10000 / 100000")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    board = summary["trained"]["leaderboard"]
+    table = Table(title="Trial leaderboard (best first)")
+    for col in ("trial_id", "status", "score"):
+        table.add_column(col)
+    for row in board:
+        score = row.get("score")
+        table.add_row(str(row.get("trial_id")), str(row.get("status")),
+                      f"{score:.4f}" if isinstance(score, (int, float)) else "-")
+    console.print(table)
+    console.print(summary["evaluated"]["table_markdown"])
+    console.print(summary["decision"]["markdown"])
+    run = summary["run"]
+    console.print(f"\nMLflow run: [bold]{run['run_id']}[/] in experiment [bold]{run['experiment']}[/]")
+    console.print(f"Artifacts and store: {run['tracking_uri']}")
+
+
+def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
+    _prepare_env()
+    from flows.training import training_pipeline
+
+    with console.status(f"Running the pipeline on {contract} (validate → preprocess → search → evaluate → register)"):
+        return training_pipeline(contract=str(contract), **settings)
+
+
+@app.command()
+def run(
+    contract: Annotated[Path, typer.Argument(help="The data contract YAML.")],
+    max_trials: Annotated[int, typer.Option(help="Models the search may try.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 5,
+    time_budget: Annotated[Optional[float], typer.Option(help="Seconds after which no new trial starts.")] = None,
+    tuner: Annotated[str, typer.Option(help="random | bayesian | hyperband | greedy")] = "bayesian",
+    seed: Annotated[int, typer.Option(help="Seed of the search.")] = 0,
+    batch_size: Annotated[Optional[int], typer.Option(help="Rows per step (default: picked from the data).")] = None,
+) -> None:
+    """Run the whole training pipeline on CONTRACT."""
+
+    def _do() -> None:
+        _check_budget(max_trials, epochs, time_budget)
+        summary = _run_training(contract, max_trials=max_trials, epochs=epochs, time_budget=time_budget,
+                                tuner=tuner, seed=seed, batch_size=batch_size)
+        _print_summary(summary)
+
+    _guard(_do)
+
+
+@app.command()
+def validate(contract: Annotated[Path, typer.Argument(help="The data contract YAML.")]) -> None:
+    """Check CONTRACT's data against its expectations (Great Expectations); no training."""
+
+    def _do() -> None:
+        _prepare_env()
+        from components import pipeline
+        from components.contracts import load_contract
+
+        loaded = load_contract(contract)
+        layout = Layout.default()
+        with console.status(f"Validating {loaded.source.path}"):
+            report = pipeline.validate(loaded, layout, pipeline.fingerprint(loaded))
+        console.print(report["summary_markdown"])
+        console.print(f"Data Docs: {report['data_docs_index']}")
+
+    _guard(_do)
+
+
+@contract_app.command("infer")
+def contract_infer(
+    data: Annotated[Path, typer.Argument(help="A CSV or Parquet file.")],
+    target: Annotated[Optional[list[str]], typer.Option(help="A column to predict (repeat for several).")] = None,
+    image_root: Annotated[Optional[Path], typer.Option(help="Directory image paths are relative to.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Contract name (default: the file's stem).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write a starting contract for DATA, guessing each column's modality, for you to edit."""
+
+    def _do() -> None:
+        from components.contracts import infer_contract
+
+        text = infer_contract(data, name=name, image_root=image_root, targets=tuple(target or ()))
+        if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+            console.print(f"wrote {output}; review it, then: braid validate {output}")
+        else:
+            sys.stdout.write(text)
+
+    _guard(_do)
+
+
+@app.command()
+def score(
+    contract: Annotated[Path, typer.Argument(help="The data contract YAML (names the registered model).")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet rows to score.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Parquet file to write.")] = None,
+    alias: Annotated[str, typer.Option(help="Registry alias to score with.")] = "champion",
+) -> None:
+    """Score DATA with the contract's `champion` model; writes predictions to Parquet."""
+
+    def _do() -> None:
+        _prepare_env()
+        from flows.scoring import scoring_pipeline
+
+        result = scoring_pipeline(contract=str(contract), data=str(data), output=str(output) if output else None,
+                                  alias=alias)
+        console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
+
+    _guard(_do)
+
+
+@app.command("demo-data")
+def demo_data(
+    rows: Annotated[int, typer.Option(help="Rows to generate.")] = 3000,
+    out: Annotated[Optional[Path], typer.Option(help="Directory (default: .braid/demo).")] = None,
+) -> None:
+    """Generate the deterministic multimodal demo dataset."""
+
+    def _do() -> None:
+        from components.demo_data import write_demo_data
+
+        _positive("rows", rows)
+        path = write_demo_data(out or Layout.default().demo_data, n_rows=rows)
+        console.print(f"wrote {path}")
+
+    _guard(_do)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(help="Rows of demo data.")] = 2000,
+    max_trials: Annotated[int, typer.Option(help="Models the search may try.")] = 2,
+    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 4,
+) -> None:
+    """Generate the demo data and run the whole pipeline on it with a small budget."""
+
+    def _do() -> None:
+        from components.demo_data import write_demo_data
+
+        _check_budget(max_trials, epochs, None)
+        layout = Layout.default()
+        console.rule("Braid demo")
+        console.print(f"1/2 demo data → {write_demo_data(layout.demo_data, n_rows=rows)}")
+        console.print("2/2 pipeline on data_contracts/demo.yaml")
+        summary = _run_training(PROJECT_ROOT / "data_contracts" / "demo.yaml", max_trials=max_trials,
+                                epochs=epochs, tuner="greedy", seed=0)
+        _print_summary(summary)
+        console.rule("Where things are")
+        console.print(f"Braid home:        {layout.home}")
+        console.print(f"MLflow store:      {layout.mlflow_uri}")
+        console.print(f"Preprocessed data: {summary['prepared']['directory']}")
+        console.print("Open the MLflow UI:  [bold]make ui[/]   (or: .venv/bin/braid ui) → http://127.0.0.1:5000")
+        console.print("Open the Prefect UI: [bold].venv/bin/prefect server start[/] → http://127.0.0.1:4200 "
+                      f"(with PREFECT_HOME={os.environ.get('PREFECT_HOME')})")
+
+    _guard(_do)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    no_start: Annotated[bool, typer.Option("--print-only", help="Only print the commands.")] = False,
+) -> None:
+    """Start the MLflow UI on the project's store (127.0.0.1) and print how to open Prefect's."""
+    _prepare_env()
+    layout = Layout.default()
+    store = os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri)
+    mlflow_cmd = [str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri", store,
+                  "--host", "127.0.0.1", "--port", str(port)]
+    console.print(f"Prefect UI: PREFECT_HOME={os.environ['PREFECT_HOME']} "
+                  f"{Path(sys.executable).with_name('prefect')} server start  → http://127.0.0.1:4200")
+    console.print(f"MLflow UI:  {' '.join(mlflow_cmd)}  → http://127.0.0.1:{port}")
+    if not no_start:
+        subprocess.run(mlflow_cmd, check=False)
+
+
+@app.command()
+def deploy() -> None:
+    """Register the deployments of prefect.yaml (training nightly, scoring on demand) with the Prefect
+    server at PREFECT_API_URL. Start a server and a worker first (see README)."""
+
+    def _do() -> None:
+        _prepare_env()
+        if not os.environ.get("PREFECT_API_URL"):
+            raise BraidError("PREFECT_API_URL is not set: start `prefect server start` and "
+                             "`export PREFECT_API_URL=http://127.0.0.1:4200/api` first")
+        prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+        done = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], cwd=PROJECT_ROOT, check=False)
+        if done.returncode:
+            raise BraidError(f"`prefect deploy --all` failed with exit code {done.returncode} (see above)")
+
+    _guard(_do)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,152 @@
+"""The real training flow end to end: Prefect (test API), MLflow on a temporary SQLite store, tiny data."""
+
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from components import pipeline
+from components.contracts import load_contract
+from components.errors import DataValidationError
+from components.layout import Layout
+from flows.scoring import scoring_pipeline
+from flows.training import training_pipeline
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, demo_contract_factory):
+    root = tmp_path_factory.mktemp("flow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.setenv("BRAID_HOME", str(root / "home"))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def contract_path(home, demo_contract_factory):
+    return demo_contract_factory(home, rows=160, image_size=16)
+
+
+@pytest.fixture(scope="module")
+def first_run(home, contract_path):
+    return training_pipeline(contract=str(contract_path), max_trials=2, epochs=2, tuner="random", seed=1,
+                             home=str(home / "home"))
+
+
+def _client(home: Path) -> MlflowClient:
+    return MlflowClient(Layout(home / "home").mlflow_uri)
+
+
+def test_parent_and_nested_trial_runs_are_recorded(home, first_run):
+    client = _client(home)
+    parent = client.get_run(first_run["run"]["run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["contract"] == "demo"
+    assert parent.data.tags["braid.data_hash"] == first_run["prepared"]["directory"].rsplit("/", 1)[-1]
+    assert "test.combined_score" in parent.data.metrics
+    for target, metric in (("kind", "accuracy"), ("score", "mae"), ("tags", "micro_f1")):
+        assert f"test.{target}.{metric}" in parent.data.metrics
+        assert f"baseline.{target}.{metric}" in parent.data.metrics
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    assert len(children) == 2
+    for child in children:
+        assert child.info.status in {"FINISHED", "FAILED"}
+        assert child.data.params, "each trial logs its hyperparameters"
+        history = client.get_metric_history(child.info.run_id, "val_loss")
+        assert len(history) == 2, "one val_loss point per epoch"
+    inputs = parent.inputs.dataset_inputs
+    assert inputs and inputs[0].dataset.name == "demo"
+
+
+def test_artifacts_are_logged(home, first_run):
+    client = _client(home)
+    run_id = first_run["run"]["run_id"]
+    top = {a.path for a in client.list_artifacts(run_id)}
+    assert {"contract", "validation", "preprocessing", "evaluation", "search"} <= top
+    evaluation = {a.path for a in client.list_artifacts(run_id, "evaluation")}
+    assert "evaluation/kind_confusion_matrix.png" in evaluation
+    assert "evaluation/score_predicted_vs_actual.png" in evaluation
+    assert "evaluation/tags_per_label_f1.png" in evaluation
+    validation = {a.path for a in client.list_artifacts(run_id, "validation")}
+    assert any(p.endswith("data_docs") for p in validation)
+
+
+def test_first_model_is_registered_as_champion_and_challenger(home, first_run):
+    client = _client(home)
+    decision = first_run["decision"]
+    assert decision["promoted"] and decision["previous_champion"] is None
+    champion = client.get_model_version_by_alias("braid-demo", "champion")
+    challenger = client.get_model_version_by_alias("braid-demo", "challenger")
+    assert champion.version == challenger.version == decision["version"]
+    assert champion.run_id == first_run["run"]["run_id"]
+
+
+def test_pyfunc_predicts_every_target_from_raw_rows(home, first_run, contract_path):
+    contract = load_contract(contract_path)
+    mlflow.set_tracking_uri(Layout(home / "home").mlflow_uri)
+    model = mlflow.pyfunc.load_model("models:/braid-demo@champion")
+    rows = pd.read_csv(contract.source.path).head(7).drop(columns=["kind", "score", "tags"])
+    out = model.predict(rows)
+    assert len(out) == 7
+    assert set(out["kind"]) <= {"antique", "gadget", "heirloom", "tool"}
+    assert np.isfinite(out["score"]).all()
+    assert all(isinstance(v, str) for v in out["tags"])
+    assert np.allclose([sum(p) for p in out["kind__proba"]], 1.0, atol=1e-4)
+
+
+def test_a_worse_model_does_not_take_champion(home, first_run, contract_path):
+    """Register an untrained copy of the best model: it scores worse, so it stays challenger only."""
+    contract = load_contract(contract_path)
+    layout = Layout(home / "home")
+    trained = dict(first_run["trained"])
+    model = keras.saving.load_model(trained["model_path"], safe_mode=True)
+    for layer in model.layers:
+        for weight in layer.weights:
+            if weight.trainable:
+                weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
+    worse_path = Path(first_run["run"]["search_dir"]) / "untrained.keras"
+    model.save(worse_path)
+    trained["model_path"] = str(worse_path)
+    run = first_run["run"]
+    evaluated = pipeline.evaluate(contract, layout, run, first_run["prepared"], trained)
+    assert evaluated["primary_score"] < first_run["evaluated"]["primary_score"]
+    decision = pipeline.register(contract, layout, run, first_run["prepared"], trained, evaluated)
+    assert not decision["promoted"]
+    assert decision["champion_score"] == pytest.approx(first_run["evaluated"]["primary_score"], abs=1e-6)
+    client = _client(home)
+    assert client.get_model_version_by_alias("braid-demo", "champion").version == first_run["decision"]["version"]
+    assert client.get_model_version_by_alias("braid-demo", "challenger").version == decision["version"]
+
+
+def test_scoring_flow_writes_predictions(home, first_run, contract_path, tmp_path):
+    contract = load_contract(contract_path)
+    rows = pd.read_csv(contract.source.path).head(12)
+    data = tmp_path / "new.csv"
+    rows.drop(columns=["kind", "score", "tags"]).to_csv(data, index=False)
+    result = scoring_pipeline(contract=str(contract_path), data=str(data), output=str(tmp_path / "out.parquet"),
+                              home=str(home / "home"))
+    scored = pd.read_parquet(result["output"])
+    assert len(scored) == 12 and list(scored["id"]) == list(rows["id"])
+    assert {"kind", "score", "tags"} <= set(scored.columns)
+
+
+def test_validation_failure_stops_before_training(home, demo_contract_factory, tmp_path):
+    path = demo_contract_factory(tmp_path, rows=40, image_size=16, name="broken")
+    contract = load_contract(path)
+    frame = pd.read_csv(contract.source.path)
+    frame.loc[3, "price"] = "not a number"
+    frame.drop(columns=["weight"]).to_csv(contract.source.path, index=False)
+    with pytest.raises(DataValidationError) as caught:
+        training_pipeline(contract=str(path), max_trials=1, epochs=1, home=str(home / "home"))
+    message = str(caught.value)
+    assert "weight" in message and "price" in message
+    layout = Layout(home / "home")
+    assert not (layout.home / "runs" / "broken").exists(), "no search may start after a failed validation"
+    assert not (layout.home / "data" / "broken").exists(), "no preprocessing either"
