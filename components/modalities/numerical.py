@@ -1,4 +1,9 @@
-"""Numerical features: coerce to numbers, standardise with train mean/std, flag missing values."""
+"""Numerical features: coerce to numbers, standardise with train mean/std, flag missing values.
+
+Heavy-tailed columns (money, counts: the max lies many standard deviations above the mean) are put
+on a signed log1p scale before standardising — with `scaling: auto`, the default — because a
+handful of huge values would otherwise squash every other row to nearly the same input.
+"""
 
 from __future__ import annotations
 
@@ -27,20 +32,32 @@ def coerce_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
     return out, bad
 
 
+HEAVY_TAIL_Z = 8.0  # a max this many std above the mean: far beyond any light-tailed sample's
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
 class _MeanVariance:
     """Streaming mean/variance (Chan et al. pairwise merge), so fitting needs one batch in memory."""
 
     def __init__(self) -> None:
         self.count, self.mean, self.m2 = 0, 0.0, 0.0
         self.missing, self.non_numeric = 0, 0
+        self.low, self.high = np.inf, -np.inf
 
     def update(self, values: pd.Series) -> None:
         numbers, bad = coerce_numbers(values)
         self.non_numeric += bad
+        self.add(numbers)
+
+    def add(self, numbers: np.ndarray) -> None:
         present = numbers[~np.isnan(numbers)]
         self.missing += len(numbers) - len(present)
         if len(present) == 0:
             return
+        self.low, self.high = min(self.low, float(present.min())), max(self.high, float(present.max()))
         n, mean = len(present), float(present.mean())
         m2 = float(((present - mean) ** 2).sum())
         total = self.count + n
@@ -60,14 +77,37 @@ class _MeanVariance:
         }
 
 
+class _Scaler:
+    """Fits the raw and the signed-log1p scale together; `finalize` keeps the one the data calls for."""
+
+    def __init__(self, scaling: str) -> None:
+        self.scaling = scaling
+        self.raw, self.logged = _MeanVariance(), _MeanVariance()
+
+    def update(self, values: pd.Series) -> None:
+        numbers, bad = coerce_numbers(values)
+        self.raw.non_numeric += bad
+        self.raw.add(numbers)
+        self.logged.add(signed_log1p(numbers))
+
+    def finalize(self) -> dict:
+        raw = self.raw.finalize()
+        heavy = raw["count"] > 1 and (self.raw.high - raw["mean"]) / raw["std"] > HEAVY_TAIL_Z
+        use_log = self.scaling == "log" or (self.scaling == "auto" and heavy)
+        if not use_log:
+            return {**raw, "log": False}
+        logged = self.logged.finalize()
+        return {**raw, "mean": logged["mean"], "std": logged["std"], "log": True}
+
+
 @register
 class Numerical(Codec):
     """Two tabular slots per feature: the standardised value (0 when missing) and a missing flag."""
 
     name = "numerical"
 
-    def fitter(self, spec) -> _MeanVariance:
-        return _MeanVariance()
+    def fitter(self, spec) -> _Scaler:
+        return _Scaler(getattr(spec, "scaling", "auto"))
 
     def columns(self, spec, fitted: dict) -> list[str]:
         return [spec.name, f"{spec.name}__missing"]
@@ -77,6 +117,8 @@ class Numerical(Codec):
         if bad:
             ctx.issues[f"{spec.name}: not a number (treated as missing)"] += bad
         missing = np.isnan(numbers)
+        if fitted.get("log"):
+            numbers = signed_log1p(numbers)
         scaled = np.where(missing, 0.0, (numbers - fitted["mean"]) / fitted["std"])
         return np.stack([scaled, missing], axis=1).astype(np.float32)
 

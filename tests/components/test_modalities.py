@@ -186,3 +186,20 @@ def test_regression_keeps_raw_values_and_records_mean_std():
     expected, decoded = round_trip(codec, spec, fitted, pd.Series(["7.25", None]), TransformContext())
     np.testing.assert_array_equal(expected, np.array([7.25, np.nan], np.float32))
     np.testing.assert_array_equal(decoded, expected)
+
+
+def test_heavy_tailed_numbers_are_log_scaled_and_light_tailed_are_not():
+    feature = Feature(name="budget", modality="numerical")
+    codec = codec_for(feature)
+    rng = np.random.default_rng(0)
+    heavy = pd.Series(np.exp(rng.normal(10, 2.5, 2000)))  # log-normal: money-like
+    light = pd.Series(rng.normal(50, 5, 2000))
+    fits = {}
+    for name, values in (("heavy", heavy), ("light", light)):
+        fitter = codec.fitter(feature)
+        fitter.update(values)
+        fits[name] = fitter.finalize()
+    assert fits["heavy"]["log"] and not fits["light"]["log"]
+    scaled = codec.transform(feature, fits["heavy"], heavy, TransformContext())[:, 0]
+    assert abs(scaled.mean()) < 0.05 and abs(scaled.std() - 1) < 0.05
+    assert scaled.max() < 6, "no row is squashed far from the rest after the log"
