@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from components.errors import ContractError
 
@@ -44,8 +44,8 @@ class Expectations(_Strict):
     min_length: int | None = None
     max_length: int | None = None
     image_must_decode: bool = True
-    min_image_size: tuple[int, int] | None = None  # (width, height)
-    max_image_size: tuple[int, int] | None = None  # (width, height)
+    min_image_size: tuple[PositiveInt, PositiveInt] | None = None  # (width, height)
+    max_image_size: tuple[PositiveInt, PositiveInt] | None = None  # (width, height)
 
 
 class Feature(_Strict):
@@ -55,7 +55,7 @@ class Feature(_Strict):
     modality: Modality
     expect: Expectations = Expectations()
     # image
-    image_size: tuple[int, int] = (64, 64)  # (height, width) the image is resized to
+    image_size: tuple[PositiveInt, PositiveInt] = (64, 64)  # (height, width) the image is resized to
     # text
     max_tokens: int = Field(20_000, gt=0)
     sequence_length: int = Field(128, gt=0)
@@ -91,8 +91,15 @@ class Target(_Strict):
 
     @property
     def allows_missing(self) -> bool:
-        """Targets must be present in every row unless the contract says `expect: {nullable: true}`."""
-        return "nullable" in self.expect.model_fields_set and self.expect.nullable
+        """Whether a row may leave this target empty.
+
+        Classification and regression targets must be present unless the contract says
+        `expect: {nullable: true}`. An empty multilabel cell is the empty label set (CSV writers leave
+        "" for `[]`), so it is allowed unless the contract says `expect: {nullable: false}`.
+        """
+        if "nullable" in self.expect.model_fields_set:
+            return self.expect.nullable
+        return self.task == "multilabel"
 
 
 class Split(_Strict):
