@@ -23,8 +23,8 @@ from components.modalities import Codec, TransformContext, register
 def _source(value, root: str | None, column: str, row_id) -> bytes | str | None:
     """Where one cell's image comes from: raw bytes, or a checked path under `root`.
 
-    `normpath` (no file system calls, unlike `resolve`) removes "..": a path that then does not
-    start with the root escapes it, as does an absolute path.
+    `normpath` removes "..": a path that then does not start with the root escapes it, as does an
+    absolute path; `realpath` then catches symlinks inside the root that lead out of it.
     """
     if isinstance(value, dict):  # Parquet struct as written by e.g. Hugging Face datasets
         value = value.get("bytes") or value.get("path")
@@ -38,7 +38,8 @@ def _source(value, root: str | None, column: str, row_id) -> bytes | str | None:
             "source.image_root; set it to the directory the paths are relative to"
         )
     path = os.path.normpath(os.path.join(root, str(value).strip()))
-    if not path.startswith(root + os.sep):
+    # realpath follows symlinks: a link inside the root that points outside it escapes too.
+    if not path.startswith(root + os.sep) or not os.path.realpath(path).startswith(os.path.realpath(root) + os.sep):
         raise DataError(
             f"row {row_id!r}, column '{column}': image path '{value}' points outside the image root "
             f"{root}; paths must stay inside it (no '..' or absolute paths)"

@@ -13,6 +13,9 @@ import tensorflow as tf
 
 from components.modalities import Codec, TransformContext, float_feature, register
 
+MAX_ABS = 1e30  # beyond this a value is not a measurement; squares of it would overflow float64 sums
+HEAVY_TAIL_Z = 8.0  # a max this many std above the mean: far beyond any light-tailed sample's
+
 
 def coerce_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
     """Numbers from a column that may hold strings ("12", " 3.5 ", "n/a").
@@ -27,12 +30,13 @@ def coerce_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
     else:
         numbers = pd.to_numeric(values, errors="coerce")
     out = np.array(numbers, dtype=np.float64)
-    bad = int(np.sum(np.isnan(out) & ~pd.isna(values).to_numpy(dtype=bool)))
-    out[~np.isfinite(out)] = np.nan
+    # inf and values beyond float32's range can't be trained on: they count as unreadable, not silently.
+    unusable = ~np.isfinite(out) | (np.abs(np.nan_to_num(out)) > MAX_ABS)
+    out[unusable] = np.nan
+    bad = int(np.sum(unusable & ~pd.isna(values).to_numpy(dtype=bool)))
     return out, bad
 
 
-HEAVY_TAIL_Z = 8.0  # a max this many std above the mean: far beyond any light-tailed sample's
 
 
 def signed_log1p(values: np.ndarray) -> np.ndarray:
@@ -119,7 +123,7 @@ class Numerical(Codec):
         missing = np.isnan(numbers)
         if fitted.get("log"):
             numbers = signed_log1p(numbers)
-        scaled = np.where(missing, 0.0, (numbers - fitted["mean"]) / fitted["std"])
+        scaled = np.clip(np.where(missing, 0.0, (numbers - fitted["mean"]) / fitted["std"]), -1e6, 1e6)
         return np.stack([scaled, missing], axis=1).astype(np.float32)
 
     def tf_feature(self, stored) -> tf.train.Feature:

@@ -317,10 +317,6 @@ def test_serving_refuses_image_paths_outside_the_root(served, path):
         transform_frame(state, rows, root)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "components/modalities/image.py `_source` checks the root with os.path.normpath, which does not "
-    "follow symlinks: a link inside the image root pointing outside it is read at serving/preprocess "
-    "(validation catches it with resolve())"))
 def test_serving_refuses_a_symlink_out_of_the_root(served, tmp_path):
     from components.preprocess import transform_frame
 
