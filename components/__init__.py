@@ -1,0 +1,70 @@
+"""Braid's model library: an AutoKeras-compatible AutoModel for multimodal, multi-task data.
+
+`import components as ak` runs AutoKeras code such as the multi-modal,
+multi-task tutorial unchanged. Quick start (runs on a CPU in well under a minute):
+
+    import numpy as np
+    import components as ak
+
+    images = np.random.rand(64, 32, 32, 3).astype("float32")
+    table = np.random.rand(64, 20).astype("float32")
+    price = np.random.rand(64, 1)
+    kind = np.random.randint(5, size=(64, 1))
+
+    auto_model = ak.AutoModel(
+        inputs=[ak.ImageInput(name="image"), ak.StructuredDataInput(name="tabular")],
+        outputs=[
+            ak.RegressionHead(name="price", metrics=["mae"]),
+            ak.ClassificationHead(name="kind", metrics=["accuracy"]),
+        ],
+        max_trials=2, overwrite=True, seed=0,
+    )
+    auto_model.fit([images, table], [price, kind], epochs=1)
+    price_pred, kind_pred = auto_model.predict([images, table])
+    print(auto_model.evaluate([images, table], [price, kind]))
+    model = auto_model.export_model()          # plain keras.Model, preprocessing inside
+    model.save("model.keras")                  # reload: keras.models.load_model(..., safe_mode=True)
+
+Inputs may also be dicts keyed by node names, pandas DataFrames (string
+categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts.
+"""
+
+from components.blocks import (
+    Block,
+    CategoricalToNumerical,
+    ConvBlock,
+    DenseBlock,
+    Fusion,
+    ImageAugmentation,
+    ImageBlock,
+    Merge,
+    Normalization,
+    ResNetBlock,
+    StructuredDataBlock,
+    TextBlock,
+)
+from components.heads import ClassificationHead, RegressionHead
+from components.nodes import ImageInput, Input, StructuredDataInput, TextInput
+from components.search import AutoModel
+
+__all__ = [
+    "AutoModel",
+    "Block",
+    "CategoricalToNumerical",
+    "ClassificationHead",
+    "ConvBlock",
+    "DenseBlock",
+    "Fusion",
+    "ImageAugmentation",
+    "ImageBlock",
+    "ImageInput",
+    "Input",
+    "Merge",
+    "Normalization",
+    "RegressionHead",
+    "ResNetBlock",
+    "StructuredDataBlock",
+    "StructuredDataInput",
+    "TextBlock",
+    "TextInput",
+]

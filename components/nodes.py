@@ -1,0 +1,123 @@
+"""Graph placeholders: input nodes (what data comes in) and the nodes blocks produce.
+
+A node knows its *kind*, which decides which blocks may consume it:
+`"image"` (a spatial float tensor), `"text"` (one string per example),
+`"structured"` (a raw table row, numeric or string) and `"vector"` (features).
+Input nodes also carry what was learned from the training data (shape, dtype,
+statistics) once `AutoModel.fit` has looked at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.errors import InputError
+
+NUMERICAL = "numerical"
+CATEGORICAL = "categorical"
+
+
+class Node:
+    """An edge of the model graph: the output of an input or of a block."""
+
+    def __init__(self, kind: str, block: Any = None, name: str | None = None):
+        self.kind = kind
+        self.block = block
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kind={self.kind!r}, name={self.name!r})"
+
+
+class InputNode(Node):
+    """Base class of the model inputs; `fit` fills `shape`, `dtype` and `stats`."""
+
+    kind_name = "vector"
+
+    def __init__(self, name: str | None = None):
+        super().__init__(kind=self.kind_name, block=None, name=name)
+        self.shape: tuple[int, ...] | None = None
+        self.dtype: str = "float32"
+        self.stats: dict[str, Any] = {}
+
+    def keras_input(self):
+        import keras
+
+        if self.shape is None:
+            raise InputError(f"Input {self.name!r} has not seen any data yet; call fit first.")
+        return keras.Input(shape=self.shape, dtype=self.dtype, name=self.name)
+
+
+class Input(InputNode):
+    """A generic numeric input of any shape (AutoKeras `ak.Input`)."""
+
+    kind_name = "vector"
+
+
+class ImageInput(InputNode):
+    """Images, `(N, H, W, C)` or `(N, H, W)`, uint8 or float.
+
+    Args:
+        name: optional input name; dict inputs and datasets are keyed by it.
+    """
+
+    kind_name = "image"
+
+
+class TextInput(InputNode):
+    """Raw text, one string per example (`(N,)` or `(N, 1)`).
+
+    Args:
+        name: optional input name; dict inputs and datasets are keyed by it.
+    """
+
+    kind_name = "text"
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name=name)
+        self.dtype = "string"
+
+
+class StructuredDataInput(InputNode):
+    """A table: numpy `(N, D)`, a pandas DataFrame, or a `[D]` tensor per example.
+
+    Numeric columns are standardised inside the model. When any column is
+    categorical the model input is a string matrix `(N, D)` of raw values
+    (numbers written as text, e.g. `df.astype(str).to_numpy()`); `AutoModel.predict`
+    does that conversion for DataFrames itself. All-numeric tables use a float input.
+
+    Args:
+        column_names: column order; taken from the DataFrame when not given.
+        column_types: `{"column": "numerical" | "categorical"}`; inferred from
+            dtypes (numbers are numerical, everything else categorical) when not given.
+        name: optional input name.
+    """
+
+    kind_name = "structured"
+
+    def __init__(
+        self,
+        column_names: list[str] | None = None,
+        column_types: dict[str, str] | None = None,
+        name: str | None = None,
+    ):
+        super().__init__(name=name)
+        for column, ctype in (column_types or {}).items():
+            if ctype not in (NUMERICAL, CATEGORICAL):
+                raise InputError(
+                    f"StructuredDataInput column_types[{column!r}] is {ctype!r}; "
+                    f"use {NUMERICAL!r} or {CATEGORICAL!r}."
+                )
+        if column_names is not None and column_types:
+            unknown = set(column_types) - set(column_names)
+            if unknown:
+                raise InputError(
+                    f"StructuredDataInput column_types names {sorted(unknown)} which are not in "
+                    "column_names; fix the spelling or add them to column_names."
+                )
+        self.column_names = list(column_names) if column_names is not None else None
+        self.column_types = dict(column_types or {})
+
+    @property
+    def is_string(self) -> bool:
+        return self.dtype == "string"

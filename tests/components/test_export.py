@@ -1,0 +1,58 @@
+"""export_model() gives a plain keras.Model with preprocessing inside; `.keras` + safe_mode round trip."""
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+import components as ak
+
+
+def test_export_round_trip_with_images_text_and_string_categoricals(tmp_path):
+    rng = np.random.default_rng(0)
+    num = 40
+    frame = pd.DataFrame({
+        "country": rng.choice(["US", "FR", "JP"], num),
+        "runtime": rng.integers(80, 180, num).astype(float),
+    })
+    x = {
+        "poster": rng.integers(0, 255, (num, 8, 8, 3)).astype("uint8"),
+        "overview": [" ".join(rng.choice(["ship", "love", "war"], 5)) for _ in range(num)],
+        "tabular": frame,
+    }
+    y = {"genre": rng.choice(["drama", "comedy", "action"], num), "score": rng.random(num) * 10, "tags": rng.integers(0, 2, (num, 2))}
+    auto_model = ak.AutoModel(
+        inputs=[ak.ImageInput(name="poster"), ak.TextInput(name="overview"), ak.StructuredDataInput(name="tabular")],
+        outputs=[ak.ClassificationHead(name="genre"), ak.RegressionHead(name="score"), ak.ClassificationHead(name="tags", multi_label=True)],
+        max_trials=1, overwrite=True, directory=tmp_path, seed=0,
+    )
+    auto_model.fit(x, y, epochs=1, verbose=0)
+    model = auto_model.export_model()
+    assert isinstance(model, keras.Model) and not hasattr(model, "weighting") and model.output_names == ["genre", "score", "tags"]
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    raw = auto_model.model_inputs(x)  # the table becomes a string matrix of raw values
+    assert raw["tabular"].dtype == tf.string
+    before, after = model.predict(raw, verbose=0), loaded.predict(raw, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    assert loaded.get_layer("genre").classes == ["action", "comedy", "drama"]
+    assert loaded.get_layer("tags").thresholds == auto_model.heads[2].thresholds
+    # The exported model's probabilities decode to the same labels AutoModel.predict gives.
+    labels = auto_model.predict(x)[0].ravel()
+    assert list(labels) == [loaded.get_layer("genre").classes[i] for i in after[0].argmax(axis=1)]
+    assert not any(isinstance(layer, keras.layers.Lambda) for layer in loaded.layers)
+
+
+def test_export_of_numeric_table_takes_floats_and_answers_in_target_units(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 3)).astype("float32")
+    auto_model = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
+                              max_trials=1, overwrite=True, directory=tmp_path)
+    auto_model.fit(x, 1000 + 500 * x[:, 0], epochs=1, verbose=0)
+    model = auto_model.export_model()
+    assert model.inputs[0].dtype == "float32"
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    prediction = loaded.predict(x, verbose=0)
+    assert np.allclose(prediction, model.predict(x, verbose=0)) and 500 < prediction.mean() < 1500

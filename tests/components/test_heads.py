@@ -1,0 +1,84 @@
+"""Heads infer their encoding, loss and units from the targets, and decode predictions back."""
+
+import numpy as np
+import pytest
+
+import components as ak
+from components.errors import DataError, InputError
+
+
+def fitted(head, y):
+    head.name = head.name or "head"
+    head.fit_targets(np.asarray(y))
+    return head
+
+
+def test_integer_labels_are_multiclass_indices():
+    head = fitted(ak.ClassificationHead(), np.random.default_rng(0).integers(0, 5, size=(40, 1)))
+    assert head.classes == [0, 1, 2, 3, 4] and not head.binary
+    assert head.encode_numpy(np.array([[3], [0]])).tolist() == [3, 0]
+    probabilities = np.eye(5)[[4, 1]]
+    assert head.decode(probabilities).ravel().tolist() == [4, 1]
+
+
+def test_string_labels_decode_to_strings_and_binary_uses_one_sigmoid():
+    head = fitted(ak.ClassificationHead(), ["cat", "dog", "dog", "cat"])
+    assert head.binary and head.classes == ["cat", "dog"]
+    assert head.decode(np.array([[0.9], [0.1]])).ravel().tolist() == ["dog", "cat"]
+    import tensorflow as tf
+
+    assert head.encode_tensor(tf.constant("dog")).numpy().tolist() == [1.0]
+
+
+def test_one_hot_rows_become_indices():
+    head = fitted(ak.ClassificationHead(), np.eye(3)[[0, 2, 1, 2]])
+    assert head.label_kind == "one_hot" and head.encode_numpy(np.eye(3)[[2]]).tolist() == [2]
+
+
+def test_num_classes_mismatch_is_a_data_error():
+    with pytest.raises(DataError, match="num_classes=3"):
+        fitted(ak.ClassificationHead(num_classes=3), ["a", "b"])
+
+
+def test_balanced_class_weights_favour_the_rare_class():
+    head = fitted(ak.ClassificationHead(class_weight="balanced"), [0] * 9 + [1])
+    assert head.class_weights[1] > head.class_weights[0]
+
+
+def test_multi_label_thresholds_maximise_f1():
+    head = fitted(ak.ClassificationHead(multi_label=True), np.array([[1, 0], [0, 1], [1, 1], [0, 0]]))
+    truth = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
+    probabilities = np.array([[0.3, 0.1], [0.35, 0.2], [0.1, 0.3], [0.05, 0.1]])
+    thresholds = head.tune_thresholds(truth, probabilities)
+    assert 0.1 < thresholds[0] <= 0.3
+    assert head.decode(probabilities)[:, 0].tolist() == [1, 1, 0, 0]
+
+
+def test_multi_label_rejects_non_binary_rows():
+    with pytest.raises(DataError, match="multi_label"):
+        fitted(ak.ClassificationHead(multi_label=True), np.array([[2, 0], [0, 1]]))
+
+
+def test_regression_standardises_and_rejects_strings_and_nan():
+    head = fitted(ak.RegressionHead(), np.array([[100.0], [300.0]]))
+    assert head.mean == [200.0] and head.std == [100.0]
+    with pytest.raises(DataError, match="non-numeric"):
+        fitted(ak.RegressionHead(), np.array(["a", "b"]))
+    with pytest.raises(DataError, match="NaN"):
+        fitted(ak.RegressionHead(), np.array([1.0, np.nan]))
+
+
+def test_regression_loss_is_in_standard_units():
+    import tensorflow as tf
+
+    head = fitted(ak.RegressionHead(), np.array([[0.0], [1000.0]]))
+    loss = head.loss_fn()(tf.constant([[500.0]]), tf.constant([[0.0]]))
+    assert float(loss) == pytest.approx(1.0)
+
+
+def test_unknown_loss_or_metric_is_an_input_error():
+    with pytest.raises(InputError, match="loss"):
+        ak.RegressionHead(loss="hinge")
+    head = fitted(ak.RegressionHead(metrics=["f1"]), np.array([1.0, 2.0]))
+    with pytest.raises(InputError, match="f1"):
+        head.metric_objects()

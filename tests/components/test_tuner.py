@@ -1,0 +1,137 @@
+"""The search: every tuner, observers, time budget, model-size limit, failing trials, seeds."""
+
+import keras
+import numpy as np
+import pytest
+
+import components as ak
+from components.errors import SearchError
+
+
+def table_data(num=48, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((num, 5)).astype("float32")
+    return x, [x[:, :1] * 3 + 1, (x[:, 1] > 0.5).astype(int)]
+
+
+def table_model(tmp_path, **kwargs):
+    options = dict(max_trials=2, overwrite=True, directory=tmp_path, seed=0)
+    options.update(kwargs)
+    return ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=[ak.RegressionHead(name="value", metrics=["mae"]), ak.ClassificationHead(name="flag")],
+        **options,
+    )
+
+
+@pytest.mark.parametrize("tuner", ["random", "bayesian", "hyperband", "greedy"])
+def test_each_tuner_runs_trials_and_keeps_the_best(tmp_path, tuner):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, tuner=tuner)
+    auto_model.fit(x, y, epochs=2, verbose=0)
+    board = auto_model.leaderboard()
+    completed = [row for row in board if row["status"] == "COMPLETED"]
+    assert 1 <= len(completed) <= 2 and board[0]["score"] == min(r["score"] for r in completed)
+    assert auto_model.tuner.oracle.objective.name == "val_combined_loss"
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def on_trial_begin(self, trial_id, hyperparameters):
+        self.events.append(("begin", trial_id, hyperparameters))
+
+    def on_epoch_end(self, trial_id, epoch, logs):
+        self.events.append(("epoch", trial_id, epoch, logs))
+
+    def on_trial_end(self, trial_id, status, metrics, error, model_size, duration_s):
+        self.events.append(("end", trial_id, status, metrics, error, model_size, duration_s))
+
+
+class OnlyEnd:
+    def on_trial_end(self, trial_id, status, metrics, error, model_size, duration_s):
+        raise RuntimeError("observers must not break the search")
+
+
+def test_observers_see_every_trial_and_a_broken_observer_is_ignored(tmp_path):
+    x, y = table_data()
+    recorder = Recorder()
+    auto_model = table_model(tmp_path, observers=[recorder, OnlyEnd()], objective="val_flag_accuracy")
+    auto_model.fit(x, y, epochs=2, verbose=0)
+    begins = [e for e in recorder.events if e[0] == "begin"]
+    ends = [e for e in recorder.events if e[0] == "end"]
+    epochs = [e for e in recorder.events if e[0] == "epoch"]
+    assert [e[1] for e in begins] == [e[1] for e in ends] and len(ends) == 2
+    assert all(e[2] == "COMPLETED" and e[4] is None and e[5] > 0 and e[6] > 0 for e in ends)
+    assert "val_flag_accuracy" in ends[0][3] and "val_value_mae" in epochs[0][3]
+    assert auto_model.tuner.oracle.objective.direction == "max"
+
+
+def test_time_budget_stops_starting_trials(tmp_path):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_trials=6, time_budget=1.0)
+    auto_model.fit(x, y, epochs=1, verbose=0)
+    assert 1 <= len(auto_model.leaderboard()) < 6
+
+
+def test_oversized_models_fail_and_the_reasons_are_surfaced(tmp_path):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_model_size=10)
+    with pytest.raises(SearchError, match="Oversized model"):
+        auto_model.fit(x, y, epochs=1, verbose=0)
+
+
+class PoisonFirstTrial(keras.callbacks.Callback):
+    """Turns the first trial's weights into NaN; later trials (deep copies) are left alone."""
+
+    trials_seen = []
+
+    def on_train_begin(self, logs=None):
+        PoisonFirstTrial.trials_seen.append(1)
+        if len(PoisonFirstTrial.trials_seen) == 1:
+            for variable in self.model.trainable_variables:
+                variable.assign(np.full(variable.shape, np.nan, "float32"))
+
+
+def test_a_nan_trial_fails_and_the_search_goes_on(tmp_path):
+    x, y = table_data()
+    recorder = Recorder()
+    auto_model = table_model(tmp_path, observers=[recorder])
+    auto_model.fit(x, y, epochs=2, verbose=0, callbacks=[PoisonFirstTrial()])
+    statuses = [e[2] for e in recorder.events if e[0] == "end"]
+    errors = [e[4] for e in recorder.events if e[0] == "end"]
+    assert statuses == ["FAILED", "COMPLETED"] and "NaN" in errors[0]
+    assert np.isfinite(auto_model.predict(x)[0]).all()
+
+
+@pytest.mark.slow
+def test_same_seed_same_search(tmp_path):
+    x, y = table_data()
+    runs = []
+    for name in ("a", "b"):
+        auto_model = table_model(tmp_path / name, tuner="random", seed=7)
+        auto_model.fit(x, y, epochs=1, verbose=0)
+        runs.append(sorted((r["trial_id"], r["score"], str(r["hyperparameters"])) for r in auto_model.leaderboard()))
+    assert [r[2] for r in runs[0]] == [r[2] for r in runs[1]]
+    assert np.allclose([r[1] for r in runs[0]], [r[1] for r in runs[1]], rtol=1e-2)  # same trials; float reductions on CPU threads may differ slightly
+
+
+@pytest.mark.parametrize("mode", ["uncertainty", "gradnorm", "search"])
+def test_each_loss_weighting_mode_trains(tmp_path, mode):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_trials=1, loss_weighting=mode, loss_weights={"value": 2.0})
+    auto_model.fit(x, y, epochs=2, verbose=0)
+    assert auto_model.leaderboard()[0]["status"] == "COMPLETED"
+    if mode == "search":
+        assert auto_model.leaderboard()[0]["hyperparameters"]["loss_weighting"] in ("static", "uncertainty", "gradnorm")
+
+
+def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_trials=1, refit=True, mixed_precision=True, distribution_strategy="auto")
+    history = auto_model.fit(x, y, epochs=1, verbose=0)
+    assert "loss" in history.history
+    model = auto_model.export_model()
+    assert all(out.dtype == "float32" for out in model.outputs)
+    assert keras.mixed_precision.global_policy().name == "float32"
