@@ -61,11 +61,23 @@ class Head(Block):
 
     accepts = ("vector", "image", "structured")
 
-    def __init__(self, name: str | None = None, loss: Any = None, metrics: list | None = None, dropout: float | None = None, **kwargs: Any):
+    def __init__(self, name: str | None = None, loss: Any = None, metrics: list | None = None, dropout: float | None = None,
+                 mask_missing: bool = False, **kwargs: Any):
         super().__init__(name=name, **kwargs)
         self.loss, self.metrics, self.dropout = loss, metrics, dropout
+        # Missing targets (NaN, or class index -1) are an error unless masked: then those rows add
+        # nothing to this head's loss and metrics, while still training the other heads.
+        self.mask_missing = mask_missing
         self.fitted = False
         self.baseline = 1.0
+
+    def present(self, y: np.ndarray) -> np.ndarray:
+        """Rows whose target is known (all rows unless `mask_missing`)."""
+        return np.ones(len(y), bool)
+
+    def present_tensor(self, y):
+        """The same as a float 0/1 tensor, for the masked loss."""
+        return tf.ones(tf.shape(y)[:1], "float32")
 
     def features(self, inputs):
         x = inputs[0]
@@ -126,9 +138,26 @@ class ClassificationHead(Head):
     def binary(self) -> bool:
         return not self.multi_label and len(self.classes) == 2
 
+    def present(self, y: np.ndarray) -> np.ndarray:
+        if not self.mask_missing or self.multi_label:
+            return np.ones(len(y), bool)
+        flat = y.reshape(len(y), -1)[:, 0]
+        if flat.dtype.kind in "iuf":
+            return ~np.isnan(flat.astype("float64")) & (flat >= 0)
+        return np.asarray([v is not None and str(v) not in {"", "nan", "None"} for v in flat])
+
+    def present_tensor(self, y):
+        if not self.mask_missing or self.multi_label:
+            return tf.ones(tf.shape(y)[:1], "float32")
+        return tf.cast(tf.reshape(y, [-1]) >= 0, "float32")
+
     def fit_targets(self, y: np.ndarray) -> None:
         """Learn classes (or labels), class weights and the loss baseline from training targets."""
         self._table = None
+        if self.mask_missing:
+            y = y[self.present(y)]
+            if len(y) == 0:
+                raise DataError(f"Every target of head {self.name!r} is missing; it cannot be trained.")
         if y.dtype.kind == "f" and np.isnan(y).any():
             raise DataError(f"Targets of head {self.name!r} contain NaN; drop or fill those rows.")
         if self.multi_label:
@@ -198,7 +227,9 @@ class ClassificationHead(Head):
             return y.argmax(axis=1).astype("int64")
         flat = y.reshape(len(y))
         if self.label_kind == "index":
-            bad = (flat < 0) | (flat >= len(self.classes)) | (flat != np.round(flat.astype("float64")))
+            known = flat >= 0 if self.mask_missing else np.ones(len(flat), bool)
+            bad = known & ((flat < 0) | (flat >= len(self.classes)) | (flat != np.round(flat.astype("float64"))))
+            bad |= ~known & (flat != -1)
             if bad.any():
                 raise DataError(f"Head {self.name!r} got label {flat[bad][0]!r} outside its classes 0..{len(self.classes) - 1}.")
             return flat.astype("int64")
@@ -327,6 +358,10 @@ class RegressionHead(Head):
                 "use a ClassificationHead for labels or convert the column to numbers."
             )
         y = y.astype("float64").reshape(len(y), -1)
+        if self.mask_missing:
+            y = y[self.present(y)]
+            if len(y) == 0:
+                raise DataError(f"Every target of head {self.name!r} is missing; it cannot be trained.")
         if np.isnan(y).any() or np.isinf(y).any():
             raise DataError(f"Targets of head {self.name!r} contain NaN or infinity; drop or fill those rows.")
         if self.output_dim is not None and y.shape[1] != self.output_dim:
@@ -334,6 +369,16 @@ class RegressionHead(Head):
         self.mean = [float(v) for v in y.mean(axis=0)]
         self.std = [float(v) if v > 1e-12 else 1.0 for v in y.std(axis=0)]
         self.fitted = True
+
+    def present(self, y: np.ndarray) -> np.ndarray:
+        if not self.mask_missing:
+            return np.ones(len(y), bool)
+        return ~np.isnan(y.astype("float64").reshape(len(y), -1)).any(axis=1)
+
+    def present_tensor(self, y):
+        if not self.mask_missing:
+            return tf.ones(tf.shape(y)[:1], "float32")
+        return tf.cast(tf.reduce_all(tf.math.is_finite(tf.cast(y, "float32")), axis=-1), "float32")
 
     def encode_numpy(self, y: np.ndarray) -> np.ndarray:
         return y.astype("float32").reshape(len(y), len(self.mean))

@@ -96,6 +96,7 @@ class MultiTaskModel(keras.Model):
             tf.constant(h.class_weights) if getattr(h, "class_weights", None) is not None else None for h in heads
         ]
         self.binary = [bool(getattr(h, "binary", False)) for h in heads]
+        self.heads = list(heads)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.combined_tracker = keras.metrics.Mean(name="combined_loss")
         self.task_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in self.head_names]
@@ -113,17 +114,34 @@ class MultiTaskModel(keras.Model):
         flat = [m for group in self.task_metrics for m in group]
         return [self.loss_tracker, self.combined_tracker, *self.task_trackers, *flat]
 
-    def _task_losses(self, y, y_pred) -> list:
+    def _known(self, y) -> tuple[dict, dict]:
+        """Targets with missing entries replaced by a harmless value, and each head's 0/1 row mask."""
+        filled, masks = {}, {}
+        for head in self.heads:
+            target = y[head.name]
+            mask = head.present_tensor(target)
+            masks[head.name] = mask
+            if getattr(head, "mask_missing", False):
+                keep = tf.reshape(mask > 0, [-1] + [1] * (len(target.shape) - 1))
+                target = tf.where(keep, target, tf.zeros_like(target))
+            filled[head.name] = target
+        return filled, masks
+
+    def _task_losses(self, y, y_pred, masks) -> list:
         losses = []
-        for name, loss_fn, table, binary in zip(self.head_names, self.loss_fns, self.class_weight_tables, self.binary):
-            weights = None
+        for name, loss_fn, table in zip(self.head_names, self.loss_fns, self.class_weight_tables):
+            weights = masks[name]
             if table is not None:
                 index = tf.cast(tf.reshape(y[name], [-1]), "int64")
-                weights = tf.gather(table, index)
-            losses.append(tf.cast(loss_fn(y[name], y_pred[name], sample_weight=weights), "float32"))
+                weights = weights * tf.gather(table, index)
+            # Keras losses divide by the batch size; dividing by the known fraction makes that the mean
+            # over rows that have a target. Braid's own losses already divide by the weights' sum.
+            known = tf.maximum(tf.reduce_sum(masks[name]), 1.0) / tf.cast(tf.shape(masks[name])[0], "float32")
+            loss = tf.cast(loss_fn(y[name], y_pred[name], sample_weight=weights), "float32")
+            losses.append(loss / known if isinstance(loss_fn, keras.losses.Loss) else loss)
         return losses
 
-    def _update(self, y, y_pred, losses, total):
+    def _update(self, y, y_pred, losses, total, masks):
         batch = tf.shape(y_pred[self.head_names[0]])[0]
         stacked = tf.stack(losses)
         self.loss_tracker.update_state(total, sample_weight=batch)
@@ -131,15 +149,15 @@ class MultiTaskModel(keras.Model):
         for name, tracker, loss, group in zip(self.head_names, self.task_trackers, losses, self.task_metrics):
             tracker.update_state(loss, sample_weight=batch)
             for metric in group:
-                metric.update_state(y[name], y_pred[name])
+                metric.update_state(y[name], y_pred[name], sample_weight=masks[name])
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        x, y = data[0], data[1]
+        x, (y, masks) = data[0], self._known(data[1])
         gradnorm = self.weighting.mode == "gradnorm" and self.shared_variable is not None
         with tf.GradientTape(persistent=gradnorm) as tape:
             y_pred = self(x, training=True)
-            losses = self._task_losses(y, y_pred)
+            losses = self._task_losses(y, y_pred, masks)
             total = self.weighting.combine(losses)
             if self.inner.losses:
                 total += tf.add_n([tf.cast(loss, "float32") for loss in self.inner.losses])
@@ -157,13 +175,13 @@ class MultiTaskModel(keras.Model):
                 norms.append(tf.norm(tf.cast(grad, "float32")) if grad is not None else tf.constant(0.0))
             self.weighting.gradnorm_update(losses, tf.stack(norms))
             del tape
-        return self._update(y, y_pred, losses, total)
+        return self._update(y, y_pred, losses, total, masks)
 
     def test_step(self, data):
-        x, y = data[0], data[1]
+        x, (y, masks) = data[0], self._known(data[1])
         y_pred = self(x, training=False)
-        losses = self._task_losses(y, y_pred)
-        return self._update(y, y_pred, losses, self.weighting.combine(losses))
+        losses = self._task_losses(y, y_pred, masks)
+        return self._update(y, y_pred, losses, self.weighting.combine(losses), masks)
 
     def predict_step(self, data):
         x = data[0] if isinstance(data, tuple) else data

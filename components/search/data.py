@@ -284,7 +284,7 @@ def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset
         if fitting:
             head.fit_targets(array)
         else:
-            if array.dtype.kind == "f" and np.isnan(array).any():
+            if array.dtype.kind == "f" and np.isnan(array[head.present(array)]).any():
                 raise DataError(f"Validation targets of head {head.name!r} contain NaN; drop or fill those rows.")
             if isinstance(head, ClassificationHead) and head.label_kind != "multi_hot":
                 head.encode_numpy(array)

@@ -82,3 +82,32 @@ def test_unknown_loss_or_metric_is_an_input_error():
     head = fitted(ak.RegressionHead(metrics=["f1"]), np.array([1.0, 2.0]))
     with pytest.raises(InputError, match="f1"):
         head.metric_objects()
+
+
+def test_masked_heads_train_on_rows_with_missing_targets_and_unmasked_heads_refuse_them():
+    import components as ak
+    from components.errors import DataError
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 6)).astype("float32")
+    price = (x[:, 0] * 3 + 10).astype("float64")
+    kind = (x[:, 1] > 0).astype("int64") + (x[:, 2] > 0)
+    price[::4] = np.nan  # a quarter of the rows have no price...
+    kind[1::5] = -1  # ...and a fifth no kind
+    model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(),
+        outputs=[ak.RegressionHead(name="price", mask_missing=True),
+                 ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True)],
+        max_trials=1, overwrite=True, seed=0, directory=None)
+    model.fit(x, [price, kind], epochs=2, validation_split=0.25, verbose=0)
+    scores = model.evaluate(x, [price, kind])
+    assert all(np.isfinite(v) for v in scores.values()), scores
+    price_hat, kind_hat = model.predict(x)
+    assert np.isfinite(price_hat).all() and set(np.unique(kind_hat)) <= {0, 1, 2}
+    head = model.heads[0]
+    assert abs(head.mean[0] - np.nanmean(price[:72])) < 1e-5, "the target scale is fitted on known training rows only"
+
+    strict = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
+                          max_trials=1, overwrite=True)
+    with pytest.raises(DataError, match="NaN"):
+        strict.fit(x, price, epochs=1, verbose=0)
