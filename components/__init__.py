@@ -29,23 +29,32 @@ Inputs may also be dicts keyed by node names, pandas DataFrames (string
 categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts.
 """
 
-from components.blocks import (
-    Block,
-    CategoricalToNumerical,
-    ConvBlock,
-    DenseBlock,
-    Fusion,
-    ImageAugmentation,
-    ImageBlock,
-    Merge,
-    Normalization,
-    ResNetBlock,
-    StructuredDataBlock,
-    TextBlock,
-)
-from components.heads import ClassificationHead, RegressionHead
-from components.nodes import ImageInput, Input, StructuredDataInput, TextInput
-from components.search import AutoModel
+import importlib
+from typing import Any
+
+# The public names load on first use: `import components.errors` (the CLI, validation) must not pay
+# for TensorFlow, which the model library needs.
+_HOMES = {
+    "components.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "Fusion", "ImageAugmentation",
+                          "ImageBlock", "Merge", "Normalization", "ResNetBlock", "StructuredDataBlock", "TextBlock"),
+    "components.heads": ("ClassificationHead", "RegressionHead"),
+    "components.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
+    "components.search": ("AutoModel",),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'components' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_WHERE))
+
 
 __all__ = [
     "AutoModel",
