@@ -218,10 +218,12 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         inputs.append(ak.StructuredDataInput(name="tabular"))
     heads = []
     for spec, _, fitted in state.target_specs():
+        # Rows missing one target still teach the other heads; the contract says which may be missing.
+        masked = contract.targets[[t.name for t in contract.targets].index(spec.name)].allows_missing
         if spec.task == "regression":
-            heads.append(ak.RegressionHead(name=spec.name))
+            heads.append(ak.RegressionHead(name=spec.name, mask_missing=masked))
         elif spec.task == "classification":
-            heads.append(ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"])))
+            heads.append(ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=masked))
         else:
             heads.append(ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"])))
     return ak.AutoModel(
@@ -246,7 +248,7 @@ def search_and_train(contract: Contract, layout: Layout, run: dict[str, Any], pr
     search_dir = Path(run["search_dir"])
     automodel = build_automodel(contract, state, search_dir, config, [observer])
     started = time.monotonic()
-    automodel.fit(train, validation_data=val, epochs=config.epochs)
+    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch)
     model = automodel.export_model()
     model_path = search_dir / "best_model.keras"
     model.save(model_path)
@@ -298,7 +300,42 @@ def raw_rows(contract: Contract, ids: list[str]) -> pd.DataFrame:
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     order = {i: n for n, i in enumerate(ids)}
     rows = rows.iloc[np.argsort([order[i] for i in row_ids(rows, contract.id_column)])].reset_index(drop=True)
+    return typed_rows(contract, rows)
+
+
+def typed_rows(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows as a caller of the served model sends them: numbers as floats, the rest as they are."""
+    rows = rows.copy()
+    for feature in contract.features:
+        if feature.name not in rows.columns:
+            continue
+        if feature.modality == "numerical":
+            rows[feature.name] = pd.to_numeric(rows[feature.name], errors="coerce").astype("float64")
+        elif feature.modality in {"text", "categorical"}:
+            rows[feature.name] = rows[feature.name].map(lambda v: v if isinstance(v, str) or _is_missing(v) else str(v))
     return rows
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def input_schema(contract: Contract, example: pd.DataFrame) -> Any:
+    """The pyfunc's input schema: every feature column, numbers as doubles, all optional (a missing
+    value is the model's to handle, as in training). The id is not part of it: callers key rows as
+    they like, and predictions come back in row order."""
+    from mlflow.types import ColSpec, Schema
+
+    specs = []
+    for feature in contract.features:
+        if feature.modality == "numerical":
+            kind = "double"
+        elif feature.modality == "image" and len(example) and isinstance(example[feature.name].iloc[0], bytes):
+            kind = "binary"
+        else:
+            kind = "string"
+        specs.append(ColSpec(kind, feature.name, required=False))
+    return Schema(specs)
 
 
 def score_holdout(contract: Contract, state: Any, predictions: pd.DataFrame, truth: dict[str, np.ndarray],
@@ -399,7 +436,7 @@ def register(contract: Contract, layout: Layout, run: dict[str, Any], prepared: 
     """Log the pyfunc, register it as `challenger`, and promote it to `champion` only if it beats the
     current champion on the same holdout rows (both scores and the decision are logged)."""
     import mlflow
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature, infer_signature
 
     directory = Path(prepared["directory"])
     state = records.load_state(directory)
@@ -409,13 +446,15 @@ def register(contract: Contract, layout: Layout, run: dict[str, Any], prepared: 
     config = serving_config(contract, state, trained["thresholds"])
     (package / "serving.json").write_text(config.to_json(), encoding="utf-8")
     holdout = raw_rows(contract, records.split_ids(directory, "test"))
-    example = holdout[[contract.id_column] + config.feature_columns].head(5)
+    example = holdout[config.feature_columns].head(5)
     import keras
 
     from components.serving import predict_frame
 
     model = keras.saving.load_model(trained["model_path"], safe_mode=True)
-    signature = infer_signature(example, predict_frame(model, state, config, example), params={"image_root": ""})
+    inferred = infer_signature(example, predict_frame(model, state, config, example), params={"image_root": ""})
+    signature = ModelSignature(inputs=input_schema(contract, example), outputs=inferred.outputs,
+                               params=inferred.params)
     model_uri = tracker.log_pyfunc(
         run["run_id"], python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"keras_model": trained["model_path"], "state": str(directory / "state.json"),
@@ -463,7 +502,9 @@ def read_rows(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{path}: file not found")
     try:
-        return pd.read_parquet(path) if path.suffix.lower() in {".parquet", ".pq"} or path.is_dir() else pd.read_csv(path)
+        if path.suffix.lower() in {".parquet", ".pq"} or path.is_dir():
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=True)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read rows ({str(exc).splitlines()[0]})") from None
 
@@ -478,10 +519,12 @@ def score_file(contract: Contract, layout: Layout, data_path: Path, output: Path
     if tracker.alias_version(name, alias) is None:
         raise BraidError(f"no model '{name}' has alias '{alias}' in {tracker.config.tracking_uri}: "
                          f"train one first with `braid run {contract.contract_path}`")
-    rows = read_rows(data_path)
+    rows = typed_rows(contract, read_rows(data_path))
     mlflow.set_tracking_uri(tracker.config.tracking_uri)
     uri = tracker.model_uri(name, alias)
     predictions = mlflow.pyfunc.load_model(uri).predict(rows)
+    if contract.id_column in rows.columns and contract.id_column not in predictions.columns:
+        predictions.insert(0, contract.id_column, rows[contract.id_column].to_numpy())
     output = output or layout.scores(contract.name) / f"{data_path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.parquet"
     output.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(output, index=False)

@@ -52,12 +52,15 @@ class TrackingConfig:
 
     @classmethod
     def from_env(cls, layout: Layout) -> "TrackingConfig":
-        """`MLFLOW_TRACKING_URI` when set (a server), else SQLite + local artifacts under the layout."""
+        """`MLFLOW_TRACKING_URI` when set (a server), else SQLite + local artifacts under the layout.
+        `BRAID_TRACKING_RETRIES` and `BRAID_TRACKING_MAX_WAIT_S` set how long an unreachable store is waited for."""
+        patience = {"retries": int(os.environ.get("BRAID_TRACKING_RETRIES", cls.retries)),
+                    "max_wait_s": float(os.environ.get("BRAID_TRACKING_MAX_WAIT_S", cls.max_wait_s))}
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         if uri:
-            return cls(tracking_uri=uri)
+            return cls(tracking_uri=uri, **patience)
         layout.home.mkdir(parents=True, exist_ok=True)
-        return cls(tracking_uri=layout.mlflow_uri, artifact_root=layout.artifacts.as_uri())
+        return cls(tracking_uri=layout.mlflow_uri, artifact_root=layout.artifacts.as_uri(), **patience)
 
 
 def _is_transient(exc: Exception) -> bool:

@@ -84,7 +84,7 @@ def test_first_model_is_registered_as_champion_and_challenger(home, first_run):
     assert decision["promoted"] and decision["previous_champion"] is None
     champion = client.get_model_version_by_alias("braid-demo", "champion")
     challenger = client.get_model_version_by_alias("braid-demo", "challenger")
-    assert champion.version == challenger.version == decision["version"]
+    assert str(champion.version) == str(challenger.version) == decision["version"]
     assert champion.run_id == first_run["run"]["run_id"]
 
 
@@ -102,16 +102,15 @@ def test_pyfunc_predicts_every_target_from_raw_rows(home, first_run, contract_pa
 
 
 def test_a_worse_model_does_not_take_champion(home, first_run, contract_path):
-    """Register an untrained copy of the best model: it scores worse, so it stays challenger only."""
+    """Register a scrambled copy of the best model: it scores worse, so it stays challenger only."""
     contract = load_contract(contract_path)
     layout = Layout(home / "home")
     trained = dict(first_run["trained"])
     model = keras.saving.load_model(trained["model_path"], safe_mode=True)
-    for layer in model.layers:
-        for weight in layer.weights:
-            if weight.trainable:
-                weight.assign(np.zeros(weight.shape, dtype=weight.dtype))
-    worse_path = Path(first_run["run"]["search_dir"]) / "untrained.keras"
+    rng = np.random.default_rng(0)
+    for weight in model.trainable_weights:
+        weight.assign(rng.normal(0, 3, weight.shape).astype(weight.dtype))
+    worse_path = Path(first_run["run"]["search_dir"]) / "scrambled.keras"
     model.save(worse_path)
     trained["model_path"] = str(worse_path)
     run = first_run["run"]
@@ -121,8 +120,8 @@ def test_a_worse_model_does_not_take_champion(home, first_run, contract_path):
     assert not decision["promoted"]
     assert decision["champion_score"] == pytest.approx(first_run["evaluated"]["primary_score"], abs=1e-6)
     client = _client(home)
-    assert client.get_model_version_by_alias("braid-demo", "champion").version == first_run["decision"]["version"]
-    assert client.get_model_version_by_alias("braid-demo", "challenger").version == decision["version"]
+    assert str(client.get_model_version_by_alias("braid-demo", "champion").version) == first_run["decision"]["version"]
+    assert str(client.get_model_version_by_alias("braid-demo", "challenger").version) == decision["version"]
 
 
 def test_scoring_flow_writes_predictions(home, first_run, contract_path, tmp_path):
@@ -140,7 +139,7 @@ def test_scoring_flow_writes_predictions(home, first_run, contract_path, tmp_pat
 def test_validation_failure_stops_before_training(home, demo_contract_factory, tmp_path):
     path = demo_contract_factory(tmp_path, rows=40, image_size=16, name="broken")
     contract = load_contract(path)
-    frame = pd.read_csv(contract.source.path)
+    frame = pd.read_csv(contract.source.path, dtype=str)
     frame.loc[3, "price"] = "not a number"
     frame.drop(columns=["weight"]).to_csv(contract.source.path, index=False)
     with pytest.raises(DataValidationError) as caught:
