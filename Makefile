@@ -14,7 +14,7 @@ export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: install test test-fast demo benchmark clean
+.PHONY: install test test-fast demo ui benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/braid demo
 
+ui: $(STAMP)
+	$(BIN)/braid ui
+
 benchmark: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.preprocess_bench
+	$(BIN)/python -m benchmarks.real_sets
 
 clean:
 	rm -rf .braid .pytest_cache build *.egg-info

@@ -248,7 +248,7 @@ def search_and_train(contract: Contract, layout: Layout, run: dict[str, Any], pr
     search_dir = Path(run["search_dir"])
     automodel = build_automodel(contract, state, search_dir, config, [observer])
     started = time.monotonic()
-    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch)
+    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
     model = automodel.export_model()
     model_path = search_dir / "best_model.keras"
     model.save(model_path)

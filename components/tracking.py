@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,7 +190,9 @@ class Tracker:
         """Record the dataset (schema, profile, digest, source) as the run's input."""
         from mlflow.entities import DatasetInput, InputTag
 
-        dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
+        with warnings.catch_warnings():  # MLflow muses aloud about local paths and integer columns
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
         entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
                               tags=[InputTag(key="mlflow.data.context", value=context)])
         self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
