@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 
 from components.blocks import DenseBlock, Fusion, ImageBlock, StructuredDataBlock, TextBlock
-from components.blocks.general import Block, snake_case
+from components.blocks.general import Block, name_unnamed
 from components.errors import InputError
 from components.heads import Head
 from components.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput
@@ -81,19 +81,7 @@ class Graph:
                 raise InputError(f"Input {node.name or type(node).__name__} is not connected to any head; wire it or remove it.")
 
     def _name_blocks(self) -> None:
-        counts: dict[str, int] = {}
-        taken = {b.name for b in self.blocks if b.name}
-        for block in self.blocks:
-            if block.name:
-                continue
-            base = snake_case(type(block).__name__)
-            while True:
-                counts[base] = counts.get(base, 0) + 1
-                name = f"{base}_{counts[base]}"
-                if name not in taken:
-                    break
-            block.name = name
-            taken.add(name)
+        name_unnamed(self.blocks, {b.name for b in self.blocks if b.name})
 
     def build(self, hp) -> keras.Model:
         """A new functional model for these hyperparameters (inputs named after the input nodes)."""

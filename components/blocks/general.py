@@ -15,6 +15,22 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def name_unnamed(items: list, taken: set[str]) -> None:
+    """Give each item without a name `<snake_case class>_<n>`, skipping names already taken."""
+    counts: dict[str, int] = {}
+    for item in items:
+        if item.name:
+            continue
+        base = snake_case(type(item).__name__)
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            candidate = f"{base}_{counts[base]}"
+            if candidate not in taken:
+                break
+        item.name = candidate
+        taken.add(candidate)
+
+
 class Block:
     """A searchable piece of the model graph.
 

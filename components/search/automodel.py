@@ -13,7 +13,7 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
-from components.blocks.general import snake_case
+from components.blocks.general import name_unnamed
 from components.errors import BraidError, DataError, InputError
 from components.graph import Graph, output_heads
 from components.heads import ClassificationHead, Head
@@ -385,20 +385,10 @@ class AutoModel:
 
 
 def _name_nodes(items: list) -> None:
-    counts: dict[str, int] = {}
     names = [i.name for i in items if i.name]
     if len(names) != len(set(names)):
         raise InputError(f"Input and head names must be unique; got {names}.")
-    for item in items:
-        if item.name:
-            if "/" in item.name:
-                raise InputError(f"Name {item.name!r} may not contain '/'.")
-            continue
-        base = snake_case(type(item).__name__)
-        while True:
-            counts[base] = counts.get(base, 0) + 1
-            candidate = f"{base}_{counts[base]}"
-            if candidate not in names:
-                break
-        item.name = candidate
-        names.append(candidate)
+    for name in names:
+        if "/" in name:
+            raise InputError(f"Name {name!r} may not contain '/'.")
+    name_unnamed(items, set(names))
