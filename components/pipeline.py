@@ -199,8 +199,8 @@ def close_tracking_run(home: str, run: dict[str, Any], error: BaseException | No
 
 # ------------------------------------------------------------------------------------ search, train
 def default_batch_size(train_rows: int) -> int:
-    """Small data gets small batches (enough steps per epoch); large data 128 (CPU-friendly)."""
-    return int(np.clip(2 ** int(np.log2(max(train_rows, 1) / 20)), 16, 128))
+    """Enough optimiser steps per epoch for a 5-epoch budget (about 60 or more), within 16..128."""
+    return int(np.clip(2 ** int(np.log2(max(train_rows, 1) / 60)), 16, 128))
 
 
 def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: RunSettings,
@@ -348,17 +348,29 @@ def score_holdout(contract: Contract, state: Any, predictions: pd.DataFrame, tru
             y_pred = predictions[spec.name].to_numpy(dtype=np.float64)
             mask, train_mask = ~np.isnan(y_true), ~np.isnan(y_train)
             kwargs: dict[str, Any] = {}
-        else:
+        elif spec.task == "classification":
             y_pred = np.asarray(predictions[spec.name + PROBA_SUFFIX].tolist(), dtype=np.float64)
-            if spec.task == "classification":
-                mask, train_mask = y_true >= 0, y_train >= 0
-                kwargs = {"classes": fitted["classes"]}
-            else:
-                mask, train_mask = np.ones(len(y_true), bool), np.ones(len(y_train), bool)
-                kwargs = {"labels": fitted["labels"]}
+            mask, train_mask = y_true >= 0, y_train >= 0
+            kwargs = {"classes": fitted["classes"]}
+        else:
+            # Score the label sets the model answers (its own tuned thresholds), not raw probabilities.
+            y_pred = label_sets_to_multi_hot(predictions[spec.name], fitted["labels"], spec.separator or "|")
+            mask, train_mask = np.ones(len(y_true), bool), np.ones(len(y_train), bool)
+            kwargs = {"labels": fitted["labels"]}
         reports[spec.name] = evaluation.evaluate_task(spec.task, y_true[mask], y_pred[mask], **kwargs)
         baselines[spec.name] = evaluation.baseline_report(spec.task, y_train[train_mask], y_true[mask], **kwargs)
     return reports, baselines, evaluation.combined_score(reports, baselines)
+
+
+def label_sets_to_multi_hot(cells: pd.Series, labels: list[str], separator: str) -> np.ndarray:
+    """"a|c" cells → multi-hot rows over `labels` (unknown labels can't occur: the model names them)."""
+    index = {label: i for i, label in enumerate(labels)}
+    out = np.zeros((len(cells), len(labels)), np.float64)
+    for row, cell in enumerate(cells):
+        for label in str(cell).split(separator) if cell else []:
+            if label in index:
+                out[row, index[label]] = 1.0
+    return out
 
 
 def _primary(contract: Contract, reports: dict, combined: float) -> float:
