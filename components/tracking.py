@@ -193,8 +193,8 @@ class Tracker:
         with warnings.catch_warnings():  # MLflow muses aloud about local paths and integer columns
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
-        entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
-                              tags=[InputTag(key="mlflow.data.context", value=context)])
+            entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
+                                  tags=[InputTag(key="mlflow.data.context", value=context)])
         self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
 
     def trial_observer(self, experiment_id: str, parent_run_id: str) -> "TrialObserver":

@@ -16,6 +16,7 @@ _ENV = {
 }
 for _key, _value in _ENV.items():
     os.environ.setdefault(_key, _value)
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 import pytest
 import yaml
