@@ -95,6 +95,9 @@ class Head(Block):
             raise InputError(f"Head {self.name!r} has not seen targets yet; call fit first.")
 
 
+MIN_POSITIVES = 10  # validation positives a label needs before it gets a threshold of its own
+
+
 class ClassificationHead(Head):
     """Classification: binary, multi-class or multi-label.
 
@@ -307,19 +310,26 @@ class ClassificationHead(Head):
         return np.asarray(self.classes, dtype=object if self.label_kind == "lookup" else None)[index].reshape(-1, 1)
 
     def tune_thresholds(self, y_true: np.ndarray, probabilities: np.ndarray) -> list[float]:
-        """Per-label threshold maximising F1 on validation data (0.5 where a label never occurs)."""
+        """Thresholds tuned on validation data: one global threshold maximising micro-F1, refined
+        per label where the label has enough validation positives (`MIN_POSITIVES`) to trust its own.
+
+        A per-label threshold fitted on two or three positives is noise: it is often 0.05 and then
+        floods the predictions, which is why rare labels keep the global one.
+        """
         grid = np.linspace(0.05, 0.95, 19)
+        truth = y_true > 0.5
+
+        def f1(guess: np.ndarray, actual: np.ndarray) -> float:
+            tp = float((guess & actual).sum())
+            return 2 * tp / max(float(guess.sum() + actual.sum()), 1.0)
+
+        best_global = float(grid[int(np.argmax([f1(probabilities >= t, truth) for t in grid]))])
         thresholds = []
         for j in range(y_true.shape[1]):
-            truth = y_true[:, j] > 0.5
-            if not truth.any():
-                thresholds.append(0.5)
+            if truth[:, j].sum() < MIN_POSITIVES:
+                thresholds.append(best_global)
                 continue
-            scores = []
-            for t in grid:
-                guess = probabilities[:, j] >= t
-                tp = float((guess & truth).sum())
-                scores.append(2 * tp / max(float(guess.sum() + truth.sum()), 1.0))
+            scores = [f1(probabilities[:, j] >= t, truth[:, j]) for t in grid]
             thresholds.append(float(grid[int(np.argmax(scores))]))
         self.thresholds = thresholds
         return thresholds

@@ -111,3 +111,23 @@ def test_masked_heads_train_on_rows_with_missing_targets_and_unmasked_heads_refu
                           max_trials=1, overwrite=True)
     with pytest.raises(DataError, match="NaN"):
         strict.fit(x, price, epochs=1, verbose=0)
+
+
+def test_rare_labels_keep_the_global_threshold_and_common_labels_get_their_own():
+    rng = np.random.default_rng(0)
+    truth = np.zeros((200, 3), int)
+    truth[:80, 0] = 1  # common label: 80 positives, scores well separated above 0.7
+    truth[:3, 1] = 1  # rare labels: 3 positives each
+    truth[100:103, 2] = 1
+    probabilities = rng.uniform(0.0, 0.3, truth.shape)
+    probabilities[:80, 0] = rng.uniform(0.75, 1.0, 80)
+    probabilities[80:, 0] = rng.uniform(0.4, 0.7, 120)
+    probabilities[:3, 1] = 0.95
+    probabilities[100:103, 2] = 0.35
+    head = fitted(ak.ClassificationHead(multi_label=True), np.array([[1, 0, 0], [0, 1, 1]]))
+    thresholds = head.tune_thresholds(truth, probabilities)
+    grid = np.linspace(0.05, 0.95, 19)
+    micro = [2 * ((probabilities >= t) & (truth > 0)).sum() / ((probabilities >= t).sum() + truth.sum()) for t in grid]
+    assert thresholds[1] == thresholds[2] == pytest.approx(grid[int(np.argmax(micro))])
+    assert 0.7 <= thresholds[0] <= 0.75, "the common label has enough positives for its own threshold"
+    assert head.decode(probabilities)[:, 0].sum() == 80
