@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from components.errors import StorageError
+
+MIN_FREE_BYTES = 200 * 2**20
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,19 @@ class Layout:
 
     def scores(self, contract: str) -> Path:
         return self.home / "scores" / contract
+
+
+def check_writable(folder: Path) -> None:
+    """Fail early, before hours of work, when `folder` can't take files or the disk is nearly full."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"0" * 1024)
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"cannot write to {folder}: {exc.strerror or exc}. "
+                           "Free disk space or point BRAID_HOME at a writable directory") from None
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise StorageError(f"only {free // 2**20} MiB free under {folder}; Braid needs at least "
+                           f"{MIN_FREE_BYTES // 2**20} MiB. Free disk space or point BRAID_HOME elsewhere")

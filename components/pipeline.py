@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -23,8 +22,8 @@ import pandas as pd
 
 from components import evaluation, records
 from components.contracts import Contract
-from components.errors import BraidError, DataError, StorageError
-from components.layout import Layout
+from components.errors import BraidError, DataError
+from components.layout import Layout, check_writable
 from components.serving import PROBA_SUFFIX, ServingConfig, TargetInfo
 from components.tracking import RUN_KEY_TAG, Tracker, TrackingConfig
 
@@ -59,22 +58,6 @@ def _tracker(layout: Layout) -> Tracker:
     return Tracker(TrackingConfig.from_env(layout))
 
 
-def _check_writable(folder: Path) -> None:
-    """Fail early, before hours of work, when the output location can't take files."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"0" * 1024)
-        probe.unlink()
-    except OSError as exc:
-        raise StorageError(f"cannot write to {folder}: {exc.strerror or exc}. "
-                           "Free disk space or point BRAID_HOME at a writable directory") from None
-    free = shutil.disk_usage(folder).free
-    if free < 200 * 2**20:
-        raise StorageError(f"only {free // 2**20} MiB free under {folder}; Braid needs at least 200 MiB. "
-                           "Free disk space or point BRAID_HOME elsewhere")
-
-
 # ------------------------------------------------------------------------------ validate, preprocess
 def fingerprint(contract: Contract) -> str:
     from components.validation import data_hash
@@ -87,7 +70,7 @@ def validate(contract: Contract, layout: Layout, data_hash: str) -> dict[str, An
     from components.validation import validate as run_validation
 
     out_dir = layout.validation(contract.name, data_hash)
-    _check_writable(out_dir)
+    check_writable(out_dir)
     report = run_validation(contract, out_dir)
     result = {
         "directory": str(out_dir),
@@ -116,7 +99,7 @@ def quarantined_ids(quarantine_path: str | None) -> frozenset[str]:
 def preprocess(contract: Contract, layout: Layout, data_hash: str, quarantine_path: str | None) -> dict[str, Any]:
     from components.preprocess import preprocess as run_preprocess
 
-    _check_writable(layout.preprocessed(contract.name, data_hash))
+    check_writable(layout.preprocessed(contract.name, data_hash))
     result = run_preprocess(contract, layout, data_hash=data_hash, quarantine_ids=quarantined_ids(quarantine_path))
     return {"directory": str(result.directory), "reused": result.reused, "rows": dict(result.manifest.rows),
             "quarantined": result.manifest.quarantined, "issues": dict(result.manifest.issues)}
@@ -178,7 +161,7 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
                                                 errors="ignore") if len(sample) else sample,
                             source=str(contract.source.path), name=contract.name, digest=data_hash)
     search_dir = layout.search(contract.name, run_id)
-    _check_writable(search_dir)
+    check_writable(search_dir)
     uri = tracker.config.tracking_uri
     ui_url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
     return {"run_id": run_id, "experiment_id": experiment_id, "experiment": experiment_name(contract),
@@ -474,7 +457,7 @@ def register(contract: Contract, layout: Layout, run: dict[str, Any], prepared: 
         signature=signature, input_example=example, code_paths=[str(Path(__file__).parent)],
     )
     name = registered_name(contract)
-    version = tracker.register(model_uri, name, run["run_id"], tags={"braid.data_hash": directory.name})
+    version = tracker.register(model_uri, name, tags={"braid.data_hash": directory.name})
     tracker.set_alias(name, CHALLENGER, version)
     new_score = evaluated["primary_score"]
     champion = tracker.alias_version(name, CHAMPION)

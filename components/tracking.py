@@ -217,21 +217,18 @@ class Tracker:
 
         return self._call("log model", _log)
 
-    def register(self, model_uri: str, name: str, run_id: str, tags: dict[str, str] | None = None) -> str:
-        """Register `model_uri` as a new version of `name`; returns the version. Never leaves a version
-        without its files: the model is logged (files uploaded) before this is called."""
-        try:
-            self._call("look up registered model", self.client.get_registered_model, name)
-        except TrackingError as exc:
-            if "RESOURCE_DOES_NOT_EXIST" not in str(exc.__cause__) and "not found" not in str(exc).lower():
-                raise
-            try:
-                self._call("create registered model", self.client.create_registered_model, name)
-            except TrackingError:
-                self._call("look up registered model", self.client.get_registered_model, name)
-        version = self._call("create model version", self.client.create_model_version, name, model_uri,
-                             run_id=run_id, tags=tags or {})
-        return str(version.version)
+    def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None) -> str:
+        """Register the logged model `model_uri` as a new version of `name`; returns the version.
+        Never leaves a version without its files: the model is logged (files uploaded) first."""
+
+        def _register() -> str:
+            mlflow.set_tracking_uri(self.config.tracking_uri)
+            mlflow.set_registry_uri(self.config.tracking_uri)
+            # register_model resolves a logged model's `models:/m-...` URI (and its model id), which a
+            # bare create_model_version against a tracking server would refuse.
+            return str(mlflow.register_model(model_uri, name, tags=tags or {}).version)
+
+        return self._call("register model version", _register)
 
     def alias_version(self, name: str, alias: str) -> str | None:
         try:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components.errors import BraidError
-from components.layout import Layout
+from components.layout import Layout, check_writable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
@@ -48,7 +49,31 @@ _OFFLINE_ENV = {
 def _prepare_env() -> None:
     for key, value in _OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
-    os.environ.setdefault("PREFECT_HOME", str(Layout.default().home / "prefect"))
+    home = Layout.default().home
+    check_writable(home)  # before Prefect tries to start its local API in there
+    os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+
+
+class _NoTracebackForBraidErrors(logging.Filter):
+    """Prefect logs a failed task's exception with its traceback; for Braid's own errors the one-line
+    message is the whole story (the CLI prints it), so drop the traceback from what reaches stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, BraidError) or isinstance(getattr(exc, "__cause__", None), BraidError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_braid_tracebacks() -> None:
+    loggers = [logging.getLogger()] + [log for log in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(log, logging.Logger)]
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING)
+    for log in loggers:
+        for handler in log.handlers:
+            if not any(isinstance(f, _NoTracebackForBraidErrors) for f in handler.filters):
+                handler.addFilter(_NoTracebackForBraidErrors())
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -58,8 +83,9 @@ def _guard(fn: Callable[[], Any]) -> Any:
     except BraidError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", soft_wrap=True)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        err.print(f"[bold red]error:[/] {exc.strerror or exc}{where}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -99,6 +125,7 @@ def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
     _prepare_env()
     from flows.training import training_pipeline
 
+    _quiet_braid_tracebacks()
     with console.status(f"Running the pipeline on {contract} (validate → preprocess → search → evaluate → register)"):
         return training_pipeline(contract=str(contract), **settings)
 
@@ -180,6 +207,7 @@ def score(
         _prepare_env()
         from flows.scoring import scoring_pipeline
 
+        _quiet_braid_tracebacks()
         result = scoring_pipeline(contract=str(contract), data=str(data), output=str(output) if output else None,
                                   alias=alias)
         console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
@@ -216,6 +244,7 @@ def demo(
         from components.demo_data import write_demo_data
 
         _check_budget(max_trials, epochs, None)
+        _prepare_env()
         layout = Layout.default()
         console.rule("Braid demo")
         console.print(f"1/2 demo data → {write_demo_data(layout.demo_data, n_rows=rows)}")
@@ -240,7 +269,7 @@ def ui(
     no_start: Annotated[bool, typer.Option("--print-only", help="Only print the commands.")] = False,
 ) -> None:
     """Start the MLflow UI on the project's store (127.0.0.1) and print how to open Prefect's."""
-    _prepare_env()
+    _guard(_prepare_env)
     layout = Layout.default()
     store = os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri)
     mlflow_cmd = [str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri", store,
