@@ -1,4 +1,4 @@
-"""Text blocks: TextBlock (vectorise + embed + conv or transformer encoder), trained from scratch."""
+"""Text blocks: TextBlock (bag of words, or embed + conv or transformer encoder), trained from scratch."""
 
 from __future__ import annotations
 
@@ -31,11 +31,13 @@ class PositionEmbedding(keras.layers.Layer):
 
 
 class TextBlock(Block):
-    """Text encoder: TextVectorization (vocabulary from the training text), embedding, encoder.
+    """Text encoder: TextVectorization (vocabulary from the training text), then an encoder.
 
     Args:
-        block_type: "vanilla" (1D convolutions + max pooling) or "transformer"
-            (one self-attention encoder layer); searched when None.
+        block_type: "ngram" (bag of words → dense layer: learns fast on small data, like a linear
+            model on word counts), "vanilla" (embedding, 1D convolutions + max pooling) or
+            "transformer" (embedding, one self-attention encoder layer); searched when None,
+            "ngram" first.
         max_tokens: vocabulary size; searched in {5000, 20000} when None.
         embedding_dim: searched in {32, 64} when None.
         dropout: searched in {0, 0.25} when None.
@@ -53,8 +55,8 @@ class TextBlock(Block):
         **kwargs: Any,
     ):
         super().__init__(name=name, **kwargs)
-        if block_type not in (None, "vanilla", "transformer"):
-            raise InputError(f"TextBlock block_type={block_type!r}; use 'vanilla' or 'transformer'.")
+        if block_type not in (None, "ngram", "vanilla", "transformer"):
+            raise InputError(f"TextBlock block_type={block_type!r}; use 'ngram', 'vanilla' or 'transformer'.")
         self.block_type, self.max_tokens = block_type, max_tokens
         self.embedding_dim, self.dropout = embedding_dim, dropout
 
@@ -67,8 +69,13 @@ class TextBlock(Block):
         max_tokens = self.choice(hp, "max_tokens", self.max_tokens, [5000, 20000])
         dim = self.choice(hp, "embedding_dim", self.embedding_dim, [32, 64])
         dropout = self.choice(hp, "dropout", self.dropout, [0.0, 0.25])
-        block_type = self.choice(hp, "block_type", self.block_type, ["vanilla", "transformer"])
+        block_type = self.choice(hp, "block_type", self.block_type, ["ngram", "vanilla", "transformer"])
         words = vocabulary[: max(max_tokens - 2, 1)]
+        if block_type == "ngram":
+            bag = keras.layers.TextVectorization(max_tokens=len(words) + 1, output_mode="multi_hot",
+                                                 vocabulary=words)(inputs[0])
+            x = keras.layers.Dense(dim * 2, activation="relu")(bag)
+            return keras.layers.Dropout(dropout)(x) if dropout else x
         vectorize = keras.layers.TextVectorization(
             max_tokens=len(words) + 2, output_sequence_length=length, vocabulary=words
         )

@@ -41,7 +41,7 @@ def test_resnet_is_small_and_from_scratch(version):
         ak.ResNetBlock(pretrained=True)
 
 
-@pytest.mark.parametrize("block_type", ["vanilla", "transformer"])
+@pytest.mark.parametrize("block_type", ["ngram", "vanilla", "transformer"])
 def test_text_block_vectorises_inside_the_model(block_type):
     node = ak.TextInput(name="text")
     out = build(ak.TextBlock(block_type=block_type), node, np.array(["a good film", "a bad film"]))
