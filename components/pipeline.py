@@ -22,7 +22,7 @@ import pandas as pd
 
 from components import evaluation, records
 from components.contracts import Contract
-from components.errors import BraidError, DataError
+from components.errors import BraidError, DataError, TrackingError
 from components.layout import Layout, check_writable
 from components.serving import PROBA_SUFFIX, ServingConfig, TargetInfo
 from components.tracking import RUN_KEY_TAG, Tracker, TrackingConfig
@@ -171,13 +171,16 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
 
 def close_tracking_run(home: str, run: dict[str, Any], error: BaseException | None = None) -> None:
     tracker = _tracker(Layout(Path(home)))
-    if error is not None:
+    if error is None:
+        tracker.end_run(run["run_id"], "FINISHED")
+        return
+    try:
         tracker.set_tags(run["run_id"], {"braid.error": f"{type(error).__name__}: {error}"[:4000]})
         # A KeyboardInterrupt/kill leaves the run resumable (KILLED); a real failure is FAILED.
-        status = "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED"
-        tracker.end_run(run["run_id"], status)
-    else:
-        tracker.end_run(run["run_id"], "FINISHED")
+        tracker.end_run(run["run_id"], "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED")
+    except TrackingError as exc:
+        # The store being down is often why we are here: keep the original error, not this one.
+        log.warning("could not close MLflow run %s (%s); it stays open and resumable", run["run_id"], exc)
 
 
 # ------------------------------------------------------------------------------------ search, train

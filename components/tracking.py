@@ -47,7 +47,7 @@ class TrackingConfig:
 
     tracking_uri: str
     artifact_root: str | None = None
-    retries: int = 6
+    retries: int = 8  # 0.5+1+...+32 s > max_wait_s, so the time limit is what stops the waiting
     backoff_s: float = 0.5
     max_wait_s: float = 60.0
 

@@ -4,7 +4,9 @@ The pipeline runs in a separate process that knows the servers only through PREF
 MLFLOW_TRACKING_URI (no code change), and the records are checked through the servers' own APIs.
 """
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 150
 def servers(tmp_path_factory):
     root = tmp_path_factory.mktemp("servers")
     env = {**os.environ, "PREFECT_HOME": str(root / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+           "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     env.pop("PREFECT_API_URL", None)
     env.pop("MLFLOW_TRACKING_URI", None)
     prefect_port, mlflow_port = _free_port(), _free_port()
@@ -64,13 +66,15 @@ def servers(tmp_path_factory):
         _wait_http(f"{mlflow_uri}/health", procs[1], logs["mlflow"])
         yield {"root": root, "prefect_api": prefect_api, "mlflow_uri": mlflow_uri, "env": env}
     finally:
-        for proc in procs:
-            proc.terminate()
+        for proc in procs:  # each server runs workers of its own: stop the whole process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_pipeline_runs_against_prefect_and_mlflow_servers(servers, demo_contract_factory):
