@@ -23,7 +23,7 @@ multi-task tutorial unchanged. Quick start (runs on a CPU in well under a minute
     price_pred, kind_pred = auto_model.predict([images, table])
     print(auto_model.evaluate([images, table], [price, kind]))
     model = auto_model.export_model()          # plain keras.Model, preprocessing inside
-    model.save("model.keras")                  # reload: keras.models.load_model(..., safe_mode=True)
+    model.save("model.keras")                  # reload in any process: ak.load_model("model.keras")
 
 Inputs may also be dicts keyed by node names, pandas DataFrames (string
 categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts.
@@ -40,11 +40,16 @@ _HOMES = {
     "components.heads": ("ClassificationHead", "RegressionHead"),
     "components.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
     "components.search": ("AutoModel",),
+    "components.export": ("load_model",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "CUSTOM_OBJECTS":
+        from components.export import custom_objects
+
+        return custom_objects()
     if name not in _WHERE:
         raise AttributeError(f"module 'components' has no attribute {name!r}")
     value = getattr(importlib.import_module(_WHERE[name]), name)
@@ -53,7 +58,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_WHERE))
+    return sorted(list(globals()) + list(_WHERE) + ["CUSTOM_OBJECTS"])
 
 
 __all__ = [

@@ -22,6 +22,7 @@ import pandas as pd
 
 from components import evaluation, records
 from components.contracts import Contract
+from components.export import load_model
 from components.errors import BraidError, DataError, TrackingError
 from components.layout import Layout, check_writable
 from components.serving import PROBA_SUFFIX, ServingConfig, TargetInfo
@@ -242,6 +243,9 @@ def search_and_train(contract: Contract, layout: Layout, run: dict[str, Any], pr
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
     plots = search_dir / "plots"
     evaluation.plot_trial_leaderboard(leaderboard, plots)
+    best_curves = observer.history.get(leaderboard[0]["trial_id"]) if leaderboard else None
+    if best_curves:
+        evaluation.plot_learning_curves(best_curves, plots)
     tracker.log_artifacts(run["run_id"], plots, "search")
     tracker.log_metrics(run["run_id"], {"search_seconds": time.monotonic() - started,
                                         "trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
@@ -370,13 +374,11 @@ def _primary(contract: Contract, reports: dict, combined: float) -> float:
 def evaluate(contract: Contract, layout: Layout, run: dict[str, Any], prepared: dict[str, Any],
              trained: dict[str, Any]) -> dict[str, Any]:
     """Score the trained model on the test split: per-task metrics, baselines, plots."""
-    import keras
-
     from components.serving import predict_frame
 
     directory = prepared["directory"]
     state = records.load_state(directory)
-    model = keras.saving.load_model(trained["model_path"], safe_mode=True)
+    model = load_model(trained["model_path"])
     config = serving_config(contract, state, trained["thresholds"])
     ids = records.split_ids(directory, "test")
     holdout = raw_rows(contract, ids)
@@ -445,11 +447,9 @@ def register(contract: Contract, layout: Layout, run: dict[str, Any], prepared: 
     (package / "serving.json").write_text(config.to_json(), encoding="utf-8")
     holdout = raw_rows(contract, records.split_ids(directory, "test"))
     example = holdout[config.feature_columns].head(5)
-    import keras
-
     from components.serving import predict_frame
 
-    model = keras.saving.load_model(trained["model_path"], safe_mode=True)
+    model = load_model(trained["model_path"])
     inferred = infer_signature(example, predict_frame(model, state, config, example), params={"image_root": ""})
     signature = ModelSignature(inputs=input_schema(contract, example), outputs=inferred.outputs,
                                params=inferred.params)

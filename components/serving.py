@@ -136,11 +136,10 @@ try:
         """MLflow pyfunc: raw DataFrame in, every target's predictions out."""
 
         def load_context(self, context: Any) -> None:
-            import keras
-
+            from components.export import load_model
             from components.preprocess import PreprocessState
 
-            self.model = keras.saving.load_model(context.artifacts["keras_model"], safe_mode=True)
+            self.model = load_model(context.artifacts["keras_model"])
             self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
             self.config = ServingConfig.from_json(Path(context.artifacts["serving"]).read_text(encoding="utf-8"))
 

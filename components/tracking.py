@@ -254,6 +254,7 @@ class TrialObserver:
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.runs: dict[str, str] = {}
+        self.history: dict[str, dict[str, list[float]]] = {}  # trial id → metric → per-epoch values
 
     def on_trial_begin(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
         run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id)},
@@ -262,6 +263,9 @@ class TrialObserver:
         self.tracker.log_params(run_id, hyperparameters)
 
     def on_epoch_end(self, trial_id: str, epoch: int, logs: dict[str, float]) -> None:
+        curves = self.history.setdefault(trial_id, {})
+        for name, value in logs.items():
+            curves.setdefault(name, []).append(float(value))
         if trial_id in self.runs:
             self.tracker.log_metrics(self.runs[trial_id], logs, step=epoch)
 

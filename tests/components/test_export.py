@@ -56,3 +56,24 @@ def test_export_of_numeric_table_takes_floats_and_answers_in_target_units(tmp_pa
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     prediction = loaded.predict(x, verbose=0)
     assert np.allclose(prediction, model.predict(x, verbose=0)) and 500 < prediction.mean() < 1500
+
+
+def test_an_exported_model_loads_in_a_fresh_process_with_load_model(tmp_path):
+    """A serving process imports nothing of the model library: `ak.load_model` must be enough."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(2)
+    x = rng.random((40, 3)).astype("float32")
+    auto_model = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
+                              max_trials=1, overwrite=True, directory=tmp_path)
+    auto_model.fit(x, 10 * x[:, 0], epochs=1, verbose=0)
+    auto_model.export_model().save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", x)
+    expected = auto_model.export_model().predict(x, verbose=0)
+    script = ("import numpy as np, sys, components as ak; m = ak.load_model(sys.argv[1]); "
+              "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras"), str(tmp_path / "x.npy"),
+                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.allclose(np.load(tmp_path / "y.npy"), expected)

@@ -74,6 +74,8 @@ def test_artifacts_are_logged(home, first_run):
     assert "evaluation/kind_confusion_matrix.png" in evaluation
     assert "evaluation/score_predicted_vs_actual.png" in evaluation
     assert "evaluation/tags_per_label_f1.png" in evaluation
+    search = {a.path for a in client.list_artifacts(run_id, "search")}
+    assert {"search/trial_leaderboard.png", "search/learning_curves.png"} <= search
     validation = {a.path for a in client.list_artifacts(run_id, "validation")}
     assert any(p.endswith("data_docs") for p in validation)
 
