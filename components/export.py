@@ -17,11 +17,11 @@ def custom_objects() -> dict[str, Any]:
     """Braid's serialisable layers by class name (AutoKeras's `CUSTOM_OBJECTS`)."""
     from components.blocks.fusion import ModalityEmbedding
     from components.blocks.tabular import TableEncoder
-    from components.blocks.text import PositionEmbedding
+    from components.blocks.text import PositionEmbedding, standardize_text
     from components.heads import ClassificationOutput, Destandardize
 
-    layers = (ModalityEmbedding, TableEncoder, PositionEmbedding, ClassificationOutput, Destandardize)
-    return {layer.__name__: layer for layer in layers}
+    objects = (ModalityEmbedding, TableEncoder, PositionEmbedding, ClassificationOutput, Destandardize, standardize_text)
+    return {obj.__name__: obj for obj in objects}
 
 
 def load_model(path: str | Path) -> Any:

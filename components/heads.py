@@ -310,29 +310,31 @@ class ClassificationHead(Head):
         return np.asarray(self.classes, dtype=object if self.label_kind == "lookup" else None)[index].reshape(-1, 1)
 
     def tune_thresholds(self, y_true: np.ndarray, probabilities: np.ndarray) -> list[float]:
-        """Thresholds tuned on validation data: one global threshold maximising micro-F1, refined
-        per label where the label has enough validation positives (`MIN_POSITIVES`) to trust its own.
+        """Thresholds tuned on validation data for micro-F1: one global threshold first, then, for
+        labels with enough validation positives (`MIN_POSITIVES`), a threshold of their own where it
+        raises micro-F1 (one pass of coordinate ascent).
 
-        A per-label threshold fitted on two or three positives is noise: it is often 0.05 and then
-        floods the predictions, which is why rare labels keep the global one.
+        Maximising each label's own F1 instead would, for a label the model can't yet tell apart,
+        pick the lowest threshold (predict it everywhere) and flood the predictions.
         """
         grid = np.linspace(0.05, 0.95, 19)
         truth = y_true > 0.5
+        above = probabilities[:, :, None] >= grid[None, None, :]  # rows x labels x thresholds
+        tp = (above & truth[:, :, None]).sum(axis=0).astype("float64")  # labels x thresholds
+        predicted = above.sum(axis=0).astype("float64")
+        positives = float(truth.sum())
 
-        def f1(guess: np.ndarray, actual: np.ndarray) -> float:
-            tp = float((guess & actual).sum())
-            return 2 * tp / max(float(guess.sum() + actual.sum()), 1.0)
+        def micro_f1(tp_sum, predicted_sum):
+            return 2 * tp_sum / np.maximum(predicted_sum + positives, 1.0)
 
-        best_global = float(grid[int(np.argmax([f1(probabilities >= t, truth) for t in grid]))])
-        thresholds = []
-        for j in range(y_true.shape[1]):
-            if truth[:, j].sum() < MIN_POSITIVES:
-                thresholds.append(best_global)
-                continue
-            scores = [f1(probabilities[:, j] >= t, truth[:, j]) for t in grid]
-            thresholds.append(float(grid[int(np.argmax(scores))]))
-        self.thresholds = thresholds
-        return thresholds
+        choice = np.full(truth.shape[1], int(np.argmax(micro_f1(tp.sum(axis=0), predicted.sum(axis=0)))))
+        for j in np.flatnonzero(truth.sum(axis=0) >= MIN_POSITIVES):
+            labels = np.arange(truth.shape[1])
+            tp_rest = tp[labels, choice].sum() - tp[j, choice[j]]
+            predicted_rest = predicted[labels, choice].sum() - predicted[j, choice[j]]
+            choice[j] = int(np.argmax(micro_f1(tp_rest + tp[j], predicted_rest + predicted[j])))
+        self.thresholds = [float(grid[c]) for c in choice]
+        return self.thresholds
 
 
 class RegressionHead(Head):

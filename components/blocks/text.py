@@ -5,9 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from components.blocks.general import Block
 from components.errors import InputError
+
+
+# Punctuation becomes a space, not nothing: "drama|romance" and "end.Next" must stay two words
+# (Keras's default strips it, gluing them into one unknown token).
+PUNCTUATION = r"""[!"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']"""
+
+
+@keras.saving.register_keras_serializable(package="braid")
+def standardize_text(text):
+    """Lower-case and turn punctuation into spaces (TextVectorization's `standardize`)."""
+    return tf.strings.regex_replace(tf.strings.lower(text), PUNCTUATION, " ")
+
+
+def vectorizer(**kwargs: Any) -> keras.layers.TextVectorization:
+    """A TextVectorization layer with Braid's text standardisation."""
+    return keras.layers.TextVectorization(standardize=standardize_text, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="braid")
@@ -72,13 +89,10 @@ class TextBlock(Block):
         block_type = self.choice(hp, "block_type", self.block_type, ["ngram", "vanilla", "transformer"])
         words = vocabulary[: max(max_tokens - 2, 1)]
         if block_type == "ngram":
-            bag = keras.layers.TextVectorization(max_tokens=len(words) + 1, output_mode="multi_hot",
-                                                 vocabulary=words)(inputs[0])
+            bag = vectorizer(max_tokens=len(words) + 1, output_mode="multi_hot", vocabulary=words)(inputs[0])
             x = keras.layers.Dense(dim * 2, activation="relu")(bag)
             return keras.layers.Dropout(dropout)(x) if dropout else x
-        vectorize = keras.layers.TextVectorization(
-            max_tokens=len(words) + 2, output_sequence_length=length, vocabulary=words
-        )
+        vectorize = vectorizer(max_tokens=len(words) + 2, output_sequence_length=length, vocabulary=words)
         x = vectorize(inputs[0])
         x = keras.layers.Embedding(len(words) + 2, dim, mask_zero=False)(x)
         if block_type == "vanilla":

@@ -317,11 +317,11 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
 
 
 def text_stats(texts: list[str]) -> dict:
-    import keras
+    from components.blocks.text import vectorizer
 
-    vectorizer = keras.layers.TextVectorization(max_tokens=MAX_VOCABULARY)
-    vectorizer.adapt(tf.constant(texts or [""]))
-    vocabulary = [w for w in vectorizer.get_vocabulary()[2:]] or ["[empty]"]
+    layer = vectorizer(max_tokens=MAX_VOCABULARY)
+    layer.adapt(tf.constant(texts or [""]))
+    vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
     lengths = [len(t.split()) for t in texts] or [1]
     return {"vocabulary": vocabulary, "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256))}
 

@@ -65,14 +65,17 @@ def test_an_exported_model_loads_in_a_fresh_process_with_load_model(tmp_path):
 
     rng = np.random.default_rng(2)
     x = rng.random((40, 3)).astype("float32")
-    auto_model = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
-                              max_trials=1, overwrite=True, directory=tmp_path)
-    auto_model.fit(x, 10 * x[:, 0], epochs=1, verbose=0)
+    text = np.array([f"drama|romance film {i % 7}" for i in range(40)])
+    auto_model = ak.AutoModel(inputs=[ak.StructuredDataInput(name="t"), ak.TextInput(name="s")],
+                              outputs=ak.RegressionHead(name="price"), max_trials=1, overwrite=True, directory=tmp_path)
+    auto_model.fit([x, text], 10 * x[:, 0], epochs=1, verbose=0)
     auto_model.export_model().save(tmp_path / "m.keras")
     np.save(tmp_path / "x.npy", x)
-    expected = auto_model.export_model().predict(x, verbose=0)
+    np.save(tmp_path / "s.npy", text)
+    expected = auto_model.export_model().predict({"t": x, "s": text.astype(object)}, verbose=0)
     script = ("import numpy as np, sys, components as ak; m = ak.load_model(sys.argv[1]); "
-              "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))")
+              "x = {'t': np.load(sys.argv[2]), 's': np.load(sys.argv[2].replace('x.npy', 's.npy')).astype(object)}; "
+              "np.save(sys.argv[3], m.predict(x, verbose=0))")
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras"), str(tmp_path / "x.npy"),
                            str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
