@@ -38,7 +38,7 @@ class GraphHyperModel(kt.HyperModel):
             keras.utils.set_random_seed(self.seed)
         inner = self.graph.build(hp)
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-        rate = self.learning_rate or hp.Choice("learning_rate", [1e-3, 3e-4])
+        rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
         model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
         model.compile(optimizer=keras.optimizers.Adam(rate))
         return model
@@ -72,7 +72,8 @@ class AutoModel:
         loss_weighting: "static", "uncertainty", "gradnorm" or "search".
         loss_weights: static weights per head (list in head order or `{head: weight}`).
         refit: retrain the best configuration on training + validation data after the search.
-        learning_rate: fixed Adam learning rate; searched in {1e-3, 3e-4} when None.
+        learning_rate: fixed Adam learning rate; searched in {3e-3, 1e-3} when None (a small
+            budget of epochs needs the larger one first).
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
 
