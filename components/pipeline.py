@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
 import subprocess
 import time
@@ -156,10 +155,7 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
         tracker.log_artifacts(run_id, Path(validation["directory"]), "validation")
         for name in ("state.json", "manifest.json"):
             tracker.log_artifact(run_id, Path(prepared["directory"]) / name, "preprocessing")
-        sample = records.read_tabular(prepared["directory"], "train")
-        tracker.log_dataset(run_id, sample.drop(columns=[c for c in sample.columns if sample[c].dtype == object
-                                                            and not isinstance(sample[c].iloc[0], str)],
-                                                errors="ignore") if len(sample) else sample,
+        tracker.log_dataset(run_id, _profilable(records.read_tabular(prepared["directory"], "train")),
                             source=str(contract.source.path), name=contract.name, digest=data_hash)
     search_dir = layout.search(contract.name, run_id)
     check_writable(search_dir)
@@ -168,6 +164,12 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
     return {"run_id": run_id, "experiment_id": experiment_id, "experiment": experiment_name(contract),
             "tracking_uri": uri, "resumed": resumed, "killed_trials": killed, "search_dir": str(search_dir),
             "ui_url": ui_url}
+
+
+def _profilable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns MLflow can profile: array cells (multi-hot targets) are left out."""
+    arrays = [c for c in frame.columns if len(frame) and frame[c].dtype == object and not isinstance(frame[c].iloc[0], str)]
+    return frame.drop(columns=arrays)
 
 
 def close_tracking_run(home: str, run: dict[str, Any], error: BaseException | None = None) -> None:

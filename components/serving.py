@@ -60,12 +60,11 @@ def model_inputs(model: Any, x: dict[str, np.ndarray]) -> Any:
 
 def output_dict(model: Any, outputs: Any) -> dict[str, np.ndarray]:
     """Name each model output: {output name: array}."""
-    names = list(model.output_names) if hasattr(model, "output_names") else [f"output_{i}" for i in range(99)]
     if isinstance(outputs, dict):
         return {k: np.asarray(v) for k, v in outputs.items()}
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return {name: np.asarray(out) for name, out in zip(names, outputs)}
+    return {name: np.asarray(out) for name, out in zip(model.output_names, outputs)}
 
 
 def decode_predictions(config: ServingConfig, raw: dict[str, np.ndarray], ids: list[Any] | None) -> pd.DataFrame:
