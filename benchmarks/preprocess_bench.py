@@ -27,7 +27,7 @@ ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "DO_NOT_TRACK": 
 
 def demo_dir(rows: int) -> Path:
     """Demo data with `rows` rows and 32x32 images, written once and kept under benchmarks/.work."""
-    from components.demo_data import write_demo_data
+    from components.data.demo import write_demo_data
 
     directory = WORK / f"demo-{rows}"
     if not (directory / "demo.csv").is_file():
@@ -36,7 +36,7 @@ def demo_dir(rows: int) -> Path:
 
 
 def demo_contract(directory: Path, image_size=(32, 32)):
-    from components.contracts import load_contract
+    from components.data.contract import load_contract
 
     contract = load_contract(ROOT / "data_contracts" / "demo.yaml")
     source = contract.source.model_copy(update={"path": directory / "demo.csv", "image_root": directory / "images"})
@@ -51,7 +51,7 @@ def input_bytes(directory: Path) -> int:
 def child(rows: int, executor_kind: str, workers: int) -> dict:
     """One preprocessing run in this (fresh) process; peak RSS comes from ru_maxrss."""
     from components.layout import Layout
-    from components.preprocess import preprocess
+    from components.data.preprocess import preprocess
 
     directory = demo_dir(rows)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -115,8 +115,8 @@ def image_stage(rows: int, runs: int) -> dict:
     (read, decode, resize) on one core. Target 24x24 so that resizing happens."""
     import pandas as pd
 
-    from components.contracts import Feature
-    from components.modalities import TransformContext, codec_for
+    from components.data.contract import Feature
+    from components.data.modalities import TransformContext, codec_for
 
     directory = demo_dir(rows)
     names = pd.read_csv(directory / "demo.csv", usecols=["image"])["image"]
@@ -160,8 +160,8 @@ def reader_wait(rows: int, steps: int = 200) -> dict:
     import keras
 
     from components.layout import Layout
-    from components.preprocess import preprocess
-    from components.records import make_dataset
+    from components.data.preprocess import preprocess
+    from components.data.records import make_dataset
 
     with tempfile.TemporaryDirectory(dir=WORK) as out:
         result = preprocess(demo_contract(demo_dir(rows)), Layout(Path(out)), data_hash="reader")

@@ -35,19 +35,19 @@ from typing import Any
 # The public names load on first use: `import components.errors` (the CLI, validation) must not pay
 # for TensorFlow, which the model library needs.
 _HOMES = {
-    "components.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "Fusion", "ImageAugmentation",
+    "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "Fusion", "ImageAugmentation",
                           "ImageBlock", "Merge", "Normalization", "ResNetBlock", "StructuredDataBlock", "TextBlock"),
-    "components.heads": ("ClassificationHead", "RegressionHead"),
-    "components.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
-    "components.search": ("AutoModel",),
-    "components.export": ("load_model",),
+    "components.automl.heads": ("ClassificationHead", "RegressionHead"),
+    "components.automl.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
+    "components.automl.auto_model": ("AutoModel",),
+    "components.automl.export": ("load_model",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
     if name == "CUSTOM_OBJECTS":
-        from components.export import custom_objects
+        from components.automl.export import custom_objects
 
         return custom_objects()
     if name not in _WHERE:

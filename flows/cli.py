@@ -158,7 +158,7 @@ def validate(contract: Annotated[Path, typer.Argument(help="The data contract YA
     def _do() -> None:
         _prepare_env()
         from components import pipeline
-        from components.contracts import load_contract
+        from components.data.contract import load_contract
 
         loaded = load_contract(contract)
         layout = Layout.default()
@@ -181,7 +181,7 @@ def contract_infer(
     """Write a starting contract for DATA, guessing each column's modality, for you to edit."""
 
     def _do() -> None:
-        from components.contracts import infer_contract
+        from components.data.contract import infer_contract
 
         text = infer_contract(data, name=name, image_root=image_root, targets=tuple(target or ()))
         if output:
@@ -223,7 +223,7 @@ def demo_data(
     """Generate the deterministic multimodal demo dataset."""
 
     def _do() -> None:
-        from components.demo_data import write_demo_data
+        from components.data.demo import write_demo_data
 
         _positive("rows", rows)
         path = write_demo_data(out or Layout.default().demo_data, n_rows=rows)
@@ -241,7 +241,7 @@ def demo(
     """Generate the demo data and run the whole pipeline on it with a small budget."""
 
     def _do() -> None:
-        from components.demo_data import write_demo_data
+        from components.data.demo import write_demo_data
 
         _check_budget(max_trials, epochs, None)
         _prepare_env()

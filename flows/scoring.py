@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from components import pipeline
-from components.contracts import load_contract
+from components.data.contract import load_contract
 from components.layout import Layout
 
 

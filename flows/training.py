@@ -14,7 +14,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from components import pipeline
-from components.contracts import load_contract
+from components.data.contract import load_contract
 from components.errors import DataValidationError
 from components.layout import Layout
 

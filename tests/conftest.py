@@ -27,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo") -> Path:
     """Write `rows` of demo data under `folder` and a contract for it (the bundled demo contract with
     absolute paths and small images). Returns the contract's path."""
-    from components.demo_data import write_demo_data
+    from components.data.demo import write_demo_data
 
     data_dir = folder / "data"
     csv_path = write_demo_data(data_dir, n_rows=rows, seed=seed, image_size=image_size)

@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from components import pipeline
-from components.contracts import load_contract
+from components.data.contract import load_contract
 from components.errors import DataValidationError
 from components.layout import Layout
 from flows.scoring import scoring_pipeline

@@ -25,9 +25,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from components.contracts import load_contract
+from components.data.contract import load_contract
 from components.errors import ContractError, DataError, DataValidationError
-from components.validation import validate
+from components.data.validation import validate
 from tests.conftest import make_demo_contract
 
 ROWS = 30
@@ -280,7 +280,7 @@ def test_contract_pointing_at_a_missing_data_file(tmp_path):
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A preprocessing state fitted on the demo's rows (no model needed for these checks)."""
-    from components.preprocess import fit_state
+    from components.data.preprocess import fit_state
 
     d = demo(tmp_path_factory.mktemp("served"))
     contract = load_contract(d.contract)
@@ -288,14 +288,14 @@ def served(tmp_path_factory):
 
 
 def test_serving_counts_unseen_categories_and_labels(served, caplog):
-    from components.preprocess import encode_targets, transform_frame
+    from components.data.preprocess import encode_targets, transform_frame
 
     state, frame, root = served
     rows = frame.iloc[:3].copy()
     rows.loc[0, "color"] = "ultraviolet"
     rows.loc[1, "kind"] = "spaceship"
     rows.loc[2, "tags"] = "brand-new|bright"
-    with caplog.at_level(logging.WARNING, logger="components.preprocess"):
+    with caplog.at_level(logging.WARNING, logger="components.data.preprocess"):
         x = transform_frame(state, rows, root)
         y = encode_targets(state, rows)
     assert x["tabular"].shape[0] == 3 and x["image"].shape == (3, 8, 8, 3)
@@ -308,7 +308,7 @@ def test_serving_counts_unseen_categories_and_labels(served, caplog):
 
 @pytest.mark.parametrize("path", ["../demo.csv", "/etc/hostname", "sub/../../demo.csv"])
 def test_serving_refuses_image_paths_outside_the_root(served, path):
-    from components.preprocess import transform_frame
+    from components.data.preprocess import transform_frame
 
     state, frame, root = served
     rows = frame.iloc[:2].copy()
@@ -318,7 +318,7 @@ def test_serving_refuses_image_paths_outside_the_root(served, path):
 
 
 def test_serving_refuses_a_symlink_out_of_the_root(served, tmp_path):
-    from components.preprocess import transform_frame
+    from components.data.preprocess import transform_frame
 
     state, frame, root = served
     outside = tmp_path / "outside.png"
@@ -335,7 +335,7 @@ def test_serving_refuses_a_symlink_out_of_the_root(served, tmp_path):
 
 
 def test_serving_names_a_missing_column_and_an_unreadable_image(served):
-    from components.preprocess import transform_frame
+    from components.data.preprocess import transform_frame
 
     state, frame, root = served
     with pytest.raises(DataError, match=r"\['price'\]"):
@@ -349,7 +349,7 @@ def test_serving_names_a_missing_column_and_an_unreadable_image(served):
 def test_serving_turns_bad_numbers_and_dates_into_missing_flags(served):
     import numpy as np
 
-    from components.preprocess import transform_frame
+    from components.data.preprocess import transform_frame
 
     state, frame, root = served
     rows = frame.iloc[:3].copy()

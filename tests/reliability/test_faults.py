@@ -274,9 +274,9 @@ _PREPROCESS = """
 import sys
 from pathlib import Path
 from components import pipeline
-from components.contracts import load_contract
+from components.data.contract import load_contract
 from components.layout import Layout
-from components.preprocess import preprocess
+from components.data.preprocess import preprocess
 contract = load_contract(sys.argv[1])
 layout = Layout.default()
 data_hash = pipeline.fingerprint(contract)
@@ -288,9 +288,9 @@ preprocess(contract, layout, data_hash=data_hash, batch_rows=100, shard_rows=150
 
 def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_clean(tmp_path, procs):
     from components import pipeline
-    from components.contracts import load_contract
+    from components.data.contract import load_contract
     from components.layout import Layout
-    from components.preprocess import Manifest, _sha256
+    from components.data.preprocess import Manifest, _sha256
 
     contract_path = make_demo_contract(tmp_path, rows=3000, image_size=8, name="killprep")
     contract = load_contract(contract_path)

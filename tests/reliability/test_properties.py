@@ -19,9 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.contracts import Feature, load_contract
+from components.data.contract import Feature, load_contract
 from components.errors import BraidError, ContractError
-from components.modalities import TransformContext, codec_for
+from components.data.modalities import TransformContext, codec_for
 
 SETTINGS = settings(
     max_examples=60, deadline=None, derandomize=True, database=None,

@@ -1,0 +1,393 @@
+"""Turn what users pass to `fit`/`predict` (arrays, DataFrames, dicts, tf.data) into checked datasets.
+
+Everything becomes an *unbatched* `tf.data.Dataset` of `(x, y)` dicts keyed by
+input and head names; one pass (`analyse`) learns input statistics and target
+encodings, and `encode` maps raw examples to what the model trains on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from components.errors import DataError, InputError
+from components.automl.heads import ClassificationHead, Head
+from components.automl.nodes import CATEGORICAL, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
+
+MAX_VOCABULARY = 20000
+MAX_CATEGORIES = 50
+SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000}
+
+
+def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) -> list:
+    """Lists in node order, dicts keyed by name, or a single value for a single node → list."""
+    if isinstance(value, dict) and allow_dict:
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise InputError(f"{what} dict lacks keys {missing}; expected keys {names} (the node/head names).")
+        return [value[n] for n in names]
+    single_of_many_rows = len(names) == 1 and isinstance(value, (list, tuple)) and len(value) != 1
+    if isinstance(value, (list, tuple)) and _is_container_of_arrays(value) and not single_of_many_rows:
+        if len(value) != len(names):
+            raise InputError(f"{what} has {len(value)} entries but the model has {len(names)} ({names}); give one per node, in order.")
+        return list(value)
+    if len(names) != 1:
+        raise InputError(f"{what} must be a list of {len(names)} arrays or a dict keyed by {names}.")
+    return [value]
+
+
+def _is_container_of_arrays(value) -> bool:
+    return len(value) > 0 and all(isinstance(v, (np.ndarray, pd.DataFrame, pd.Series, list, tuple, tf.Tensor, tf.TensorSpec, dict)) for v in value)
+
+
+# ---------- inputs from numpy / pandas ----------
+
+
+def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
+    if isinstance(node, ImageInput):
+        array = np.asarray(value.to_numpy() if isinstance(value, (pd.DataFrame, pd.Series)) else value)
+        if array.ndim == 3:
+            array = array[..., None]
+        if array.ndim != 4 or array.dtype.kind not in "uif":
+            raise InputError(f"Image input {node.name!r} needs a numeric array (N, H, W, C) or (N, H, W); got shape {array.shape}, dtype {array.dtype}.")
+        if node.shape is not None and not fitting and tuple(array.shape[1:]) != tuple(node.shape):
+            raise InputError(f"Image input {node.name!r} was trained on shape {node.shape}; got {array.shape[1:]}.")
+        return array
+    if isinstance(node, TextInput):
+        if isinstance(value, pd.DataFrame):
+            if value.shape[1] != 1:
+                raise InputError(f"Text input {node.name!r} needs one column; the DataFrame has {list(value.columns)}.")
+            value = value.iloc[:, 0]
+        array = np.asarray(value.to_numpy() if isinstance(value, pd.Series) else value, dtype=object)
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise InputError(f"Text input {node.name!r} needs one string per example, shape (N,) or (N, 1); got {array.shape}.")
+        return np.asarray(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in array], dtype=str)
+    if isinstance(node, StructuredDataInput):
+        return convert_table(node, value, fitting)
+    array = np.asarray(value, dtype="float32")
+    if array.ndim == 1:
+        array = array[:, None]
+    return array
+
+
+def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.ndarray:
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    if not isinstance(value, pd.DataFrame):
+        array = np.asarray(value)
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2:
+            raise InputError(f"Structured input {node.name!r} needs a 2-D table (N, columns); got shape {array.shape}.")
+        names = node.column_names or [f"column_{i}" for i in range(array.shape[1])]
+        if len(names) != array.shape[1]:
+            raise InputError(f"Structured input {node.name!r} has column_names {names} but the array has {array.shape[1]} columns.")
+        value = pd.DataFrame(array, columns=names)
+    if fitting and node.shape is None:
+        names = node.column_names or [str(c) for c in value.columns]
+        types = {n: node.column_types.get(n) or _infer_type(value[n] if n in value else None) for n in names}
+        node.column_names, node.column_types = names, types
+    missing = [c for c in node.column_names if c not in value.columns]
+    if missing:
+        raise DataError(f"Structured input {node.name!r} lacks columns {missing}; it expects {node.column_names}.")
+    if node.shape is None:
+        node.dtype = "string" if CATEGORICAL in node.column_types.values() else "float32"
+        node.shape = (len(node.column_names),)
+    frame = value[node.column_names]
+    if not node.is_string:
+        try:
+            return frame.to_numpy(dtype="float32")
+        except (TypeError, ValueError) as error:
+            raise DataError(f"Structured input {node.name!r}: a numerical column holds non-numbers ({error}); mark it categorical in column_types.") from None
+    columns = []
+    for name in node.column_names:
+        column = frame[name]
+        if node.column_types[name] == NUMERICAL:
+            numbers = pd.to_numeric(column, errors="coerce")
+            bad = numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(f"Structured input {node.name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a number; mark the column categorical or fix the value.")
+            columns.append(np.asarray([repr(float(v)) for v in numbers.to_numpy(dtype="float64")], dtype=object))
+        else:
+            columns.append(np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object))
+    return np.stack(columns, axis=1).astype(str)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _infer_type(column) -> str:
+    if column is None:
+        return NUMERICAL
+    if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        numbers = pd.to_numeric(column, errors="coerce")
+        if column.dtype == object and numbers.notna().sum() == column.notna().sum() and column.notna().any():
+            return NUMERICAL
+        return CATEGORICAL
+    return NUMERICAL
+
+
+# ---------- targets ----------
+
+
+def convert_target(head: Head, value: Any, fitting: bool) -> np.ndarray:
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        value = value.to_numpy()
+    if isinstance(head, ClassificationHead) and head.multi_label:
+        array = np.asarray(value, dtype=object) if _is_label_lists(value) else np.asarray(value)
+        if array.dtype == object and array.ndim == 1:
+            if fitting:
+                head.classes = sorted({str(label) for labels in array for label in labels})
+            index = {label: i for i, label in enumerate(head.classes)}
+            hot = np.zeros((len(array), len(head.classes)), "float32")
+            for row, labels in enumerate(array):
+                for label in labels:
+                    if str(label) not in index:
+                        raise DataError(f"Head {head.name!r} got label {label!r} (row {row}) not seen in training labels.")
+                    hot[row, index[str(label)]] = 1
+            return hot
+        return array
+    array = np.asarray(value)
+    if array.dtype == object:
+        try:
+            array = array.astype(float if not isinstance(head, ClassificationHead) else str)
+        except (TypeError, ValueError):
+            array = array.astype(str)
+    return array
+
+
+def _is_label_lists(value) -> bool:
+    return isinstance(value, (list, np.ndarray)) and len(value) > 0 and isinstance(value[0], (list, tuple, set))
+
+
+# ---------- building datasets ----------
+
+
+def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | None, fitting: bool, what: str = "x"):
+    """Arrays / DataFrames / dicts → (dict of input arrays, dict of target arrays or None), checked."""
+    values = as_list(x, [n.name for n in inputs], what)
+    xs = {n.name: convert_input(n, v, fitting) for n, v in zip(inputs, values)}
+    lengths = {name: len(a) for name, a in xs.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"{what} inputs have different numbers of rows: {lengths}.")
+    ys = None
+    if y is not None:
+        targets = as_list(y, [h.name for h in heads], "y")
+        ys = {h.name: convert_target(h, t, fitting) for h, t in zip(heads, targets)}
+        for name, array in ys.items():
+            if len(array) != next(iter(lengths.values())):
+                raise InputError(f"y[{name!r}] has {len(array)} rows but {what} has {next(iter(lengths.values()))}; give one target per example.")
+    if next(iter(lengths.values())) == 0:
+        raise DataError(f"{what} is empty; give at least one example.")
+    return xs, ys
+
+
+def split_arrays(xs: dict, ys: dict, fraction: float):
+    """The last `fraction` of the rows as validation data (like Keras' validation_split)."""
+    if not 0 < fraction < 1:
+        raise InputError(f"validation_split={fraction}; use a fraction between 0 and 1, or pass validation_data.")
+    n = len(next(iter(xs.values())))
+    cut = n - max(1, int(round(n * fraction)))
+    if cut < 1:
+        raise DataError(f"Only {n} examples: too few to keep {fraction:.0%} for validation; pass more data or validation_data.")
+    head = lambda d, s: {k: v[s] for k, v in d.items()}  # noqa: E731
+    return (head(xs, slice(0, cut)), head(ys, slice(0, cut))), (head(xs, slice(cut, None)), head(ys, slice(cut, None)))
+
+
+def from_tf_dataset(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
+    """A user dataset (tuples or dicts, batched or not) → unbatched dicts keyed by names."""
+    spec = dataset.element_spec
+    if with_targets:
+        if not isinstance(spec, tuple) or len(spec) < 2:
+            raise InputError("A training tf.data.Dataset must yield (x, y) pairs.")
+        x_spec = spec[0]
+    else:
+        x_spec = spec[0] if isinstance(spec, tuple) and len(spec) == 2 and not _is_x_tuple(spec, inputs) else spec
+    input_names = [n.name for n in inputs]
+    head_names = [h.name for h in heads]
+    x_specs = as_list(x_spec, input_names, "dataset x")
+    batched = _is_batched(inputs[0], x_specs[0])
+
+    def to_dicts(*element):
+        if with_targets or (isinstance(spec, tuple) and len(spec) == 2 and not _is_x_tuple(spec, inputs)):
+            x, y = element[0], element[1]
+        else:
+            x, y = (element[0] if len(element) == 1 else element), None
+        xd = dict(zip(input_names, as_list(x, input_names, "dataset x")))
+        if not with_targets:
+            return xd
+        return xd, dict(zip(head_names, as_list(y, head_names, "dataset y")))
+
+    dataset = dataset.map(to_dicts)
+    return dataset.unbatch() if batched else dataset
+
+
+def _is_x_tuple(spec, inputs) -> bool:
+    return len(inputs) == 2 and isinstance(spec, tuple) and not isinstance(spec[0], (tuple, dict))
+
+
+def _is_batched(node: InputNode, spec) -> bool:
+    rank = len(spec.shape)
+    if isinstance(node, ImageInput):
+        return rank == 4
+    if isinstance(node, TextInput):
+        return rank >= 1 and spec.shape[0] is None
+    return rank >= 2
+
+
+def count(dataset: tf.data.Dataset) -> int:
+    known = int(dataset.cardinality())
+    if known >= 0:
+        return known
+    return int(dataset.batch(1024).reduce(np.int64(0), lambda n, batch: n + tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], tf.int64)))
+
+
+# ---------- one pass over the data ----------
+
+
+@dataclass
+class Analysis:
+    rows: int = 0
+    targets: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, fitting: bool) -> Analysis:
+    """One pass: count rows, gather all targets and a sample of each input; fit nodes and heads when `fitting`."""
+    samples: dict[str, list] = {n.name: [] for n in inputs}
+    targets: dict[str, list] = {h.name: [] for h in heads}
+    kept = {n.name: 0 for n in inputs}
+    rows = 0
+    for x, y in dataset.batch(512).as_numpy_iterator():
+        rows += len(next(iter(x.values())))
+        for node in inputs:
+            if kept[node.name] < SAMPLE_ROWS[node.kind]:
+                samples[node.name].append(x[node.name])
+                kept[node.name] += len(x[node.name])
+        for head in heads:
+            targets[head.name].append(y[head.name])
+    if rows == 0:
+        raise DataError("The dataset is empty; give at least one example.")
+    result = Analysis(rows=rows)
+    for head in heads:
+        array = np.concatenate(targets[head.name])
+        if array.dtype.kind in "SO":
+            array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array.reshape(-1)], dtype=str).reshape(array.shape)
+        result.targets[head.name] = array
+        if fitting:
+            head.fit_targets(array)
+        else:
+            if array.dtype.kind == "f" and np.isnan(array[head.present(array)]).any():
+                raise DataError(f"Validation targets of head {head.name!r} contain NaN; drop or fill those rows.")
+            if isinstance(head, ClassificationHead) and head.label_kind != "multi_hot":
+                head.encode_numpy(array)
+    if fitting:
+        for node in inputs:
+            fit_node(node, np.concatenate(samples[node.name]))
+    return result
+
+
+def fit_node(node: InputNode, sample: np.ndarray) -> None:
+    """Learn the input's shape, dtype and statistics from a training sample."""
+    if isinstance(node, ImageInput):
+        if sample.ndim == 3:
+            sample = sample[..., None]
+        if sample.ndim != 4:
+            raise InputError(f"Image input {node.name!r} needs (H, W, C) images; got examples of shape {sample.shape[1:]}.")
+        node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
+        pixels = sample.reshape(-1, sample.shape[-1]).astype("float64")
+        node.stats = {"mean": pixels.mean(axis=0).tolist(), "std": np.maximum(pixels.std(axis=0), 1e-3).tolist()}
+    elif isinstance(node, TextInput):
+        texts = [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in sample.reshape(-1)]
+        node.shape, node.dtype = (), "string"
+        node.stats = text_stats(texts)
+    elif isinstance(node, StructuredDataInput):
+        fit_table(node, sample)
+    else:
+        node.shape = tuple(int(d) for d in sample.shape[1:]) or (1,)
+        flat = sample.reshape(len(sample), -1).astype("float64")
+        node.stats = {"mean": np.nanmean(flat, 0).tolist(), "std": np.maximum(np.nanstd(flat, 0), 1e-6).tolist()}
+
+
+def text_stats(texts: list[str]) -> dict:
+    from components.automl.blocks.text import vectorizer
+
+    layer = vectorizer(max_tokens=MAX_VOCABULARY)
+    layer.adapt(tf.constant(texts or [""]))
+    vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
+    lengths = [len(t.split()) for t in texts] or [1]
+    return {"vocabulary": vocabulary, "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256))}
+
+
+def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
+    if sample.ndim != 2:
+        raise InputError(f"Structured input {node.name!r} needs rows of shape [columns]; got {sample.shape[1:]}.")
+    width = sample.shape[1]
+    string = sample.dtype.kind in "SOU"
+    if string:
+        sample = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v), otypes=[object])(sample)
+    if node.column_names is None:
+        node.column_names = [f"column_{i}" for i in range(width)]
+    if len(node.column_names) != width:
+        raise InputError(f"Structured input {node.name!r} has {len(node.column_names)} column_names but rows have {width} values.")
+    if not node.column_types or set(node.column_types) != set(node.column_names):
+        frame = pd.DataFrame(sample, columns=node.column_names)
+        node.column_types = {n: node.column_types.get(n) or (_infer_type(frame[n].replace("", np.nan)) if string else NUMERICAL) for n in node.column_names}
+    node.shape = (width,)
+    node.dtype = "string" if string else "float32"
+    columns = []
+    for i, name in enumerate(node.column_names):
+        values = sample[:, i]
+        if node.column_types[name] == CATEGORICAL:
+            if not string:
+                raise InputError(f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings.")
+            kept = [v for v in values if v != ""]
+            top = pd.Series(kept, dtype=object).value_counts().index[:MAX_CATEGORIES]
+            columns.append({"name": name, "type": CATEGORICAL, "vocabulary": [str(v) for v in sorted(top)]})
+        else:
+            numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
+            finite = numbers[np.isfinite(numbers)]
+            mean = float(finite.mean()) if len(finite) else 0.0
+            std = float(finite.std()) if len(finite) > 1 and finite.std() > 1e-12 else 1.0
+            columns.append({"name": name, "type": NUMERICAL, "mean": mean, "std": std})
+    node.stats = {"columns": columns}
+    if not string:
+        node.stats.update(mean=[c["mean"] for c in columns], std=[c["std"] for c in columns])
+
+
+# ---------- encode for training / prediction ----------
+
+
+def cast_inputs(inputs: list[InputNode], x: dict) -> dict:
+    out = {}
+    for node in inputs:
+        value = x[node.name]
+        if isinstance(node, TextInput):
+            value = tf.reshape(value, [])
+        elif node.dtype != "string":
+            value = tf.cast(value, "float32")
+            if isinstance(node, ImageInput) and len(value.shape) == 2:
+                value = value[..., None]
+        out[node.name] = value
+    return out
+
+
+def encode(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Raw (x, y) examples → model-ready examples (float images, encoded targets)."""
+
+    def fn(x, y):
+        return cast_inputs(inputs, x), {h.name: h.encode_tensor(y[h.name]) for h in heads}
+
+    return dataset.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def default_batch_size(rows: int) -> int:
+    """Small batches for small data (more updates per epoch), larger ones once there is data for them."""
+    return 32 if rows <= 1000 else 64 if rows <= 10000 else 128

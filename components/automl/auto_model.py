@@ -1,0 +1,394 @@
+"""AutoModel: search a multimodal, multi-task Keras model; predict, evaluate, export (AutoKeras API)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import warnings
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
+
+from components.automl.blocks.general import name_unnamed
+from components.errors import BraidError, DataError, InputError
+from components.automl.graph import Graph, output_heads
+from components.automl.heads import ClassificationHead, Head
+from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
+from components.automl.nodes import InputNode
+from components.automl import adapters as data
+from components.automl.tuners import make_tuner, raise_if_all_failed, tuner_class
+
+COMBINED_OBJECTIVE = "val_combined_loss"
+
+
+class GraphHyperModel(kt.HyperModel):
+    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel."""
+
+    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None, learning_rate: float | None):
+        super().__init__()
+        self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
+        self.seed, self.learning_rate = seed, learning_rate
+
+    def build(self, hp):
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        inner = self.graph.build(hp)
+        mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
+        rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
+        model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
+        model.compile(optimizer=keras.optimizers.Adam(rate))
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        # The dataset is shuffled upstream; Keras' own shuffle flag means nothing for tf.data.
+        return model.fit(*args, shuffle=False, **kwargs)
+
+
+class AutoModel:
+    """Search a Keras model for any mix of image, text and table inputs and any set of heads.
+
+    Args:
+        inputs: input nodes (`ImageInput`, `TextInput`, `StructuredDataInput`), or one node.
+        outputs: heads, or nodes returned by calling heads on a custom graph.
+        project_name: name of the search folder under `directory`.
+        max_trials: number of models to try.
+        directory: where trials are kept (a temporary folder when None).
+        objective: name of a logged validation metric to optimise, e.g.
+            "val_genre_accuracy" or "val_score_loss", or a `kt.Objective`. The
+            default "val_combined_loss" sums every head's validation loss
+            divided by the loss of predicting its training prior/mean.
+        tuner: "greedy", "random", "bayesian" or "hyperband".
+        overwrite: start afresh; when False an existing search in the same
+            folder resumes without repeating finished trials.
+        seed: makes the search and weight initialisation reproducible.
+        max_model_size: reject trials with more parameters than this.
+        time_budget: seconds from the start of `fit`; no new trial starts after it (the first trial
+            always runs; a running trial stops at its next epoch end).
+        observers: objects with optional `on_trial_begin`, `on_epoch_end`, `on_trial_end` methods.
+        loss_weighting: "static", "uncertainty", "gradnorm" or "search".
+        loss_weights: static weights per head (list in head order or `{head: weight}`).
+        refit: retrain the best configuration on training + validation data after the search.
+        learning_rate: fixed Adam learning rate; searched in {3e-3, 1e-3} when None (a small
+            budget of epochs needs the larger one first).
+        distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
+        mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
+
+    Example:
+        >>> auto_model = AutoModel(
+        ...     inputs=[ImageInput(), StructuredDataInput()],
+        ...     outputs=[RegressionHead(metrics=["mae"]), ClassificationHead()],
+        ...     max_trials=2, overwrite=True)
+        >>> auto_model.fit([images, table], [scores, labels], epochs=3)
+        >>> scores_pred, labels_pred = auto_model.predict([images, table])
+    """
+
+    def __init__(
+        self,
+        inputs: InputNode | list[InputNode],
+        outputs: Any,
+        project_name: str = "auto_model",
+        max_trials: int = 100,
+        directory: str | os.PathLike | None = None,
+        objective: str | kt.Objective | None = None,
+        tuner: str = "greedy",
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        observers: list | None = None,
+        loss_weighting: str = "static",
+        loss_weights: list | dict | None = None,
+        refit: bool = False,
+        learning_rate: float | None = None,
+        distribution_strategy: Any = None,
+        mixed_precision: bool = False,
+        **kwargs: Any,
+    ):
+        if kwargs:
+            raise InputError(f"AutoModel got unknown arguments {sorted(kwargs)}.")
+        self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if not self.inputs or not all(isinstance(n, InputNode) for n in self.inputs):
+            raise InputError("AutoModel inputs must be input nodes such as ak.ImageInput(), ak.TextInput(), ak.StructuredDataInput().")
+        self.heads: list[Head] = output_heads(list(outputs) if isinstance(outputs, (list, tuple)) else [outputs])
+        _name_nodes(self.inputs + self.heads)
+        tuner_class(tuner)  # an unknown tuner fails here, before any data is read
+        if loss_weighting not in (*MODES, "search"):
+            raise InputError(f"loss_weighting={loss_weighting!r} is unknown; use one of {[*MODES, 'search']}.")
+        if max_trials < 1:
+            raise InputError(f"max_trials={max_trials}; use at least 1.")
+        self.graph = Graph(self.inputs, self.heads)
+        self.loss_weights = resolve_weights([h.name for h in self.heads], loss_weights)
+        self.project_name, self.max_trials, self.tuner_name = project_name, max_trials, tuner
+        self.directory = str(directory or os.path.join(tempfile.gettempdir(), "braid_auto_model"))
+        self.objective, self.overwrite, self.seed = objective, overwrite, seed
+        self.max_model_size, self.time_budget, self.observers = max_model_size, time_budget, list(observers or [])
+        self.loss_weighting, self.refit, self.learning_rate = loss_weighting, refit, learning_rate
+        self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
+        self.tuner: kt.Tuner | None = None
+        self.model: keras.Model | None = None
+
+    # ---------- fit ----------
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        callbacks: list | None = None,
+        validation_split: float = 0.2,
+        validation_data: Any = None,
+        verbose: int = 1,
+        class_weight: Any = None,
+        **kwargs: Any,
+    ):
+        """Search for the best model on `(x, y)`, validating on `validation_data` or the last `validation_split`.
+
+        Args:
+            x: arrays/DataFrames (a list in input order, a dict keyed by input
+                names, or one for a single input), or a `tf.data.Dataset` of `(x, y)`.
+            y: targets (list in head order, dict keyed by head names, or one); None with a dataset.
+            batch_size: defaults to 32..128 by data size.
+            epochs: epochs per trial (early stopping on the objective); 10 when None.
+            callbacks: extra Keras callbacks for every trial.
+            validation_split: fraction held out (the last rows) when no validation_data.
+            validation_data: `(x, y)` or a dataset.
+            verbose: Keras verbosity.
+            class_weight: "balanced" or `{label: weight}` for the single classification head,
+                or `{head_name: ...}`; same as `ClassificationHead(class_weight=...)`.
+
+        Returns:
+            The Keras History of the refit when `refit=True`, else None.
+        """
+        if kwargs:
+            raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
+        self._apply_class_weight(class_weight)
+        epochs = int(epochs or 10)
+        started = time.time()
+        train_raw, val_raw = self._training_data(x, y, validation_split, validation_data)
+        analysis = data.analyse(self.inputs, self.heads, train_raw, fitting=True)
+        val_rows = data.analyse(self.inputs, self.heads, val_raw, fitting=False).rows
+        batch_size = batch_size or data.default_batch_size(analysis.rows)
+        objective = self._objective()
+        previous_policy = keras.mixed_precision.global_policy()
+        if self.mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        try:
+            self._dry_build()
+            train_ds = self._pipeline(train_raw, analysis.rows, batch_size, shuffle=True)
+            val_ds = self._pipeline(val_raw, val_rows, batch_size, shuffle=False)
+            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed, self.learning_rate)
+            self.tuner = make_tuner(
+                self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
+                self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
+            )
+            deadline = started + self.time_budget if self.time_budget else None
+            self.tuner.setup(self.observers, patience=3, deadline=deadline)
+            self.tuner.search(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose)
+            raise_if_all_failed(self.tuner)
+            history = None
+            if self.refit:
+                history = self._refit(train_ds, val_ds, verbose)
+            else:
+                with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
+                    warnings.simplefilter("ignore", UserWarning)
+                    self.model = self.tuner.get_best_models(1)[0].inner
+            self._tune_thresholds(val_ds)
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+        return history
+
+    def _apply_class_weight(self, class_weight) -> None:
+        if class_weight is None:
+            return
+        classifiers = [h for h in self.heads if isinstance(h, ClassificationHead)]
+        names = {h.name for h in classifiers}
+        if isinstance(class_weight, dict) and set(class_weight) <= names and class_weight:
+            for head in classifiers:
+                if head.name in class_weight:
+                    head.class_weight = class_weight[head.name]
+        elif len(classifiers) == 1:
+            classifiers[0].class_weight = class_weight
+        else:
+            raise InputError(f"class_weight must be a dict keyed by classification head names {sorted(names)} when there are several.")
+
+    def _training_data(self, x, y, validation_split, validation_data):
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise InputError("y must be None when x is a tf.data.Dataset of (x, y) pairs.")
+            train = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=True)
+            if validation_data is None:
+                rows = data.count(train)
+                if rows == 0:
+                    raise DataError("The training dataset is empty; give at least one example.")
+                held = max(1, int(round(rows * validation_split)))
+                if rows - held < 1:
+                    raise DataError(f"Only {rows} examples: too few to hold out a validation split; pass validation_data.")
+                return train.take(rows - held), train.skip(rows - held)
+            return train, self._validation(validation_data)
+        if x is None or y is None:
+            raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
+        xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=True)
+        if validation_data is None:
+            (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split)
+            val = tf.data.Dataset.from_tensor_slices((vx, vy))
+        else:
+            val = self._validation(validation_data)
+        return tf.data.Dataset.from_tensor_slices((xs, ys)), val
+
+    def _validation(self, validation_data):
+        if isinstance(validation_data, tf.data.Dataset):
+            return data.from_tf_dataset(self.inputs, self.heads, validation_data, with_targets=True)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise InputError("validation_data must be (x, y) or a tf.data.Dataset of (x, y).")
+        vx, vy = data.from_arrays(self.inputs, self.heads, validation_data[0], validation_data[1], fitting=False, what="validation x")
+        return tf.data.Dataset.from_tensor_slices((vx, vy))
+
+    def _pipeline(self, raw, rows: int, batch_size: int, shuffle: bool):
+        # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
+        ds = data.encode(self.inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
+        bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in self.inputs)
+        if rows * bytes_per_row < 2e9:
+            ds = ds.cache()
+        if shuffle:
+            ds = ds.shuffle(min(rows, 10000), seed=self.seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def _objective(self) -> kt.Objective:
+        if isinstance(self.objective, kt.Objective):
+            return self.objective
+        name = self.objective or COMBINED_OBJECTIVE
+        known = {"loss", "combined_loss"}
+        for head in self.heads:
+            known.add(f"{head.name}_loss")
+            known.update(f"{head.name}_{m}" if isinstance(m, str) else m.name for m in (head.metrics or head.default_metrics))
+        known |= {f"val_{k}" for k in known}
+        if name not in known:
+            raise InputError(f"objective={name!r} is not a logged metric; choose one of {sorted(known)}.")
+        lower = ("loss", "error", "mae", "mse", "rmse", "mape", "mean_absolute", "mean_squared")
+        direction = "min" if any(token in name for token in lower) else "max"
+        return kt.Objective(name, direction)
+
+    def _dry_build(self) -> None:
+        """Build once with default hyperparameters so wiring mistakes fail before any training."""
+        try:
+            self.graph.build(kt.HyperParameters())
+        except BraidError:
+            raise
+        except Exception as error:
+            raise InputError(f"The model graph cannot be built from these inputs and blocks: {error}") from None
+        finally:
+            keras.backend.clear_session()
+
+    def _strategy(self):
+        if self.distribution_strategy in (None, False):
+            return None
+        if self.distribution_strategy == "auto":
+            gpus = tf.config.list_logical_devices("GPU")
+            return tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
+        if isinstance(self.distribution_strategy, tf.distribute.Strategy):
+            return self.distribution_strategy
+        raise InputError(f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy.")
+
+    def _refit(self, train_ds, val_ds, verbose):
+        best = self.tuner.oracle.get_best_trials(1)[0]
+        epochs = (best.best_step or 0) + 1
+        model = self.tuner.hypermodel.build(best.hyperparameters)
+        history = model.fit(train_ds.concatenate(val_ds), epochs=epochs, verbose=verbose, shuffle=False)
+        self.model = model.inner
+        return history
+
+    def _tune_thresholds(self, val_ds) -> None:
+        multi = [h for h in self.heads if isinstance(h, ClassificationHead) and h.multi_label]
+        if not multi:
+            return
+        outputs = self.model.predict(val_ds.map(lambda x, y: x), verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        truth = {h.name: [] for h in multi}
+        for _, y in val_ds.as_numpy_iterator():
+            for head in multi:
+                truth[head.name].append(y[head.name])
+        for head in multi:
+            probabilities = outputs[self.heads.index(head)]
+            head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
+            self.model.get_layer(head.name).thresholds = head.thresholds
+
+    # ---------- after the search ----------
+
+    def _require_model(self) -> keras.Model:
+        if self.model is None:
+            raise InputError("Call fit before predict, evaluate or export_model.")
+        return self.model
+
+    def _features(self, x, batch_size: int):
+        if isinstance(x, tf.data.Dataset):
+            raw = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=False)
+        else:
+            xs, _ = data.from_arrays(self.inputs, self.heads, x, None, fitting=False)
+            raw = tf.data.Dataset.from_tensor_slices(xs)
+        return raw.map(lambda item: data.cast_inputs(self.inputs, item)).batch(batch_size)
+
+    def model_inputs(self, x: Any) -> dict:
+        """Raw arrays / DataFrames → the dict the exported model takes (tables with categorical
+        columns become string tensors, text a string vector), keyed by input names."""
+        self._require_model()
+        xs, _ = data.from_arrays(self.inputs, self.heads, x, None, fitting=False)
+        return {k: tf.constant(v) if v.dtype.kind == "U" else v for k, v in xs.items()}
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: int = 0, **kwargs: Any):
+        """Predictions in the original target units: labels for classification (a 0/1 matrix
+        for multi-label, using the tuned thresholds), values for regression.
+
+        Returns:
+            One array per head in head order (a list), or the array itself for a single head.
+        """
+        model = self._require_model()
+        outputs = model.predict(self._features(x, batch_size), verbose=verbose)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        decoded = [head.decode(np.asarray(out)) for head, out in zip(self.heads, outputs)]
+        return decoded if len(decoded) > 1 else decoded[0]
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, **kwargs: Any) -> dict[str, float]:
+        """Losses and metrics per head, e.g. `{"score_loss": ..., "score_mae": ..., "combined_loss": ...}`."""
+        model = self._require_model()
+        if isinstance(x, tf.data.Dataset):
+            raw = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=True)
+        else:
+            xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=False)
+            raw = tf.data.Dataset.from_tensor_slices((xs, ys))
+        data.analyse(self.inputs, self.heads, raw, fitting=False)
+        wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
+        wrapper.compile(optimizer="adam")
+        logs = wrapper.evaluate(data.encode(self.inputs, self.heads, raw).batch(batch_size), verbose=verbose, return_dict=True)
+        return {k: float(v) for k, v in logs.items()}
+
+    def export_model(self) -> keras.Model:
+        """The best model as a plain keras.Model taking raw inputs (named after the input nodes)
+        and returning probabilities / values in target units; save it with `model.save("m.keras")`."""
+        return self._require_model()
+
+    def leaderboard(self) -> list[dict]:
+        """Every trial, best first: `{"trial_id", "status", "score", "hyperparameters"}`."""
+        if self.tuner is None:
+            return []
+        trials = list(self.tuner.oracle.trials.values())
+        sign = 1 if self.tuner.oracle.objective.direction == "min" else -1
+        rows = [
+            {"trial_id": t.trial_id, "status": str(t.status), "score": None if t.score is None else float(t.score), "hyperparameters": dict(t.hyperparameters.values)}
+            for t in trials
+        ]
+        return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
+
+
+def _name_nodes(items: list) -> None:
+    names = [i.name for i in items if i.name]
+    if len(names) != len(set(names)):
+        raise InputError(f"Input and head names must be unique; got {names}.")
+    for name in names:
+        if "/" in name:
+            raise InputError(f"Name {name!r} may not contain '/'.")
+    name_unnamed(items, set(names))

@@ -1,0 +1,22 @@
+"""Searchable blocks, one module per family; all re-exported here and from `components`."""
+
+from components.automl.blocks.fusion import Fusion
+from components.automl.blocks.general import Block, DenseBlock, Merge
+from components.automl.blocks.image import ConvBlock, ImageAugmentation, ImageBlock, Normalization, ResNetBlock
+from components.automl.blocks.tabular import CategoricalToNumerical, StructuredDataBlock
+from components.automl.blocks.text import TextBlock
+
+__all__ = [
+    "Block",
+    "CategoricalToNumerical",
+    "ConvBlock",
+    "DenseBlock",
+    "Fusion",
+    "ImageAugmentation",
+    "ImageBlock",
+    "Merge",
+    "Normalization",
+    "ResNetBlock",
+    "StructuredDataBlock",
+    "TextBlock",
+]

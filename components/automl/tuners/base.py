@@ -1,0 +1,177 @@
+"""The search: keras-tuner tuners with a time budget, a greedy oracle, trial observers and clear failures.
+
+A trial builds the graph for its hyperparameters, trains it with early
+stopping and NaN termination, and reports each epoch and its end to the
+observers. Oversized models and NaN losses fail their trial and the search goes
+on; if every trial fails, `SearchError` carries each trial's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.src.engine.tuner import maybe_compute_model_size
+
+from components.errors import SearchError
+
+log = logging.getLogger(__name__)
+STOPPED = trial_module.TrialStatus.STOPPED
+
+
+class BudgetMixin:
+    """Stops creating trials once the wall-clock deadline has passed."""
+
+    deadline: float | None = None
+
+    def budget_spent(self) -> bool:
+        # The first trial always runs, so a search never ends with nothing to show.
+        return self.deadline is not None and time.time() >= self.deadline and len(self.trials) > 0
+
+    def populate_space(self, trial_id):
+        if self.budget_spent():
+            log.info("time budget spent: no new trial")
+            return {"status": STOPPED, "values": None}
+        return super().populate_space(trial_id)
+
+
+class _ObserverCallback(keras.callbacks.Callback):
+    def __init__(self, tuner: "BraidTuner", trial_id: str):
+        super().__init__()
+        self.tuner, self.trial_id = tuner, trial_id
+
+    def on_epoch_end(self, epoch, logs=None):
+        clean = {k: float(v) for k, v in (logs or {}).items()}
+        self.tuner.notify("on_epoch_end", self.trial_id, epoch, clean)
+        if self.tuner.deadline is not None and time.time() >= self.tuner.deadline:
+            self.model.stop_training = True
+
+
+class _NanGuard(keras.callbacks.Callback):
+    """Remembers whether TerminateOnNaN fired, so the trial can fail instead of scoring garbage."""
+
+    def __init__(self):
+        super().__init__()
+        self.saw_nan = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.saw_nan = True
+
+
+class BraidTunerMixin:
+    """Trial hooks shared by every Braid tuner: callbacks, observers, model size, timing."""
+
+    def setup(self, observers: list, patience: int, deadline: float | None) -> None:
+        self.observers = list(observers or [])
+        self.patience = patience
+        self.deadline = deadline
+        self.oracle.deadline = deadline
+        self.model_sizes: dict[str, int] = {}
+        self._started: dict[str, float] = {}
+        self._current: str | None = None
+
+    def notify(self, hook: str, *args: Any) -> None:
+        for observer in self.observers:
+            method = getattr(observer, hook, None)
+            if method is None:
+                continue
+            try:
+                method(*args)
+            except Exception:  # an observer must never break the search
+                log.exception("observer %r failed in %s", observer, hook)
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self._current = trial.trial_id
+        self._started[trial.trial_id] = time.time()
+        self.notify("on_trial_begin", trial.trial_id, dict(trial.hyperparameters.values))
+
+    def _build_hypermodel(self, hp):
+        # keras-tuner's own `_try_build` checks `max_model_size` on this count (trainable parameters).
+        model = super()._build_hypermodel(hp)
+        if self._current is not None:
+            self.model_sizes[self._current] = int(maybe_compute_model_size(model))
+        return model
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        objective = self.oracle.objective
+        guard = _NanGuard()
+        kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [
+            keras.callbacks.TerminateOnNaN(),
+            guard,
+            keras.callbacks.EarlyStopping(monitor=objective.name, mode=objective.direction, patience=self.patience),
+            _ObserverCallback(self, trial.trial_id),
+        ]
+        history = super()._build_and_fit_model(trial, *args, **kwargs)
+        values = history.history.get(objective.name, []) if hasattr(history, "history") else []
+        if guard.saw_nan or not values or not np.all(np.isfinite(values)):
+            raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
+        return history
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        final = self.oracle.get_trial(trial.trial_id)
+        metrics = {}
+        for name in final.metrics.metrics:
+            value = final.metrics.get_best_value(name)
+            if value is not None:
+                metrics[name] = float(value)
+        error = failure_reason(final.message) if final.status != trial_module.TrialStatus.COMPLETED else None
+        duration = time.time() - self._started.get(trial.trial_id, time.time())
+        self.notify("on_trial_end", trial.trial_id, str(final.status), metrics, error, self.model_sizes.get(trial.trial_id), duration)
+        self._current = None
+
+
+class BraidTuner(BraidTunerMixin, kt.Tuner):
+    """A keras-tuner Tuner with Braid's trial hooks; subclasses name their oracle.
+
+    `create(...)` builds the tuner with its oracle from the search settings, so every tuner is made
+    the same way whatever its kind (`tuners.TUNERS` maps names to these classes).
+    """
+
+    @classmethod
+    def make_oracle(cls, max_trials: int, max_epochs: int, **common: Any) -> kt.Oracle:
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, hypermodel: kt.HyperModel, objective: kt.Objective, max_trials: int, max_epochs: int,
+               seed: int | None, directory: str, project_name: str, overwrite: bool,
+               max_model_size: int | None, distribution_strategy=None, **tuner_kwargs: Any) -> "BraidTuner":
+        common = dict(objective=objective, seed=seed, max_retries_per_trial=0,
+                      max_consecutive_failed_trials=max(max_trials, 1) + 1)
+        for key in ("max_retries_per_trial", "max_consecutive_failed_trials"):
+            if key in tuner_kwargs:
+                common[key] = tuner_kwargs.pop(key)
+        oracle = cls.make_oracle(max_trials, max_epochs, **common)
+        try:
+            return cls(hypermodel=hypermodel, oracle=oracle, directory=directory, project_name=project_name,
+                       overwrite=overwrite, max_model_size=max_model_size,
+                       distribution_strategy=distribution_strategy, **tuner_kwargs)
+        except RuntimeError as error:
+            raise SearchError(f"Cannot resume the search in {directory}/{project_name}: {error}") from None
+
+
+def failure_reason(message: str | None) -> str | None:
+    """The last line of a trial's traceback: the exception that failed it."""
+    if not message:
+        return None
+    lines = [line for line in str(message).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def raise_if_all_failed(tuner) -> None:
+    trials = list(tuner.oracle.trials.values())
+    completed = [t for t in trials if t.status == trial_module.TrialStatus.COMPLETED]
+    if completed:
+        return
+    if not trials:
+        raise SearchError("No trial ran; check max_trials and that the search directory is writable.")
+    reasons = "\n".join(f"  trial {t.trial_id}: {failure_reason(t.message) or t.status}" for t in trials)
+    raise SearchError(f"Every trial failed ({len(trials)}); reasons from trial.json:\n{reasons}")

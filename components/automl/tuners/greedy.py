@@ -1,0 +1,63 @@
+"""Greedy: start from the blocks' defaults (a strong first trial), then mutate the best trial."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import keras_tuner as kt
+from keras_tuner.src.engine import trial as trial_module
+
+from components.automl.tuners.base import STOPPED, BraidTuner, BudgetMixin
+
+
+class GreedyOracle(BudgetMixin, kt.Oracle):
+    """Starts from the defaults, then mutates one hyperparameter of the best trial at a time."""
+
+    def populate_space(self, trial_id):
+        if self.budget_spent():
+            return {"status": STOPPED, "values": None}
+        completed = [t for t in self.trials.values() if t.status == trial_module.TrialStatus.COMPLETED]
+        rng = random.Random((self.seed or 0) + len(self.trials))
+        base = self.get_best_trials(1)[0].hyperparameters.values if completed else None
+        for _ in range(50):
+            change = rng.choice([hp.name for hp in self.hyperparameters.space]) if base is not None else None
+            hps = kt.HyperParameters()
+            for hp in self.hyperparameters.space:
+                hps.merge([hp])
+                if not hps.is_active(hp):
+                    continue
+                if base is None:
+                    hps.values[hp.name] = hp.default
+                elif hp.name == change or hp.name not in base:
+                    hps.values[hp.name] = hp.random_sample(self._seed_state)
+                    self._seed_state += 1
+                else:
+                    hps.values[hp.name] = base[hp.name]
+            if not self._duplicate(hps.values):
+                return {"status": trial_module.TrialStatus.RUNNING, "values": hps.values}
+            base = base if base is not None else {}
+        values = self._random_values()
+        if values is None:
+            return {"status": STOPPED, "values": None}
+        return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+
+
+class _RandomOracle(BudgetMixin, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class _BayesianOracle(BudgetMixin, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class _HyperbandOracle(BudgetMixin, kt.oracles.HyperbandOracle):
+    pass
+
+
+class Greedy(BraidTuner):
+    """AutoKeras's greedy tuner: the first trial uses every hyperparameter's default."""
+
+    @classmethod
+    def make_oracle(cls, max_trials: int, max_epochs: int, **common: Any) -> kt.Oracle:
+        return GreedyOracle(max_trials=max_trials, **common)

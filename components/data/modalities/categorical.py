@@ -1,0 +1,78 @@
+"""Categorical features: top-`max_categories` vocabulary from train, one-hot with an OOV slot."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from components.data.modalities import Codec, TransformContext, float_feature, prune, register
+
+OOV = "<oov>"
+
+
+def category_strings(values: pd.Series) -> list[str | None]:
+    """Categories as stripped strings; 3.0 and "3" are the same category, missing is None."""
+
+    def one(value) -> str | None:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        text = str(value).strip()
+        return text or None
+
+    return [one(v) for v in values.astype(object)]
+
+
+class _Frequencies:
+    def __init__(self, max_categories: int) -> None:
+        self.max_categories = max_categories
+        self.counts: Counter = Counter()
+
+    def update(self, values: pd.Series) -> None:
+        self.counts.update(v for v in category_strings(values) if v is not None)
+        prune(self.counts, max(10_000, 20 * self.max_categories))
+
+    def finalize(self) -> dict:
+        # Ties break alphabetically so the same data always gives the same vocabulary.
+        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {
+            "vocabulary": [value for value, _ in ranked[: self.max_categories]],
+            "distinct_in_train": len(self.counts),
+        }
+
+
+@register
+class Categorical(Codec):
+    """One-hot over the vocabulary plus one out-of-vocabulary slot (unseen, rare or missing values)."""
+
+    name = "categorical"
+
+    def fitter(self, spec) -> _Frequencies:
+        return _Frequencies(spec.max_categories)
+
+    def columns(self, spec, fitted: dict) -> list[str]:
+        return [f"{spec.name}={value}" for value in fitted["vocabulary"]] + [f"{spec.name}={OOV}"]
+
+    def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
+        vocabulary = fitted["vocabulary"]
+        index = {value: i for i, value in enumerate(vocabulary)}
+        oov = len(vocabulary)
+        categories = category_strings(values)
+        codes = np.array([index.get(v, oov) for v in categories], dtype=np.int64)
+        unseen = sum(1 for v in categories if v is not None and v not in index)
+        if unseen:
+            ctx.issues[f"{spec.name}: category outside the training vocabulary (one-hot OOV)"] += unseen
+        return np.eye(oov + 1, dtype=np.float32)[codes]
+
+    def tf_feature(self, stored) -> tf.train.Feature:
+        return float_feature(stored)
+
+    def parse_spec(self, spec, fitted):
+        return tf.io.FixedLenFeature([len(fitted["vocabulary"]) + 1], tf.float32)
+
+    def tensor_spec(self, spec, fitted):
+        return tf.TensorSpec([len(fitted["vocabulary"]) + 1], tf.float32)

@@ -1,0 +1,541 @@
+"""Streaming preprocessing: raw rows → TFRecord shards + tabular Parquet + state.json + manifest.json.
+
+Two passes over the source in batches of `batch_rows` (memory stays bounded whatever the file size):
+
+1. fit: every modality / target codec accumulates its state from the TRAIN rows only;
+2. write: every row is transformed with that state and appended to its split's current shard.
+
+Output (`layout.preprocessed(contract.name, data_hash)`):
+    shards/{split}-NNNNN.tfrecord    tf.train.Example per row (images as PNG bytes)
+    tabular/{split}-NNNNN.parquet    same rows: id, text, tabular columns, encoded targets (no images)
+    state.json                       `PreprocessState`: what was fitted, enough to serve raw rows
+    manifest.json                    `Manifest`, written last: a directory without it is incomplete
+
+Example:
+    >>> result = preprocess(load_contract("data_contracts/demo.yaml"), Layout.default(), data_hash="ab12")
+    >>> result.manifest.rows   # {"train": 2100, "val": 450, "test": 450}
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from components.data.contract import Contract, Feature, Split, Target
+from components.errors import DataError, StorageError
+from components.layout import Layout
+from components.data.modalities import Codec, TransformContext, codec_for
+from components.data.modalities.targets import codec_for_target
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+ID_KEY = "_id"  # every Example also carries its row id (not parsed by the default reader)
+
+
+# ----------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ColumnState:
+    """One feature or target: its contract settings (`config`) and what was fitted on train."""
+
+    name: str
+    kind: str  # the modality (features) or the task (targets)
+    config: dict
+    fitted: dict
+
+
+@dataclass(frozen=True)
+class PreprocessState:
+    """Everything fitted on the train split; serving rebuilds the exact training inputs from it."""
+
+    contract: str
+    id_column: str
+    features: tuple[ColumnState, ...]
+    targets: tuple[ColumnState, ...]
+    train_rows: int
+    format_version: int = FORMAT_VERSION
+
+    def feature_specs(self) -> list[tuple[Feature, Codec, dict]]:
+        """(contract feature, its codec, its fitted state) for each feature, in contract order."""
+        specs = [Feature.model_validate(c.config) for c in self.features]
+        return [(spec, codec_for(spec), c.fitted) for spec, c in zip(specs, self.features)]
+
+    def target_specs(self) -> list[tuple[Target, Codec, dict]]:
+        specs = [Target.model_validate(c.config) for c in self.targets]
+        return [(spec, codec_for_target(spec), c.fitted) for spec, c in zip(specs, self.targets)]
+
+    def tabular_columns(self) -> list[str]:
+        """Name of each slot of x["tabular"], in order (empty when no feature is tabular)."""
+        return [col for spec, codec, fitted in self.feature_specs() if codec.slot == "tabular"
+                for col in codec.columns(spec, fitted)]  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PreprocessState":
+        raw = json.loads(text)
+        raw["features"] = tuple(ColumnState(**c) for c in raw["features"])
+        raw["targets"] = tuple(ColumnState(**c) for c in raw["targets"])
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    split: str
+    path: str  # relative to the preprocessed directory
+    format: str  # "tfrecord" or "parquet"
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a complete preprocessing run wrote. Its presence marks the directory as complete."""
+
+    contract: str
+    data_hash: str
+    fingerprint: str  # contract settings + quarantine list + format version: a change means redo
+    rows: dict[str, int]
+    shards: tuple[ShardInfo, ...]
+    quarantined: int
+    issues: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    format_version: int = FORMAT_VERSION
+
+    def files(self, split: str, format: str = "tfrecord") -> list[str]:
+        return [s.path for s in self.shards if s.split == split and s.format == format]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Manifest":
+        raw = json.loads(text)
+        raw["shards"] = tuple(ShardInfo(**s) for s in raw["shards"])
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    directory: Path
+    manifest: Manifest
+    state: PreprocessState
+    reused: bool
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+def read_batches(contract: Contract, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """The contract's columns, `batch_rows` rows at a time, as DataFrames of raw values.
+
+    CSV cells are read as strings: each modality parses its own column, as it does for served rows.
+    """
+    path = contract.source.path
+    columns = contract.columns + ([contract.split.column] if contract.split.column else [])
+    if not path.exists():
+        raise DataError(f"{path}: source data not found (contract '{contract.name}', source.path)")
+    if contract.source.resolved_format == "csv":
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            header = next(csv.reader(handle), [])
+        _check_columns(path, header, columns)
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=4 << 20),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns}, include_columns=columns, strings_can_be_null=True
+            ),
+        )
+        batches: Iterator[pa.RecordBatch] = iter(reader)
+    else:
+        dataset = pads.dataset(path, format="parquet")
+        _check_columns(path, dataset.schema.names, columns)
+        batches = dataset.to_batches(columns=columns, batch_size=batch_rows)
+    try:
+        yield from _rebatch(batches, batch_rows)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: cannot read the source rows: {exc}") from None
+
+
+def _check_columns(path: Path, present: list[str], wanted: list[str]) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise DataError(f"{path}: column(s) {missing} named by the contract are not in the data (found {present})")
+
+
+def _rebatch(batches: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pd.DataFrame]:
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for batch in batches:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        while pending_rows >= batch_rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, batch_rows).to_pandas()
+            rest = table.slice(batch_rows)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+    if pending_rows:
+        yield pa.Table.from_batches(pending).to_pandas()
+
+
+def row_ids(frame: pd.DataFrame, id_column: str) -> list[str]:
+    return [_id_string(v) for v in frame[id_column].astype(object)]
+
+
+def _id_string(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def assign_splits(ids: list[str], split: Split, column: pd.Series | None = None) -> np.ndarray:
+    """Each row's split: from the contract's split column, else a hash of (seed, id).
+
+    The hash makes a row's split depend on nothing but its id, so it survives reordering, appended
+    rows and reruns.
+    """
+    if column is not None:
+        names = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+        out = []
+        for row_id, value in zip(ids, column.astype(object)):
+            key = str(value).strip().lower() if not pd.isna(value) else ""
+            if key not in names:
+                raise DataError(
+                    f"row {row_id!r}, column '{split.column}': split value {value!r} is not one of train/val/test"
+                )
+            out.append(names[key])
+        return np.array(out)
+    cut_train, cut_val = split.train, split.train + split.val
+    u = np.array(
+        [int.from_bytes(hashlib.blake2b(f"{split.seed}:{i}".encode(), digest_size=8).digest(), "big") for i in ids],
+        dtype=np.float64,
+    ) / 2.0**64
+    return np.where(u < cut_train, "train", np.where(u < cut_val, "val", "test"))
+
+
+def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str]) -> Iterator[tuple[pd.DataFrame, list[str], np.ndarray, int]]:
+    """Batches with quarantined rows dropped: (frame, ids, split of each row, rows dropped)."""
+    for frame in read_batches(contract, batch_rows):
+        ids = row_ids(frame, contract.id_column)
+        keep = np.array([i not in quarantine for i in ids], dtype=bool)
+        dropped = int((~keep).sum())
+        if dropped:
+            frame = frame.loc[keep].reset_index(drop=True)
+            ids = [i for i, k in zip(ids, keep) if k]
+        column = frame[contract.split.column] if contract.split.column else None
+        yield frame, ids, assign_splits(ids, contract.split, column), dropped
+
+
+# ------------------------------------------------------------------------------------- fitting
+
+
+def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), batch_rows: int = 10_000) -> PreprocessState:
+    """Pass 1: fit every feature and target codec on the train rows only."""
+    features = [(f, codec_for(f)) for f in contract.features]
+    targets = [(t, codec_for_target(t)) for t in contract.targets]
+    fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
+    train_rows = 0
+    for frame, _, splits, _ in _rows(contract, batch_rows, quarantine):
+        train = frame.loc[splits == "train"]
+        train_rows += len(train)
+        if len(train):
+            for name, fitter in fitters.items():
+                fitter.update(train[name].reset_index(drop=True))
+    if train_rows == 0:
+        raise DataError(f"{contract.source.path}: no rows fall in the train split; check split fractions and data")
+
+    def column(spec, codec) -> ColumnState:
+        config = spec.model_dump(mode="json", exclude={"expect"})
+        return ColumnState(spec.name, getattr(spec, "modality", None) or spec.task, config, fitters[spec.name].finalize())
+
+    return PreprocessState(
+        contract=contract.name,
+        id_column=contract.id_column,
+        features=tuple(column(s, c) for s, c in features),
+        targets=tuple(column(s, c) for s, c in targets),
+        train_rows=train_rows,
+    )
+
+
+# ----------------------------------------------------------------------------------- transforms
+
+
+def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path | None = None, *,
+                    executor: Executor | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """Raw rows → the x dict `records.make_dataset` yields (as numpy), for serving and checks.
+
+    Args:
+        state: the fitted state (`records.load_state(directory)`).
+        df: raw rows with at least every feature column.
+        image_root: directory image paths are relative to (the contract's `source.image_root`).
+        executor: optional pool to decode images on.
+
+    Returns:
+        {image feature: uint8 [n, H, W, 3], text feature: object [n] of str, "tabular": float32 [n, D]}.
+    """
+    _require(df, [c.name for c in state.features])
+    ctx = _context(state, df, image_root, executor)
+    x, tabular = {}, []
+    for spec, codec, fitted in state.feature_specs():
+        values = codec.transform(spec, fitted, df[spec.name].reset_index(drop=True), ctx)
+        if codec.slot == "tabular":
+            tabular.append(values)
+        else:
+            x[spec.name] = values
+    if tabular:
+        x["tabular"] = np.concatenate(tabular, axis=1)
+    _report(ctx.issues, "transform_frame")
+    return x
+
+
+def encode_targets(state: PreprocessState, df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Raw target columns → the y dict `records.make_dataset` yields (as numpy)."""
+    _require(df, [c.name for c in state.targets])
+    ctx = _context(state, df, None, None)
+    y = {spec.name: codec.transform(spec, fitted, df[spec.name].reset_index(drop=True), ctx)
+         for spec, codec, fitted in state.target_specs()}  # fmt: skip
+    _report(ctx.issues, "encode_targets")
+    return y
+
+
+def _require(df: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"rows lack column(s) {missing}; expected every feature of the contract")
+
+
+def _context(state, df, image_root, executor) -> TransformContext:
+    ids = row_ids(df, state.id_column) if state.id_column in df.columns else None
+    return TransformContext(image_root=image_root, row_ids=ids, executor=executor)
+
+
+def _report(issues: Counter, where: str) -> None:
+    for what, count in sorted(issues.items()):
+        logger.warning("%s: %s: %d row(s)", where, what, count)
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+class _ShardWriter:
+    """Appends rows of one split to `{split}-NNNNN` shards, `shard_rows` rows each.
+
+    Each shard is written under a temporary name and renamed when complete, so a killed run never
+    leaves a half-written file under a final name.
+    """
+
+    def __init__(self, directory: Path, split: str, shard_rows: int) -> None:
+        self.directory, self.split, self.shard_rows = directory, split, shard_rows
+        self.index, self.rows = 0, 0
+        self.writer: tf.io.TFRecordWriter | None = None
+        self.tables: list[pa.Table] = []
+        self.shards: list[ShardInfo] = []
+
+    def _name(self, sub: str, suffix: str) -> Path:
+        return self.directory / sub / f"{self.split}-{self.index:05d}.{suffix}"
+
+    def write(self, examples: list[bytes], table: pa.Table) -> None:
+        start = 0
+        while start < len(examples):
+            if self.writer is None:
+                self.writer = tf.io.TFRecordWriter(str(_temp(self._name("shards", "tfrecord"))))
+            take = min(self.shard_rows - self.rows, len(examples) - start)
+            for example in examples[start : start + take]:
+                self.writer.write(example)
+            self.tables.append(table.slice(start, take))
+            self.rows += take
+            start += take
+            if self.rows == self.shard_rows:
+                self.close()
+
+    def close(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.close()
+        record = self._name("shards", "tfrecord")
+        os.replace(_temp(record), record)
+        table = pa.concat_tables(self.tables)
+        parquet = self._name("tabular", "parquet")
+        pq.write_table(table, _temp(parquet))
+        os.replace(_temp(parquet), parquet)
+        for path, fmt in ((record, "tfrecord"), (parquet, "parquet")):
+            self.shards.append(ShardInfo(self.split, str(path.relative_to(self.directory)), fmt, self.rows,
+                                         path.stat().st_size, _sha256(path)))  # fmt: skip
+        self.writer, self.tables, self.rows = None, [], 0
+        self.index += 1
+
+
+def _temp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _encode_batch(state: PreprocessState, frame: pd.DataFrame, ids: list[str], ctx: TransformContext
+                  ) -> tuple[list[bytes], pa.Table]:  # fmt: skip
+    """Serialised Examples and the tabular Parquet table of one batch of rows (one split)."""
+    columns: dict[str, list] = {}
+    parquet: dict[str, pa.Array] = {state.id_column: pa.array(ids, pa.string())}
+    for spec, codec, fitted in state.feature_specs() + state.target_specs():
+        stored = codec.encode(spec, fitted, frame[spec.name], ctx)
+        columns[spec.name] = [codec.tf_feature(value) for value in stored]
+        parquet.update(codec.parquet_columns(spec, fitted, stored))
+    examples = []
+    for row, row_id in enumerate(ids):
+        feature = {name: values[row] for name, values in columns.items()}
+        feature[ID_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[row_id.encode()]))
+        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return examples, pa.table(parquet)
+
+
+def write_shards(contract: Contract, state: PreprocessState, directory: Path, *, quarantine: frozenset[str],
+                 batch_rows: int, shard_rows: int, executor: Executor | None) -> tuple[dict, list, int, Counter]:  # fmt: skip
+    """Pass 2: transform every row and write it to its split's shards."""
+    writers = {split: _ShardWriter(directory, split, shard_rows) for split in SPLITS}
+    rows, quarantined, issues = Counter(), 0, Counter()
+    for frame, ids, splits, dropped in _rows(contract, batch_rows, quarantine):
+        quarantined += dropped
+        for split in SPLITS:
+            where = np.flatnonzero(splits == split)
+            if len(where) == 0:
+                continue
+            part = frame.iloc[where].reset_index(drop=True)
+            part_ids = [ids[i] for i in where]
+            ctx = TransformContext(_image_root(contract), part_ids, executor, issues)
+            examples, table = _encode_batch(state, part, part_ids, ctx)
+            writers[split].write(examples, table)
+            rows[split] += len(examples)
+    shards = []
+    for writer in writers.values():
+        writer.close()
+        shards += writer.shards
+    return {s: rows[s] for s in SPLITS}, shards, quarantined, issues
+
+
+def _image_root(contract: Contract) -> Path | None:
+    return getattr(contract.source, "image_base", contract.source.image_root)
+
+
+def contract_fingerprint(contract: Contract, quarantine: frozenset[str]) -> str:
+    """A hash of everything besides the data that changes the output."""
+    settings = contract.model_dump(mode="json", exclude={"description", "contract_path", "primary_metric"})
+    settings["quarantine"] = sorted(quarantine)
+    settings["format_version"] = FORMAT_VERSION
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _complete_manifest(directory: Path, data_hash: str, fingerprint: str) -> Manifest | None:
+    path = directory / "manifest.json"
+    try:
+        manifest = Manifest.from_json(path.read_text())
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if manifest.data_hash != data_hash or manifest.fingerprint != fingerprint:
+        return None
+    if not (directory / "state.json").is_file():
+        return None
+    if any((directory / s.path).stat().st_size != s.bytes if (directory / s.path).is_file() else True
+           for s in manifest.shards):  # fmt: skip
+        return None
+    return manifest
+
+
+def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine_ids=frozenset(),
+               batch_rows: int = 10_000, shard_rows: int = 2_000, workers: int = 2,
+               executor_kind: str = "thread") -> PreprocessResult:  # fmt: skip
+    """Preprocess a contract's data into shards, or reuse a complete earlier run with the same hash.
+
+    Args:
+        contract: the loaded contract.
+        layout: where outputs go (`layout.preprocessed(contract.name, data_hash)`).
+        data_hash: content hash of the source data (the cache key, with the contract's settings).
+        quarantine_ids: row ids to leave out (from validation); counted in the manifest.
+        batch_rows: rows held in memory at a time.
+        shard_rows: rows per output shard.
+        workers: parallel image decoders (1: decode inline).
+        executor_kind: "thread" (default) or "process" pool for image decoding.
+
+    Returns:
+        A `PreprocessResult`; `reused` is True when an earlier complete run was returned as is.
+
+    Raises:
+        DataError: unreadable source, missing column, or a bad row (names file, column and row id).
+        StorageError: the output directory cannot be written.
+    """
+    from components.data.records import load_state  # records imports this module
+
+    directory = layout.preprocessed(contract.name, data_hash)
+    quarantine = frozenset(str(i) for i in quarantine_ids)
+    fingerprint = contract_fingerprint(contract, quarantine)
+    manifest = _complete_manifest(directory, data_hash, fingerprint)
+    if manifest is not None:
+        logger.info("reusing preprocessed data at %s (data hash %s, complete manifest)", directory, data_hash)
+        return PreprocessResult(directory, manifest, load_state(directory), reused=True)
+    if directory.exists():
+        logger.info("removing incomplete or stale preprocessing output at %s", directory)
+        shutil.rmtree(directory)
+    started = time.perf_counter()
+    try:
+        (directory / "shards").mkdir(parents=True)
+        (directory / "tabular").mkdir()
+    except OSError as exc:
+        raise StorageError(f"{directory}: cannot create the preprocessing directory: {exc}") from None
+
+    state = fit_state(contract, quarantine=quarantine, batch_rows=batch_rows)
+    _write_text(directory / "state.json", state.to_json())
+    pool = None
+    if workers > 1:
+        pool = ProcessPoolExecutor(workers) if executor_kind == "process" else ThreadPoolExecutor(workers)
+    try:
+        rows, shards, quarantined, issues = write_shards(
+            contract, state, directory, quarantine=quarantine, batch_rows=batch_rows, shard_rows=shard_rows,
+            executor=pool,
+        )  # fmt: skip
+    except OSError as exc:
+        raise StorageError(f"{directory}: cannot write preprocessing output: {exc}") from None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    _report(issues, f"preprocess {contract.name}")
+    manifest = Manifest(
+        contract=contract.name, data_hash=data_hash, fingerprint=fingerprint, rows=rows, shards=tuple(shards),
+        quarantined=quarantined, issues=dict(sorted(issues.items())),
+        seconds=round(time.perf_counter() - started, 3),
+    )  # fmt: skip
+    _write_text(directory / "manifest.json", manifest.to_json())
+    logger.info("preprocessed %s: %s rows, %d quarantined, into %s", contract.name, rows, quarantined, directory)
+    return PreprocessResult(directory, manifest, state, reused=False)
+
+
+def _write_text(path: Path, text: str) -> None:
+    _temp(path).write_text(text, encoding="utf-8")
+    os.replace(_temp(path), path)
