@@ -181,7 +181,7 @@ def contract_infer(
     """Write a starting contract for DATA, guessing each column's modality, for you to edit."""
 
     def _do() -> None:
-        from components.data.contract import infer_contract
+        from components.data.infer import infer_contract
 
         text = infer_contract(data, name=name, image_root=image_root, targets=tuple(target or ()))
         if output:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from ruamel.yaml import YAML, CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from components.errors import ContractError
@@ -199,21 +202,10 @@ def load_contract(path: str | Path) -> Contract:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ContractError(f"{path}: not UTF-8 text") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ContractError(f"{path}{where}: not valid YAML: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ContractError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
+    root = _load_yaml(path, text)
+    if not isinstance(root, dict):
         raise ContractError(f"{path}: a contract is a YAML mapping with keys name, source, id_column, features, targets")
-    duplicate = _duplicate_key(root, ())
-    if duplicate:
-        loc, line = duplicate
-        raise ContractError(f"{path} line {line}, {_key_path(loc)}: key given twice")
+    raw = _plain(root)
     try:
         contract = Contract.model_validate({**raw, "contract_path": path.resolve()})
     except ValidationError as exc:
@@ -278,7 +270,7 @@ def _key_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _describe(path: Path, root: yaml.Node | None, err: dict) -> str:
+def _describe(path: Path, root: Any, err: dict) -> str:
     """One pydantic error as `file line N, key.path: message`."""
     loc = tuple(err["loc"])
     error = (err.get("ctx") or {}).get("error")
@@ -300,41 +292,69 @@ def _describe(path: Path, root: yaml.Node | None, err: dict) -> str:
     return f"{path}{where}, {_key_path(loc)}: {message}"
 
 
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based line of the deepest YAML node that `loc` reaches (pydantic loc → PyYAML mark)."""
-    line = node.start_mark.line + 1 if node is not None else None
+def _load_yaml(path: Path, text: str) -> Any:
+    """Round-trip YAML (ruamel keeps each key's line); a key given twice or bad syntax names its line."""
+    try:
+        return YAML(typ="rt").load(text)
+    except DuplicateKeyError as exc:
+        key = re.search(r'duplicate key "(.*?)"', str(exc.problem))
+        lenient = YAML(typ="rt")
+        lenient.allow_duplicate_keys = True
+        parent = _mapping_at(lenient.load(text), exc.context_mark.line, ())
+        loc = (parent or ()) + ((key.group(1),) if key else ())
+        raise ContractError(f"{path} line {exc.problem_mark.line + 1}, {_key_path(loc)}: key given twice") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ContractError(f"{path}{where}: not valid YAML: {exc.problem or exc}") from None
+    except YAMLError as exc:
+        raise ContractError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _mapping_at(node: Any, line: int, loc: tuple) -> tuple | None:
+    """The key path of the mapping that starts on `line` (0-based), for the duplicate-key message."""
+    if isinstance(node, CommentedMap):
+        if node.lc.line == line:
+            return loc
+        children = node.items()
+    elif isinstance(node, CommentedSeq):
+        children = enumerate(node)
+    else:
+        return None
+    for key, value in children:
+        found = _mapping_at(value, line, loc + (key,))
+        if found is not None:
+            return found
+    return None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers and scalars → plain dicts, lists, str, int, float, bool."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for kind in (int, float, str):
+        if isinstance(node, kind):
+            return kind(node)
+    return node
+
+
+def _line_of(node: Any, loc: tuple) -> int | None:
+    """The 1-based line of the deepest YAML key or item that `loc` (a pydantic loc) reaches."""
+    line = node.lc.line + 1 if isinstance(node, (CommentedMap, CommentedSeq)) else None
     for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                return line
-            line = match[0].start_mark.line + 1
-            node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
+        if isinstance(node, CommentedMap) and str(part) in node:
+            line = node.lc.key(str(part))[0] + 1
+            node = node[str(part)]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
         else:
             return line
     return line
-
-
-def _duplicate_key(node: yaml.Node, loc: tuple) -> tuple[tuple, int] | None:
-    """PyYAML keeps the last of two equal keys silently; a contract must not."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                return loc + (key.value,), key.start_mark.line + 1
-            seen.add(key.value)
-            found = _duplicate_key(value, loc + (key.value,))
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = _duplicate_key(item, loc + (i,))
-            if found:
-                return found
-    return None
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -352,230 +372,3 @@ def _allowed_keys(loc: tuple) -> list[str]:
         if model is None:
             return []
     return [name for name in model.model_fields if name != "contract_path"]
-
-
-# --- infer: a first draft of a contract from the data itself -------------------------------------------
-
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
-_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-_INFER_ROWS = 10_000
-
-
-def infer_contract(
-    data_path: str | Path,
-    *,
-    name: str | None = None,
-    image_root: str | Path | None = None,
-    targets: tuple[str, ...] | list[str] = (),
-    contract_dir: str | Path | None = None,
-) -> str:
-    """Draft a contract for a CSV or Parquet file by looking at its first rows.
-
-    Modalities are guessed from the values: paths to existing image files → image; long free text →
-    text; few distinct strings → categorical; ISO dates → datetime; numbers → numerical; the first
-    unique column (preferring names with "id") → the id. Columns named in `targets` become targets
-    with a guessed task. The result is YAML with comments, meant to be read and edited.
-
-    Args:
-        data_path: the CSV or Parquet file.
-        name: the contract name (default: the file's stem).
-        image_root: the directory image paths are relative to (default: the data file's directory).
-        targets: the columns to predict.
-        contract_dir: where the YAML will be saved; paths in it are made relative to it (default: cwd).
-
-    Returns:
-        The contract as YAML text.
-
-    Raises:
-        DataError: the file cannot be read, or a named target is not a column.
-
-    Example:
-        >>> print(infer_contract("posters.csv", targets=["genres", "imdb_score"]))
-    """
-    from components.errors import DataError
-
-    data_path = Path(data_path).resolve()
-    frame = _read_sample(data_path)
-    missing = [t for t in targets if t not in frame.columns]
-    if missing:
-        raise DataError(f"{data_path}: target column(s) {missing} not found; columns are {list(frame.columns)}")
-    base = Path(image_root).resolve() if image_root else (data_path if data_path.is_dir() else data_path.parent)
-    where = Path(contract_dir).resolve() if contract_dir else Path.cwd()
-    name = name or "".join(c if c.isalnum() or c in "_.-" else "_" for c in data_path.stem)
-
-    id_column, id_note = _guess_id(frame, exclude=set(targets))
-    lines = [
-        "# Data contract drafted by `braid contract infer` — check every guess, then edit.",
-        f"name: {name}",
-        'description: ""',
-        "source:",
-        f"  path: {_rel(data_path, where)}",
-    ]
-    if image_root:
-        lines.append(f"  image_root: {_rel(base, where)}")
-    lines.append(f"id_column: {json.dumps(id_column) if id_column else 'CHANGE_ME'}  # {id_note}")
-    lines.append("features:")
-    for column in frame.columns:
-        if column == id_column or column in targets:
-            continue
-        modality, why = _guess_modality(frame[column], base)
-        if modality is None:
-            lines.append(f"  # - {{name: {json.dumps(column)}}}  # skipped: {why}")
-            continue
-        lines.append(f"  - name: {json.dumps(column)}")
-        lines.append(f"    modality: {modality}  # {why}")
-        if frame[column].isna().sum() == 0:
-            lines.append("    # expect: {nullable: false}  # no missing values in the sample")
-    lines.append("targets:" if targets else "targets: []  # name at least one column to predict")
-    for column in targets:
-        task, why, extra = _guess_task(frame[column])
-        lines.append(f"  - name: {json.dumps(column)}")
-        lines.append(f"    task: {task}  # {why}")
-        lines += [f"    {key}: {json.dumps(value)}" for key, value in extra.items()]
-        if frame[column].isna().any():
-            lines.append("    expect: {nullable: true}  # some rows have no value")
-    lines += [
-        "split: {train: 0.7, val: 0.15, test: 0.15, seed: 0}",
-        "on_bad_rows: fail  # or quarantine: set bad rows aside in quarantine.parquet and go on",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_inferred_contract(
-    data_path: str | Path,
-    out_path: str | Path,
-    *,
-    name: str | None = None,
-    image_root: str | Path | None = None,
-    targets: tuple[str, ...] | list[str] = (),
-    overwrite: bool = False,
-) -> Path:
-    """Write `infer_contract(...)` to `out_path` (paths inside relative to it).
-
-    Returns:
-        The path written.
-
-    Raises:
-        ContractError: `out_path` exists and `overwrite` is False.
-    """
-    out_path = Path(out_path)
-    if out_path.exists() and not overwrite:
-        raise ContractError(f"{out_path}: already exists; pass overwrite=True (--force) to replace it")
-    text = infer_contract(
-        data_path, name=name or out_path.stem, image_root=image_root, targets=targets, contract_dir=out_path.parent
-    )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(text, encoding="utf-8")
-    return out_path
-
-
-def _read_sample(path: Path):
-    import pandas as pd
-    import pyarrow.dataset as ds
-
-    from components.errors import DataError
-
-    if not path.exists():
-        raise DataError(f"{path}: data file not found")
-    try:
-        if path.is_dir() or path.suffix.lower() in {".parquet", ".pq"}:
-            return ds.dataset(path, format="parquet").head(_INFER_ROWS).to_pandas()
-        return pd.read_csv(path, nrows=_INFER_ROWS, encoding_errors="replace")
-    except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file and the reason
-        raise DataError(f"{path}: cannot read it as {'Parquet' if path.suffix != '.csv' else 'CSV'}: {exc}") from None
-
-
-def _rel(path: Path, start: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(path, start)).as_posix()
-
-
-def _guess_id(frame, exclude: set[str]) -> tuple[str | None, str]:
-    """The unique int/string column (names with "id" first), else a nearly unique "id" column."""
-    import pandas as pd
-
-    candidates = []
-    for column in frame.columns:
-        values = frame[column]
-        integer = pd.api.types.is_integer_dtype(values)
-        text = values.dtype == object or pd.api.types.is_string_dtype(values)
-        if column in exclude or values.isna().any() or not (integer or text):
-            continue
-        duplicates = int(values.duplicated().sum())
-        named_id = column.lower() == "id" or column.lower().endswith("_id")
-        if duplicates == 0 or (named_id and duplicates <= 0.01 * len(values)):
-            candidates.append((duplicates, 0 if named_id else 1, 0 if integer else 1, column))
-    if not candidates:
-        return None, "no unique column found: add one (a row number will do)"
-    duplicates, *_, column = min(candidates)
-    if duplicates:
-        return column, f"{duplicates} duplicate value(s) in the sample: validation will flag those rows"
-    return column, "unique in the sample"
-
-
-def _guess_modality(values, image_base: Path) -> tuple[str | None, str]:
-    import pandas as pd
-
-    present = values.dropna()
-    if present.empty:
-        return None, "every value is missing in the sample"
-    if pd.api.types.is_bool_dtype(values):
-        return "categorical", "true/false values"
-    if pd.api.types.is_numeric_dtype(values):
-        distinct = present.nunique()
-        if pd.api.types.is_integer_dtype(values) and distinct <= 10:
-            return "numerical", f"integers, {distinct} distinct values: maybe categorical"
-        return "numerical", "numbers"
-    if present.map(lambda v: isinstance(v, (bytes, bytearray))).all():
-        return "image", "binary cells (encoded images)"
-    strings = present.astype(str)
-    if _looks_like_images(strings, image_base):
-        return "image", f"paths to image files under {image_base.name}/"
-    if strings.str.match(_DATE_PATTERN).mean() >= 0.9:
-        return "datetime", "ISO dates"
-    numbers = pd.to_numeric(strings, errors="coerce")
-    if numbers.notna().mean() >= 0.95:
-        return "numerical", "numbers written as text"
-    distinct = strings.nunique()
-    mean_length = strings.str.len().mean()
-    mean_words = strings.str.split().str.len().mean()
-    if distinct > 0.5 * len(strings) and (mean_words >= 4 or (mean_length > 30 and mean_words >= 2)):
-        return "text", f"free text, mean {mean_length:.0f} characters"
-    if distinct <= max(50, 0.05 * len(strings)):
-        return "categorical", f"{distinct} distinct values"
-    return "categorical", f"{distinct} distinct short strings (high cardinality: maybe text)"
-
-
-def _looks_like_images(strings, image_base: Path) -> bool:
-    sample = strings.head(50)
-    suffix_ok = sample.map(lambda v: Path(v).suffix.lower() in _IMAGE_SUFFIXES).mean() >= 0.9
-    return bool(suffix_ok) and sample.map(lambda v: (image_base / v).is_file()).mean() >= 0.5
-
-
-def _guess_task(values) -> tuple[str, str, dict]:
-    import pandas as pd
-
-    present = values.dropna()
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        distinct = present.nunique()
-        integer = pd.api.types.is_integer_dtype(values) or bool((present == present.round()).all())
-        if integer and distinct <= 20:
-            return "classification", f"{distinct} distinct whole numbers", {}
-        return "regression", "numbers", {}
-    strings = present.astype(str).str.strip()
-    if strings.str.startswith("[").mean() >= 0.9:
-        first = next((s for s in strings if s not in ("[]", "")), "[]")
-        try:
-            items = ast.literal_eval(first)
-            extra: dict = {"list_format": "python_literal"}
-        except (ValueError, SyntaxError):
-            items, extra = json.loads(first), {"list_format": "json"}
-        if items and isinstance(items[0], dict):
-            extra["list_key"] = "name" if "name" in items[0] else next(iter(items[0]))
-        return "multilabel", "list literals", extra
-    for separator in ("|", ";"):
-        if strings.str.contains(separator, regex=False).mean() >= 0.1:
-            return "multilabel", f"labels joined by '{separator}'", {"separator": separator}
-    return "classification", f"{strings.nunique()} distinct values", {}

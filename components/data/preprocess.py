@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -34,16 +33,16 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import tensorflow as tf
 
+from components.data import sources
 from components.data.contract import Contract, Feature, Split, Target
+from components.data.sources import require_columns, row_ids
 from components.errors import DataError, StorageError
 from components.layout import Layout
 from components.data.modalities import Codec, TransformContext, codec_for
-from components.data.modalities.targets import codec_for_target
+from components.data.tasks import codec_for_target
 
 logger = logging.getLogger(__name__)
 
@@ -150,65 +149,16 @@ class PreprocessResult:
 
 
 def read_batches(contract: Contract, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """The contract's columns, `batch_rows` rows at a time, as DataFrames of raw values.
+    """The contract's columns, `batch_rows` rows at a time (`sources.read_batches`: the one reader).
 
     CSV cells are read as strings: each modality parses its own column, as it does for served rows.
     """
-    path = contract.source.path
     columns = contract.columns + ([contract.split.column] if contract.split.column else [])
-    if not path.exists():
-        raise DataError(f"{path}: source data not found (contract '{contract.name}', source.path)")
-    if contract.source.resolved_format == "csv":
-        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-            header = next(csv.reader(handle), [])
-        _check_columns(path, header, columns)
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=4 << 20),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in columns}, include_columns=columns, strings_can_be_null=True
-            ),
-        )
-        batches: Iterator[pa.RecordBatch] = iter(reader)
-    else:
-        dataset = pads.dataset(path, format="parquet")
-        _check_columns(path, dataset.schema.names, columns)
-        batches = dataset.to_batches(columns=columns, batch_size=batch_rows)
-    try:
-        yield from _rebatch(batches, batch_rows)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read the source rows: {exc}") from None
-
-
-def _check_columns(path: Path, present: list[str], wanted: list[str]) -> None:
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        raise DataError(f"{path}: column(s) {missing} named by the contract are not in the data (found {present})")
-
-
-def _rebatch(batches: Iterator[pa.RecordBatch], batch_rows: int) -> Iterator[pd.DataFrame]:
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    for batch in batches:
-        pending.append(batch)
-        pending_rows += batch.num_rows
-        while pending_rows >= batch_rows:
-            table = pa.Table.from_batches(pending)
-            yield table.slice(0, batch_rows).to_pandas()
-            rest = table.slice(batch_rows)
-            pending, pending_rows = rest.to_batches(), rest.num_rows
-    if pending_rows:
-        yield pa.Table.from_batches(pending).to_pandas()
-
-
-def row_ids(frame: pd.DataFrame, id_column: str) -> list[str]:
-    return [_id_string(v) for v in frame[id_column].astype(object)]
-
-
-def _id_string(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if not contract.source.path.exists():
+        raise DataError(f"{contract.source.path}: source data not found (contract '{contract.name}', source.path)")
+    require_columns(contract, columns)
+    for frame in sources.read_batches(contract, batch_rows, columns=columns):
+        yield frame.reset_index(drop=True)
 
 
 def assign_splits(ids: list[str], split: Split, column: pd.Series | None = None) -> np.ndarray:

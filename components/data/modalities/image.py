@@ -9,42 +9,24 @@ GIL while it decodes and resizes.
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from components.data.images import ImageProblem, locate, normalized_root
 from components.errors import DataError
 from components.data.modalities import Codec, TransformContext, register
 
 
 def _source(value, root: str | None, column: str, row_id) -> bytes | str | None:
-    """Where one cell's image comes from: raw bytes, or a checked path under `root`.
-
-    `normpath` removes "..": a path that then does not start with the root escapes it, as does an
-    absolute path; `realpath` then catches symlinks inside the root that lead out of it.
-    """
-    if isinstance(value, dict):  # Parquet struct as written by e.g. Hugging Face datasets
-        value = value.get("bytes") or value.get("path")
-    if value is None or (not isinstance(value, (str, bytes, bytearray)) and pd.isna(value)):
-        return None
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    if root is None:
-        raise DataError(
-            f"row {row_id!r}, column '{column}': image path '{value}' but the contract has no "
-            "source.image_root; set it to the directory the paths are relative to"
-        )
-    path = os.path.normpath(os.path.join(root, str(value).strip()))
-    # realpath follows symlinks: a link inside the root that points outside it escapes too.
-    if not path.startswith(root + os.sep) or not os.path.realpath(path).startswith(os.path.realpath(root) + os.sep):
-        raise DataError(
-            f"row {row_id!r}, column '{column}': image path '{value}' points outside the image root "
-            f"{root}; paths must stay inside it (no '..' or absolute paths)"
-        )
-    return path
+    """Where one cell's image comes from (`images.locate`), as a DataError that names the row."""
+    try:
+        return locate(value, root)
+    except ImageProblem as problem:
+        what = f"image path '{value}'" if isinstance(value, str) else "image bytes"
+        raise DataError(f"row {row_id!r}, column '{column}': {what} {problem.reason}") from None
 
 
 def _open_resized(source: bytes | str, size: tuple[int, int], column: str, row_id) -> Image.Image:
@@ -102,7 +84,7 @@ class ImageModality(Codec):
     slot = "image"
 
     def _jobs(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list[tuple]:
-        root = os.path.normpath(os.path.abspath(ctx.image_root)) if ctx.image_root is not None else None
+        root = normalized_root(ctx.image_root)
         size = tuple(spec.image_size)
         empty = int(pd.isna(values).sum())
         if empty:

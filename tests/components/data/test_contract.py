@@ -6,13 +6,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from components.data.contract import (
-    Target,
-    infer_contract,
-    load_contract,
-    parse_labels,
-    write_inferred_contract,
-)
+from components.data.contract import Target, load_contract, parse_labels
+from components.data.infer import infer_contract, write_inferred_contract
 from components.errors import ContractError
 
 REPO = Path(__file__).resolve().parents[3]

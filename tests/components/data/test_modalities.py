@@ -12,7 +12,7 @@ from PIL import Image
 from components.data.contract import Feature, Target
 from components.errors import ContractError, DataError
 from components.data.modalities import TransformContext, codec_for, modality_names
-from components.data.modalities.targets import codec_for_target
+from components.data.tasks import codec_for_target
 
 
 def fit(codec, spec, *batches):

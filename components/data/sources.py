@@ -1,0 +1,198 @@
+"""THE one reader of a contract's source: CSV, Parquet, or a directory of Parquet shards.
+
+Validation, preprocessing, the champion gate and scoring all read rows through `read_batches` /
+`read_rows`, with one missing-value policy (`NA_VALUES`), so what validation passes is exactly what
+preprocessing reads. CSV cells are read as strings: each modality parses its own column (as it does
+for served rows), so "12a" is reported, not guessed at. Undecodable bytes become U+FFFD (validation
+reports those rows) instead of aborting the read.
+
+Example:
+    >>> for frame in read_batches(contract, 10_000):   # DataFrames indexed by global row number
+    ...     ids = row_ids(frame, contract.id_column)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from components.data.contract import Contract
+from components.errors import DataError
+
+# Cells that mean "no value". "nan"/"inf" are deliberately absent: in a numerical column they are bad
+# values to report, not missing ones.
+NA_VALUES = ["", "NA", "N/A", "n/a", "null", "NULL", "None"]
+
+
+def data_files(path: Path) -> list[Path]:
+    """The file(s) a source path stands for (a directory: its Parquet shards, sorted)."""
+    if not path.exists():
+        raise DataError(f"{path}: data file not found (check `source.path` in the contract)")
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.parquet") if p.is_file())
+    return [path]
+
+
+
+def read_header(contract: Contract) -> list[str]:
+    """The source's column names (empty for an empty CSV)."""
+    path = contract.source.path
+    data_files(path)
+    if contract.source.resolved_format == "csv":
+        try:
+            return [str(c) for c in pd.read_csv(path, nrows=0, encoding_errors="replace").columns]
+        except pd.errors.EmptyDataError:
+            return []
+        except (OSError, pd.errors.ParserError) as exc:
+            raise DataError(f"{path}: cannot read the CSV header: {exc}") from None
+    try:
+        return list(pads.dataset(path, format="parquet").schema.names)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(f"{path}: not a readable Parquet file or directory: {exc}") from None
+
+
+def require_columns(contract: Contract, wanted: list[str]) -> None:
+    """DataError naming the columns the contract needs that the source lacks."""
+    present = read_header(contract)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise DataError(f"{contract.source.path}: column(s) {missing} named by the contract are not in the data "
+                        f"(found {present})")
+
+
+def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The source as DataFrames of at most `batch_rows` rows, indexed by global row number (0-based).
+
+    Args:
+        contract: whose source to read.
+        batch_rows: rows held in memory at a time.
+        columns: the columns to read (all when None); missing ones are simply absent.
+    """
+    path = contract.source.path
+    data_files(path)
+    if contract.source.resolved_format == "csv":
+        yield from _csv_batches(path, batch_rows, columns)
+    else:
+        yield from _parquet_batches(path, batch_rows, columns)
+
+
+def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+    wanted = set(columns) if columns is not None else None
+    try:
+        reader = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=NA_VALUES, chunksize=batch_rows,
+            encoding="utf-8", encoding_errors="replace",
+            **({"usecols": lambda c: c in wanted} if wanted is not None else {}),
+        )
+        yield from reader
+    except pd.errors.EmptyDataError:
+        return
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: {exc}. Fix that line (quote fields that contain commas).") from None
+
+
+def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+    offset = 0
+    try:
+        dataset = pads.dataset(path, format="parquet")
+        wanted = [c for c in dataset.schema.names if columns is None or c in columns]
+        for batch in dataset.to_batches(columns=wanted, batch_size=batch_rows):
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+            offset += len(frame)
+            if len(frame):
+                yield frame
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(f"{path}: cannot read the Parquet data near row {offset}: {exc}") from None
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """A whole file of rows to score (CSV as strings, Parquet as stored), with the same NA policy."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"} or path.is_dir():
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=NA_VALUES, encoding_errors="replace")
+    except (ValueError, OSError, UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        raise DataError(f"{path}: cannot read rows ({str(exc).splitlines()[0]})") from None
+
+
+def read_sample(path: Path, rows: int) -> pd.DataFrame:
+    """The first `rows` rows with pandas' type inference (numbers as numbers), for `braid contract infer`."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: data file not found")
+    try:
+        if path.is_dir() or path.suffix.lower() in {".parquet", ".pq"}:
+            return pads.dataset(path, format="parquet").head(rows).to_pandas()
+        return pd.read_csv(path, nrows=rows, keep_default_na=False, na_values=NA_VALUES, encoding_errors="replace")
+    except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file and the reason
+        raise DataError(f"{path}: cannot read it as {'Parquet' if path.suffix != '.csv' else 'CSV'}: {exc}") from None
+
+
+def row_ids(frame: pd.DataFrame, id_column: str) -> list[str]:
+    """Each row's id as a string (3.0 and "3" are the same id)."""
+    return [_id_string(v) for v in frame[id_column].astype(object)]
+
+
+def _id_string(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rows_with_ids(contract: Contract, ids: list[str], batch_rows: int = 10_000) -> pd.DataFrame:
+    """The source rows with these ids, in this order (one scan of the source)."""
+    wanted = set(ids)
+    parts = []
+    for frame in read_batches(contract, batch_rows, columns=contract.columns):
+        keep = [i in wanted for i in row_ids(frame, contract.id_column)]
+        parts.append(frame[keep])
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=contract.columns)
+    order = {i: n for n, i in enumerate(ids)}
+    return rows.iloc[np.argsort([order[i] for i in row_ids(rows, contract.id_column)])].reset_index(drop=True)
+
+
+def data_hash(contract: Contract) -> str:
+    """A content hash of the data file(s), the images they reference and the contract.
+
+    Data bytes are streamed; images referenced by path count by relative path, size and mtime (reading
+    every image would cost as much as validating them). The contract's own location does not count.
+
+    Returns:
+        16 hex characters.
+    """
+    digest = hashlib.sha256()
+    digest.update(contract.model_dump_json(exclude={"contract_path", "description", "source"}).encode())
+    digest.update(contract.source.resolved_format.encode())
+    for path in data_files(contract.source.path):
+        digest.update(path.name.encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    base = contract.source.image_base
+    image_columns = [f.name for f in contract.features_of("image")]
+    if image_columns:
+        for frame in read_batches(contract, 50_000, columns=image_columns):
+            for column in frame.columns:
+                for cell in frame[column].dropna():
+                    if isinstance(cell, str):
+                        digest.update(f"{cell}\0{_stat_key(base / cell)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _stat_key(path: Path) -> str:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -1,0 +1,62 @@
+"""The base of a target task: one class per task owns everything Braid does with that kind of target.
+
+A task codec is a modality `Codec` for the target column (fit on train, encode into the shards, parse
+back) plus what only targets have:
+
+- `decode_outputs(outputs, classes, thresholds, separator, name)`: model outputs → the served columns (labels,
+  label sets or values, and `<target>__proba` where there are probabilities);
+- `scored(predictions, name, labels, separator)`: the served columns → what `evaluate` scores;
+- `known(y)`: rows whose target is present (missing targets are masked, never guessed);
+- `evaluate`, `baseline`: the task's metrics (`components.evaluation`) on the model and on the
+  trivial predictor fitted on train; `primary_metric` ranks models on this head;
+- `plot`: the task's evaluation plot.
+
+Adding a task = one module in this package, registered in `components.data.tasks.TASKS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from components import evaluation
+from components.data.modalities import Codec
+
+PROBA_SUFFIX = "__proba"
+
+
+class TaskCodec(Codec):
+    """A target task: storage codec + decoding + metrics + baseline + plot."""
+
+    primary_metric: ClassVar[str]
+    truth_dtype: ClassVar[Any] = np.float32  # dtype of the encoded target read back from the tabular Parquet
+
+    def names(self, fitted: dict) -> list[str]:
+        """The classes or labels a fitted target knows (empty for regression)."""
+        return []
+
+    def evaluate_kwargs(self, fitted: dict) -> dict[str, Any]:
+        return {}
+
+    def known(self, y: np.ndarray) -> np.ndarray:
+        return np.ones(len(y), bool)
+
+    def decode_outputs(self, outputs: np.ndarray, classes: list, thresholds: list[float], separator: str,
+               name: str) -> dict[str, list]:
+        raise NotImplementedError
+
+    def scored(self, predictions: pd.DataFrame, name: str, labels: list, separator: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray, fitted: dict) -> evaluation.TaskReport:
+        return evaluation.evaluate_task(self.name, y_true, y_pred, **self.evaluate_kwargs(fitted))
+
+    def baseline(self, y_train: np.ndarray, y_true: np.ndarray, fitted: dict) -> evaluation.TaskReport:
+        return evaluation.baseline_report(self.name, y_train, y_true, **self.evaluate_kwargs(fitted))
+
+    def plot(self, name: str, report: evaluation.TaskReport, y_true: np.ndarray, predictions: pd.DataFrame,
+             out: Path) -> Path:
+        raise NotImplementedError

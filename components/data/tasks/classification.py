@@ -1,0 +1,78 @@
+"""Classification: one class per row; stored as the class index (-1 when missing or unseen in train)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from components import evaluation
+from components.data.modalities import TransformContext, prune
+from components.data.modalities.categorical import category_strings
+from components.data.tasks.base import PROBA_SUFFIX, TaskCodec
+
+
+class _ClassCounts:
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def update(self, values: pd.Series) -> None:
+        self.counts.update(v for v in category_strings(values) if v is not None)
+        prune(self.counts, 100_000)
+
+    def finalize(self) -> dict:
+        return {"classes": sorted(self.counts), "counts": dict(sorted(self.counts.items()))}
+
+
+class Classification(TaskCodec):
+    name = "classification"
+    primary_metric = "accuracy"
+    truth_dtype = np.int64
+
+    def fitter(self, spec) -> _ClassCounts:
+        return _ClassCounts()
+
+    def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
+        index = {c: i for i, c in enumerate(fitted["classes"])}
+        classes = category_strings(values)
+        missing = sum(1 for c in classes if c is None)
+        unknown = sum(1 for c in classes if c is not None and c not in index)
+        if missing:
+            ctx.issues[f"{spec.name}: missing target (encoded -1)"] += missing
+        if unknown:
+            ctx.issues[f"{spec.name}: class not seen in train (encoded -1)"] += unknown
+        return np.array([index.get(c, -1) for c in classes], dtype=np.int64)
+
+    def tf_feature(self, stored) -> tf.train.Feature:
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(stored)]))
+
+    def parse_spec(self, spec, fitted):
+        return tf.io.FixedLenFeature([], tf.int64)
+
+    def tensor_spec(self, spec, fitted):
+        return tf.TensorSpec([], tf.int64)
+
+    def names(self, fitted: dict) -> list[str]:
+        return list(fitted["classes"])
+
+    def evaluate_kwargs(self, fitted: dict) -> dict:
+        return {"classes": fitted["classes"]}
+
+    def known(self, y: np.ndarray) -> np.ndarray:
+        return y >= 0
+
+    def decode_outputs(self, outputs, classes, thresholds, separator, name):
+        proba = outputs.reshape(len(outputs), -1)
+        if proba.shape[1] == 1:  # binary with one sigmoid unit
+            proba = np.concatenate([1 - proba, proba], axis=1)
+        return {name: [classes[i] for i in proba.argmax(axis=1)], name + PROBA_SUFFIX: [row.tolist() for row in proba]}
+
+    def scored(self, predictions, name, labels, separator):
+        return np.asarray(predictions[name + PROBA_SUFFIX].tolist(), dtype=np.float64)
+
+    def plot(self, name, report, y_true, predictions, out: Path) -> Path:
+        return evaluation.plot_confusion_matrix(report.confusion_matrix, report.names, out,
+                                                filename=f"{name}_confusion_matrix.png")
