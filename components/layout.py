@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.errors import StorageError
+from components.settings import Settings
 
 MIN_FREE_BYTES = 200 * 2**20
 
@@ -22,10 +23,13 @@ class Layout:
     """
 
     home: Path
+    settings: Settings = field(default_factory=Settings, compare=False, repr=False)
 
     @classmethod
-    def default(cls) -> "Layout":
-        return cls(Path(os.environ.get("BRAID_HOME", ".braid")).resolve())
+    def default(cls, settings: Settings | None = None) -> "Layout":
+        """The layout under `BRAID_HOME` (or `./.braid`), with the settings it was read with."""
+        settings = settings or Settings()
+        return cls(settings.braid_home.resolve(), settings)
 
     @property
     def mlflow_db(self) -> Path:

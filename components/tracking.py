@@ -54,10 +54,11 @@ class TrackingConfig:
     @classmethod
     def from_env(cls, layout: Layout) -> "TrackingConfig":
         """`MLFLOW_TRACKING_URI` when set (a server), else SQLite + local artifacts under the layout.
-        `BRAID_TRACKING_RETRIES` and `BRAID_TRACKING_MAX_WAIT_S` set how long an unreachable store is waited for."""
-        patience = {"retries": int(os.environ.get("BRAID_TRACKING_RETRIES", cls.retries)),
-                    "max_wait_s": float(os.environ.get("BRAID_TRACKING_MAX_WAIT_S", cls.max_wait_s))}
-        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        `BRAID_TRACKING_RETRIES` and `BRAID_TRACKING_MAX_WAIT_S` set how long an unreachable store is waited
+        for (all read once, by `components.settings.Settings`, with the layout)."""
+        settings = layout.settings
+        patience = {"retries": settings.braid_tracking_retries, "max_wait_s": settings.braid_tracking_max_wait_s}
+        uri = settings.mlflow_tracking_uri
         if uri:
             return cls(tracking_uri=uri, **patience)
         layout.home.mkdir(parents=True, exist_ok=True)
@@ -75,6 +76,9 @@ class Tracker:
     """Thin, retrying facade over `MlflowClient` for one tracking store."""
 
     def __init__(self, config: TrackingConfig):
+        # One retry layer for tracking calls: `_call`'s. MLflow's own HTTP retries (7 by default, with
+        # backoff) would multiply the wait and hide which call failed.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         self.config = config
         self.client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
@@ -216,6 +220,27 @@ class Tracker:
             return info.model_uri
 
         return self._call("log model", _log)
+
+    @staticmethod
+    def pyfunc_signature(columns: list[tuple[str, str]], example: Any, output: Any) -> Any:
+        """A model signature whose inputs are `columns` [(name, "double" | "string" | "binary")], all
+        optional, and whose outputs and params are inferred from an example prediction."""
+        from mlflow.models import ModelSignature, infer_signature
+        from mlflow.types import ColSpec, Schema
+
+        inferred = infer_signature(example, output, params={"image_root": ""})
+        inputs = Schema([ColSpec(kind, name, required=False) for name, kind in columns])
+        return ModelSignature(inputs=inputs, outputs=inferred.outputs, params=inferred.params)
+
+    def load_pyfunc(self, model_uri: str) -> Any:
+        """The registered or logged pyfunc at `model_uri` (`models:/name@alias`)."""
+
+        def _load() -> Any:
+            mlflow.set_tracking_uri(self.config.tracking_uri)
+            mlflow.set_registry_uri(self.config.tracking_uri)
+            return mlflow.pyfunc.load_model(model_uri)
+
+        return self._call(f"load model {model_uri}", _load)
 
     def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None) -> str:
         """Register the logged model `model_uri` as a new version of `name`; returns the version.

@@ -157,15 +157,15 @@ def validate(contract: Annotated[Path, typer.Argument(help="The data contract YA
 
     def _do() -> None:
         _prepare_env()
-        from components import pipeline
         from components.data.contract import load_contract
+        from components.pipeline import prepare as pipeline
 
         loaded = load_contract(contract)
         layout = Layout.default()
         with console.status(f"Validating {loaded.source.path}"):
             report = pipeline.validate(loaded, layout, pipeline.fingerprint(loaded))
-        console.print(report["summary_markdown"])
-        console.print(f"Data Docs: {report['data_docs_index']}")
+        console.print(report.summary_markdown)
+        console.print(f"Data Docs: {report.data_docs_index}")
 
     _guard(_do)
 

@@ -18,8 +18,8 @@ from components.layout import Layout
 def score(contract_path: str, data_path: str, home: str, output: str | None, alias: str) -> dict[str, Any]:
     result = pipeline.score_file(load_contract(contract_path), Layout(Path(home)), Path(data_path),
                                  Path(output) if output else None, alias=alias)
-    get_run_logger().info("scored %s rows with %s → %s", result["rows"], result["model_uri"], result["output"])
-    return result
+    get_run_logger().info("scored %s rows with %s → %s", result.rows, result.model_uri, result.output)
+    return result.to_dict()
 
 
 @flow(name="braid-scoring", log_prints=True)

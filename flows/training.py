@@ -1,7 +1,8 @@
 """The training pipeline flow: validate → preprocess → search and train → evaluate → register.
 
-Each task is a few lines around a library function in `components/` and passes plain values
-(paths, dicts) on. Run it with `braid run CONTRACT`, or as the `braid-training` deployment.
+Each task is a few lines around a library step in `components.pipeline` and passes its typed record
+on. The contract is loaded once, by the flow. Run it with `braid run CONTRACT`, or as the
+`braid-training` deployment.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from components import pipeline
-from components.data.contract import load_contract
+from components.data.contract import Contract, load_contract
 from components.errors import DataValidationError
 from components.layout import Layout
 
@@ -27,87 +28,80 @@ def _artifact_key(prefix: str, contract: str) -> str:
 def _cached_output_key(context: Any, parameters: dict[str, Any]) -> str | None:
     """Cache by inputs, but only while the output the cached result points at still exists."""
     layout = Layout(Path(parameters["home"]))
-    name = load_contract(parameters["contract_path"]).name
+    contract: Contract = parameters["contract"]
     step = context.task.name
-    folder = layout.validation(name, parameters["data_hash"]) if step == "validate" else layout.preprocessed(
-        name, parameters["data_hash"])
+    folder = (layout.validation if step == "validate" else layout.preprocessed)(contract.name, parameters["data_hash"])
     marker = folder / ("report.json" if step == "validate" else "manifest.json")
     if not marker.is_file():
         return None
     extra = str(parameters.get("quarantine_path") or "")
-    return f"{step}-{parameters['contract_path']}-{parameters['data_hash']}-{parameters['home']}-{extra}"
+    return f"{step}-{contract.contract_path}-{parameters['data_hash']}-{parameters['home']}-{extra}"
 
 
 @task(name="fingerprint", cache_policy=NO_CACHE)
-def fingerprint(contract_path: str) -> str:
+def fingerprint(contract: Contract) -> str:
     """Content hash of the data and the contract: the key of everything cached downstream."""
-    return pipeline.fingerprint(load_contract(contract_path))
+    return pipeline.fingerprint(contract)
 
 
 @task(name="validate", cache_key_fn=_cached_output_key, persist_result=True, retries=1, retry_delay_seconds=5)
-def validate(contract_path: str, data_hash: str, home: str) -> dict[str, Any]:
-    logger = get_run_logger()
-    contract = load_contract(contract_path)
+def validate(contract: Contract, data_hash: str, home: str) -> pipeline.Validated:
     try:
         report = pipeline.validate(contract, Layout(Path(home)), data_hash)
     except DataValidationError as exc:
         create_markdown_artifact(key=_artifact_key("validation", contract.name), markdown=str(exc),
                                  description=f"Validation of {contract.name} FAILED")
         raise
-    create_markdown_artifact(key=_artifact_key("validation", contract.name), markdown=report["summary_markdown"],
+    create_markdown_artifact(key=_artifact_key("validation", contract.name), markdown=report.summary_markdown,
                              description=f"Validation of {contract.name}")
-    logger.info("validation passed: %s rows, %s quarantined", report["n_rows"], report["n_quarantined"])
+    get_run_logger().info("validation passed: %s rows, %s quarantined", report.n_rows, report.n_quarantined)
     return report
 
 
 @task(name="preprocess", cache_key_fn=_cached_output_key, persist_result=True, retries=1, retry_delay_seconds=5)
-def preprocess(contract_path: str, data_hash: str, home: str, quarantine_path: str | None) -> dict[str, Any]:
-    result = pipeline.preprocess(load_contract(contract_path), Layout(Path(home)), data_hash, quarantine_path)
-    get_run_logger().info("preprocessed into %s (%s)", result["directory"],
-                          "reused" if result["reused"] else "written")
+def preprocess(contract: Contract, data_hash: str, home: str, quarantine_path: str | None) -> pipeline.Prepared:
+    result = pipeline.preprocess(contract, Layout(Path(home)), data_hash, quarantine_path)
+    get_run_logger().info("preprocessed into %s (%s)", result.directory, "reused" if result.reused else "written")
     return result
 
 
-@task(name="open-tracking-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
-def open_run(contract_path: str, data_hash: str, home: str, settings: dict[str, Any],
-             validation: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
-    run = pipeline.open_tracking_run(load_contract(contract_path), Layout(Path(home)), data_hash, settings,
-                                     validation, prepared)
-    if run["resumed"]:
+# Tracking calls retry inside `components.tracking` (the one retry layer for them): no task retries here.
+@task(name="open-tracking-run", cache_policy=NO_CACHE)
+def open_run(contract: Contract, data_hash: str, home: str, settings: dict[str, Any],
+             validation: pipeline.Validated, prepared: pipeline.Prepared) -> pipeline.TrackingRun:
+    run = pipeline.open_tracking_run(contract, Layout(Path(home)), data_hash, settings, validation, prepared)
+    if run.resumed:
         get_run_logger().info("resuming unfinished run %s (%s stale trial runs marked KILLED)",
-                              run["run_id"], run["killed_trials"])
+                              run.run_id, run.killed_trials)
     return run
 
 
 @task(name="search-and-train", cache_policy=NO_CACHE)
-def search_and_train(contract_path: str, home: str, run: dict[str, Any], prepared: dict[str, Any],
-                     settings: dict[str, Any]) -> dict[str, Any]:
-    contract = load_contract(contract_path)
+def search_and_train(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
+                     settings: dict[str, Any]) -> pipeline.Trained:
     result = pipeline.search_and_train(contract, Layout(Path(home)), run, prepared, settings)
-    create_table_artifact(key=_artifact_key("leaderboard", contract.name), table=result["leaderboard"],
+    create_table_artifact(key=_artifact_key("leaderboard", contract.name), table=result.leaderboard,
                           description=f"Trials of {contract.name}, best first")
     return result
 
 
-@task(name="evaluate", cache_policy=NO_CACHE, retries=1)
-def evaluate(contract_path: str, home: str, run: dict[str, Any], prepared: dict[str, Any],
-             trained: dict[str, Any]) -> dict[str, Any]:
-    contract = load_contract(contract_path)
+@task(name="evaluate", cache_policy=NO_CACHE)
+def evaluate(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
+             trained: pipeline.Trained) -> pipeline.Evaluated:
     result = pipeline.evaluate(contract, Layout(Path(home)), run, prepared, trained)
-    create_markdown_artifact(key=_artifact_key("evaluation", contract.name), markdown=result["table_markdown"],
+    create_markdown_artifact(key=_artifact_key("evaluation", contract.name), markdown=result.table_markdown,
                              description=f"Test-split metrics of {contract.name} against trivial baselines")
     return result
 
 
-@task(name="register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
-def register(contract_path: str, home: str, run: dict[str, Any], prepared: dict[str, Any],
-             trained: dict[str, Any], evaluated: dict[str, Any]) -> dict[str, Any]:
-    contract = load_contract(contract_path)
+@task(name="register", cache_policy=NO_CACHE)
+def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
+             trained: pipeline.Trained, evaluated: pipeline.Evaluated) -> pipeline.Decision:
     decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated)
-    create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision["markdown"],
+    create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
                              description=f"Registry decision for {contract.name}")
-    if run.get("ui_url"):
-        create_link_artifact(key=_artifact_key("mlflow-run", contract.name), link=run["ui_url"],
+    if run.ui_url:
+        create_link_artifact(key=_artifact_key("mlflow-run", contract.name), link=run.ui_url,
                              description="The MLflow run of this pipeline run")
     return decision
 
@@ -136,23 +130,24 @@ def training_pipeline(
         home: Braid's home directory (default `$BRAID_HOME` or `./.braid`).
 
     Returns:
-        A summary: run ids, leaderboard, metrics per task, registry decision.
+        A summary (plain dicts of each step's record): run ids, leaderboard, metrics per task, decision.
     """
     settings = pipeline.RunSettings(max_trials=max_trials, epochs=epochs, time_budget=time_budget, tuner=tuner,
                                     seed=seed, batch_size=batch_size).as_dict()
     home = str(Layout(Path(home)).home if home else Layout.default().home)
-    contract = str(Path(contract).resolve())
-    data_hash = fingerprint(contract)
-    validation = validate(contract, data_hash, home)
-    prepared = preprocess(contract, data_hash, home, validation.get("quarantine_path"))
-    run = open_run(contract, data_hash, home, settings, validation, prepared)
+    loaded = load_contract(Path(contract).resolve())
+    data_hash = fingerprint(loaded)
+    validation = validate(loaded, data_hash, home)
+    prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)
+    run = open_run(loaded, data_hash, home, settings, validation, prepared)
     try:
-        trained = search_and_train(contract, home, run, prepared, settings)
-        evaluated = evaluate(contract, home, run, prepared, trained)
-        decision = register(contract, home, run, prepared, trained, evaluated)
+        trained = search_and_train(loaded, home, run, prepared, settings)
+        evaluated = evaluate(loaded, home, run, prepared, trained)
+        decision = register(loaded, home, run, prepared, trained, evaluated)
     except BaseException as exc:
         pipeline.close_tracking_run(home, run, error=exc)
         raise
     pipeline.close_tracking_run(home, run)
-    return {"run": run, "validation": validation, "prepared": prepared, "trained": trained,
-            "evaluated": evaluated, "decision": decision}
+    steps = {"run": run, "validation": validation, "prepared": prepared, "trained": trained,
+             "evaluated": evaluated, "decision": decision}
+    return {name: record.to_dict() for name, record in steps.items()}

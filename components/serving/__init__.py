@@ -15,9 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.data.tasks import PROBA_SUFFIX, TASKS
 from components.errors import DataError
 
-PROBA_SUFFIX = "__proba"
+__all__ = ["PROBA_SUFFIX", "ServingConfig", "TargetInfo", "decode_predictions", "model_inputs", "output_dict",
+           "predict_frame"]
+
 
 
 @dataclass(frozen=True)
@@ -74,19 +77,8 @@ def decode_predictions(config: ServingConfig, raw: dict[str, np.ndarray], ids: l
         columns[config.id_column] = ids
     for target in config.targets:
         out = np.asarray(raw[target.name], dtype=np.float64)
-        if target.task == "regression":
-            columns[target.name] = out.reshape(len(out), -1)[:, 0]
-        elif target.task == "classification":
-            proba = out.reshape(len(out), -1)
-            if proba.shape[1] == 1:  # binary with one sigmoid unit
-                proba = np.concatenate([1 - proba, proba], axis=1)
-            columns[target.name] = [target.classes[i] for i in proba.argmax(axis=1)]
-            columns[target.name + PROBA_SUFFIX] = [row.tolist() for row in proba]
-        else:
-            thresholds = np.asarray(target.thresholds or [0.5] * out.shape[1])
-            chosen = out >= thresholds
-            columns[target.name] = [target.separator.join(np.asarray(target.classes)[row].tolist()) for row in chosen]
-            columns[target.name + PROBA_SUFFIX] = [row.tolist() for row in out]
+        columns.update(TASKS[target.task].decode_outputs(out, target.classes, target.thresholds, target.separator,
+                                                          target.name))
     return pd.DataFrame(columns)
 
 
@@ -128,24 +120,11 @@ def _row_errors(state: Any, frame: pd.DataFrame, root: Path | None) -> str:
     return f"{len(problems)} of {len(frame)} input row(s) cannot be scored: {shown}{more}"
 
 
-try:
-    import mlflow.pyfunc
+def __getattr__(name: str):
+    # Models registered before the pyfunc moved to `serving.pyfunc` name `components.serving.BraidPyfunc`
+    # in their code: keep that import working (lazily, so serving helpers don't import MLflow).
+    if name == "BraidPyfunc":
+        from components.serving.pyfunc import BraidPyfunc
 
-    class BraidPyfunc(mlflow.pyfunc.PythonModel):
-        """MLflow pyfunc: raw DataFrame in, every target's predictions out."""
-
-        def load_context(self, context: Any) -> None:
-            from components.automl.export import load_model
-            from components.data.preprocess import PreprocessState
-
-            self.model = load_model(context.artifacts["keras_model"])
-            self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
-            self.config = ServingConfig.from_json(Path(context.artifacts["serving"]).read_text(encoding="utf-8"))
-
-        def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-                    ) -> pd.DataFrame:
-            image_root = (params or {}).get("image_root")
-            return predict_frame(self.model, self.state, self.config, model_input, image_root)
-
-except ImportError:  # pragma: no cover - MLflow is a dependency; this keeps the helpers importable alone
-    BraidPyfunc = None  # type: ignore[assignment,misc]
+        return BraidPyfunc
+    raise AttributeError(f"module 'components.serving' has no attribute {name!r}")

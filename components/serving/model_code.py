@@ -3,6 +3,6 @@ so loading a Braid model never unpickles anything."""
 
 import mlflow
 
-from components.serving import BraidPyfunc
+from components.serving.pyfunc import BraidPyfunc
 
 mlflow.models.set_model(BraidPyfunc())

@@ -115,10 +115,11 @@ def test_a_worse_model_does_not_take_champion(home, first_run, contract_path):
     worse_path = Path(first_run["run"]["search_dir"]) / "scrambled.keras"
     model.save(worse_path)
     trained["model_path"] = str(worse_path)
-    run = first_run["run"]
-    evaluated = pipeline.evaluate(contract, layout, run, first_run["prepared"], trained)
-    assert evaluated["primary_score"] < first_run["evaluated"]["primary_score"]
-    decision = pipeline.register(contract, layout, run, first_run["prepared"], trained, evaluated)
+    run = pipeline.TrackingRun.from_dict(first_run["run"])
+    prepared, trained = pipeline.Prepared.from_dict(first_run["prepared"]), pipeline.Trained.from_dict(trained)
+    evaluated = pipeline.evaluate(contract, layout, run, prepared, trained)
+    assert evaluated.primary_score < first_run["evaluated"]["primary_score"]
+    decision = pipeline.register(contract, layout, run, prepared, trained, evaluated).to_dict()
     assert not decision["promoted"]
     assert decision["champion_score"] == pytest.approx(first_run["evaluated"]["primary_score"], abs=1e-6)
     client = _client(home)

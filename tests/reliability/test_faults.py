@@ -316,8 +316,8 @@ def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_cl
     assert all(name.startswith(".") for name in temps), temps
 
     result = pipeline.preprocess(contract, layout, data_hash, None)
-    assert result["reused"] is False, "the incomplete directory must be rebuilt, not reused"
-    assert sum(result["rows"].values()) == 3000
+    assert result.reused is False, "the incomplete directory must be rebuilt, not reused"
+    assert sum(result.rows.values()) == 3000
     manifest = Manifest.from_json((out / "manifest.json").read_text())
     on_disk = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.suffix in {".tfrecord", ".parquet"}}
     assert on_disk == {s.path for s in manifest.shards}, "leftover shards of the killed run"
@@ -325,7 +325,7 @@ def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_cl
     for shard in manifest.shards:
         assert _sha256(out / shard.path) == shard.sha256, shard.path
         assert (out / shard.path).stat().st_size == shard.bytes
-    assert pipeline.preprocess(contract, layout, data_hash, None)["reused"] is True
+    assert pipeline.preprocess(contract, layout, data_hash, None).reused is True
 
 
 # --------------------------------------------------------------------------- 3. tracking server dies

@@ -1,0 +1,92 @@
+"""Step 4: score the trained model on the test split, every head against its trivial baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components import evaluation
+from components.automl.export import load_model
+from components.data import records
+from components.data.contract import Contract
+from components.layout import Layout
+from components.pipeline.results import Evaluated, Prepared, Trained, TrackingRun
+from components.pipeline.rows import holdout_rows
+from components.pipeline.runs import tracker_for
+from components.serving import ServingConfig, TargetInfo, predict_frame
+
+HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
+
+
+def serving_config(contract: Contract, state: Any, thresholds: dict[str, list[float]]) -> ServingConfig:
+    targets = [TargetInfo(name=spec.name, task=spec.task, classes=codec.names(fitted),
+                          thresholds=thresholds.get(spec.name, []), separator=spec.separator or "|")
+               for spec, codec, fitted in state.target_specs()]
+    root = contract.source.image_root
+    return ServingConfig(contract=contract.name, id_column=contract.id_column,
+                         feature_columns=[f.name for f in contract.features], targets=targets,
+                         image_root=str(root) if root else None)
+
+
+def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
+    """Each target's encoded values on a split, from the tabular Parquet (as the heads were trained)."""
+    table = records.read_tabular(directory, split)
+    return {spec.name: np.asarray(table[spec.name].tolist(), dtype=codec.truth_dtype)
+            for spec, codec, _ in state.target_specs()}
+
+
+def score_holdout(state: Any, predictions: pd.DataFrame, truth: dict[str, np.ndarray],
+                  train_truth: dict[str, np.ndarray]) -> tuple[dict, dict, float]:
+    """Per-task reports and baselines on the holdout, and the combined score (see evaluation)."""
+    reports, baselines = {}, {}
+    for spec, codec, fitted in state.target_specs():
+        y_true, y_train = truth[spec.name], train_truth[spec.name]
+        y_pred = codec.scored(predictions, spec.name, codec.names(fitted), spec.separator or "|")
+        known, train_known = codec.known(y_true), codec.known(y_train)
+        reports[spec.name] = codec.evaluate(y_true[known], y_pred[known], fitted)
+        baselines[spec.name] = codec.baseline(y_train[train_known], y_true[known], fitted)
+    return reports, baselines, evaluation.combined_score(reports, baselines)
+
+
+def primary(contract: Contract, reports: dict, combined: float) -> float:
+    """The number the champion gate compares (higher is better): the contract's `primary_metric`
+    (`target/metric`) or the combined score."""
+    if not contract.primary_metric:
+        return combined
+    target, _, metric = contract.primary_metric.partition("/")
+    value = reports[target].metrics[metric]
+    return value if evaluation.higher_is_better(metric) else -value
+
+
+def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained) -> Evaluated:
+    """Score the trained model on the test split: per-task metrics, baselines, plots."""
+    directory = prepared.directory
+    state = records.load_state(directory)
+    model = load_model(trained.model_path)
+    config = serving_config(contract, state, trained.thresholds)
+    holdout = holdout_rows(contract, records.split_ids(directory, "test"))
+    predictions = predict_frame(model, state, config, holdout)
+    truth = split_targets(directory, "test", state)
+    reports, baselines, combined = score_holdout(state, predictions, truth, split_targets(directory, "train", state))
+    out = Path(run.search_dir) / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
+    plots = [codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
+             for spec, codec, _ in state.target_specs()]
+    metrics = {f"test.{name}.{k}": v for name, r in reports.items() for k, v in r.metrics.items()}
+    metrics.update({f"baseline.{name}.{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
+    metrics["test.combined_score"] = combined
+    score = primary(contract, reports, combined)
+    metrics["test.primary_score"] = score
+    table = evaluation.markdown_table(reports, baselines)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")
+    (out / "evaluation.md").write_text(table, encoding="utf-8")
+    tracker = tracker_for(layout)
+    tracker.log_metrics(run.run_id, metrics)
+    tracker.log_artifacts(run.run_id, out, "evaluation")
+    return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
+                     plots=[str(p) for p in plots], test_rows=len(holdout))

@@ -1,0 +1,83 @@
+"""Step 5: log the pyfunc, register it as `challenger`, promote it to `champion` only if it beats the
+current champion on the same holdout rows. The policy (`decide`) is a pure function; registry I/O
+goes through `components.tracking`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from components.automl.export import load_model
+from components.data import records
+from components.data.contract import Contract
+from components.errors import BraidError
+from components.layout import Layout
+from components.pipeline.assess import HOLDOUT, primary, score_holdout, serving_config, split_targets
+from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun
+from components.pipeline.rows import input_columns
+from components.pipeline.runs import registered_name, tracker_for
+from components.serving import predict_frame
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+PACKAGE = Path(__file__).resolve().parents[1]  # the `components` package, shipped with the pyfunc
+
+
+def decide(challenger: float, champion_version: str | None, champion: float | None, rows: int) -> tuple[bool, str]:
+    """Whether the challenger replaces the champion, and why (scores: higher is better)."""
+    if champion_version is None:
+        return True, "first registered version: it becomes the champion"
+    if champion is None:
+        return True, f"current champion v{champion_version} cannot score this holdout; replaced"
+    promote = challenger > champion
+    return promote, (f"challenger {challenger:.4f} {'>' if promote else '<='} champion v{champion_version} "
+                     f"{champion:.4f} on the same {rows} holdout rows")
+
+
+def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
+             evaluated: Evaluated) -> Decision:
+    """Log and register the model; move `champion` to it when `decide` says so (both scores logged)."""
+    directory = Path(prepared.directory)
+    state = records.load_state(directory)
+    tracker = tracker_for(layout)
+    package = Path(run.search_dir) / "package"
+    package.mkdir(parents=True, exist_ok=True)
+    config = serving_config(contract, state, trained.thresholds)
+    (package / "serving.json").write_text(config.to_json(), encoding="utf-8")
+    holdout = pd.read_parquet(Path(run.search_dir) / HOLDOUT)
+    example = holdout[config.feature_columns].head(5)
+    model = load_model(trained.model_path)
+    signature = tracker.pyfunc_signature(input_columns(contract, example), example,
+                                         predict_frame(model, state, config, example))
+    model_uri = tracker.log_pyfunc(
+        run.run_id, python_model=str(PACKAGE / "serving" / "model_code.py"),
+        artifacts={"keras_model": trained.model_path, "state": str(directory / "state.json"),
+                   "serving": str(package / "serving.json")},
+        signature=signature, input_example=example, code_paths=[str(PACKAGE)],
+    )
+    name = registered_name(contract)
+    version = tracker.register(model_uri, name, tags={"braid.data_hash": directory.name})
+    tracker.set_alias(name, CHALLENGER, version)
+    champion = tracker.alias_version(name, CHAMPION)
+    champion_score, failure = None, ""
+    if champion is not None:
+        try:
+            current = tracker.load_pyfunc(tracker.model_uri(name, CHAMPION))
+            reports, _, combined = score_holdout(state, current.predict(holdout), split_targets(str(directory), "test", state),
+                                                 split_targets(str(directory), "train", state))
+            champion_score = primary(contract, reports, combined)
+        except (BraidError, KeyError, ValueError, OSError) as exc:
+            failure = f" ({exc})"
+    promote, reason = decide(evaluated.primary_score, champion, champion_score, len(holdout))
+    reason += failure
+    if promote:
+        tracker.set_alias(name, CHAMPION, version)
+    tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
+                                  "braid.decision": reason})
+    tracker.log_metrics(run.run_id, {"gate.challenger_score": evaluated.primary_score,
+                                     **({"gate.champion_score": champion_score} if champion_score is not None else {})})
+    markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "
+                f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}.")
+    return Decision(registered_model=name, version=version, promoted=promote, reason=reason,
+                    challenger_score=evaluated.primary_score, champion_score=champion_score,
+                    previous_champion=champion, model_uri=model_uri, markdown=markdown)

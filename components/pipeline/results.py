@@ -1,0 +1,120 @@
+"""What each pipeline step returns: typed, frozen records (plain values inside, so Prefect can persist
+them and the flow's summary is their `to_dict()`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]):
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+@dataclass(frozen=True)
+class RunSettings(_Record):
+    """The search budget of one pipeline run."""
+
+    max_trials: int = 3
+    epochs: int = 5
+    time_budget: float | None = None
+    tuner: str = "bayesian"
+    seed: int = 0
+    batch_size: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.to_dict()
+
+
+@dataclass(frozen=True)
+class Validated(_Record):
+    """The validation gate passed: where its report, Data Docs and quarantine file are."""
+
+    directory: str
+    n_rows: int
+    n_used: int
+    n_quarantined: int
+    results_path: str
+    data_docs_dir: str
+    data_docs_index: str
+    quarantine_path: str | None
+    summary_markdown: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Prepared(_Record):
+    """The preprocessed shards of this data and contract."""
+
+    directory: str
+    reused: bool
+    rows: dict[str, int]
+    quarantined: int
+    issues: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrackingRun(_Record):
+    """The parent MLflow run of a pipeline run (reopened when a killed run is resumed)."""
+
+    run_id: str
+    experiment_id: str
+    experiment: str
+    tracking_uri: str
+    resumed: bool
+    killed_trials: int
+    search_dir: str
+    ui_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Trained(_Record):
+    """The search's outcome: the exported best model, the leaderboard, tuned thresholds."""
+
+    model_path: str
+    leaderboard: list[dict[str, Any]]
+    best_hyperparameters: dict[str, Any]
+    thresholds: dict[str, list[float]]
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Evaluated(_Record):
+    """Test-split metrics per head against trivial baselines, plots, the score the gate compares."""
+
+    metrics: dict[str, float]
+    table_markdown: str
+    combined_score: float
+    primary_score: float
+    plots: list[str]
+    test_rows: int
+
+
+@dataclass(frozen=True)
+class Decision(_Record):
+    """The registry decision: the new version, whether it became champion, and why."""
+
+    registered_model: str
+    version: str
+    promoted: bool
+    reason: str
+    challenger_score: float
+    champion_score: float | None
+    previous_champion: str | None
+    model_uri: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Scored(_Record):
+    """A scored file."""
+
+    rows: int
+    output: str
+    model_uri: str

@@ -1,0 +1,114 @@
+"""The parent MLflow run's lifecycle: open (or reopen a killed one), record provenance, close."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import subprocess
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from components.data import records
+from components.data.contract import Contract
+from components.errors import TrackingError
+from components.layout import Layout, check_writable
+from components.pipeline.results import Prepared, TrackingRun, Validated
+from components.tracking import RUN_KEY_TAG, Tracker, TrackingConfig
+
+log = logging.getLogger(__name__)
+
+
+def experiment_name(contract: Contract) -> str:
+    return f"braid-{contract.name}"
+
+
+def registered_name(contract: Contract) -> str:
+    return f"braid-{contract.name}"
+
+
+def tracker_for(layout: Layout) -> Tracker:
+    return Tracker(TrackingConfig.from_env(layout))
+
+
+def code_version() -> str:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=5, check=False)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def environment() -> dict[str, str]:
+    env = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in ("tensorflow", "keras", "keras-tuner", "mlflow", "prefect", "great-expectations"):
+        try:
+            env[name] = version(name)
+        except PackageNotFoundError:  # a missing optional package is simply not recorded
+            env[name] = "absent"
+    return env
+
+
+def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settings: dict[str, Any],
+                      validation: Validated, prepared: Prepared) -> TrackingRun:
+    """Start the parent MLflow run, or reopen the unfinished one of the same contract, data and budget
+    (a killed run resumes: its trial runs that were left RUNNING are marked KILLED)."""
+    tracker = tracker_for(layout)
+    experiment_id = tracker.experiment_id(experiment_name(contract))
+    run_key = hashlib.sha256(json.dumps([contract.name, data_hash, settings], sort_keys=True).encode()).hexdigest()[:16]
+    run_id = tracker.find_unfinished_run(experiment_id, run_key)
+    resumed, killed = run_id is not None, 0
+    if run_id:
+        tracker.reopen_run(run_id)
+        killed = tracker.mark_stale_children(run_id)
+    else:
+        run_id = tracker.start_run(experiment_id, f"{contract.name}-{time.strftime('%Y%m%d-%H%M%S')}", {
+            RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
+            "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
+        })
+        tracker.log_params(run_id, {**settings, "contract": contract.name, "data_hash": data_hash,
+                                    "rows_train": prepared.rows.get("train"),
+                                    "rows_val": prepared.rows.get("val"),
+                                    "rows_test": prepared.rows.get("test"),
+                                    "rows_quarantined": validation.n_quarantined})
+        if contract.contract_path:
+            tracker.log_artifact(run_id, Path(contract.contract_path), "contract")
+        tracker.log_artifacts(run_id, Path(validation.directory), "validation")
+        for name in ("state.json", "manifest.json"):
+            tracker.log_artifact(run_id, Path(prepared.directory) / name, "preprocessing")
+        tracker.log_dataset(run_id, _profilable(records.read_tabular(prepared.directory, "train")),
+                            source=str(contract.source.path), name=contract.name, digest=data_hash)
+    search_dir = layout.search(contract.name, run_id)
+    check_writable(search_dir)
+    uri = tracker.config.tracking_uri
+    ui_url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
+    return TrackingRun(run_id=run_id, experiment_id=experiment_id, experiment=experiment_name(contract),
+                       tracking_uri=uri, resumed=resumed, killed_trials=killed, search_dir=str(search_dir),
+                       ui_url=ui_url)
+
+
+def _profilable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns MLflow can profile: array cells (multi-hot targets) are left out."""
+    arrays = [c for c in frame.columns if len(frame) and frame[c].dtype == object and not isinstance(frame[c].iloc[0], str)]
+    return frame.drop(columns=arrays)
+
+
+def close_tracking_run(home: str, run: TrackingRun, error: BaseException | None = None) -> None:
+    tracker = tracker_for(Layout(Path(home)))
+    if error is None:
+        tracker.end_run(run.run_id, "FINISHED")
+        return
+    try:
+        tracker.set_tags(run.run_id, {"braid.error": f"{type(error).__name__}: {error}"[:4000]})
+        # A KeyboardInterrupt/kill leaves the run resumable (KILLED); a real failure is FAILED.
+        tracker.end_run(run.run_id, "KILLED" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "FAILED")
+    except TrackingError as exc:
+        # The store being down is often why we are here: keep the original error, not this one.
+        log.warning("could not close MLflow run %s (%s); it stays open and resumable", run.run_id, exc)

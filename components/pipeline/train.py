@@ -1,0 +1,98 @@
+"""Step 3: the AutoModel that matches the preprocessed shards, searched and exported."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components import evaluation
+from components.data import records
+from components.data.contract import Contract
+from components.layout import Layout
+from components.pipeline.results import Prepared, RunSettings, Trained, TrackingRun
+from components.pipeline.runs import tracker_for
+
+
+def default_batch_size(train_rows: int) -> int:
+    """Enough optimiser steps per epoch for a 5-epoch budget (about 60 or more), within 16..128."""
+    return int(np.clip(2 ** int(np.log2(max(train_rows, 1) / 60)), 16, 128))
+
+
+def _classification_head(ak, spec, fitted: dict, masked: bool):
+    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=masked)
+
+
+def _multilabel_head(ak, spec, fitted: dict, masked: bool):
+    return ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"]))
+
+
+def _regression_head(ak, spec, fitted: dict, masked: bool):
+    return ak.RegressionHead(name=spec.name, mask_missing=masked)
+
+
+# The library head each target task trains (the library knows nothing of contracts, so the mapping lives here).
+HEADS = {"classification": _classification_head, "multilabel": _multilabel_head, "regression": _regression_head}
+
+
+def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: RunSettings,
+                    observers: list[Any]) -> Any:
+    """The AutoModel whose inputs/heads match the preprocessed dataset's x/y dicts."""
+    import components as ak
+
+    nodes = {"image": ak.ImageInput, "text": ak.TextInput}
+    inputs = [nodes[codec.slot](name=spec.name) for spec, codec, _ in state.feature_specs() if codec.slot != "tabular"]
+    if state.tabular_columns():
+        inputs.append(ak.StructuredDataInput(name="tabular"))
+    # Rows missing one target still teach the other heads; the contract says which may be missing.
+    masked = {t.name: t.allows_missing for t in contract.targets}
+    heads = [HEADS[spec.task](ak, spec, fitted, masked[spec.name]) for spec, _, fitted in state.target_specs()]
+    return ak.AutoModel(
+        inputs=inputs, outputs=heads, directory=str(search_dir.parent), project_name=search_dir.name,
+        max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
+        observers=observers, overwrite=False,
+        loss_weights={t.name: t.loss_weight for t in contract.targets},
+    )
+
+
+def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared,
+                     settings: dict[str, Any]) -> Trained:
+    """Search models on the train split (validation split for selection), keep and export the best."""
+    config = RunSettings(**settings)
+    directory = prepared.directory
+    state = records.load_state(directory)
+    batch = config.batch_size or default_batch_size(prepared.rows["train"])
+    train = records.make_dataset(directory, "train", batch_size=batch, shuffle=True, seed=config.seed)
+    val = records.make_dataset(directory, "val", batch_size=batch)
+    tracker = tracker_for(layout)
+    observer = tracker.trial_observer(run.experiment_id, run.run_id)
+    search_dir = Path(run.search_dir)
+    automodel = build_automodel(contract, state, search_dir, config, [observer])
+    started = time.monotonic()
+    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
+    model_path = search_dir / "best_model.keras"
+    automodel.export_model().save(model_path)
+    leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
+    thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
+    plots = search_dir / "plots"
+    evaluation.plot_trial_leaderboard(leaderboard, plots)
+    best_curves = observer.history.get(leaderboard[0]["trial_id"]) if leaderboard else None
+    if best_curves:
+        evaluation.plot_learning_curves(best_curves, plots)
+    tracker.log_artifacts(run.run_id, plots, "search")
+    tracker.log_metrics(run.run_id, {"search_seconds": time.monotonic() - started,
+                                     "trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
+    best = leaderboard[0] if leaderboard else {}
+    tracker.log_params(run.run_id, {f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()})
+    return Trained(model_path=str(model_path),
+                   leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
+                   best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch)
+
+
+def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    score = row.get("score")
+    return {"trial_id": str(row.get("trial_id")), "status": str(row.get("status")),
+            "score": float(score) if score is not None and np.isfinite(score) else None,
+            "hyperparameters": {k: v for k, v in (row.get("hyperparameters") or {}).items()}}

@@ -1,0 +1,31 @@
+"""Braid's settings from the environment, read in one place (pydantic-settings).
+
+`BRAID_HOME` (default `./.braid`), the tracking server (`MLFLOW_TRACKING_URI`), how long an unreachable
+tracking store is waited for (`BRAID_TRACKING_RETRIES`, `BRAID_TRACKING_MAX_WAIT_S`) and the Prefect
+server (`PREFECT_API_URL`, `PREFECT_HOME`). Unset server variables mean the embedded defaults: MLflow
+on SQLite and Prefect's ephemeral API under the Braid home.
+
+Example:
+    >>> settings = Settings()          # reads the environment once
+    >>> settings.braid_home, settings.mlflow_tracking_uri
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every environment variable Braid reads (names are the upper-case field names)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    braid_home: Path = Path(".braid")
+    mlflow_tracking_uri: str | None = None
+    braid_tracking_retries: int = Field(8, ge=1)
+    braid_tracking_max_wait_s: float = Field(60.0, ge=0)
+    prefect_api_url: str | None = None
+    prefect_home: Path | None = None
