@@ -115,13 +115,13 @@ def image_stage(rows: int, runs: int) -> dict:
     (read, decode, resize) on one core. Target 24x24 so that resizing happens."""
     import pandas as pd
 
-    from components.data.contract import Feature
+    from components.data.contract import feature_spec
     from components.data.modalities import TransformContext, codec_for
 
     directory = demo_dir(rows)
     names = pd.read_csv(directory / "demo.csv", usecols=["image"])["image"]
     paths = [directory / "images" / n for n in names]
-    spec = Feature(name="image", modality="image", image_size=(24, 24))
+    spec = feature_spec(name="image", modality="image", image_size=(24, 24))
     codec = codec_for(spec)
 
     def timed(fn) -> float:

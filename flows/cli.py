@@ -96,11 +96,11 @@ def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
         raise BraidError(f"--{name} must be a positive number, got {value}")
 
 
-def _check_budget(max_trials: int, epochs: int, time_budget: float | None) -> None:
-    _positive("max-trials", max_trials)
-    _positive("epochs", epochs)
+def _check_budget(max_trials: int | None, epochs: int | None, time_budget: float | None) -> None:
+    _positive("max-trials", max_trials, allow_none=True)
+    _positive("epochs", epochs, allow_none=True)
     _positive("time-budget", time_budget, allow_none=True)
-    if max_trials > 10_000 or epochs > 100_000:
+    if (max_trials or 0) > 10_000 or (epochs or 0) > 100_000:
         raise BraidError(f"--max-trials {max_trials} / --epochs {epochs} is absurd; use at most 10000 / 100000")
 
 
@@ -133,11 +133,11 @@ def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
 @app.command()
 def run(
     contract: Annotated[Path, typer.Argument(help="The data contract YAML.")],
-    max_trials: Annotated[int, typer.Option(help="Models the search may try.")] = 3,
-    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 5,
+    max_trials: Annotated[Optional[int], typer.Option(help="Models the search may try (default: the contract's training.max_trials, 3).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the contract's, 5).")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds after which no new trial starts.")] = None,
-    tuner: Annotated[str, typer.Option(help="random | bayesian | hyperband | greedy")] = "bayesian",
-    seed: Annotated[int, typer.Option(help="Seed of the search.")] = 0,
+    tuner: Annotated[Optional[str], typer.Option(help="greedy | random | bayesian | hyperband (default: the contract's, greedy)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the search (default: the contract's, 0).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Rows per step (default: picked from the data).")] = None,
 ) -> None:
     """Run the whole training pipeline on CONTRACT."""

@@ -109,22 +109,25 @@ def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared:
 @flow(name="braid-training", log_prints=True)
 def training_pipeline(
     contract: str,
-    max_trials: int = 3,
-    epochs: int = 5,
+    max_trials: int | None = None,
+    epochs: int | None = None,
     time_budget: float | None = None,
-    tuner: str = "bayesian",
-    seed: int = 0,
+    tuner: str | None = None,
+    seed: int | None = None,
     batch_size: int | None = None,
     home: str | None = None,
 ) -> dict[str, Any]:
     """Validate, preprocess, search and train, evaluate and register one contract's model.
+
+    Every search setting left None comes from the contract's `training:` section (whose defaults are
+    the strong choices).
 
     Args:
         contract: path of the data contract YAML.
         max_trials: models the search may try.
         epochs: epochs per trial.
         time_budget: wall-clock seconds after which no new trial starts.
-        tuner: "random", "bayesian", "hyperband" or "greedy".
+        tuner: "greedy", "random", "bayesian" or "hyperband".
         seed: seed of the search and the training.
         batch_size: rows per step; None picks one from the data size.
         home: Braid's home directory (default `$BRAID_HOME` or `./.braid`).
@@ -132,10 +135,11 @@ def training_pipeline(
     Returns:
         A summary (plain dicts of each step's record): run ids, leaderboard, metrics per task, decision.
     """
-    settings = pipeline.RunSettings(max_trials=max_trials, epochs=epochs, time_budget=time_budget, tuner=tuner,
-                                    seed=seed, batch_size=batch_size).as_dict()
     home = str(Layout(Path(home)).home if home else Layout.default().home)
     loaded = load_contract(Path(contract).resolve())
+    settings = pipeline.RunSettings.resolve(loaded.training, max_trials=max_trials, epochs=epochs,
+                                            time_budget=time_budget, tuner=tuner, seed=seed,
+                                            batch_size=batch_size).as_dict()
     data_hash = fingerprint(loaded)
     validation = validate(loaded, data_hash, home)
     prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)

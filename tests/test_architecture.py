@@ -86,3 +86,17 @@ def test_a_forbidden_import_is_caught(tmp_path):
         "components.automl.heads imports components.data.records",
         "components.data imports mlflow",
     ]
+
+
+def test_reading_a_contract_and_validating_do_not_import_tensorflow():
+    """`braid validate` and `braid contract infer` stay light: no TensorFlow behind them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import flows.cli, components.data.validation, components.pipeline.prepare, "
+            "components.data.infer; "
+            "from components.data.contract import load_contract; load_contract('data_contracts/movies.yaml'); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -11,16 +11,17 @@ import ast
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from ruamel.yaml import YAML, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
+from components.data.modalities import feature_models
+from components.data.spec import Expectations, FeatureSpec, _Strict
 from components.errors import ContractError
 
-Modality = Literal["image", "text", "numerical", "categorical", "datetime"]
 Task = Literal["classification", "multilabel", "regression"]
 
 
@@ -32,40 +33,21 @@ class _LocatedError(ValueError):
         self.loc = loc
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+FEATURE_MODELS = feature_models()
+_MODALITIES = {model.model_fields["modality"].default: model for model in FEATURE_MODELS}
+# One modality's options per feature, picked by its `modality` key (a discriminated union).
+Feature = Annotated[Union[FEATURE_MODELS], Field(discriminator="modality")]
+_FEATURES = TypeAdapter(Feature)
 
 
-class Expectations(_Strict):
-    """Per-column checks turned into Great Expectations expectations."""
-
-    nullable: bool = True
-    unique: bool = False
-    min: float | None = None
-    max: float | None = None
-    allowed: list[str] | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    image_must_decode: bool = True
-    min_image_size: tuple[PositiveInt, PositiveInt] | None = None  # (width, height)
-    max_image_size: tuple[PositiveInt, PositiveInt] | None = None  # (width, height)
+def parse_feature(raw: dict[str, Any]) -> FeatureSpec:
+    """A feature's options model from its contract entry (or its saved `model_dump`)."""
+    return _FEATURES.validate_python(raw)
 
 
-class Feature(_Strict):
-    """One input column and how to treat it."""
-
-    name: str
-    modality: Modality
-    expect: Expectations = Expectations()
-    # image
-    image_size: tuple[PositiveInt, PositiveInt] = (64, 64)  # (height, width) the image is resized to
-    # text
-    max_tokens: int = Field(20_000, gt=0)
-    sequence_length: int = Field(128, gt=0)
-    # categorical
-    max_categories: int = Field(50, gt=0)
-    # datetime
-    datetime_format: str | None = None
+def feature_spec(**fields: Any) -> FeatureSpec:
+    """A feature's spec from keyword fields, e.g. `feature_spec(name="price", modality="numerical")`."""
+    return parse_feature(fields)
 
 
 class Target(_Strict):
@@ -143,6 +125,23 @@ class Source(_Strict):
         return self.path if self.path.is_dir() else self.path.parent
 
 
+class Training(_Strict):
+    """How the pipeline searches and trains (`training:`). Every default is the strong choice; the
+    command line (`braid run --max-trials ...`) overrides a value for one run."""
+
+    max_trials: int = Field(3, ge=1, le=10_000)
+    epochs: int = Field(5, ge=1, le=100_000)
+    time_budget: float | None = Field(None, gt=0)  # seconds: no new trial starts after it
+    tuner: Literal["greedy", "random", "bayesian", "hyperband"] = "greedy"
+    seed: int = 0
+    batch_size: int | None = Field(None, ge=1)
+    loss_weighting: Literal["static", "uncertainty", "gradnorm", "search"] = "static"
+    class_weight: Literal["balanced"] | None = None  # for every classification head
+    fusion: Literal["concatenate", "attention", "gated"] | None = None  # None: searched
+    # Promote a new champion only when every head also beats its classical baseline on the holdout.
+    require_beating_classical: bool = False
+
+
 class Contract(_Strict):
     """A whole data contract. Build with `load_contract(path)`."""
 
@@ -156,6 +155,7 @@ class Contract(_Strict):
     on_bad_rows: Literal["fail", "quarantine"] = "fail"
     allow_extra_columns: bool = True  # False: columns the contract does not name fail validation
     primary_metric: str | None = None  # e.g. "genres/micro_f1"; default: mean of every task's score
+    training: Training = Training()
     contract_path: Path | None = None
 
     @model_validator(mode="after")
@@ -170,10 +170,10 @@ class Contract(_Strict):
             seen.add(name)
         return self
 
-    def feature(self, name: str) -> Feature:
+    def feature(self, name: str) -> FeatureSpec:
         return next(f for f in self.features if f.name == name)
 
-    def features_of(self, modality: str) -> list[Feature]:
+    def features_of(self, modality: str) -> list[FeatureSpec]:
         return [f for f in self.features if f.modality == modality]
 
     @property
@@ -272,15 +272,20 @@ def _key_path(loc: tuple) -> str:
 
 def _describe(path: Path, root: Any, err: dict) -> str:
     """One pydantic error as `file line N, key.path: message`."""
-    loc = tuple(err["loc"])
+    loc, options = _without_tag(tuple(err["loc"]))
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, _LocatedError):
         loc = loc + error.loc
     kind = err["type"]
     if kind == "literal_error":
         message = f"{err['input']!r} is not one of {err['ctx']['expected'].replace(chr(39), '')}"
+    elif kind == "union_tag_invalid":
+        loc = loc + ("modality",)
+        message = f"{err['ctx']['tag']!r} is not one of {', '.join(_MODALITIES)}"
+    elif kind == "union_tag_not_found":
+        loc, message = loc + ("modality",), f"required key is missing (one of {', '.join(_MODALITIES)})"
     elif kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(loc[:-1], options)
         message = f"unknown key '{loc[-1]}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "missing":
         message = "required key is missing"
@@ -357,8 +362,18 @@ def _line_of(node: Any, loc: tuple) -> int | None:
     return line
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    """The keys the model at `loc` accepts, to suggest the right spelling."""
+def _without_tag(loc: tuple) -> tuple[tuple, Any]:
+    """A pydantic loc without the modality tag a discriminated union inserts after `features[i]`, and
+    the options model that tag names (None when the loc is not inside a feature)."""
+    if len(loc) >= 3 and loc[0] == "features" and isinstance(loc[1], int) and loc[2] in _MODALITIES:
+        return loc[:2] + loc[3:], _MODALITIES[loc[2]]
+    return loc, None
+
+
+def _allowed_keys(loc: tuple, options: Any = None) -> list[str]:
+    """The keys the model at `loc` accepts (a feature's: its modality's options), to suggest the right spelling."""
+    if options is not None and len(loc) == 2:
+        return [name for name in options.model_fields]
     model: Any = Contract
     for part in loc:
         if isinstance(part, int):

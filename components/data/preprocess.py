@@ -37,7 +37,8 @@ import pyarrow.parquet as pq
 import tensorflow as tf
 
 from components.data import sources
-from components.data.contract import Contract, Feature, Split, Target
+from components.data.contract import Contract, Split, Target, parse_feature
+from components.data.spec import FeatureSpec
 from components.data.sources import require_columns, row_ids
 from components.errors import DataError, StorageError
 from components.layout import Layout
@@ -75,9 +76,9 @@ class PreprocessState:
     train_rows: int
     format_version: int = FORMAT_VERSION
 
-    def feature_specs(self) -> list[tuple[Feature, Codec, dict]]:
+    def feature_specs(self) -> list[tuple[FeatureSpec, Codec, dict]]:
         """(contract feature, its codec, its fitted state) for each feature, in contract order."""
-        specs = [Feature.model_validate(c.config) for c in self.features]
+        specs = [parse_feature(c.config) for c in self.features]
         return [(spec, codec_for(spec), c.fitted) for spec, c in zip(specs, self.features)]
 
     def target_specs(self) -> list[tuple[Target, Codec, dict]]:
@@ -397,7 +398,7 @@ def _image_root(contract: Contract) -> Path | None:
 
 def contract_fingerprint(contract: Contract, quarantine: frozenset[str]) -> str:
     """A hash of everything besides the data that changes the output."""
-    settings = contract.model_dump(mode="json", exclude={"description", "contract_path", "primary_metric"})
+    settings = contract.model_dump(mode="json", exclude={"description", "contract_path", "primary_metric", "training"})
     settings["quarantine"] = sorted(quarantine)
     settings["format_version"] = FORMAT_VERSION
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]

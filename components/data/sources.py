@@ -172,7 +172,7 @@ def data_hash(contract: Contract) -> str:
         16 hex characters.
     """
     digest = hashlib.sha256()
-    digest.update(contract.model_dump_json(exclude={"contract_path", "description", "source"}).encode())
+    digest.update(contract.model_dump_json(exclude={"contract_path", "description", "source", "training"}).encode())
     digest.update(contract.source.resolved_format.encode())
     for path in data_files(contract.source.path):
         digest.update(path.name.encode())

@@ -19,14 +19,34 @@ class _Record:
 
 @dataclass(frozen=True)
 class RunSettings(_Record):
-    """The search budget of one pipeline run."""
+    """How one pipeline run searches and trains: the contract's `training:` section, with the values
+    given on the command line (or as flow parameters) in its place."""
 
     max_trials: int = 3
     epochs: int = 5
     time_budget: float | None = None
-    tuner: str = "bayesian"
+    tuner: str = "greedy"
     seed: int = 0
     batch_size: int | None = None
+    loss_weighting: str = "static"
+    class_weight: str | None = None
+    fusion: str | None = None
+    require_beating_classical: bool = False
+
+    @classmethod
+    def resolve(cls, training: Any, **overrides: Any) -> "RunSettings":
+        """The contract's `Training` section, each override that is not None replacing its value."""
+        from pydantic import ValidationError
+
+        from components.errors import InputError
+
+        values = {**training.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+        try:
+            checked = type(training).model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+            raise InputError(f"bad search setting: {problems}") from None
+        return cls.from_dict(checked.model_dump())
 
     def as_dict(self) -> dict[str, Any]:
         return self.to_dict()

@@ -21,15 +21,16 @@ def default_batch_size(train_rows: int) -> int:
     return int(np.clip(2 ** int(np.log2(max(train_rows, 1) / 60)), 16, 128))
 
 
-def _classification_head(ak, spec, fitted: dict, masked: bool):
-    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=masked)
+def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
+    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=masked,
+                                 class_weight=settings.class_weight)
 
 
-def _multilabel_head(ak, spec, fitted: dict, masked: bool):
+def _multilabel_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
     return ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"]))
 
 
-def _regression_head(ak, spec, fitted: dict, masked: bool):
+def _regression_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
     return ak.RegressionHead(name=spec.name, mask_missing=masked)
 
 
@@ -42,17 +43,27 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
     """The AutoModel whose inputs/heads match the preprocessed dataset's x/y dicts."""
     import components as ak
 
-    nodes = {"image": ak.ImageInput, "text": ak.TextInput}
-    inputs = [nodes[codec.slot](name=spec.name) for spec, codec, _ in state.feature_specs() if codec.slot != "tabular"]
+    inputs, encoded = [], []
+    for spec, codec, _ in state.feature_specs():
+        if codec.slot == "tabular":
+            continue
+        node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
+        block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens)
+        inputs.append(node)
+        encoded.append(block(node))
     if state.tabular_columns():
-        inputs.append(ak.StructuredDataInput(name="tabular"))
+        table = ak.StructuredDataInput(name="tabular")
+        inputs.append(table)
+        encoded.append(ak.StructuredDataBlock()(table))
+    merged = ak.Fusion(fusion_type=settings.fusion)(encoded) if len(encoded) > 1 else encoded[0]
     # Rows missing one target still teach the other heads; the contract says which may be missing.
     masked = {t.name: t.allows_missing for t in contract.targets}
-    heads = [HEADS[spec.task](ak, spec, fitted, masked[spec.name]) for spec, _, fitted in state.target_specs()]
+    heads = [HEADS[spec.task](ak, spec, fitted, masked[spec.name], settings)(merged)
+             for spec, _, fitted in state.target_specs()]
     return ak.AutoModel(
         inputs=inputs, outputs=heads, directory=str(search_dir.parent), project_name=search_dir.name,
         max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
-        observers=observers, overwrite=False,
+        observers=observers, overwrite=False, loss_weighting=settings.loss_weighting,
         loss_weights={t.name: t.loss_weight for t in contract.targets},
     )
 
@@ -60,7 +71,7 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
 def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared,
                      settings: dict[str, Any]) -> Trained:
     """Search models on the train split (validation split for selection), keep and export the best."""
-    config = RunSettings(**settings)
+    config = RunSettings.from_dict(settings)
     directory = prepared.directory
     state = records.load_state(directory)
     batch = config.batch_size or default_batch_size(prepared.rows["train"])

@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.data.contract import Feature, load_contract
+from components.data.contract import feature_spec, load_contract
 from components.errors import BraidError, ContractError
 from components.data.modalities import TransformContext, codec_for
 
@@ -152,15 +152,15 @@ _float_columns = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_si
 _any_column = st.one_of(_columns, _float_columns)
 
 FEATURES = {
-    "numerical": Feature(name="x", modality="numerical"),
-    "categorical": Feature(name="x", modality="categorical", max_categories=4),
-    "datetime_iso": Feature(name="x", modality="datetime"),
-    "datetime_format": Feature(name="x", modality="datetime", datetime_format="%d/%m/%Y"),
-    "text": Feature(name="x", modality="text", max_tokens=8),
+    "numerical": feature_spec(name="x", modality="numerical"),
+    "categorical": feature_spec(name="x", modality="categorical", max_categories=4),
+    "datetime_iso": feature_spec(name="x", modality="datetime"),
+    "datetime_format": feature_spec(name="x", modality="datetime", datetime_format="%d/%m/%Y"),
+    "text": feature_spec(name="x", modality="text", max_tokens=8),
 }
 
 
-def _fit_transform(feature: Feature, train: pd.Series, serve: pd.Series, ctx: TransformContext):
+def _fit_transform(feature, train: pd.Series, serve: pd.Series, ctx: TransformContext):
     codec = codec_for(feature)
     fitter = codec.fitter(feature)
     fitter.update(train)
@@ -205,7 +205,7 @@ def test_image_modality_gives_uint8_images_or_a_data_error(tmp_path, serve):
     from PIL import Image
 
     Image.new("RGB", (5, 7), (200, 10, 10)).save(tmp_path / "ok.png")
-    feature = Feature(name="poster", modality="image", image_size=(8, 6))
+    feature = feature_spec(name="poster", modality="image", image_size=(8, 6))
     ctx = TransformContext(image_root=tmp_path)
     _, _, out = _fit_transform(feature, serve, serve, ctx)
     if out is None:

@@ -13,8 +13,8 @@ Codecs register themselves by name (`register`); the rest of Braid looks them up
 and never branches on a modality's name. Adding a modality = one module here + one import below.
 
 Example:
-    >>> from components.data.contract import Feature
-    >>> feature = Feature(name="price", modality="numerical")
+    >>> from components.data.contract import feature_spec
+    >>> feature = feature_spec(name="price", modality="numerical")
     >>> codec = codec_for(feature)
     >>> fit = codec.fitter(feature); fit.update(pd.Series(["1", "3"])); fitted = fit.finalize()
     >>> codec.transform(feature, fitted, pd.Series([2.0, None]), TransformContext())
@@ -27,14 +27,17 @@ from collections import Counter
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import tensorflow as tf
 
+from components.data.spec import FeatureSpec
 from components.errors import ContractError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 Slot = str  # where a feature lands in the model's x dict: "tabular", or its own key ("image", "text")
 
@@ -79,10 +82,13 @@ class NoFit:
 
 
 class Codec:
-    """Base of every modality / target codec. `spec` is the contract's Feature or Target."""
+    """Base of every modality / target codec. `spec` is the contract's feature (the modality's
+    `options` model) or target. TensorFlow is imported inside the methods that store and parse
+    values, so reading a contract does not import it."""
 
     name: ClassVar[str]
     slot: ClassVar[Slot] = "tabular"
+    options: ClassVar[type[FeatureSpec]]  # the contract options of a feature of this modality
 
     def fitter(self, spec) -> Fitter:
         return NoFit()
@@ -121,7 +127,9 @@ class Codec:
         return {col: pa.array(transformed[:, j]) for j, col in enumerate(self.columns(spec, fitted))}
 
 
-def float_feature(row: np.ndarray) -> tf.train.Feature:
+def float_feature(row: np.ndarray) -> "tf.train.Feature":
+    import tensorflow as tf
+
     return tf.train.Feature(float_list=tf.train.FloatList(value=np.atleast_1d(row).tolist()))
 
 
@@ -160,5 +168,11 @@ def modality_names() -> list[str]:
     return sorted(_MODALITIES)
 
 
+def feature_models() -> tuple[type[FeatureSpec], ...]:
+    """Each registered modality's options model, in registration order (the order a contract error
+    lists them): the contract's features are their union."""
+    return tuple(codec.options for codec in _MODALITIES.values())
+
+
 # Importing a module registers its codec.
-from components.data.modalities import categorical, datetime, image, numerical, text  # noqa: E402,F401
+from components.data.modalities import image, text, numerical, categorical, datetime  # noqa: E402,F401,I001

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
+from pydantic import Field
 
-from components.data.modalities import Codec, TransformContext, float_feature, prune, register
+from components.data.modalities import (
+    Codec,
+    TransformContext,
+    float_feature,
+    prune,
+    register,
+)
+from components.data.spec import FeatureSpec
 
 OOV = "<oov>"
 
@@ -45,11 +53,19 @@ class _Frequencies:
         }
 
 
+class CategoricalFeature(FeatureSpec):
+    """A column of categories."""
+
+    modality: Literal["categorical"] = "categorical"
+    max_categories: int = Field(50, gt=0)  # the most frequent ones on train; the rest share one slot
+
+
 @register
 class Categorical(Codec):
     """One-hot over the vocabulary plus one out-of-vocabulary slot (unseen, rare or missing values)."""
 
     name = "categorical"
+    options = CategoricalFeature
 
     def fitter(self, spec) -> _Frequencies:
         return _Frequencies(spec.max_categories)
@@ -68,11 +84,15 @@ class Categorical(Codec):
             ctx.issues[f"{spec.name}: category outside the training vocabulary (one-hot OOV)"] += unseen
         return np.eye(oov + 1, dtype=np.float32)[codes]
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
         return float_feature(stored)
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([len(fitted["vocabulary"]) + 1], tf.float32)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([len(fitted["vocabulary"]) + 1], tf.float32)

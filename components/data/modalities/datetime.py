@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
-from components.data.modalities import Codec, TransformContext, float_feature, missing_mask, register
+from components.data.modalities import (
+    Codec,
+    TransformContext,
+    float_feature,
+    missing_mask,
+    register,
+)
+from components.data.spec import FeatureSpec
 
 PARTS = ["year", "month_sin", "month_cos", "weekday_sin", "weekday_cos", "doy_sin", "doy_cos", "missing"]
 
@@ -54,9 +62,17 @@ class _YearStats:
         return {"year_mean": mean, "year_std": std if std > 0 else 1.0, "count": self.count, "missing": self.missing}
 
 
+class DatetimeFeature(FeatureSpec):
+    """A date or timestamp column."""
+
+    modality: Literal["datetime"] = "datetime"
+    datetime_format: str | None = None  # strftime format; ISO 8601 when None
+
+
 @register
 class Datetime(Codec):
     name = "datetime"
+    options = DatetimeFeature
 
     def fitter(self, spec) -> _YearStats:
         return _YearStats(spec.datetime_format)
@@ -81,11 +97,15 @@ class Datetime(Codec):
         columns.append(missing.astype(np.float64))
         return np.stack(columns, axis=1).astype(np.float32)
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
         return float_feature(stored)
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([len(PARTS)], tf.float32)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([len(PARTS)], tf.float32)

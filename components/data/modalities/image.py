@@ -9,15 +9,17 @@ GIL while it decodes and resizes.
 from __future__ import annotations
 
 import io
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
+from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
-from components.errors import DataError
 from components.data.modalities import Codec, TransformContext, register
+from components.data.spec import FeatureSpec
+from components.errors import DataError
 
 
 def _source(value, root: str | None, column: str, row_id) -> bytes | str | None:
@@ -76,11 +78,20 @@ def _run(ctx: TransformContext, jobs: list) -> list:
     return [out for chunk in ctx.executor.map(_load_chunk, chunks) for out in chunk]
 
 
+class ImageFeature(FeatureSpec):
+    """An image column: a path under the image root, or encoded bytes."""
+
+    modality: Literal["image"] = "image"
+    image_size: tuple[PositiveInt, PositiveInt] = (64, 64)  # (height, width) the image is resized to
+    image_encoding: Literal["png", "jpeg"] = "png"  # how resized images are stored in the shards
+
+
 @register
 class ImageModality(Codec):
     """Its own x key (the feature's name): uint8 [height, width, 3]."""
 
     name = "image"
+    options = ImageFeature
     slot = "image"
 
     def _jobs(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list[tuple]:
@@ -97,28 +108,38 @@ class ImageModality(Codec):
         return np.stack(images) if images else np.zeros((0, height, width, 3), np.uint8)
 
     def encode(self, spec, fitted, values, ctx: TransformContext) -> list[bytes]:
-        return _run(ctx, self._jobs(spec, values, ctx, getattr(spec, "image_encoding", "png")))
+        return _run(ctx, self._jobs(spec, values, ctx, spec.image_encoding))
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
+        import tensorflow as tf
+
         if isinstance(stored, np.ndarray):  # a transformed image rather than encoded bytes
             stored = encode_image(Image.fromarray(stored), "png")
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[stored]))
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([], tf.string)
 
     def decode(self, spec, fitted, tensor):
+        import tensorflow as tf
+
         image = tf.io.decode_image(tensor, channels=3, dtype=tf.uint8, expand_animations=False)
         image.set_shape([*spec.image_size, 3])
         return image
 
     def decode_batch(self, spec, fitted, tensor):
+        import tensorflow as tf
+
         return tf.map_fn(
             lambda one: self.decode(spec, fitted, one), tensor,
             fn_output_signature=self.tensor_spec(spec, fitted), parallel_iterations=16,
         )  # fmt: skip
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([*spec.image_size, 3], tf.uint8)
 
     def parquet_columns(self, spec, fitted, transformed):

@@ -7,11 +7,13 @@ handful of huge values would otherwise squash every other row to nearly the same
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from components.data.modalities import Codec, TransformContext, float_feature, register
+from components.data.spec import FeatureSpec
 
 MAX_ABS = 1e30  # beyond this a value is not a measurement; squares of it would overflow float64 sums
 HEAVY_TAIL_Z = 8.0  # a max this many std above the mean: far beyond any light-tailed sample's
@@ -104,14 +106,22 @@ class _Scaler:
         return {**raw, "mean": logged["mean"], "std": logged["std"], "log": True}
 
 
+class NumericalFeature(FeatureSpec):
+    """A number column (strings that hold numbers are read as numbers)."""
+
+    modality: Literal["numerical"] = "numerical"
+    scaling: Literal["auto", "log", "none"] = "auto"  # auto: signed log1p when the tail is heavy
+
+
 @register
 class Numerical(Codec):
     """Two tabular slots per feature: the standardised value (0 when missing) and a missing flag."""
 
     name = "numerical"
+    options = NumericalFeature
 
     def fitter(self, spec) -> _Scaler:
-        return _Scaler(getattr(spec, "scaling", "auto"))
+        return _Scaler(spec.scaling)
 
     def columns(self, spec, fitted: dict) -> list[str]:
         return [spec.name, f"{spec.name}__missing"]
@@ -126,11 +136,15 @@ class Numerical(Codec):
         scaled = np.clip(np.where(missing, 0.0, (numbers - fitted["mean"]) / fitted["std"]), -1e6, 1e6)
         return np.stack([scaled, missing], axis=1).astype(np.float32)
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
         return float_feature(stored)
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([2], tf.float32)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([2], tf.float32)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import tensorflow as tf
+from pydantic import Field
 
 from components.data.modalities import Codec, TransformContext, prune, register
+from components.data.spec import FeatureSpec
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -61,11 +63,20 @@ class _TokenCounts:
         }
 
 
+class TextFeature(FeatureSpec):
+    """A free-text column."""
+
+    modality: Literal["text"] = "text"
+    max_tokens: int = Field(20_000, gt=0)  # vocabulary size of the text encoder
+    sequence_length: int = Field(128, gt=0)  # tokens a sequence encoder reads
+
+
 @register
 class Text(Codec):
     """Its own x key (the feature's name): a `tf.string` scalar per row."""
 
     name = "text"
+    options = TextFeature
     slot = "text"
 
     def fitter(self, spec) -> _TokenCounts:
@@ -74,13 +85,19 @@ class Text(Codec):
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         return np.array([clean_text(v) for v in values.astype(object)], dtype=object)
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
+        import tensorflow as tf
+
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[stored.encode("utf-8")]))
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([], tf.string, default_value="")
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([], tf.string)
 
     def parquet_columns(self, spec, fitted, transformed):

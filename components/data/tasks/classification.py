@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from components import evaluation
 from components.data.modalities import TransformContext, prune
@@ -46,13 +45,19 @@ class Classification(TaskCodec):
             ctx.issues[f"{spec.name}: class not seen in train (encoded -1)"] += unknown
         return np.array([index.get(c, -1) for c in classes], dtype=np.int64)
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
+        import tensorflow as tf
+
         return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(stored)]))
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([], tf.int64)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([], tf.int64)
 
     def names(self, fitted: dict) -> list[str]:

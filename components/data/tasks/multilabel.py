@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import tensorflow as tf
 
 from components import evaluation
 from components.data.contract import parse_labels
@@ -74,13 +73,17 @@ class Multilabel(TaskCodec):
                     ctx.issues[f"{spec.name}: label not seen in train (dropped)"] += 1
         return out
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
         return float_feature(stored)
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([len(fitted["labels"])], tf.float32)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([len(fitted["labels"])], tf.float32)
 
     def parquet_columns(self, spec, fitted, transformed):

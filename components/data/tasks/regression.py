@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from components import evaluation
 from components.data.modalities import TransformContext, float_feature
@@ -29,13 +28,17 @@ class Regression(TaskCodec):
             ctx.issues[f"{spec.name}: missing or non-numeric target (encoded NaN)"] += missing
         return numbers.astype(np.float32)
 
-    def tf_feature(self, stored) -> tf.train.Feature:
+    def tf_feature(self, stored):
         return float_feature(stored)
 
     def parse_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.io.FixedLenFeature([], tf.float32)
 
     def tensor_spec(self, spec, fitted):
+        import tensorflow as tf
+
         return tf.TensorSpec([], tf.float32)
 
     def known(self, y: np.ndarray) -> np.ndarray:

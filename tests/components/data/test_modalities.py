@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from components.data.contract import Feature, Target
+from components.data.contract import Target, feature_spec
 from components.errors import ContractError, DataError
 from components.data.modalities import TransformContext, codec_for, modality_names
 from components.data.tasks import codec_for_target
@@ -54,7 +54,7 @@ def test_every_modality_is_registered():
 
 
 def test_numerical_round_trip_coerces_strings_and_flags_missing():
-    spec = Feature(name="price", modality="numerical")
+    spec = feature_spec(name="price", modality="numerical")
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["1", " 2 "], [3.0, None, "n/a"])
     assert fitted["mean"] == pytest.approx(2.0) and fitted["std"] == pytest.approx(np.std([1, 2, 3]))
@@ -70,14 +70,14 @@ def test_numerical_round_trip_coerces_strings_and_flags_missing():
 
 
 def test_numerical_streaming_fit_matches_one_pass():
-    spec = Feature(name="x", modality="numerical")
+    spec = feature_spec(name="x", modality="numerical")
     values = np.random.default_rng(1).normal(50, 7, 1000)
     fitted = fit(codec_for(spec), spec, *np.array_split(values, 7))
     assert fitted["mean"] == pytest.approx(values.mean()) and fitted["std"] == pytest.approx(values.std())
 
 
 def test_categorical_keeps_top_categories_and_sends_unseen_to_oov():
-    spec = Feature(name="color", modality="categorical", max_categories=3)
+    spec = feature_spec(name="color", modality="categorical", max_categories=3)
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["red", "red", "blue", "green", "blue", "red", 3.0], ["3"])
     # 3.0 and "3" are one category; ties break alphabetically; the rarest ("green") is left out.
@@ -91,7 +91,7 @@ def test_categorical_keeps_top_categories_and_sends_unseen_to_oov():
 
 
 def test_text_is_cleaned_to_valid_utf8_and_keeps_a_vocabulary():
-    spec = Feature(name="overview", modality="text", max_tokens=2)
+    spec = feature_spec(name="overview", modality="text", max_tokens=2)
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["The cat, the dog.", None], [b"the caf\xe9 cat"])
     assert fitted["vocabulary"] == ["the", "cat"]
@@ -102,7 +102,7 @@ def test_text_is_cleaned_to_valid_utf8_and_keeps_a_vocabulary():
 
 
 def test_datetime_parts_are_cyclic_and_missing_is_flagged():
-    spec = Feature(name="day", modality="datetime", datetime_format="%Y-%m-%d")
+    spec = feature_spec(name="day", modality="datetime", datetime_format="%Y-%m-%d")
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["2020-01-01", "2022-07-01"])
     assert fitted["year_mean"] == 2021
@@ -117,7 +117,7 @@ def test_datetime_parts_are_cyclic_and_missing_is_flagged():
 
 
 def test_image_round_trip_from_paths_and_bytes(image_root: Path):
-    spec = Feature(name="poster", modality="image", image_size=(8, 6))
+    spec = feature_spec(name="poster", modality="image", image_size=(8, 6))
     codec = codec_for(spec)
     jpeg = (image_root / "gray.jpg").read_bytes()
     values = pd.Series(["0.png", "sub/../1.png", jpeg, "gray.jpg"], dtype=object)
@@ -130,14 +130,14 @@ def test_image_round_trip_from_paths_and_bytes(image_root: Path):
 
 @pytest.mark.parametrize("path", ["../outside.png", "/etc/passwd", "sub/../../x.png"])
 def test_image_paths_escaping_the_root_are_rejected(image_root: Path, path: str):
-    spec = Feature(name="poster", modality="image", image_size=(8, 8))
+    spec = feature_spec(name="poster", modality="image", image_size=(8, 8))
     ctx = TransformContext(image_root=image_root, row_ids=["r1", "r2"])
     with pytest.raises(DataError, match=r"row 'r2', column 'poster'.*outside the image root"):
         codec_for(spec).transform(spec, {}, pd.Series(["0.png", path]), ctx)
 
 
 def test_missing_or_broken_image_file_names_file_and_row(image_root: Path):
-    spec = Feature(name="poster", modality="image", image_size=(8, 8))
+    spec = feature_spec(name="poster", modality="image", image_size=(8, 8))
     (image_root / "broken.png").write_bytes(b"not an image")
     ctx = TransformContext(image_root=image_root, row_ids=["r7", "r8"])
     with pytest.raises(DataError, match=r"row 'r7', column 'poster'.*nope.png does not exist"):
@@ -189,7 +189,7 @@ def test_regression_keeps_raw_values_and_records_mean_std():
 
 
 def test_heavy_tailed_numbers_are_log_scaled_and_light_tailed_are_not():
-    feature = Feature(name="budget", modality="numerical")
+    feature = feature_spec(name="budget", modality="numerical")
     codec = codec_for(feature)
     rng = np.random.default_rng(0)
     heavy = pd.Series(np.exp(rng.normal(10, 2.5, 2000)))  # log-normal: money-like
