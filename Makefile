@@ -11,7 +11,8 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PREFECT_HOME := $(CURDIR)/.braid/prefect
-export PREFECT_LOGGING_LEVEL ?= WARNING
+# Quiet Prefect's console only: INFO logs still reach the Prefect API (and its UI).
+export PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 .PHONY: install test test-fast demo ui benchmark clean

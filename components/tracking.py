@@ -138,6 +138,15 @@ class Tracker:
         runs = [r for r in runs if PARENT_TAG not in r.data.tags]
         return runs[0].info.run_id if runs else None
 
+    def run_name(self, run_id: str) -> str:
+        return self._call("get run", self.client.get_run, run_id).info.run_name
+
+    def run_url(self, experiment_id: str, run_id: str, local_ui: str = "http://127.0.0.1:5000") -> str:
+        """The run's page: on the tracking server, or on the UI `braid ui` starts for a local store."""
+        uri = self.config.tracking_uri
+        base = uri.rstrip("/") if uri.startswith("http") else local_ui
+        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
     def reopen_run(self, run_id: str) -> None:
         self._call("reopen run", self.client.update_run, run_id, status="RUNNING")
 

@@ -41,6 +41,8 @@ _OFFLINE_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
+    # Prefect's console stays quiet (Braid prints its own summary); its API and UI still get INFO logs.
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     # The ephemeral API starts in a subprocess; on a busy 2-core machine 20 s (the default) is too short.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }

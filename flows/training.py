@@ -13,6 +13,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.runtime import flow_run as flow_run_context
+from prefect.settings import PREFECT_UI_URL
 
 from components import pipeline
 from components.data.contract import Contract, load_contract
@@ -69,11 +72,29 @@ def preprocess(contract: Contract, data_hash: str, home: str, quarantine_path: s
 @task(name="open-tracking-run", cache_policy=NO_CACHE)
 def open_run(contract: Contract, data_hash: str, home: str, settings: dict[str, Any],
              validation: pipeline.Validated, prepared: pipeline.Prepared) -> pipeline.TrackingRun:
-    run = pipeline.open_tracking_run(contract, Layout(Path(home)), data_hash, settings, validation, prepared)
+    layout = Layout(Path(home))
+    run = pipeline.open_tracking_run(contract, layout, data_hash, settings, validation, prepared)
     if run.resumed:
         get_run_logger().info("resuming unfinished run %s (%s stale trial runs marked KILLED)",
                               run.run_id, run.killed_trials)
+    _link_the_two_uis(layout, run)
+    get_run_logger().info("MLflow run %s: %s", run.run_name, run.ui_url)
     return run
+
+
+def _link_the_two_uis(layout: Layout, run: pipeline.TrackingRun) -> None:
+    """Name the flow run after the MLflow run, tag the MLflow run with the flow run, link both ways."""
+    flow_run_id = flow_run_context.id
+    if flow_run_id is None:
+        return
+    ui = PREFECT_UI_URL.value()
+    flow_run_url = f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run_id, name=run.run_name)
+    pipeline.link_flow_run(layout, run, str(flow_run_id), flow_run_url)
+    create_link_artifact(key=_artifact_key("mlflow-run", run.experiment), link=run.ui_url,
+                         link_text=f"MLflow run {run.run_name}",
+                         description="This pipeline run in the MLflow UI (runs, metrics, plots, the model)")
 
 
 @task(name="search-and-train", cache_policy=NO_CACHE)
@@ -81,7 +102,8 @@ def search_and_train(contract: Contract, home: str, run: pipeline.TrackingRun, p
                      settings: dict[str, Any]) -> pipeline.Trained:
     result = pipeline.search_and_train(contract, Layout(Path(home)), run, prepared, settings)
     create_table_artifact(key=_artifact_key("leaderboard", contract.name), table=result.leaderboard,
-                          description=f"Trials of {contract.name}, best first")
+                          description=f"Trials of {contract.name}, best first: score = {result.objective} "
+                                      f"({'lower' if result.direction == 'min' else 'higher'} is better)")
     return result
 
 
@@ -100,9 +122,6 @@ def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared:
     decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated)
     create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
                              description=f"Registry decision for {contract.name}")
-    if run.ui_url:
-        create_link_artifact(key=_artifact_key("mlflow-run", contract.name), link=run.ui_url,
-                             description="The MLflow run of this pipeline run")
     return decision
 
 

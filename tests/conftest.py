@@ -12,7 +12,7 @@ _ENV = {
     "PREFECT_HOME": str(Path(__file__).resolve().parents[1] / ".braid" / "prefect-tests"),
     "CUDA_VISIBLE_DEVICES": "",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # the API still gets INFO logs
 }
 for _key, _value in _ENV.items():
     os.environ.setdefault(_key, _value)

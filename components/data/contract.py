@@ -372,9 +372,9 @@ def _without_tag(loc: tuple) -> tuple[tuple, Any]:
 
 def _allowed_keys(loc: tuple, options: Any = None) -> list[str]:
     """The keys the model at `loc` accepts (a feature's: its modality's options), to suggest the right spelling."""
-    if options is not None and len(loc) == 2:
-        return [name for name in options.model_fields]
     model: Any = Contract
+    if options is not None:  # inside features[i]: that feature's modality options
+        model, loc = options, loc[2:]
     for part in loc:
         if isinstance(part, int):
             continue

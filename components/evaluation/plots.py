@@ -116,24 +116,41 @@ def plot_learning_curves(
     return _save(fig, out_dir, filename)
 
 
+def rank_trials(trials: Sequence[Mapping[str, Any]], direction: str = "max") -> list[Mapping[str, Any]]:
+    """Trials best first for an objective that is maximised (`direction="max"`) or minimised ("min");
+    trials with no score come last."""
+    if direction not in ("max", "min"):
+        raise InputError(f"direction must be 'max' or 'min', got {direction!r}")
+    sign = -1.0 if direction == "max" else 1.0
+
+    def key(t: Mapping[str, Any]) -> float:
+        return sign * float(t["score"]) if _scored(t) else math.inf
+
+    return sorted(trials, key=key)
+
+
+def _scored(t: Mapping[str, Any]) -> bool:
+    return t["score"] is not None and math.isfinite(float(t["score"]))
+
+
 def plot_trial_leaderboard(
-    trials: Sequence[Mapping[str, Any]], out_dir: str | Path, *, filename: str = "trial_leaderboard.png"
+    trials: Sequence[Mapping[str, Any]], out_dir: str | Path, *, filename: str = "trial_leaderboard.png",
+    direction: str = "max", objective: str = "score",
 ) -> Path:
-    """Draws one bar per search trial, best first; trials with no score appear greyed at 0.
+    """Draws one bar per search trial, best first (green); trials with no score appear greyed at 0.
 
     Args:
-        trials: dicts with `trial_id`, `score` (higher is better, or None) and `status`.
+        trials: dicts with `trial_id`, `score` (the objective's value, or None) and `status`.
+        direction: "max" when a higher objective is better, "min" when lower is (a loss).
+        objective: the objective's name, for the axis (e.g. "val_combined_loss").
     """
     if not trials:
         raise InputError("no trials to plot")
     for t in trials:
         if "trial_id" not in t or "score" not in t:
             raise InputError(f"each trial needs 'trial_id' and 'score'; got keys {sorted(t)}")
-
-    def scored(t: Mapping[str, Any]) -> bool:
-        return t["score"] is not None and math.isfinite(float(t["score"]))
-
-    ranked = sorted(trials, key=lambda t: -float(t["score"]) if scored(t) else math.inf)
+    ranked = rank_trials(trials, direction)
+    scored = _scored
     heights = [float(t["score"]) if scored(t) else 0.0 for t in ranked]
     colors = ["tab:grey" if not scored(t) else "tab:blue" for t in ranked]
     if scored(ranked[0]):
@@ -147,8 +164,8 @@ def plot_trial_leaderboard(
             ax.text(xi, 0, str(t.get("status", "no score")).lower(), rotation=90, ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, labels=[str(t["trial_id"]) for t in ranked], rotation=45, ha="right")
     ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_xlabel("trial")
-    ax.set_ylabel("score")
+    ax.set_xlabel("trial (best first, green)")
+    ax.set_ylabel(f"{objective} ({'higher' if direction == 'max' else 'lower'} is better)")
     ax.set_title("Trial leaderboard")
     return _save(fig, out_dir, filename)
 

@@ -18,7 +18,8 @@ from typing import Any
 
 _HOMES = {
     "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
-    "components.pipeline.runs": ("open_tracking_run", "close_tracking_run", "experiment_name", "registered_name"),
+    "components.pipeline.runs": ("open_tracking_run", "close_tracking_run", "experiment_name", "link_flow_run",
+                                 "registered_name"),
     "components.pipeline.train": ("build_automodel", "default_batch_size", "search_and_train"),
     "components.pipeline.assess": ("evaluate", "score_holdout", "serving_config"),
     "components.pipeline.gate": ("CHALLENGER", "CHAMPION", "decide", "register"),

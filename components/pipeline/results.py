@@ -84,13 +84,14 @@ class TrackingRun(_Record):
     """The parent MLflow run of a pipeline run (reopened when a killed run is resumed)."""
 
     run_id: str
+    run_name: str
     experiment_id: str
     experiment: str
     tracking_uri: str
     resumed: bool
     killed_trials: int
     search_dir: str
-    ui_url: str | None = None
+    ui_url: str  # the run's page in the MLflow UI (the server's, or `braid ui`'s for a local store)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class Trained(_Record):
     best_hyperparameters: dict[str, Any]
     thresholds: dict[str, list[float]]
     batch_size: int
+    objective: str = "val_combined_loss"  # what the leaderboard's `score` is
+    direction: str = "min"  # "min": lower is better
 
 
 @dataclass(frozen=True)

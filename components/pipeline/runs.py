@@ -68,8 +68,10 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
     if run_id:
         tracker.reopen_run(run_id)
         killed = tracker.mark_stale_children(run_id)
+        run_name = tracker.run_name(run_id)
     else:
-        run_id = tracker.start_run(experiment_id, f"{contract.name}-{time.strftime('%Y%m%d-%H%M%S')}", {
+        run_name = f"{contract.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run_id = tracker.start_run(experiment_id, run_name, {
             RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
             "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
         })
@@ -88,10 +90,17 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
     search_dir = layout.search(contract.name, run_id)
     check_writable(search_dir)
     uri = tracker.config.tracking_uri
-    ui_url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}" if uri.startswith("http") else None
-    return TrackingRun(run_id=run_id, experiment_id=experiment_id, experiment=experiment_name(contract),
-                       tracking_uri=uri, resumed=resumed, killed_trials=killed, search_dir=str(search_dir),
-                       ui_url=ui_url)
+    return TrackingRun(run_id=run_id, run_name=run_name, experiment_id=experiment_id,
+                       experiment=experiment_name(contract), tracking_uri=uri, resumed=resumed, killed_trials=killed,
+                       search_dir=str(search_dir), ui_url=tracker.run_url(experiment_id, run_id))
+
+
+def link_flow_run(layout: Layout, run: TrackingRun, flow_run_id: str, flow_run_url: str | None) -> None:
+    """Tag the MLflow run with the Prefect flow run that made it (its id, and its UI page when known)."""
+    tags = {"prefect.flow_run_id": flow_run_id}
+    if flow_run_url:
+        tags["prefect.flow_run_url"] = flow_run_url
+    tracker_for(layout).set_tags(run.run_id, tags)
 
 
 def _profilable(frame: pd.DataFrame) -> pd.DataFrame:

@@ -88,7 +88,8 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
     plots = search_dir / "plots"
-    evaluation.plot_trial_leaderboard(leaderboard, plots)
+    objective = automodel.tuner.oracle.objective
+    evaluation.plot_trial_leaderboard(leaderboard, plots, direction=objective.direction, objective=objective.name)
     best_curves = observer.history.get(leaderboard[0]["trial_id"]) if leaderboard else None
     if best_curves:
         evaluation.plot_learning_curves(best_curves, plots)
@@ -99,7 +100,8 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     tracker.log_params(run.run_id, {f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()})
     return Trained(model_path=str(model_path),
                    leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
-                   best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch)
+                   best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch,
+                   objective=objective.name, direction=objective.direction)
 
 
 def _plain_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -152,3 +152,25 @@ def test_validation_failure_stops_before_training(home, demo_contract_factory, t
     layout = Layout(home / "home")
     assert not (layout.home / "runs" / "broken").exists(), "no search may start after a failed validation"
     assert not (layout.home / "data" / "broken").exists(), "no preprocessing either"
+
+
+def test_the_two_uis_are_linked_and_prefect_keeps_info_logs(home, first_run):
+    """The MLflow run names its flow run; the flow run is named after the MLflow run, links to it, and
+    holds the flow's INFO logs (the console is quiet, the API is not)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    parent = _client(home).get_run(first_run["run"]["run_id"])
+    flow_run_id = UUID(parent.data.tags["prefect.flow_run_id"])
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts()
+    assert flow_run.name == parent.info.run_name == first_run["run"]["run_name"]
+    messages = [log.message for log in logs if log.level == 20]
+    assert any("validation passed" in m for m in messages), messages
+    assert any(first_run["run"]["ui_url"] in m for m in messages)
+    links = [a for a in artifacts if a.type == "link" and a.flow_run_id == flow_run_id]
+    assert links and first_run["run"]["run_id"] in links[0].data
