@@ -1,0 +1,2 @@
+def image_encoder(): pass
+def embed_images(): pass

