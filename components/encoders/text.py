@@ -94,8 +94,9 @@ def embed_texts(texts: Sequence[str], batch_size: int = 64, max_length: int = DE
     """Frozen-mode sentence embeddings: batched, deterministic, computed with the model `text_encoder` builds.
 
     The empty string is fine (it embeds as "[CLS] [SEP]"); text longer than `max_length` WordPiece tokens
-    (about 90 English words at 128) is truncated, so only its beginning counts. The same text always gives
-    the same vector; between batches of different sizes the vectors agree to float32 rounding (~1e-6).
+    (about 90 English words at 128) is truncated, so only its beginning counts. Texts are batched by
+    length to save padding. The same texts always give the same vectors; a text embedded among others
+    (or by the model alone) agrees to float32 rounding (~1e-6).
 
     Args:
         texts: Strings (a list, NumPy array or pandas Series); `None`/NaN raise `InputError`.
@@ -113,5 +114,9 @@ def embed_texts(texts: Sequence[str], batch_size: int = 64, max_length: int = DE
     import tensorflow as tf
 
     model = _frozen_encoder(max_length)
-    dataset = tf.data.Dataset.from_tensor_slices(tf.constant(values, dtype=tf.string)).batch(batch_size)
-    return np.asarray(model.predict(dataset, verbose=0), dtype=np.float32)
+    # Batches of similar length carry little padding; a stable sort keeps the result order-independent.
+    order = np.argsort([len(value) for value in values], kind="stable")
+    dataset = tf.data.Dataset.from_tensor_slices(tf.constant([values[i] for i in order], dtype=tf.string))
+    embeddings = np.empty((len(values), DIM), dtype=np.float32)
+    embeddings[order] = model.predict(dataset.batch(batch_size), verbose=0)
+    return embeddings
