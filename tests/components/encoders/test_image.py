@@ -115,3 +115,13 @@ def test_conversion_without_torch_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(MissingExtraError, match=r"braid\[pretrained\]"):
         convert.ensure_weights(tmp_path)
+
+
+def test_fine_tune_mode_frees_only_the_top_blocks(encoders):
+    assert encoders.image_model.trainable_weights == []
+    model = enc.image_encoder((64, 64), trainable_blocks=2, home=encoders.home)
+    trainable = {weight.path.split("/")[0] for weight in model.trainable_weights}
+    assert trainable == {"block14_expand_conv", "block14_expand_bn", "block14_dw_conv", "block14_dw_bn",
+                         "block14_project_conv", "block14_project_bn", "block15_expand_conv", "block15_expand_bn",
+                         "block15_dw_conv", "block15_dw_bn", "block15_project_conv", "block15_project_bn",
+                         "head_conv", "head_bn"}

@@ -100,3 +100,18 @@ def test_saved_text_encoder_scores_the_same_in_a_fresh_process(encoders, tmp_pat
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"attempts": [], "banned": []}
     np.testing.assert_allclose(np.load(tmp_path / "vectors.npy"), expected, atol=1e-6)
+
+
+def test_fine_tune_mode_frees_only_the_top_transformer_layers(encoders):
+    from components.encoders.text import _unfreeze_top
+
+    backbone = encoders.text_model.get_layer("bert_backbone")
+    assert encoders.text_model.trainable_weights == []
+    try:
+        _unfreeze_top(backbone, 2)
+        trainable = {layer.name for layer in backbone.layers if layer.trainable and layer.weights}
+        assert trainable == {"transformer_layer_4", "transformer_layer_5"}
+        _unfreeze_top(backbone, 6)
+        assert "token_embedding" in {layer.name for layer in backbone.layers if layer.trainable}
+    finally:
+        _unfreeze_top(backbone, 0)
