@@ -33,7 +33,10 @@ def pth_path() -> Path:
 
 
 def cache_path(home: Path | None = None) -> Path:
-    """Where the converted weights live: `<home>/encoders/efficientnet_lite0.weights.h5` (home: `$BRAID_HOME` or `./.braid`)."""
+    """Where the converted weights live: `<home>/encoders/efficientnet_lite0.weights.h5`.
+
+    `home` defaults to Braid's home, `$BRAID_HOME` or `./.braid`.
+    """
     return (home if home is not None else Layout.default().home) / "encoders" / f"{NAME}.weights.h5"
 
 

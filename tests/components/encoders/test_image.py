@@ -80,8 +80,9 @@ def test_port_matches_a_pytorch_forward_of_the_packaged_state_dict(encoders):
     images = np.stack([_scene(6), _scene(7)])
     model = enc.image_encoder((64, 64), include_top=True, home=encoders.home)
     state = torch.load(convert.pth_path(), map_location="cpu", weights_only=True)
+    pixels = torch.from_numpy(images.astype(np.float32)).permute(0, 3, 1, 2)
     with torch.no_grad():
-        logits, features = lite0_logits_and_features(state, torch.from_numpy(images.astype(np.float32)).permute(0, 3, 1, 2))
+        logits, features = lite0_logits_and_features(state, pixels)
     np.testing.assert_allclose(model.predict(images, verbose=0), logits.numpy(), atol=1e-3)
     np.testing.assert_allclose(enc.embed_images(images, home=encoders.home), features.numpy(), atol=1e-4)
 
