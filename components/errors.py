@@ -37,3 +37,7 @@ class TrackingError(BraidError):
 
 class StorageError(BraidError):
     """An output location is not writable or the disk is full."""
+
+
+class MissingExtraError(InputError):
+    """An optional feature was asked for but its extra (e.g. `braid[pretrained]`) is not installed."""

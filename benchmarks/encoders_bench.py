@@ -1,0 +1,85 @@
+"""Pretrained-encoder throughput on this machine: MiniLM text rows/s and EfficientNet-Lite0 images/s.
+
+Run by hand (not by tests):
+    python -m benchmarks.encoders_bench [--texts 512] [--images 1024]
+Writes benchmarks/results/encoders.json. Texts are movie overviews from shared/datasets when present
+(about 55 words each), else generated 60-word texts; images are random uint8 pixels (speed does not
+depend on content). Load times are measured separately from the warm embedding passes; the
+`_idle_estimate` figures divide by CPU time instead of wall time, for a machine shared with other work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "encoders.json"
+MOVIES = Path("/work/shared/datasets/movies/movies_metadata.csv")
+
+
+def sample_texts(count: int) -> list[str]:
+    if MOVIES.is_file():
+        import pandas as pd
+
+        overviews = pd.read_csv(MOVIES, usecols=["overview"], low_memory=False)["overview"].dropna()
+        overviews = overviews[overviews.str.split().str.len() >= 20]
+        if len(overviews) >= count:
+            return overviews.sample(count, random_state=0).tolist()
+    rng = np.random.default_rng(0)
+    words = "the a young man woman city war love family secret journey finds must save world night".split()
+    return [" ".join(rng.choice(words, 60)) for _ in range(count)]
+
+
+def timed(function, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def throughput(results: dict, key: str, rows: int, function, *args, **kwargs) -> None:
+    """Rows/s by wall clock, and by CPU time spread over the machine's cores: on a shared machine the
+    second says what an idle one would do (TensorFlow keeps both cores busy on these models)."""
+    cpu_start = time.process_time()
+    seconds, _ = timed(function, *args, **kwargs)
+    results[f"{key}_rows_per_s"] = rows / seconds
+    results[f"{key}_rows_per_s_idle_estimate"] = rows / ((time.process_time() - cpu_start) / os.cpu_count())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--images", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    import components.encoders as enc
+
+    results: dict = {"cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0],
+                     "batch_size": args.batch_size}
+    texts = sample_texts(args.texts)
+    results["text_mean_words"] = float(np.mean([len(text.split()) for text in texts]))
+    results["text_load_s"], _ = timed(enc.embed_texts, texts[:1])
+    throughput(results, "text", args.texts, enc.embed_texts, texts, batch_size=args.batch_size)
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as home:
+        results["image_first_load_with_conversion_s"], _ = timed(enc.image_encoder, (64, 64), home=Path(home))
+        for side, count in ((64, args.images), (224, max(args.images // 8, args.batch_size))):
+            images = rng.integers(0, 256, (count, side, side, 3), dtype=np.uint8)
+            results[f"image_{side}_load_cached_s"], _ = timed(enc.embed_images, images[:1], home=Path(home))
+            throughput(results, f"image_{side}x{side}", count, enc.embed_images, images,
+                       batch_size=args.batch_size, home=Path(home))
+    results["load_average_1m_at_end"] = os.getloadavg()[0]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
