@@ -68,7 +68,9 @@ class TrackingConfig:
 def _is_transient(exc: Exception) -> bool:
     text = f"{type(exc).__name__}: {exc}".lower()
     markers = ("connection", "timed out", "timeout", "max retries", "database is locked", "unavailable",
-               "temporarily", "503", "502", "504", "refused", "reset by peer")
+               "temporarily", "503", "502", "504", "refused", "reset by peer",
+               # several processes creating one new SQLite store race through its schema migration
+               "_alembic_tmp_", "alembic_version")
     return any(m in text for m in markers)
 
 

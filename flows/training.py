@@ -109,17 +109,18 @@ def search_and_train(contract: Contract, home: str, run: pipeline.TrackingRun, p
 
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-             trained: pipeline.Trained) -> pipeline.Evaluated:
-    result = pipeline.evaluate(contract, Layout(Path(home)), run, prepared, trained)
+             trained: pipeline.Trained, settings: dict[str, Any]) -> pipeline.Evaluated:
+    result = pipeline.evaluate(contract, Layout(Path(home)), run, prepared, trained, seed=settings["seed"])
     create_markdown_artifact(key=_artifact_key("evaluation", contract.name), markdown=result.table_markdown,
-                             description=f"Test-split metrics of {contract.name} against trivial baselines")
+                             description=f"Test-split metrics of {contract.name} against trivial and classical baselines")
     return result
 
 
 @task(name="register", cache_policy=NO_CACHE)
 def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-             trained: pipeline.Trained, evaluated: pipeline.Evaluated) -> pipeline.Decision:
-    decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated)
+             trained: pipeline.Trained, evaluated: pipeline.Evaluated, settings: dict[str, Any]) -> pipeline.Decision:
+    decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated,
+                                 require_beating_classical=settings["require_beating_classical"])
     create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
                              description=f"Registry decision for {contract.name}")
     return decision
@@ -165,8 +166,8 @@ def training_pipeline(
     run = open_run(loaded, data_hash, home, settings, validation, prepared)
     try:
         trained = search_and_train(loaded, home, run, prepared, settings)
-        evaluated = evaluate(loaded, home, run, prepared, trained)
-        decision = register(loaded, home, run, prepared, trained, evaluated)
+        evaluated = evaluate(loaded, home, run, prepared, trained, settings)
+        decision = register(loaded, home, run, prepared, trained, evaluated, settings)
     except BaseException as exc:
         pipeline.close_tracking_run(home, run, error=exc)
         raise

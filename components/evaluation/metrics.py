@@ -275,22 +275,28 @@ def combined_score(reports: Mapping[str, TaskReport], baselines: Mapping[str, Ta
 
 
 def markdown_table(
-    reports: Mapping[str, TaskReport], baselines: Mapping[str, TaskReport] | None = None
+    reports: Mapping[str, TaskReport], baselines: Mapping[str, TaskReport] | None = None,
+    classical: Mapping[str, TaskReport] | None = None,
 ) -> str:
-    """A Markdown table of each head's summary metrics next to its baseline.
+    """A Markdown table of each head's summary metrics next to its trivial baseline (and, when given,
+    the classical model fitted on the same split: `evaluation.classical`).
 
     Per-label/per-output metrics ("f1_<label>", "mae_<output>") are left out to keep it readable;
     they are in `TaskReport.metrics`. With baselines, a last line gives the combined score.
     """
     baselines = baselines or {}
-    rows = ["| head | task | metric | model | baseline |", "|---|---|---|---|---|"]
+
+    def cell(other: TaskReport | None, key: str) -> str:
+        return "" if other is None or key not in other.metrics else f"{other.metrics[key]:.4f}"
+
+    extra = " classical |" if classical else ""
+    rows = ["| head | task | metric | model | baseline |" + extra, "|---|---|---|---|---|" + ("---|" if classical else "")]
     for head, report in reports.items():
-        base = baselines.get(head)
         for key, value in report.metrics.items():
             if key.startswith(("f1_", "mae_")):
                 continue
-            base_value = "" if base is None or key not in base.metrics else f"{base.metrics[key]:.4f}"
-            rows.append(f"| {head} | {report.task} | {key} | {value:.4f} | {base_value} |")
+            row = f"| {head} | {report.task} | {key} | {value:.4f} | {cell(baselines.get(head), key)} |"
+            rows.append(row + (f" {cell(classical.get(head), key)} |" if classical else ""))
     table = "\n".join(rows)
     if baselines and set(reports) <= set(baselines):
         table += f"\n\nCombined score (0 = baselines, 1 = perfect): {combined_score(reports, baselines):.4f}"

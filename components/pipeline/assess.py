@@ -14,6 +14,7 @@ from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
 from components.layout import Layout
+from components.pipeline.classical import beats, classical_reports
 from components.pipeline.results import Evaluated, Prepared, Trained, TrackingRun
 from components.pipeline.rows import holdout_rows
 from components.pipeline.runs import tracker_for
@@ -62,7 +63,8 @@ def primary(contract: Contract, reports: dict, combined: float) -> float:
     return value if evaluation.higher_is_better(metric) else -value
 
 
-def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained) -> Evaluated:
+def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
+             seed: int = 0) -> Evaluated:
     """Score the trained model on the test split: per-task metrics, baselines, plots."""
     directory = prepared.directory
     state = records.load_state(directory)
@@ -71,7 +73,11 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     holdout = holdout_rows(contract, records.split_ids(directory, "test"))
     predictions = predict_frame(model, state, config, holdout)
     truth = split_targets(directory, "test", state)
-    reports, baselines, combined = score_holdout(state, predictions, truth, split_targets(directory, "train", state))
+    train_truth = split_targets(directory, "train", state)
+    reports, baselines, combined = score_holdout(state, predictions, truth, train_truth)
+    train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
+    classical, recipes = classical_reports(contract, state, train_rows, holdout, train_truth, truth, seed)
+    beaten = beats(reports, classical, state)
     out = Path(run.search_dir) / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
@@ -79,14 +85,17 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
              for spec, codec, _ in state.target_specs()]
     metrics = {f"test.{name}.{k}": v for name, r in reports.items() for k, v in r.metrics.items()}
     metrics.update({f"baseline.{name}.{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
+    metrics.update({f"classical.{name}.{k}": v for name, r in classical.items() for k, v in r.metrics.items()})
     metrics["test.combined_score"] = combined
     score = primary(contract, reports, combined)
     metrics["test.primary_score"] = score
-    table = evaluation.markdown_table(reports, baselines)
+    table = evaluation.markdown_table(reports, baselines, classical)
+    table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n"
+    table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")
     (out / "evaluation.md").write_text(table, encoding="utf-8")
     tracker = tracker_for(layout)
     tracker.log_metrics(run.run_id, metrics)
     tracker.log_artifacts(run.run_id, out, "evaluation")
     return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
-                     plots=[str(p) for p in plots], test_rows=len(holdout))
+                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten)

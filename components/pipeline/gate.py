@@ -35,7 +35,7 @@ def decide(challenger: float, champion_version: str | None, champion: float | No
 
 
 def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
-             evaluated: Evaluated) -> Decision:
+             evaluated: Evaluated, require_beating_classical: bool = False) -> Decision:
     """Log and register the model; move `champion` to it when `decide` says so (both scores logged)."""
     directory = Path(prepared.directory)
     state = records.load_state(directory)
@@ -70,14 +70,18 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
             failure = f" ({exc})"
     promote, reason = decide(evaluated.primary_score, champion, champion_score, len(holdout))
     reason += failure
+    beaten = all(evaluated.beats_classical.values())
+    if require_beating_classical and not beaten:
+        lost = [head for head, ok in evaluated.beats_classical.items() if not ok]
+        promote, reason = False, f"the contract requires beating the classical model, and {', '.join(lost)} did not"
     if promote:
         tracker.set_alias(name, CHAMPION, version)
     tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
-                                  "braid.decision": reason})
+                                  "braid.decision": reason, "braid.beats_classical": beaten})
     tracker.log_metrics(run.run_id, {"gate.challenger_score": evaluated.primary_score,
                                      **({"gate.champion_score": champion_score} if champion_score is not None else {})})
     markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "
                 f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}.")
     return Decision(registered_model=name, version=version, promoted=promote, reason=reason,
                     challenger_score=evaluated.primary_score, champion_score=champion_score,
-                    previous_champion=champion, model_uri=model_uri, markdown=markdown)
+                    previous_champion=champion, model_uri=model_uri, markdown=markdown, beats_classical=beaten)

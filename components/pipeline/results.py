@@ -117,6 +117,7 @@ class Evaluated(_Record):
     primary_score: float
     plots: list[str]
     test_rows: int
+    beats_classical: dict[str, bool] = field(default_factory=dict)  # per head, on its primary metric
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Decision(_Record):
     previous_champion: str | None
     model_uri: str
     markdown: str
+    beats_classical: bool = True  # every head at least its classical model on the holdout
 
 
 @dataclass(frozen=True)

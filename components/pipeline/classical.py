@@ -1,0 +1,66 @@
+"""The classical model a user would try first, per head, fitted on the same split as the network
+(`components.evaluation.classical`): an honest "is this model worth it" beside every test metric."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components import evaluation
+from components.data.contract import Contract
+from components.evaluation.classical import ClassicalInputs, fit_classical
+
+
+def classical_inputs(contract: Contract, rows: pd.DataFrame) -> ClassicalInputs:
+    """Text, number and category columns of raw rows (dates as fractional years; images are left out)."""
+    texts = [rows[f.name].fillna("").astype(str).tolist() for f in contract.features_of("text")]
+    numbers = [pd.to_numeric(rows[f.name], errors="coerce").to_numpy(dtype="float64")
+               for f in contract.features_of("numerical")]
+    for feature in contract.features_of("datetime"):
+        dates = pd.to_datetime(rows[feature.name], format=feature.datetime_format or "ISO8601", errors="coerce")
+        numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
+    categories = [rows[f.name].astype(object).where(rows[f.name].notna(), None).to_numpy()
+                  for f in contract.features_of("categorical")]
+    return ClassicalInputs(texts=texts, numbers=np.stack(numbers, axis=1) if numbers else None,
+                           categories=np.stack(categories, axis=1) if categories else None)
+
+
+def _rows(inputs: ClassicalInputs, keep: np.ndarray) -> ClassicalInputs:
+    return ClassicalInputs(texts=[list(np.asarray(t, dtype=object)[keep]) for t in inputs.texts],
+                           numbers=None if inputs.numbers is None else inputs.numbers[keep],
+                           categories=None if inputs.categories is None else inputs.categories[keep])
+
+
+def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, test_rows: pd.DataFrame,
+                      train_truth: dict[str, np.ndarray], truth: dict[str, np.ndarray],
+                      seed: int) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
+    """Each head's classical model scored on the test rows the network was scored on, and its recipe."""
+    train, test = classical_inputs(contract, train_rows), classical_inputs(contract, test_rows)
+    reports, recipes = {}, {}
+    for spec, codec, fitted in state.target_specs():
+        y_train, y_true = train_truth[spec.name], truth[spec.name]
+        known_train, known = codec.known(y_train), codec.known(y_true)
+        fit = fit_classical(spec.task, _rows(train, known_train), y_train[known_train], _rows(test, known), seed=seed)
+        y_pred = fit.y_pred
+        kwargs = dict(codec.evaluate_kwargs(fitted))
+        if spec.task == "classification":  # classes absent from train get no column: give them 0
+            width = len(kwargs["classes"])
+            y_pred = np.pad(y_pred, ((0, 0), (0, width - y_pred.shape[1])))
+        if fit.threshold is not None:
+            kwargs["thresholds"] = fit.threshold
+        reports[spec.name] = evaluation.evaluate_task(spec.task, y_true[known], y_pred, **kwargs)
+        recipes[spec.name] = fit.description
+    return reports, recipes
+
+
+def beats(reports: dict[str, evaluation.TaskReport], classical: dict[str, evaluation.TaskReport],
+          state: Any) -> dict[str, bool]:
+    """Per head: whether the model's primary metric is at least the classical model's."""
+    out = {}
+    for spec, codec, _ in state.target_specs():
+        metric = codec.primary_metric
+        model, other = reports[spec.name].metrics[metric], classical[spec.name].metrics[metric]
+        out[spec.name] = bool(model >= other if evaluation.higher_is_better(metric) else model <= other)
+    return out
