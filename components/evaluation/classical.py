@@ -1,0 +1,337 @@
+"""The classical model a user would try first, fitted on the same split as the network.
+
+`fit_classical` answers "is the network worth it?": TF-IDF + logistic regression for text and
+multi-label heads, gradient boosting on the numbers for classification and regression. Its
+predictions come in the form `components.evaluation.evaluate_task` scores, so both models are
+measured by the same code:
+
+    from components.evaluation import evaluate_task
+    from components.evaluation.classical import ClassicalInputs, fit_classical
+
+    train = ClassicalInputs(texts=[overviews_train], numbers=numbers_train)
+    test = ClassicalInputs(texts=[overviews_test], numbers=numbers_test)
+    fit = fit_classical("multilabel", train, genres_train, test, seed=0)
+    report = evaluate_task("multilabel", genres_test, fit.y_pred, thresholds=fit.threshold)
+
+numpy, pandas and scikit-learn only: no TensorFlow, nothing from the data pipeline.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import f1_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from components.errors import InputError
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+# HistGradientBoosting accepts at most 255 bins, one of them for missing values; rarer categories
+# are pooled so high-cardinality columns (director names) stay usable.
+_MAX_TREE_CATEGORIES = 250
+
+
+@dataclass(frozen=True)
+class ClassicalInputs:
+    """The features of one split, by kind.
+
+    Args:
+        texts: one list of strings per text column (all of length N); joined per row with a space.
+        numbers: `[N, D]` floats, NaN where missing (pass log-scaled values when `log_numbers=False`).
+        categories: `[N, C]` strings (None or NaN where missing).
+    """
+
+    texts: Sequence[Sequence[str]] = ()
+    numbers: np.ndarray | None = None
+    categories: np.ndarray | None = None
+
+    def rows(self, split: str) -> int:
+        """The common row count of every feature; raises InputError when they disagree."""
+        counts = {f"texts[{i}]": len(t) for i, t in enumerate(self.texts)}
+        if self.numbers is not None:
+            counts["numbers"] = len(self.numbers)
+        if self.categories is not None:
+            counts["categories"] = len(self.categories)
+        if not counts:
+            raise InputError(f"{split} has no features: give texts, numbers or categories")
+        if len(set(counts.values())) > 1:
+            raise InputError(f"{split} features have different row counts: {counts}")
+        return next(iter(counts.values()))
+
+
+@dataclass(frozen=True)
+class ClassicalFit:
+    """What `fit_classical` returns.
+
+    Args:
+        task: "classification", "multilabel" or "regression".
+        y_pred: test predictions as `evaluate_task` takes them: probabilities `[N, C]`
+            (classification), probabilities `[N, L]` (multilabel), values `[N]` (regression).
+        description: the model in words, for tables and reports.
+        threshold: multilabel only: the global threshold with the best micro-F1 on a validation
+            part of train (never on test); pass it as `evaluate_task(..., thresholds=...)`.
+        validation_f1: multilabel only: the micro-F1 at `threshold` on that validation part.
+    """
+
+    task: str
+    y_pred: np.ndarray
+    description: str
+    threshold: float | None = None
+    validation_f1: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def fit_classical(
+    task: str,
+    train: ClassicalInputs,
+    y_train: np.ndarray,
+    test: ClassicalInputs,
+    *,
+    seed: int = 0,
+    log_numbers: bool = True,
+    validation_fraction: float = 0.2,
+) -> ClassicalFit:
+    """Fits the classical model for one head on train and predicts test.
+
+    - multilabel: TF-IDF 1-2 grams (sublinear tf, min_df 2) of the joined text, standardised
+      numbers and one-hot categories; one-vs-rest logistic regression (C=4). The global threshold
+      is chosen on `validation_fraction` of train (model fitted on the rest), then the model is
+      refitted on all of train.
+    - classification: HistGradientBoostingClassifier on the numbers (categories as categorical
+      features); TF-IDF + multinomial logistic regression when there are neither.
+    - regression: HistGradientBoostingRegressor on the numbers (+ categories); TF-IDF + ridge
+      regression when there are neither.
+
+    Args:
+        task: "classification", "multilabel" or "regression".
+        train: train features.
+        y_train: classification: class indices `[N]` (0..C-1); multilabel: multi-hot `[N, L]`;
+            regression: values `[N]` or `[N, 1]`.
+        test: test features, the same columns as train.
+        seed: seeds the validation split and the models.
+        log_numbers: apply `sign(x) * log1p(|x|)` to the numbers first (heavy-tailed budgets and
+            counts); False when they are already log-scaled.
+        validation_fraction: the part of train that picks the multilabel threshold.
+
+    Returns:
+        A `ClassicalFit`; for classification `y_pred` has `max(y_train) + 1` columns.
+    """
+    n_train, n_test = train.rows("train"), test.rows("test")
+    _check_same_columns(train, test)
+    y = np.asarray(y_train)
+    if len(y) != n_train:
+        raise InputError(f"y_train has {len(y)} rows but the train features have {n_train}")
+    if task == "multilabel":
+        return _fit_multilabel(train, y, test, seed, log_numbers, validation_fraction)
+    if task == "classification":
+        return _fit_classification(train, y, test, seed, log_numbers)
+    if task == "regression":
+        return _fit_regression(train, y, test, seed)
+    raise InputError(f"unknown task {task!r}; expected classification, multilabel or regression")
+
+
+def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> tuple[float, float]:
+    """The global threshold of `THRESHOLD_GRID` with the highest micro-F1, and that micro-F1."""
+    truth = np.asarray(y_true).astype(int)
+    scores = [f1_score(truth, (proba >= t).astype(int), average="micro", zero_division=0) for t in THRESHOLD_GRID]
+    best = int(np.argmax(scores))
+    return float(THRESHOLD_GRID[best]), float(scores[best])
+
+
+# --------------------------------------------------------------------------- heads
+
+
+def _fit_multilabel(train, y, test, seed, log_numbers, validation_fraction) -> ClassicalFit:
+    if y.ndim != 2 or not np.isin(y, (0, 1)).all():
+        raise InputError(f"multilabel y_train must be multi-hot [N, L] of 0/1; got shape {y.shape}")
+    if not 0.0 < validation_fraction < 1.0:
+        raise InputError(f"validation_fraction={validation_fraction}; use a fraction in (0, 1)")
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_val = int(round(len(y) * validation_fraction))
+    if n_val < 1 or n_val >= len(y):
+        raise InputError(f"{len(y)} train rows are too few to hold out a validation part for the threshold")
+    val, fit = order[:n_val], order[n_val:]
+    features = _LinearFeatures(log_numbers)
+    proba_val = _one_vs_rest(seed).fit(features.fit(_take(train, fit)), y[fit]).predict_proba(
+        features.transform(_take(train, val)))
+    threshold, val_f1 = best_threshold(y[val], proba_val)
+
+    features = _LinearFeatures(log_numbers)
+    model = _one_vs_rest(seed).fit(features.fit(train), y)
+    proba = model.predict_proba(features.transform(test))
+    return ClassicalFit("multilabel", proba, f"one-vs-rest logistic regression (C=4) on {features.describe()}",
+                        threshold=threshold, validation_f1=val_f1)
+
+
+def _fit_classification(train, y, test, seed, log_numbers) -> ClassicalFit:
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+        raise InputError(f"classification y_train must be class indices [N] (ints >= 0); got {y.dtype} {y.shape}")
+    n_classes = int(y.max()) + 1
+    if train.numbers is not None or train.categories is not None:
+        tree = _TreeFeatures()
+        model = HistGradientBoostingClassifier(random_state=seed, categorical_features=tree.categorical_mask(train))
+        model.fit(tree.fit(train), y)
+        proba_known = model.predict_proba(tree.transform(test))
+        description = f"HistGradientBoostingClassifier on {tree.describe()}"
+    else:
+        features = _LinearFeatures(log_numbers)
+        model = LogisticRegression(C=4.0, max_iter=2000, random_state=seed).fit(features.fit(train), y)
+        proba_known = model.predict_proba(features.transform(test))
+        description = f"logistic regression (C=4) on {features.describe()}"
+    # classes absent from train get probability 0, so the columns stay aligned with the indices
+    proba = np.zeros((len(proba_known), n_classes))
+    proba[:, model.classes_] = proba_known
+    return ClassicalFit("classification", proba, description)
+
+
+def _fit_regression(train, y, test, seed) -> ClassicalFit:
+    y = y.reshape(len(y), -1) if y.ndim > 1 else y
+    if y.ndim != 1 and y.shape[1] != 1:
+        raise InputError(f"regression y_train must be one value per row; got shape {y.shape}")
+    target = pd.to_numeric(pd.Series(y.reshape(-1)), errors="coerce").to_numpy(float)
+    if not np.isfinite(target).all():
+        raise InputError("regression y_train holds missing or non-numeric values; drop those rows first")
+    if train.numbers is not None or train.categories is not None:
+        tree = _TreeFeatures()
+        model = HistGradientBoostingRegressor(random_state=seed, categorical_features=tree.categorical_mask(train))
+        pred = model.fit(tree.fit(train), target).predict(tree.transform(test))
+        return ClassicalFit("regression", pred, f"HistGradientBoostingRegressor on {tree.describe()}")
+    features = _LinearFeatures(log_numbers=False)
+    pred = Ridge(alpha=1.0).fit(features.fit(train), target).predict(features.transform(test))
+    return ClassicalFit("regression", pred, f"ridge regression on {features.describe()}")
+
+
+def _one_vs_rest(seed: int) -> OneVsRestClassifier:
+    return OneVsRestClassifier(LogisticRegression(C=4.0, max_iter=2000, random_state=seed))
+
+
+# --------------------------------------------------------------------------- features
+
+
+class _LinearFeatures:
+    """TF-IDF of the joined text + standardised numbers with missing flags + one-hot categories."""
+
+    def __init__(self, log_numbers: bool):
+        self.log_numbers = log_numbers
+        self.parts: list[str] = []
+
+    def fit(self, inputs: ClassicalInputs) -> sparse.csr_matrix:
+        self.tfidf = self.scaler = self.onehot = None
+        self.parts = []
+        if inputs.texts:
+            self.tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+            self.tfidf.fit(_joined(inputs.texts))
+            self.parts.append("TF-IDF 1-2 grams of the text")
+        if inputs.numbers is not None:
+            numbers = self._numbers(inputs.numbers)
+            self.median = np.nan_to_num(np.nanmedian(numbers, axis=0)) if len(numbers) else 0.0
+            self.scaler = StandardScaler().fit(self._filled(numbers))
+            self.parts.append(("standardised log1p numbers" if self.log_numbers else "standardised numbers")
+                              + " with missing flags")
+        if inputs.categories is not None:
+            self.onehot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=2)
+            self.onehot.fit(_strings(inputs.categories))
+            self.parts.append("one-hot categories")
+        return self.transform(inputs)
+
+    def transform(self, inputs: ClassicalInputs) -> sparse.csr_matrix:
+        blocks = []
+        if self.tfidf is not None:
+            blocks.append(self.tfidf.transform(_joined(inputs.texts)))
+        if self.scaler is not None:
+            blocks.append(sparse.csr_matrix(self.scaler.transform(self._filled(self._numbers(inputs.numbers)))))
+        if self.onehot is not None:
+            with warnings.catch_warnings():  # unseen test categories are expected: they map to zeros
+                warnings.simplefilter("ignore", UserWarning)
+                blocks.append(sparse.csr_matrix(self.onehot.transform(_strings(inputs.categories))))
+        return sparse.hstack(blocks, format="csr")
+
+    def describe(self) -> str:
+        return " + ".join(self.parts)
+
+    def _numbers(self, numbers: np.ndarray) -> np.ndarray:
+        values = _floats(numbers)
+        return np.sign(values) * np.log1p(np.abs(values)) if self.log_numbers else values
+
+    def _filled(self, numbers: np.ndarray) -> np.ndarray:
+        missing = np.isnan(numbers)
+        return np.hstack([np.where(missing, self.median, numbers), missing.astype(float)])
+
+
+class _TreeFeatures:
+    """Numbers as they are (trees split on order) + categories as ordinal codes."""
+
+    def fit(self, inputs: ClassicalInputs) -> np.ndarray:
+        self.encoder = None
+        if inputs.categories is not None:
+            self.encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                          encoded_missing_value=np.nan, max_categories=_MAX_TREE_CATEGORIES)
+            self.encoder.fit(_strings(inputs.categories))
+        self.has_numbers = inputs.numbers is not None
+        return self.transform(inputs)
+
+    def transform(self, inputs: ClassicalInputs) -> np.ndarray:
+        blocks = []
+        if self.has_numbers:
+            blocks.append(_floats(inputs.numbers))
+        if self.encoder is not None:
+            blocks.append(self.encoder.transform(_strings(inputs.categories)))
+        return np.hstack(blocks)
+
+    def categorical_mask(self, inputs: ClassicalInputs) -> np.ndarray | None:
+        n_numbers = 0 if inputs.numbers is None else np.shape(inputs.numbers)[1]
+        n_categories = 0 if inputs.categories is None else np.shape(inputs.categories)[1]
+        if n_categories == 0:
+            return None
+        return np.array([False] * n_numbers + [True] * n_categories)
+
+    def describe(self) -> str:
+        parts = (["the numbers"] if self.has_numbers else []) + (["categories"] if self.encoder is not None else [])
+        return " + ".join(parts)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_same_columns(train: ClassicalInputs, test: ClassicalInputs) -> None:
+    if len(train.texts) != len(test.texts):
+        raise InputError(f"train has {len(train.texts)} text columns but test has {len(test.texts)}")
+    for name in ("numbers", "categories"):
+        a, b = getattr(train, name), getattr(test, name)
+        if (a is None) != (b is None):
+            raise InputError(f"{name} is given for {'train' if a is not None else 'test'} only; give it for both or neither")
+        if a is not None and (np.ndim(a) != 2 or np.ndim(b) != 2 or np.shape(a)[1] != np.shape(b)[1]):
+            raise InputError(f"{name} must be 2-D with the same columns in train and test; got {np.shape(a)} and {np.shape(b)}")
+
+
+def _take(inputs: ClassicalInputs, rows: np.ndarray) -> ClassicalInputs:
+    return ClassicalInputs(
+        texts=[[column[i] for i in rows] for column in inputs.texts],
+        numbers=None if inputs.numbers is None else np.asarray(inputs.numbers)[rows],
+        categories=None if inputs.categories is None else np.asarray(inputs.categories)[rows],
+    )
+
+
+def _joined(texts: Sequence[Sequence[str]]) -> list[str]:
+    return [" ".join("" if v is None or v != v else str(v) for v in row) for row in zip(*texts)]
+
+
+def _floats(numbers: np.ndarray) -> np.ndarray:
+    try:
+        return np.asarray(numbers, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"numbers must be numeric (NaN for missing); coerce them first: {err}") from None
+
+
+def _strings(categories: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame(np.asarray(categories, dtype=object))
+    return frame.where(frame.notna(), "<missing>").astype(str).to_numpy()

@@ -1,0 +1,97 @@
+"""Classical baselines: on an easy synthetic signal they beat the trivial baseline; bad input is refused."""
+
+import numpy as np
+import pytest
+
+from components.errors import InputError
+from components.evaluation import baseline_report, evaluate_task
+from components.evaluation.classical import ClassicalInputs, best_threshold, fit_classical
+
+WORDS = ["space", "ship", "love", "kiss", "gun", "chase", "ghost", "night"]
+
+
+def synthetic(n: int, seed: int):
+    """Texts whose words name the labels, numbers that carry the regression and class signal."""
+    rng = np.random.default_rng(seed)
+    labels = rng.random((n, 4)) < 0.35
+    texts = [" ".join(WORDS[2 * j + rng.integers(2)] for j in np.flatnonzero(row)) + " the film" for row in labels]
+    numbers = rng.normal(size=(n, 3))
+    numbers[rng.random(n) < 0.1, 2] = np.nan
+    categories = rng.choice(["a", "b", "c"], size=(n, 1))
+    value = 2.0 * numbers[:, 0] + (categories[:, 0] == "b") + rng.normal(scale=0.1, size=n)
+    kind = (numbers[:, 1] > 0).astype(int) + (numbers[:, 1] > 1).astype(int)
+    inputs = ClassicalInputs(texts=[texts], numbers=numbers, categories=categories)
+    return inputs, labels.astype(int), value, kind
+
+
+@pytest.fixture(scope="module")
+def split():
+    return synthetic(240, 0), synthetic(80, 1)
+
+
+def test_multilabel_beats_trivial_baseline_with_a_threshold_chosen_on_train(split):
+    (train, labels, _, _), (test, labels_test, _, _) = split
+    fit = fit_classical("multilabel", train, labels, test, seed=0)
+    assert fit.y_pred.shape == labels_test.shape and 0.05 <= fit.threshold <= 0.95
+    report = evaluate_task("multilabel", labels_test, fit.y_pred, thresholds=fit.threshold)
+    trivial = baseline_report("multilabel", labels, labels_test)
+    assert report.metrics["micro_f1"] > 0.9 > trivial.metrics["micro_f1"]
+    assert "TF-IDF" in fit.description and "one-hot" in fit.description
+    # the best threshold on test is an upper bound of the honest one, never below it
+    _, oracle = best_threshold(labels_test, fit.y_pred)
+    assert oracle >= report.metrics["micro_f1"]
+
+
+def test_regression_uses_numbers_and_categories(split):
+    (train, _, value, _), (test, _, value_test, _) = split
+    fit = fit_classical("regression", train, value, test, seed=0)
+    mae = evaluate_task("regression", value_test, fit.y_pred).metrics["mae"]
+    trivial = baseline_report("regression", value, value_test).metrics["mae"]
+    assert mae < 0.5 * trivial
+    assert fit.description.startswith("HistGradientBoostingRegressor")
+
+
+def test_classification_probabilities_cover_every_class(split):
+    (train, _, _, kind), (test, _, _, kind_test) = split
+    fit = fit_classical("classification", train, kind, test, seed=0)
+    assert fit.y_pred.shape == (len(kind_test), 3)
+    np.testing.assert_allclose(fit.y_pred.sum(axis=1), 1.0)
+    accuracy = evaluate_task("classification", kind_test, fit.y_pred).metrics["accuracy"]
+    assert accuracy > baseline_report("classification", kind, kind_test).metrics["accuracy"] + 0.2
+
+
+def test_text_only_classification_falls_back_to_logistic_regression(split):
+    (train, labels, _, _), (test, labels_test, _, _) = split
+    fit = fit_classical("classification", ClassicalInputs(texts=train.texts), labels[:, 0],
+                        ClassicalInputs(texts=test.texts), seed=0)
+    assert fit.description.startswith("logistic regression")
+    assert evaluate_task("classification", labels_test[:, 0], fit.y_pred).metrics["accuracy"] > 0.9
+
+
+def test_same_seed_same_predictions(split):
+    (train, labels, _, _), (test, _, _, _) = split
+    a = fit_classical("multilabel", train, labels, test, seed=3)
+    b = fit_classical("multilabel", train, labels, test, seed=3)
+    np.testing.assert_array_equal(a.y_pred, b.y_pred)
+    assert a.threshold == b.threshold
+
+
+def test_bad_input_is_refused_with_a_message(split):
+    (train, labels, value, kind), (test, _, _, _) = split
+    with pytest.raises(InputError, match="unknown task"):
+        fit_classical("ranking", train, value, test)
+    with pytest.raises(InputError, match="y_train has 10 rows"):
+        fit_classical("regression", train, value[:10], test)
+    with pytest.raises(InputError, match="no features"):
+        fit_classical("regression", ClassicalInputs(), value, test)
+    with pytest.raises(InputError, match="different row counts"):
+        fit_classical("regression", ClassicalInputs(texts=train.texts, numbers=train.numbers[:5]), value, test)
+    with pytest.raises(InputError, match="numbers is given for train only"):
+        fit_classical("regression", train, value, ClassicalInputs(texts=test.texts, categories=test.categories))
+    with pytest.raises(InputError, match="multi-hot"):
+        fit_classical("multilabel", train, labels * 2, test)
+    with pytest.raises(InputError, match="class indices"):
+        fit_classical("classification", train, kind.astype(float), test)
+    with pytest.raises(InputError, match="numeric"):
+        odd = ClassicalInputs(texts=train.texts, numbers=np.full((240, 3), "x", dtype=object), categories=train.categories)
+        fit_classical("multilabel", odd, labels, test)
