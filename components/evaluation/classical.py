@@ -211,7 +211,9 @@ def _fit_regression(train, y, test, seed) -> ClassicalFit:
 
 
 def _one_vs_rest(seed: int) -> OneVsRestClassifier:
-    return OneVsRestClassifier(LogisticRegression(C=4.0, max_iter=2000, random_state=seed))
+    # liblinear: the same fit as lbfgs on these sparse binary problems (micro-F1 within 0.001 on
+    # movies) in a sixth of the time
+    return OneVsRestClassifier(LogisticRegression(C=4.0, solver="liblinear", max_iter=2000, random_state=seed))
 
 
 # --------------------------------------------------------------------------- features
