@@ -21,7 +21,11 @@ import numpy as np
 
 from benchmarks.sets import WORK, BenchSet
 from components.evaluation import baseline_report, evaluate_task
-from components.evaluation.classical import ClassicalInputs, best_threshold, fit_classical
+from components.evaluation.classical import (
+    ClassicalInputs,
+    best_threshold,
+    fit_classical,
+)
 
 PEERS = Path(__file__).resolve().parent / "peers"
 VENVS = {"autokeras": WORK / "venv-autokeras", "autogluon": WORK / "venv-autogluon"}
@@ -147,7 +151,7 @@ def run_peer(name: str, set_dir: Path, args: list[str], timeout: float = 3600) -
     command = ["nice", "-n", "10", str(python), str(PEERS / f"run_{name}.py"), str(set_dir), str(out_dir), *args]
     started = time.monotonic()
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return Run(name, None, time.monotonic() - started, error=f"timed out after {timeout:.0f} s")
     seconds = time.monotonic() - started

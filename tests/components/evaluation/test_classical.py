@@ -5,7 +5,11 @@ import pytest
 
 from components.errors import InputError
 from components.evaluation import baseline_report, evaluate_task
-from components.evaluation.classical import ClassicalInputs, best_threshold, fit_classical
+from components.evaluation.classical import (
+    ClassicalInputs,
+    best_threshold,
+    fit_classical,
+)
 
 WORDS = ["space", "ship", "love", "kiss", "gun", "chase", "ghost", "night"]
 
