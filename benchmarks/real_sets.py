@@ -10,6 +10,7 @@ Tabular at 60 s per head and at Braid's measured wall clock, both in their own v
     python -m benchmarks.real_sets                                   # movies and posters, everything
     python -m benchmarks.real_sets --sets movies --seeds 0 --peers classical autokeras autogluon
     python -m benchmarks.real_sets --smoke --out /tmp/bench          # seconds: tiny synthetic set
+    python -m benchmarks.real_sets --redraw                          # table + plot from the JSON only
 
 Appends to results/real_sets.json and rewrites results/real_sets.md and results/real_sets.png.
 """
@@ -112,7 +113,10 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
     parser.add_argument("--smoke", action="store_true", help="tiny synthetic set, 1 trial x 1 epoch, seed 0, classical only")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of real_sets.json/.md/.png")
+    parser.add_argument("--redraw", action="store_true", help="only redraw the table and plot from the JSON")
     args = parser.parse_args(argv)
+    if args.redraw:
+        return write([], args.out)
     if args.smoke:
         return write([run_set(sets.synthetic(), [0], 1, 1, ["classical"])], args.out)
     paths = {}
