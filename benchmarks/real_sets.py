@@ -1,82 +1,129 @@
-"""Braid on the real multi-task sets in ../shared/datasets/, at AutoKeras's budget (3 trials x 5 epochs).
+"""Braid against the models a user would try instead, on the shared real sets, head by head.
 
-Runs the whole training pipeline (validation, preprocessing, search, evaluation, registry) on each
-contract in a fresh Braid home and compares the test-split metrics with the goals and peers' figures
-from ../shared/datasets/README.md. Run by hand, not in CI:
+One session, one after another, on the README's split (80/20 of `numpy.random.default_rng(0).permutation`)
+and features: Braid through the library (`import components as ak`, AutoModel, default tuner,
+3 trials x 5 epochs, medians over seeds), the classical baselines
+(`components.evaluation.classical`), AutoKeras 3.0.0 at the same trial x epoch budget and AutoGluon
+Tabular at 60 s per head and at Braid's measured wall clock, both in their own virtualenvs
+(benchmarks/peers/make_venvs.sh). Run by hand, not in CI:
 
-    .venv/bin/python -m benchmarks.real_sets                 # posters and movies
-    .venv/bin/python -m benchmarks.real_sets posters --trials 3 --epochs 5
+    python -m benchmarks.real_sets                                   # movies and posters, everything
+    python -m benchmarks.real_sets --sets movies --seeds 0 --peers classical autokeras autogluon
+    python -m benchmarks.real_sets --smoke --out /tmp/bench          # seconds: tiny synthetic set
+    python -m benchmarks.real_sets --redraw                          # table + plot from the JSON only
 
-Results go to benchmarks/results/real_sets.json (one entry per contract and run).
+Appends to results/real_sets.json and rewrites results/real_sets.md and results/real_sets.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "real_sets.json"
+from benchmarks import report, sets, systems
 
-# metric key in the pipeline's evaluation → (goal, higher is better, AutoKeras 3.0's figure)
+RESULTS = Path(__file__).resolve().parent / "results"
+PEERS = ("classical", "autokeras", "autogluon")
+# (metric, goal, higher is better) per head, from ../shared/datasets/README.md
 GOALS = {
-    "posters": {
-        "test.genres.micro_f1": (0.62, True, 0.273),
-        "test.imdb_score.mae": (0.50, False, 1.136),
-        "test.content_rating.accuracy": (0.62, True, 0.369),
-    },
-    "movies": {
-        "test.genres.micro_f1": (0.60, True, 0.331),
-        "test.vote_average.mae": (0.58, False, 0.884),
-    },
+    "movies": {"genres": ("micro-F1", 0.60, True), "vote_average": ("MAE", 0.58, False)},
+    "posters": {"genres": ("micro-F1", 0.62, True), "imdb_score": ("MAE", 0.50, False),
+                "content_rating": ("accuracy", 0.62, True)},
+    "synthetic": {"genres": ("micro-F1", 0.5, True), "score": ("MAE", 1.0, False), "kind": ("accuracy", 0.6, True)},
+}
+# AutoKeras 3.0 as the README measured it (3 trials x 5 epochs), shown when it is not re-run here
+README_AUTOKERAS = {
+    "movies": ({"genres": 0.331, "vote_average": 0.884}, 56.0),
+    "posters": ({"genres": 0.273, "imdb_score": 1.136, "content_rating": 0.369}, 963.0),
 }
 
 
-def run(contract: str, trials: int, epochs: int, tuner: str) -> dict:
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    from flows.training import training_pipeline
+def braid_over_seeds(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
+    """Scores per seed, then the median, min and max of each head's primary metric."""
+    per_seed = {}
+    for seed in seeds:
+        with tempfile.TemporaryDirectory(prefix="braid-bench-") as workdir:
+            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir))
+        per_seed[str(seed)] = systems.score(bench, run)
+        print(f"  braid seed {seed}: {_summary(per_seed[str(seed)])}", flush=True)
+    heads = {h.name: [s["heads"][h.name]["value"] for s in per_seed.values()] for h in bench.heads}
+    return {"heads": {k: {"value": statistics.median(v)} for k, v in heads.items()},
+            "min": {k: min(v) for k, v in heads.items()}, "max": {k: max(v) for k, v in heads.items()},
+            "seconds": statistics.median(s["seconds"] for s in per_seed.values()), "per_seed": per_seed}
 
-    home = Path(tempfile.mkdtemp(prefix=f"braid-bench-{contract}-"))
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, peers: list[str]) -> dict:
     started = time.monotonic()
-    summary = training_pipeline(contract=str(ROOT / "data_contracts" / f"{contract}.yaml"), max_trials=trials,
-                                epochs=epochs, tuner=tuner, seed=0, home=str(home))
-    seconds = time.monotonic() - started
-    metrics = summary["evaluated"]["metrics"]
-    rows = []
-    for key, (goal, higher, autokeras) in GOALS.get(contract, {}).items():
-        value = metrics.get(key)
-        baseline = metrics.get(key.replace("test.", "baseline.", 1))
-        met = value is not None and (value >= goal if higher else value <= goal)
-        rows.append({"metric": key, "braid": value, "baseline": baseline, "goal": goal, "autokeras_3": autokeras,
-                     "goal_met": met})
-    return {"contract": contract, "trials": trials, "epochs": epochs, "tuner": tuner, "seconds": round(seconds, 1),
-            "combined_score": summary["evaluated"]["combined_score"], "metrics": rows,
-            "leaderboard": summary["trained"]["leaderboard"], "home": str(home),
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "trials": trials, "epochs": epochs,
+             "seeds": seeds, "split": "80/20 of numpy.random.default_rng(0).permutation", **bench.spec(),
+             "trivial": systems.trivial(bench), "systems": {},
+             "goals": {k: {"metric": m, "value": v, "higher": h} for k, (m, v, h) in GOALS[bench.name].items()}}
+    print(f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows", flush=True)
+    braid = entry["systems"]["braid"] = braid_over_seeds(bench, seeds, trials, epochs)
+    if "classical" in peers:
+        entry["systems"]["classical"] = systems.score(bench, systems.run_classical(bench, seed=0))
+    set_dir = bench.save(sets.WORK / f"set-{bench.name}") if {"autokeras", "autogluon"} & set(peers) else None
+    if "autokeras" in peers:
+        run = systems.run_peer("autokeras", set_dir, ["--trials", str(trials), "--epochs", str(epochs), "--seed", "0"])
+        entry["systems"]["autokeras"] = systems.score(bench, run)
+    elif bench.name in README_AUTOKERAS:
+        figures, seconds = README_AUTOKERAS[bench.name]
+        entry["systems"]["autokeras"] = {"heads": {k: {"value": v} for k, v in figures.items()}, "seconds": seconds,
+                                         "source": "README, not re-run"}
+    if "autogluon" in peers:
+        for key, per_head in (("autogluon", 60.0), ("autogluon_wallclock", braid["seconds"] / len(bench.heads))):
+            run = systems.run_peer("autogluon", set_dir, ["--seconds-per-head", f"{per_head:.1f}"])
+            entry["systems"][key] = systems.score(bench, run)
+    for name, result in entry["systems"].items():
+        print(f"  {name}: {_summary(result)}", flush=True)
+    entry["session_seconds"] = round(time.monotonic() - started, 1)
+    return entry
 
 
-def main() -> None:
+def _summary(result: dict) -> str:
+    if "heads" not in result:
+        return f"failed: {result.get('error')}"
+    return ", ".join(f"{k} {v['value']:.3f}" for k, v in result["heads"].items()) + f" ({result['seconds']:.0f} s)"
+
+
+def write(entries: list[dict], out: Path) -> dict[str, Path]:
+    """Appends `entries` to out/real_sets.json and redraws the table and plot from the whole history."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "real_sets.json", "md": out / "real_sets.md", "png": out / "real_sets.png"}
+    history = json.loads(paths["json"].read_text()) if paths["json"].is_file() else []
+    history.extend(entries)
+    paths["json"].write_text(json.dumps(history, indent=1))
+    paths["md"].write_text("# Real sets: Braid and the alternatives, head by head\n\n"
+                           "Regenerated by `python -m benchmarks.real_sets` from the latest entry per set in "
+                           "real_sets.json.\n\n" + report.markdown(history))
+    report.plot(history, paths["png"])
+    return paths
+
+
+def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("contracts", nargs="*", default=["posters", "movies"])
+    parser.add_argument("--sets", nargs="+", default=["movies", "posters"], choices=sorted(sets.LOADERS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--tuner", default="bayesian")
-    args = parser.parse_args()
-    history = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
-    for contract in args.contracts:
-        result = run(contract, args.trials, args.epochs, args.tuner)
-        history.append(result)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(history, indent=1))
-        print(f"\n{contract}: {result['seconds']} s, combined score {result['combined_score']:.3f}")
-        for row in result["metrics"]:
-            print(f"  {row['metric']:32s} braid {row['braid']:.3f}  baseline {row['baseline']:.3f}  "
-                  f"goal {row['goal']}  AutoKeras {row['autokeras_3']}  {'MET' if row['goal_met'] else 'missed'}")
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
+    parser.add_argument("--smoke", action="store_true", help="tiny synthetic set, 1 trial x 1 epoch, seed 0, classical only")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of real_sets.json/.md/.png")
+    parser.add_argument("--redraw", action="store_true", help="only redraw the table and plot from the JSON")
+    args = parser.parse_args(argv)
+    if args.redraw:
+        return write([], args.out)
+    if args.smoke:
+        return write([run_set(sets.synthetic(), [0], 1, 1, ["classical"])], args.out)
+    paths = {}
+    for name in args.sets:
+        # written set by set, so a later set's crash keeps the earlier results
+        paths = write([run_set(sets.LOADERS[name](), args.seeds, args.trials, args.epochs, args.peers)], args.out)
+    return paths
 
 
 if __name__ == "__main__":

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score
@@ -125,7 +128,8 @@ def fit_classical(
     Returns:
         A `ClassicalFit`; for classification `y_pred` has `max(y_train) + 1` columns.
     """
-    n_train, n_test = train.rows("train"), test.rows("test")
+    n_train = train.rows("train")
+    test.rows("test")
     _check_same_columns(train, test)
     y = np.asarray(y_train)
     if len(y) != n_train:
@@ -156,18 +160,21 @@ def _fit_multilabel(train, y, test, seed, log_numbers, validation_fraction) -> C
     if not 0.0 < validation_fraction < 1.0:
         raise InputError(f"validation_fraction={validation_fraction}; use a fraction in (0, 1)")
     order = np.random.default_rng(seed).permutation(len(y))
-    n_val = int(round(len(y) * validation_fraction))
+    n_val = round(len(y) * validation_fraction)
     if n_val < 1 or n_val >= len(y):
         raise InputError(f"{len(y)} train rows are too few to hold out a validation part for the threshold")
     val, fit = order[:n_val], order[n_val:]
-    features = _LinearFeatures(log_numbers)
-    proba_val = _one_vs_rest(seed).fit(features.fit(_take(train, fit)), y[fit]).predict_proba(
-        features.transform(_take(train, val)))
-    threshold, val_f1 = best_threshold(y[val], proba_val)
+    with warnings.catch_warnings():
+        # a label absent from (part of) train is predicted constant: expected for rare genres
+        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+        features = _LinearFeatures(log_numbers)
+        proba_val = _one_vs_rest(seed).fit(features.fit(_take(train, fit)), y[fit]).predict_proba(
+            features.transform(_take(train, val)))
+        threshold, val_f1 = best_threshold(y[val], proba_val)
 
-    features = _LinearFeatures(log_numbers)
-    model = _one_vs_rest(seed).fit(features.fit(train), y)
-    proba = model.predict_proba(features.transform(test))
+        features = _LinearFeatures(log_numbers)
+        model = _one_vs_rest(seed).fit(features.fit(train), y)
+        proba = model.predict_proba(features.transform(test))
     return ClassicalFit("multilabel", proba, f"one-vs-rest logistic regression (C=4) on {features.describe()}",
                         threshold=threshold, validation_f1=val_f1)
 
@@ -324,7 +331,7 @@ def _take(inputs: ClassicalInputs, rows: np.ndarray) -> ClassicalInputs:
 
 
 def _joined(texts: Sequence[Sequence[str]]) -> list[str]:
-    return [" ".join("" if v is None or v != v else str(v) for v in row) for row in zip(*texts)]
+    return [" ".join("" if v is None or pd.isna(v) else str(v) for v in row) for row in zip(*texts)]
 
 
 def _floats(numbers: np.ndarray) -> np.ndarray:

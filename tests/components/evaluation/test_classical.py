@@ -5,7 +5,11 @@ import pytest
 
 from components.errors import InputError
 from components.evaluation import baseline_report, evaluate_task
-from components.evaluation.classical import ClassicalInputs, best_threshold, fit_classical
+from components.evaluation.classical import (
+    ClassicalInputs,
+    best_threshold,
+    fit_classical,
+)
 
 WORDS = ["space", "ship", "love", "kiss", "gun", "chase", "ghost", "night"]
 
@@ -95,3 +99,12 @@ def test_bad_input_is_refused_with_a_message(split):
     with pytest.raises(InputError, match="numeric"):
         odd = ClassicalInputs(texts=train.texts, numbers=np.full((240, 3), "x", dtype=object), categories=train.categories)
         fit_classical("multilabel", odd, labels, test)
+
+
+def test_a_label_absent_from_train_is_predicted_absent_without_warnings(split, recwarn):
+    (train, labels, _, _), (test, _, _, _) = split
+    labels = labels.copy()
+    labels[:, 3] = 0
+    fit = fit_classical("multilabel", train, labels, test, seed=0)
+    assert (fit.y_pred[:, 3] < fit.threshold).all()
+    assert not [w for w in recwarn if "present in all training examples" in str(w.message)]

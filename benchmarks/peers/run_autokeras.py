@@ -1,0 +1,99 @@
+"""AutoKeras 3.0 on a prepared benchmark set, run inside benchmarks/.work/venv-autokeras.
+
+    venv-autokeras/bin/python benchmarks/peers/run_autokeras.py SET_DIR OUT_DIR --trials 3 --epochs 5 --seed 0
+
+SET_DIR holds what `benchmarks.sets.BenchSet.save` writes. One AutoModel with every input the set has
+(image, the joined text, the numbers; AutoKeras 3.0's StructuredDataInput takes numbers only, so
+categorical columns are left out and missing numbers are filled with the train median) and one
+head per target. Writes OUT_DIR/predictions.npz (`pred_<head>` on the test rows: 0/1 label
+matrices at AutoKeras's 0.5 threshold, one-hot classes, values) and OUT_DIR/result.json.
+Standalone on purpose: it runs in its own virtualenv and imports nothing from Braid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("set_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import autokeras as ak
+    import keras
+    import tensorflow as tf
+
+    spec = json.loads((args.set_dir / "spec.json").read_text())
+    frame = pd.read_parquet(args.set_dir / "features.parquet")
+    arrays = np.load(args.set_dir / "arrays.npz")
+    train, test = arrays["train"], arrays["test"]
+    numbers = frame[spec["number_columns"]].to_numpy(float)
+    numbers = np.where(np.isnan(numbers), np.nanmedian(numbers[train], axis=0), numbers)
+
+    inputs, x = [], []
+    if spec["image"]:
+        inputs.append(ak.ImageInput(name="image"))
+        x.append(arrays["images"])
+    inputs.append(ak.TextInput(name="text"))
+    x.append(frame["text"].to_numpy(dtype=str))
+    inputs.append(ak.StructuredDataInput(name="numbers"))
+    x.append(numbers.astype("float32"))
+    outputs, y = [], []
+    for head in spec["heads"]:
+        target = arrays[f"y_{head['name']}"]
+        if head["task"] == "multilabel":
+            outputs.append(ak.ClassificationHead(name=head["name"], multi_label=True))
+        elif head["task"] == "classification":
+            outputs.append(ak.ClassificationHead(name=head["name"]))
+            target = target.astype(str)
+        else:
+            outputs.append(ak.RegressionHead(name=head["name"]))
+            target = target.astype("float32")
+        y.append(target)
+
+    keras.utils.set_random_seed(args.seed)
+    directory = tempfile.mkdtemp(prefix="autokeras-", dir=args.out_dir.parent if args.out_dir.parent.is_dir() else None)
+    model = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=args.trials, directory=directory,
+                         project_name=spec["name"], overwrite=True, seed=args.seed)
+    started = time.monotonic()
+    model.fit([v[train] for v in x], [v[train] for v in y], epochs=args.epochs, verbose=0)
+    seconds = time.monotonic() - started
+    predicted = model.predict([v[test] for v in x], verbose=0)
+    predicted = predicted if isinstance(predicted, list) else [predicted]
+
+    out = {}
+    for head, value in zip(spec["heads"], predicted):
+        value = np.asarray(value)
+        if head["task"] == "classification":
+            index = np.array([int(float(v)) for v in value.reshape(-1)])
+            value = np.eye(len(head["names"]))[index]
+        elif head["task"] == "regression":
+            value = value.reshape(-1).astype(float)
+        else:
+            value = value.astype(float)
+        out[f"pred_{head['name']}"] = value
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out_dir / "predictions.npz", **out)
+    result = {"system": "autokeras", "version": ak.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+              "seconds": round(seconds, 1), "trials": args.trials, "epochs": args.epochs, "seed": args.seed,
+              "features": "image + joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)"
+              if spec["image"] else "joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)",
+              "threads": os.cpu_count()}
+    (args.out_dir / "result.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
