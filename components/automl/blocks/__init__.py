@@ -1,5 +1,6 @@
 """Searchable blocks, one module per family; all re-exported here and from `components`."""
 
+from components.automl.blocks.choice import EncoderChoice
 from components.automl.blocks.fusion import Fusion
 from components.automl.blocks.general import Block, DenseBlock, Merge
 from components.automl.blocks.image import ConvBlock, ImageAugmentation, ImageBlock, Normalization, ResNetBlock
@@ -11,6 +12,7 @@ __all__ = [
     "CategoricalToNumerical",
     "ConvBlock",
     "DenseBlock",
+    "EncoderChoice",
     "Fusion",
     "ImageAugmentation",
     "ImageBlock",

@@ -18,7 +18,7 @@ from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
 from components.data.modalities import Codec, TransformContext, register
-from components.data.spec import FeatureSpec
+from components.data.spec import Encoder, EncodersField, FeatureSpec
 from components.errors import DataError
 
 
@@ -84,6 +84,7 @@ class ImageFeature(FeatureSpec):
     modality: Literal["image"] = "image"
     image_size: tuple[PositiveInt, PositiveInt] = (64, 64)  # (height, width) the image is resized to
     image_encoding: Literal["png", "jpeg"] = "png"  # how resized images are stored in the shards
+    encoders: list[Encoder] = EncodersField  # pretrained first: the strong choice
 
 
 @register

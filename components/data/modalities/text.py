@@ -16,7 +16,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from components.data.modalities import Codec, TransformContext, prune, register
-from components.data.spec import FeatureSpec
+from components.data.spec import Encoder, EncodersField, FeatureSpec
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -69,6 +69,7 @@ class TextFeature(FeatureSpec):
     modality: Literal["text"] = "text"
     max_tokens: int = Field(20_000, gt=0)  # vocabulary size of the text encoder
     sequence_length: int = Field(128, gt=0)  # tokens a sequence encoder reads
+    encoders: list[Encoder] = EncodersField  # pretrained first: the strong choice
 
 
 @register
