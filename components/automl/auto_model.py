@@ -26,16 +26,24 @@ COMBINED_OBJECTIVE = "val_combined_loss"
 
 
 class GraphHyperModel(kt.HyperModel):
-    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel."""
+    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel.
 
-    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None, learning_rate: float | None):
+    `fit` takes the *unbatched* training dataset and shuffles and batches it afresh for each trial,
+    so every trial (and a trial rerun after a resume) sees the same sequence of batches.
+    """
+
+    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None,
+                 learning_rate: float | None, batch_size: int = 32, shuffle_buffer: int = 10000):
         super().__init__()
         self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
         self.seed, self.learning_rate = seed, learning_rate
+        self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
+        self.execution = 0  # set by the tuner: executions of one trial start from different seeds
 
     def build(self, hp):
         if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
+            # Python, NumPy and TF (initialisers, dropout, augmentation, tf.data shuffles made after this).
+            keras.utils.set_random_seed(self.seed + self.execution)
         inner = self.graph.build(hp)
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
         rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
@@ -43,9 +51,14 @@ class GraphHyperModel(kt.HyperModel):
         model.compile(optimizer=keras.optimizers.Adam(rate))
         return model
 
-    def fit(self, hp, model, *args, **kwargs):
-        # The dataset is shuffled upstream; Keras' own shuffle flag means nothing for tf.data.
-        return model.fit(*args, shuffle=False, **kwargs)
+    def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
+        """Unbatched training examples → shuffled batches (seeded by `seed`)."""
+        shuffled = examples.shuffle(self.shuffle_buffer, seed=self.seed, reshuffle_each_iteration=True)
+        return shuffled.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, hp, model, x, *args, **kwargs):
+        # Keras' own shuffle flag means nothing for tf.data; `batches` shuffles.
+        return model.fit(self.batches(x), *args, shuffle=False, **kwargs)
 
 
 class AutoModel:
@@ -64,7 +77,15 @@ class AutoModel:
         tuner: "greedy", "random", "bayesian" or "hyperband".
         overwrite: start afresh; when False an existing search in the same
             folder resumes without repeating finished trials.
-        seed: makes the search and weight initialisation reproducible.
+        seed: makes the search reproducible: the oracle's choices (every tuner), weight
+            initialisation, dropout, augmentation and the training shuffle of each trial (each
+            trial restarts from the seed, so a resumed search repeats an uninterrupted one).
+            The validation split and threshold tuning draw nothing at random. On CPUs two runs
+            with one seed give the same trials and scores; on GPUs cuDNN convolution and
+            reduction kernels use nondeterministic atomics, so scores may differ in the last
+            digits (and, through the oracle, later choices) unless the caller turns on
+            `tf.config.experimental.enable_op_determinism()`, which Braid leaves to the caller
+            because it is process-wide and slows GPU training.
         max_model_size: reject trials with more parameters than this.
         time_budget: seconds from the start of `fit`; no new trial starts after it (the first trial
             always runs; a running trial stops at its next epoch end).
@@ -179,9 +200,10 @@ class AutoModel:
             keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             self._dry_build()
-            train_ds = self._pipeline(train_raw, analysis.rows, batch_size, shuffle=True)
-            val_ds = self._pipeline(val_raw, val_rows, batch_size, shuffle=False)
-            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed, self.learning_rate)
+            train_ds = self._pipeline(train_raw, analysis.rows)
+            val_ds = self._pipeline(val_raw, val_rows).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
+                                         self.learning_rate, batch_size, min(analysis.rows, 10000))
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
@@ -248,15 +270,12 @@ class AutoModel:
         vx, vy = data.from_arrays(self.inputs, self.heads, validation_data[0], validation_data[1], fitting=False, what="validation x")
         return tf.data.Dataset.from_tensor_slices((vx, vy))
 
-    def _pipeline(self, raw, rows: int, batch_size: int, shuffle: bool):
+    def _pipeline(self, raw, rows: int):
+        """Raw examples → encoded, unbatched examples, cached in memory when they fit."""
         # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
         ds = data.encode(self.inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
         bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in self.inputs)
-        if rows * bytes_per_row < 2e9:
-            ds = ds.cache()
-        if shuffle:
-            ds = ds.shuffle(min(rows, 10000), seed=self.seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.cache() if rows * bytes_per_row < 2e9 else ds
 
     def _objective(self) -> kt.Objective:
         if isinstance(self.objective, kt.Objective):
@@ -297,8 +316,10 @@ class AutoModel:
     def _refit(self, train_ds, val_ds, verbose):
         best = self.tuner.oracle.get_best_trials(1)[0]
         epochs = (best.best_step or 0) + 1
-        model = self.tuner.hypermodel.build(best.hyperparameters)
-        history = model.fit(train_ds.concatenate(val_ds), epochs=epochs, verbose=verbose, shuffle=False)
+        hypermodel = self.tuner.hypermodel
+        hypermodel.execution = 0
+        model = hypermodel.build(best.hyperparameters)
+        history = hypermodel.fit(best.hyperparameters, model, train_ds.concatenate(val_ds.unbatch()), epochs=epochs, verbose=verbose)
         self.model = model.inner
         return history
 
