@@ -78,6 +78,7 @@ class BraidTunerMixin:
         self._started: dict[str, float] = {}
         self._current: str | None = None
         self._executions: dict[str, int] = {}
+        self.histories: dict[str, Any] = {}  # trial id → the Keras History of its last execution
 
     def notify(self, hook: str, *args: Any) -> None:
         for observer in self.observers:
@@ -120,6 +121,7 @@ class BraidTunerMixin:
         values = history.history.get(objective.name, []) if hasattr(history, "history") else []
         if guard.saw_nan or not values or not np.all(np.isfinite(values)):
             raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
+        self.histories[trial.trial_id] = history
         return history
 
     def on_trial_end(self, trial):
