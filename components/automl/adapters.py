@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from components.errors import DataError, InputError
 from components.automl.heads import ClassificationHead, Head
-from components.automl.nodes import CATEGORICAL, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
+from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
 
 MAX_VOCABULARY = 20000
 MAX_CATEGORIES = 50
@@ -98,7 +98,7 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
     if missing:
         raise DataError(f"Structured input {node.name!r} lacks columns {missing}; it expects {node.column_names}.")
     if node.shape is None:
-        node.dtype = "string" if CATEGORICAL in node.column_types.values() else "float32"
+        node.dtype = "string" if {CATEGORICAL, DATETIME} & set(node.column_types.values()) else "float32"
         node.shape = (len(node.column_names),)
     frame = value[node.column_names]
     if not node.is_string:
@@ -116,9 +116,23 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(f"Structured input {node.name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a number; mark the column categorical or fix the value.")
             columns.append(np.asarray([repr(float(v)) for v in numbers.to_numpy(dtype="float64")], dtype=object))
+        elif node.column_types[name] == DATETIME:
+            columns.append(iso_dates(column, node.name, name))
         else:
             columns.append(np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object))
     return np.stack(columns, axis=1).astype(str)
+
+
+def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
+    """A datetime column → "YYYY-MM-DD" strings ("" where missing), what the model parses."""
+    present = column.notna() & (column.astype(str).str.strip() != "")
+    dates = pd.to_datetime(column.where(present, None), errors="coerce", format="mixed")
+    bad = dates.isna() & present
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
+                        "fix the value or mark the column categorical.")
+    return np.asarray(["" if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dates], dtype=object)
 
 
 def _missing(value) -> bool:
@@ -128,6 +142,8 @@ def _missing(value) -> bool:
 def _infer_type(column) -> str:
     if column is None:
         return NUMERICAL
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return DATETIME
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         numbers = pd.to_numeric(column, errors="coerce")
         if column.dtype == object and numbers.notna().sum() == column.notna().sum() and column.notna().any():
@@ -409,7 +425,12 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     columns = []
     for i, name in enumerate(node.column_names):
         values = sample[:, i]
-        if node.column_types[name] == CATEGORICAL:
+        if node.column_types[name] == DATETIME:
+            years = pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64")
+            years = years[np.isfinite(years)]
+            columns.append({"name": name, "type": DATETIME, "mean": float(years.mean()) if len(years) else 2000.0,
+                            "std": float(years.std()) if len(years) > 1 and years.std() > 1e-12 else 1.0})
+        elif node.column_types[name] == CATEGORICAL:
             if not string:
                 raise InputError(f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings.")
             kept = [v for v in values if v != ""]

@@ -31,6 +31,10 @@ def tuner_class(tuner) -> type:
         return tuner
     if isinstance(tuner, str) and tuner in TUNERS:
         return TUNERS[tuner]
+    # keras-tuner's own classes (kt.RandomSearch, ...) name the same searches.
+    by_name = {cls.__name__: cls for cls in TUNERS.values()}
+    if isinstance(tuner, type) and issubclass(tuner, kt.Tuner) and tuner.__name__ in by_name:
+        return by_name[tuner.__name__]
     raise InputError(f"tuner={tuner!r} is unknown; use one of {list(TUNERS)} or a tuner class such as ak.Greedy.")
 
 
