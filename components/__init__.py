@@ -32,14 +32,21 @@ categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts
 import importlib
 from typing import Any
 
+__version__ = "0.1.0"  # Braid's version (pyproject.toml), not the AutoKeras release it mirrors
+
 # The public names load on first use: `import components.errors` (the CLI, validation) must not pay
 # for TensorFlow, which the model library needs.
 _HOMES = {
-    "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "EncoderChoice", "Fusion", "ImageAugmentation",
-                          "ImageBlock", "Merge", "Normalization", "ResNetBlock", "StructuredDataBlock", "TextBlock"),
-    "components.automl.heads": ("ClassificationHead", "RegressionHead"),
-    "components.automl.nodes": ("ImageInput", "Input", "StructuredDataInput", "TextInput"),
+    "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "EfficientNetBlock", "EncoderChoice",
+                                 "Embedding", "Flatten", "Fusion", "ImageAugmentation", "ImageBlock", "Merge",
+                                 "Normalization", "RNNBlock", "ResNetBlock", "SpatialReduction", "StructuredDataBlock",
+                                 "TemporalReduction", "TextBlock", "TextToIntSequence", "XceptionBlock"),
+    "components.automl.heads": ("ClassificationHead", "Head", "RegressionHead"),
+    "components.automl.nodes": ("ImageInput", "Input", "Node", "StructuredDataInput", "TextInput"),
     "components.automl.auto_model": ("AutoModel",),
+    "components.automl.tasks": ("ImageClassifier", "ImageRegressor", "StructuredDataClassifier",
+                                "StructuredDataRegressor", "TextClassifier", "TextRegressor"),
+    "components.automl.tuners": ("BayesianOptimization", "Greedy", "Hyperband", "RandomSearch"),
     "components.automl.export": ("load_model",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
@@ -61,25 +68,4 @@ def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_WHERE) + ["CUSTOM_OBJECTS"])
 
 
-__all__ = [
-    "AutoModel",
-    "Block",
-    "CategoricalToNumerical",
-    "ClassificationHead",
-    "ConvBlock",
-    "DenseBlock",
-    "EncoderChoice",
-    "Fusion",
-    "ImageAugmentation",
-    "ImageBlock",
-    "ImageInput",
-    "Input",
-    "Merge",
-    "Normalization",
-    "RegressionHead",
-    "ResNetBlock",
-    "StructuredDataBlock",
-    "StructuredDataInput",
-    "TextBlock",
-    "TextInput",
-]
+__all__ = sorted(_WHERE) + ["CUSTOM_OBJECTS", "__version__"]

@@ -1,4 +1,9 @@
-"""Project exceptions: one type per kind of failure, each with a message a user can act on."""
+"""Project exceptions: one type per kind of failure, each with a message a user can act on.
+
+Errors about bad input also subclass the built-in a Python (and AutoKeras) user catches for it:
+`ValueError` for bad values, `TypeError` for values of the wrong type, so `except ValueError`
+around an AutoKeras call keeps working with `import components as ak`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,11 @@ class BraidError(Exception):
     """Base class of every error Braid raises on purpose."""
 
 
-class ContractError(BraidError):
+class ContractError(BraidError, ValueError):
     """A data contract is malformed: names the file, key (and line where known)."""
 
 
-class DataValidationError(BraidError):
+class DataValidationError(BraidError, ValueError):
     """Data failed the contract's expectations; carries the validation report."""
 
     def __init__(self, message: str, report: object | None = None):
@@ -19,12 +24,16 @@ class DataValidationError(BraidError):
         self.report = report
 
 
-class DataError(BraidError):
+class DataError(BraidError, ValueError):
     """Input data cannot be used (missing column, bad dtype, unreadable file, bad image...)."""
 
 
-class InputError(BraidError):
+class InputError(BraidError, ValueError):
     """Arguments given to the library API are inconsistent (shapes, counts, wiring, names)."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An argument given to the library API has the wrong type (e.g. a string where a node goes)."""
 
 
 class SearchError(BraidError):

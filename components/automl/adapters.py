@@ -7,6 +7,7 @@ encodings, and `encode` maps raw examples to what the model trains on.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import tensorflow as tf
 
 from components.errors import DataError, InputError
 from components.automl.heads import ClassificationHead, Head
-from components.automl.nodes import CATEGORICAL, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
+from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
 
 MAX_VOCABULARY = 20000
 MAX_CATEGORIES = 50
@@ -97,7 +98,7 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
     if missing:
         raise DataError(f"Structured input {node.name!r} lacks columns {missing}; it expects {node.column_names}.")
     if node.shape is None:
-        node.dtype = "string" if CATEGORICAL in node.column_types.values() else "float32"
+        node.dtype = "string" if {CATEGORICAL, DATETIME} & set(node.column_types.values()) else "float32"
         node.shape = (len(node.column_names),)
     frame = value[node.column_names]
     if not node.is_string:
@@ -115,9 +116,23 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(f"Structured input {node.name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a number; mark the column categorical or fix the value.")
             columns.append(np.asarray([repr(float(v)) for v in numbers.to_numpy(dtype="float64")], dtype=object))
+        elif node.column_types[name] == DATETIME:
+            columns.append(iso_dates(column, node.name, name))
         else:
             columns.append(np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object))
     return np.stack(columns, axis=1).astype(str)
+
+
+def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
+    """A datetime column → "YYYY-MM-DD" strings ("" where missing), what the model parses."""
+    present = column.notna() & (column.astype(str).str.strip() != "")
+    dates = pd.to_datetime(column.where(present, None), errors="coerce", format="mixed")
+    bad = dates.isna() & present
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
+                        "fix the value or mark the column categorical.")
+    return np.asarray(["" if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dates], dtype=object)
 
 
 def _missing(value) -> bool:
@@ -127,6 +142,8 @@ def _missing(value) -> bool:
 def _infer_type(column) -> str:
     if column is None:
         return NUMERICAL
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return DATETIME
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         numbers = pd.to_numeric(column, errors="coerce")
         if column.dtype == object and numbers.notna().sum() == column.notna().sum() and column.notna().any():
@@ -138,21 +155,34 @@ def _infer_type(column) -> str:
 # ---------- targets ----------
 
 
-def convert_target(head: Head, value: Any, fitting: bool) -> np.ndarray:
+def convert_target(head: Head, value: Any, fitting: bool, other: Any = None) -> np.ndarray:
+    """Targets as given → an array the head encodes; label lists become multi-hot rows.
+
+    Args:
+        other: when fitting, further targets given to `fit` (validation data): labels that only
+            appear there still become classes of a multi-label head.
+    """
     if isinstance(value, (pd.DataFrame, pd.Series)):
         value = value.to_numpy()
     if isinstance(head, ClassificationHead) and head.multi_label:
         array = np.asarray(value, dtype=object) if _is_label_lists(value) else np.asarray(value)
         if array.dtype == object and array.ndim == 1:
             if fitting:
-                head.classes = sorted({str(label) for labels in array for label in labels})
+                pool = list(array) + (list(other) if _is_label_lists(other) else [])
+                head.classes = sorted({str(label) for labels in pool for label in labels})
+                head.label_format = "lists"
             index = {label: i for i, label in enumerate(head.classes)}
             hot = np.zeros((len(array), len(head.classes)), "float32")
+            unseen = set()
             for row, labels in enumerate(array):
                 for label in labels:
-                    if str(label) not in index:
-                        raise DataError(f"Head {head.name!r} got label {label!r} (row {row}) not seen in training labels.")
-                    hot[row, index[str(label)]] = 1
+                    if str(label) in index:
+                        hot[row, index[str(label)]] = 1
+                    else:
+                        unseen.add(str(label))
+            if unseen:
+                warnings.warn(f"Head {head.name!r} got labels never seen in fit ({sorted(unseen)[:10]}); "
+                              "they count as labels the model did not predict.", stacklevel=3)
             return hot
         return array
     array = np.asarray(value)
@@ -171,8 +201,12 @@ def _is_label_lists(value) -> bool:
 # ---------- building datasets ----------
 
 
-def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | None, fitting: bool, what: str = "x"):
-    """Arrays / DataFrames / dicts → (dict of input arrays, dict of target arrays or None), checked."""
+def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | None, fitting: bool, what: str = "x",
+                other_y: Any = None):
+    """Arrays / DataFrames / dicts → (dict of input arrays, dict of target arrays or None), checked.
+
+    `other_y`: the validation targets when fitting, whose label lists are labels too.
+    """
     values = as_list(x, [n.name for n in inputs], what)
     xs = {n.name: convert_input(n, v, fitting) for n, v in zip(inputs, values)}
     lengths = {name: len(a) for name, a in xs.items()}
@@ -181,7 +215,8 @@ def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | Non
     ys = None
     if y is not None:
         targets = as_list(y, [h.name for h in heads], "y")
-        ys = {h.name: convert_target(h, t, fitting) for h, t in zip(heads, targets)}
+        others = as_list(other_y, [h.name for h in heads], "validation y") if other_y is not None else [None] * len(heads)
+        ys = {h.name: convert_target(h, t, fitting, o) for h, t, o in zip(heads, targets, others)}
         for name, array in ys.items():
             if len(array) != next(iter(lengths.values())):
                 raise InputError(f"y[{name!r}] has {len(array)} rows but {what} has {next(iter(lengths.values()))}; give one target per example.")
@@ -190,16 +225,45 @@ def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | Non
     return xs, ys
 
 
-def split_arrays(xs: dict, ys: dict, fraction: float):
-    """The last `fraction` of the rows as validation data (like Keras' validation_split)."""
+def split_arrays(xs: dict, ys: dict, fraction: float, heads: list[Head] = ()):
+    """The last `fraction` of the rows as validation data (like Keras' validation_split), except
+    that a validation row whose class the training part would lack trades places with the last
+    training row it can spare, so every class is learned where the data allows."""
     if not 0 < fraction < 1:
         raise InputError(f"validation_split={fraction}; use a fraction between 0 and 1, or pass validation_data.")
     n = len(next(iter(xs.values())))
     cut = n - max(1, int(round(n * fraction)))
     if cut < 1:
         raise DataError(f"Only {n} examples: too few to keep {fraction:.0%} for validation; pass more data or validation_data.")
-    head = lambda d, s: {k: v[s] for k, v in d.items()}  # noqa: E731
-    return (head(xs, slice(0, cut)), head(ys, slice(0, cut))), (head(xs, slice(cut, None)), head(ys, slice(cut, None)))
+    train, val = _keep_classes_in_training(ys, heads, list(range(cut)), list(range(cut, n)))
+    rows = lambda d, index: {k: v[index] for k, v in d.items()}  # noqa: E731
+    return (rows(xs, train), rows(ys, train)), (rows(xs, val), rows(ys, val))
+
+
+def _keep_classes_in_training(ys: dict, heads, train: list[int], val: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    labels = {}
+    for head in heads:
+        y = ys[head.name]
+        if isinstance(head, ClassificationHead) and not head.multi_label and (y.ndim == 1 or y.shape[1] == 1):
+            labels[head.name] = [str(v) for v in y.reshape(len(y))]
+    if labels:
+        counts = {name: {} for name in labels}
+        for name, column in labels.items():
+            for i in train:
+                counts[name][column[i]] = counts[name].get(column[i], 0) + 1
+        for position, row in enumerate(list(val)):
+            if all(counts[name].get(column[row], 0) > 0 for name, column in labels.items()):
+                continue
+            # The latest training row whose every label is there at least twice can go to validation.
+            spare = next((i for i in reversed(train)
+                          if all(counts[name][column[i]] > 1 for name, column in labels.items())), None)
+            if spare is None:
+                break
+            train[train.index(spare)], val[position] = row, spare
+            for name, column in labels.items():
+                counts[name][column[spare]] -= 1
+                counts[name][column[row]] = counts[name].get(column[row], 0) + 1
+    return np.asarray(sorted(train)), np.asarray(sorted(val))
 
 
 def from_tf_dataset(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
@@ -259,8 +323,15 @@ class Analysis:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, fitting: bool) -> Analysis:
-    """One pass: count rows, gather all targets and a sample of each input; fit nodes and heads when `fitting`."""
+def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, fitting: bool,
+            other_targets: dict | None = None, check: bool = True) -> Analysis:
+    """One pass: count rows, gather all targets and a sample of each input; fit nodes and heads when `fitting`.
+
+    Args:
+        other_targets: when fitting, the validation targets (`Analysis.targets` of that part): classes
+            seen only there are classes too.
+        check: when not fitting, check the targets against what the heads learned.
+    """
     samples: dict[str, list] = {n.name: [] for n in inputs}
     targets: dict[str, list] = {h.name: [] for h in heads}
     kept = {n.name: 0 for n in inputs}
@@ -281,17 +352,26 @@ def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset
         if array.dtype.kind in "SO":
             array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array.reshape(-1)], dtype=str).reshape(array.shape)
         result.targets[head.name] = array
-        if fitting:
+        if fitting and isinstance(head, ClassificationHead):
+            head.fit_targets(array, (other_targets or {}).get(head.name))
+        elif fitting:
             head.fit_targets(array)
-        else:
-            if array.dtype.kind == "f" and np.isnan(array[head.present(array)]).any():
-                raise DataError(f"Validation targets of head {head.name!r} contain NaN; drop or fill those rows.")
-            if isinstance(head, ClassificationHead) and head.label_kind != "multi_hot":
-                head.encode_numpy(array)
+    if not fitting and check:
+        check_targets(heads, result.targets)
     if fitting:
         for node in inputs:
             fit_node(node, np.concatenate(samples[node.name]))
     return result
+
+
+def check_targets(heads: list[Head], targets: dict) -> None:
+    """Validation targets must be usable by the fitted heads: no NaN, no label outside the classes."""
+    for head in heads:
+        array = targets[head.name]
+        if array.dtype.kind == "f" and np.isnan(array[head.present(array)]).any():
+            raise DataError(f"Validation targets of head {head.name!r} contain NaN; drop or fill those rows.")
+        if isinstance(head, ClassificationHead) and head.label_kind != "multi_hot":
+            head.encode_numpy(array)
 
 
 def fit_node(node: InputNode, sample: np.ndarray) -> None:
@@ -345,7 +425,12 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     columns = []
     for i, name in enumerate(node.column_names):
         values = sample[:, i]
-        if node.column_types[name] == CATEGORICAL:
+        if node.column_types[name] == DATETIME:
+            years = pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64")
+            years = years[np.isfinite(years)]
+            columns.append({"name": name, "type": DATETIME, "mean": float(years.mean()) if len(years) else 2000.0,
+                            "std": float(years.std()) if len(years) > 1 and years.std() > 1e-12 else 1.0})
+        elif node.column_types[name] == CATEGORICAL:
             if not string:
                 raise InputError(f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings.")
             kept = [v for v in values if v != ""]

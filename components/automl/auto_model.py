@@ -14,28 +14,36 @@ import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import name_unnamed
-from components.errors import BraidError, DataError, InputError
+from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
 from components.automl.nodes import InputNode
 from components.automl import adapters as data
-from components.automl.tuners import make_tuner, raise_if_all_failed, tuner_class
+from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class
 
 COMBINED_OBJECTIVE = "val_combined_loss"
 
 
 class GraphHyperModel(kt.HyperModel):
-    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel."""
+    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel.
 
-    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None, learning_rate: float | None):
+    `fit` takes the *unbatched* training dataset and shuffles and batches it afresh for each trial,
+    so every trial (and a trial rerun after a resume) sees the same sequence of batches.
+    """
+
+    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None,
+                 learning_rate: float | None, batch_size: int = 32, shuffle_buffer: int = 10000):
         super().__init__()
         self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
         self.seed, self.learning_rate = seed, learning_rate
+        self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
+        self.execution = 0  # set by the tuner: executions of one trial start from different seeds
 
     def build(self, hp):
         if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
+            # Python, NumPy and TF (initialisers, dropout, augmentation, tf.data shuffles made after this).
+            keras.utils.set_random_seed(self.seed + self.execution)
         inner = self.graph.build(hp)
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
         rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
@@ -43,9 +51,14 @@ class GraphHyperModel(kt.HyperModel):
         model.compile(optimizer=keras.optimizers.Adam(rate))
         return model
 
-    def fit(self, hp, model, *args, **kwargs):
-        # The dataset is shuffled upstream; Keras' own shuffle flag means nothing for tf.data.
-        return model.fit(*args, shuffle=False, **kwargs)
+    def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
+        """Unbatched training examples → shuffled batches (seeded by `seed`)."""
+        shuffled = examples.shuffle(self.shuffle_buffer, seed=self.seed, reshuffle_each_iteration=True)
+        return shuffled.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, hp, model, x, *args, **kwargs):
+        # Keras' own shuffle flag means nothing for tf.data; `batches` shuffles.
+        return model.fit(self.batches(x), *args, shuffle=False, **kwargs)
 
 
 class AutoModel:
@@ -61,10 +74,19 @@ class AutoModel:
             "val_genre_accuracy" or "val_score_loss", or a `kt.Objective`. The
             default "val_combined_loss" sums every head's validation loss
             divided by the loss of predicting its training prior/mean.
-        tuner: "greedy", "random", "bayesian" or "hyperband".
+        tuner: "greedy", "random", "bayesian" or "hyperband", or a tuner class (`ak.Greedy`,
+            `ak.RandomSearch`, `ak.BayesianOptimization`, `ak.Hyperband`).
         overwrite: start afresh; when False an existing search in the same
             folder resumes without repeating finished trials.
-        seed: makes the search and weight initialisation reproducible.
+        seed: makes the search reproducible: the oracle's choices (every tuner), weight
+            initialisation, dropout, augmentation and the training shuffle of each trial (each
+            trial restarts from the seed, so a resumed search repeats an uninterrupted one).
+            The validation split and threshold tuning draw nothing at random. On CPUs two runs
+            with one seed give the same trials and scores; on GPUs cuDNN convolution and
+            reduction kernels use nondeterministic atomics, so scores may differ in the last
+            digits (and, through the oracle, later choices) unless the caller turns on
+            `tf.config.experimental.enable_op_determinism()`, which Braid leaves to the caller
+            because it is process-wide and slows GPU training.
         max_model_size: reject trials with more parameters than this.
         time_budget: seconds from the start of `fit`; no new trial starts after it (the first trial
             always runs; a running trial stops at its next epoch end).
@@ -76,6 +98,9 @@ class AutoModel:
             budget of epochs needs the larger one first).
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
+        **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
+            `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
+            `InputError` naming it).
 
     Example:
         >>> auto_model = AutoModel(
@@ -94,7 +119,7 @@ class AutoModel:
         max_trials: int = 100,
         directory: str | os.PathLike | None = None,
         objective: str | kt.Objective | None = None,
-        tuner: str = "greedy",
+        tuner: str | type = "greedy",
         overwrite: bool = False,
         seed: int | None = None,
         max_model_size: int | None = None,
@@ -108,11 +133,11 @@ class AutoModel:
         mixed_precision: bool = False,
         **kwargs: Any,
     ):
-        if kwargs:
-            raise InputError(f"AutoModel got unknown arguments {sorted(kwargs)}.")
+        check_tuner_arguments(kwargs, type(self).__name__)
+        self.tuner_kwargs = dict(kwargs)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not self.inputs or not all(isinstance(n, InputNode) for n in self.inputs):
-            raise InputError("AutoModel inputs must be input nodes such as ak.ImageInput(), ak.TextInput(), ak.StructuredDataInput().")
+            raise InputTypeError("AutoModel inputs must be input nodes such as ak.ImageInput(), ak.TextInput(), ak.StructuredDataInput().")
         self.heads: list[Head] = output_heads(list(outputs) if isinstance(outputs, (list, tuple)) else [outputs])
         _name_nodes(self.inputs + self.heads)
         tuner_class(tuner)  # an unknown tuner fails here, before any data is read
@@ -162,7 +187,8 @@ class AutoModel:
                 or `{head_name: ...}`; same as `ClassificationHead(class_weight=...)`.
 
         Returns:
-            The Keras History of the refit when `refit=True`, else None.
+            The Keras `History` of the best model: the refit's when `refit=True`, else the best
+            trial's (rebuilt from its saved metrics when that trial ran before a resume).
         """
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
@@ -170,8 +196,11 @@ class AutoModel:
         epochs = int(epochs or 10)
         started = time.time()
         train_raw, val_raw = self._training_data(x, y, validation_split, validation_data)
-        analysis = data.analyse(self.inputs, self.heads, train_raw, fitting=True)
-        val_rows = data.analyse(self.inputs, self.heads, val_raw, fitting=False).rows
+        # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
+        validation = data.analyse(self.inputs, self.heads, val_raw, fitting=False, check=False)
+        analysis = data.analyse(self.inputs, self.heads, train_raw, fitting=True, other_targets=validation.targets)
+        data.check_targets(self.heads, validation.targets)
+        val_rows = validation.rows
         batch_size = batch_size or data.default_batch_size(analysis.rows)
         objective = self._objective()
         previous_policy = keras.mixed_precision.global_policy()
@@ -179,27 +208,41 @@ class AutoModel:
             keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             self._dry_build()
-            train_ds = self._pipeline(train_raw, analysis.rows, batch_size, shuffle=True)
-            val_ds = self._pipeline(val_raw, val_rows, batch_size, shuffle=False)
-            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed, self.learning_rate)
+            train_ds = self._pipeline(train_raw, analysis.rows)
+            val_ds = self._pipeline(val_raw, val_rows).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
+                                         self.learning_rate, batch_size, min(analysis.rows, 10000))
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
+                **self.tuner_kwargs,
             )
             deadline = started + self.time_budget if self.time_budget else None
             self.tuner.setup(self.observers, patience=3, deadline=deadline)
             self.tuner.search(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose)
             raise_if_all_failed(self.tuner)
-            history = None
             if self.refit:
                 history = self._refit(train_ds, val_ds, verbose)
             else:
                 with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
                     warnings.simplefilter("ignore", UserWarning)
                     self.model = self.tuner.get_best_models(1)[0].inner
+                history = self._best_history()
             self._tune_thresholds(val_ds)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
+        return history
+
+    def _best_history(self) -> keras.callbacks.History:
+        best = self.tuner.oracle.get_best_trials(1)[0]
+        if best.trial_id in self.tuner.histories:
+            return self.tuner.histories[best.trial_id]
+        # A trial that ran before a resume: its per-epoch metrics are in trial.json.
+        history = keras.callbacks.History()
+        history.set_model(self.model)
+        tracker = best.metrics
+        history.history = {name: [float(o.value[0]) for o in tracker.get_history(name)] for name in tracker.metrics}
+        history.epoch = list(range(max((len(v) for v in history.history.values()), default=0)))
         return history
 
     def _apply_class_weight(self, class_weight) -> None:
@@ -232,9 +275,10 @@ class AutoModel:
             return train, self._validation(validation_data)
         if x is None or y is None:
             raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
-        xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=True)
+        other_y = validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
+        xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=True, other_y=other_y)
         if validation_data is None:
-            (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split)
+            (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split, self.heads)
             val = tf.data.Dataset.from_tensor_slices((vx, vy))
         else:
             val = self._validation(validation_data)
@@ -248,15 +292,12 @@ class AutoModel:
         vx, vy = data.from_arrays(self.inputs, self.heads, validation_data[0], validation_data[1], fitting=False, what="validation x")
         return tf.data.Dataset.from_tensor_slices((vx, vy))
 
-    def _pipeline(self, raw, rows: int, batch_size: int, shuffle: bool):
+    def _pipeline(self, raw, rows: int):
+        """Raw examples → encoded, unbatched examples, cached in memory when they fit."""
         # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
         ds = data.encode(self.inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
         bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in self.inputs)
-        if rows * bytes_per_row < 2e9:
-            ds = ds.cache()
-        if shuffle:
-            ds = ds.shuffle(min(rows, 10000), seed=self.seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.cache() if rows * bytes_per_row < 2e9 else ds
 
     def _objective(self) -> kt.Objective:
         if isinstance(self.objective, kt.Objective):
@@ -267,11 +308,25 @@ class AutoModel:
             known.add(f"{head.name}_loss")
             known.update(f"{head.name}_{m}" if isinstance(m, str) else m.name for m in (head.metrics or head.default_metrics))
         known |= {f"val_{k}" for k in known}
+        name = self._head_metric(name, known)
         if name not in known:
             raise InputError(f"objective={name!r} is not a logged metric; choose one of {sorted(known)}.")
         lower = ("loss", "error", "mae", "mse", "rmse", "mape", "mean_absolute", "mean_squared")
         direction = "min" if any(token in name for token in lower) else "max"
         return kt.Objective(name, direction)
+
+    def _head_metric(self, name: str, known: set[str]) -> str:
+        """AutoKeras names a single head's metrics without the head ("val_accuracy"); Braid
+        prefixes the head's name ("val_classification_head_1_accuracy")."""
+        if name in known or len(self.heads) != 1:
+            return name
+        prefix = "val_" if name.startswith("val_") else ""
+        candidate = f"{prefix}{self.heads[0].name}_{name[len(prefix):]}"
+        aliases = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
+        if candidate not in known:
+            long = aliases.get(name[len(prefix):])
+            candidate = f"{prefix}{self.heads[0].name}_{long}" if long else candidate
+        return candidate if candidate in known else name
 
     def _dry_build(self) -> None:
         """Build once with default hyperparameters so wiring mistakes fail before any training."""
@@ -297,8 +352,10 @@ class AutoModel:
     def _refit(self, train_ds, val_ds, verbose):
         best = self.tuner.oracle.get_best_trials(1)[0]
         epochs = (best.best_step or 0) + 1
-        model = self.tuner.hypermodel.build(best.hyperparameters)
-        history = model.fit(train_ds.concatenate(val_ds), epochs=epochs, verbose=verbose, shuffle=False)
+        hypermodel = self.tuner.hypermodel
+        hypermodel.execution = 0
+        model = hypermodel.build(best.hyperparameters)
+        history = hypermodel.fit(best.hyperparameters, model, train_ds.concatenate(val_ds.unbatch()), epochs=epochs, verbose=verbose)
         self.model = model.inner
         return history
 
@@ -340,31 +397,85 @@ class AutoModel:
         return {k: tf.constant(v) if v.dtype.kind == "U" else v for k, v in xs.items()}
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int = 0, **kwargs: Any):
-        """Predictions in the original target units: labels for classification (a 0/1 matrix
-        for multi-label, using the tuned thresholds), values for regression.
+        """Predictions in the form the targets were given: labels for classification (ints or
+        strings, `(N, 1)`), for multi-label a 0/1 matrix using the tuned thresholds, or one list of
+        labels per row when `fit` got label lists; values in target units for regression.
 
         Returns:
             One array per head in head order (a list), or the array itself for a single head.
         """
-        model = self._require_model()
-        outputs = model.predict(self._features(x, batch_size), verbose=verbose)
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        decoded = [head.decode(np.asarray(out)) for head, out in zip(self.heads, outputs)]
+        decoded = [head.decode(out) for head, out in zip(self.heads, self._outputs(x, batch_size, verbose))]
         return decoded if len(decoded) > 1 else decoded[0]
 
-    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, **kwargs: Any) -> dict[str, float]:
-        """Losses and metrics per head, e.g. `{"score_loss": ..., "score_mae": ..., "combined_loss": ...}`."""
+    def predict_proba(self, x: Any, batch_size: int = 32, verbose: int = 0):
+        """Class probabilities: one column per class, in `head.classes` order (two columns for a
+        binary head, one per label for multi-label); regression heads give their values.
+
+        Returns:
+            One array per head in head order (a list), or the array itself for a single head.
+        """
+        outputs = self._outputs(x, batch_size, verbose)
+        probabilities = [head.probabilities(out) if isinstance(head, ClassificationHead) else out
+                         for head, out in zip(self.heads, outputs)]
+        return probabilities if len(probabilities) > 1 else probabilities[0]
+
+    def _outputs(self, x, batch_size: int, verbose: int) -> list[np.ndarray]:
+        model = self._require_model()
+        outputs = model.predict(self._features(x, batch_size), verbose=verbose)
+        return [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, return_dict: bool = False,
+                 **kwargs: Any):
+        """The loss and metrics on `(x, y)`, like `keras.Model.evaluate`.
+
+        Rows whose label is a class never seen in `fit` count as wrong (scored as the class the
+        model finds least likely) and a warning says how many.
+
+        Returns:
+            `[loss, metric, ...]`: for one head the loss then its metrics; for several the total
+            loss, each head's loss, then each head's metrics. A single value alone is returned as a
+            scalar. With `return_dict=True` the dict of every logged value (`"combined_loss"`,
+            `"<head>_loss"`, `"<head>_<metric>"`, ...).
+        """
         model = self._require_model()
         if isinstance(x, tf.data.Dataset):
             raw = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=True)
         else:
             xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=False)
             raw = tf.data.Dataset.from_tensor_slices((xs, ys))
-        data.analyse(self.inputs, self.heads, raw, fitting=False)
+        raw = self._score_unseen_classes_as_wrong(raw, batch_size)
         wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
         wrapper.compile(optimizer="adam")
         logs = wrapper.evaluate(data.encode(self.inputs, self.heads, raw).batch(batch_size), verbose=verbose, return_dict=True)
-        return {k: float(v) for k, v in logs.items()}
+        logs = {k: float(v) for k, v in logs.items()}
+        if return_dict:
+            return logs
+        names = ["loss"] if len(self.heads) == 1 else ["loss", *(f"{h.name}_loss" for h in self.heads)]
+        names += [f"{h.name}_{m}" if isinstance(m, str) else m.name for h in self.heads for m in h.metric_list()]
+        values = [logs[n] for n in names if n in logs]
+        return values[0] if len(values) == 1 else values
+
+    def _score_unseen_classes_as_wrong(self, raw: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+        targets = data.analyse(self.inputs, self.heads, raw, fitting=False, check=False).targets
+        unseen = {h.name: h.unknown_rows(targets[h.name]) for h in self.heads if isinstance(h, ClassificationHead)}
+        unseen = {name: rows for name, rows in unseen.items() if rows.any()}
+        if not unseen:
+            data.check_targets(self.heads, targets)
+            return raw
+        outputs = self._outputs(raw.map(lambda x, y: x), batch_size, verbose=0)
+        for name, rows in unseen.items():
+            head = next(h for h in self.heads if h.name == name)
+            least_likely = head.probabilities(outputs[self.heads.index(head)]).argmin(axis=1)
+            labels = targets[name].reshape(len(rows), -1)[:, 0].astype(object)
+            sample = [v.item() if isinstance(v, np.generic) else v for v in labels[rows][:3]]
+            labels[rows] = np.asarray(head.classes, dtype=object)[least_likely[rows]]
+            kind = str if head.label_kind == "lookup" and isinstance(head.classes[0], str) else None
+            targets[name] = labels.astype(kind or targets[name].dtype).reshape(targets[name].shape)
+            warnings.warn(
+                f"Head {name!r}: {int(rows.sum())} rows have labels never seen in fit "
+                f"(e.g. {sample}); they count as wrong.", stacklevel=3)
+        data.check_targets(self.heads, targets)
+        return tf.data.Dataset.zip((raw.map(lambda x, y: x), tf.data.Dataset.from_tensor_slices(targets)))
 
     def export_model(self) -> keras.Model:
         """The best model as a plain keras.Model taking raw inputs (named after the input nodes)

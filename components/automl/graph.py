@@ -8,11 +8,13 @@ heads on top.
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 
 from components.automl.blocks import DenseBlock, Fusion, ImageBlock, StructuredDataBlock, TextBlock
 from components.automl.blocks.general import Block, name_unnamed
-from components.errors import InputError
+from components.errors import InputError, InputTypeError
 from components.automl.heads import Head
 from components.automl.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput
 
@@ -95,13 +97,23 @@ class Graph:
         for block in self.blocks:
             args = [tensors[id(n)] for n in block.inputs]
             arg_sources = [sources[id(n)] for n in block.inputs]
-            out = block.build(hp, args, arg_sources)
+            out = build_block(block, hp, args, arg_sources)
             node = block.outputs[0]
             tensors[id(node)] = out
             single = len(arg_sources) == 1 and getattr(block, "passes_source", False)
             sources[id(node)] = arg_sources[0] if single else None
         outputs = [tensors[id(h.outputs[0])] for h in self.heads]
         return keras.Model(inputs=model_inputs, outputs=outputs)
+
+
+def build_block(block: Block, hp, inputs: list, sources: list):
+    """`block.build(hp, inputs, sources)`, or AutoKeras's `build(hp, inputs)` for blocks written
+    for AutoKeras (their hyperparameter names are then scoped by the block's name, as AutoKeras does)."""
+    parameters = inspect.signature(block.build).parameters
+    if "sources" in parameters or len(parameters) >= 3:
+        return block.build(hp, inputs, sources)
+    with hp.name_scope(block.name):
+        return block.build(hp, inputs)
 
 
 def output_heads(outputs: list) -> list[Head]:
@@ -113,7 +125,7 @@ def output_heads(outputs: list) -> list[Head]:
         elif isinstance(item, Node) and isinstance(item.block, Head):
             heads.append(item.block)
         else:
-            raise InputError(
+            raise InputTypeError(
                 f"AutoModel outputs must be heads (ak.ClassificationHead(), ak.RegressionHead()) or nodes "
                 f"returned by calling a head; got {item!r}."
             )

@@ -88,7 +88,11 @@ class Head(Block):
         return x
 
     def metric_names(self) -> list[str]:
-        return [m if isinstance(m, str) else m.name for m in (self.metrics or self.default_metrics)]
+        return [m if isinstance(m, str) else m.name for m in self.metric_list()]
+
+    def metric_list(self) -> list:
+        """The metrics asked for; the defaults when `metrics` is None (an empty list means none)."""
+        return list(self.default_metrics if self.metrics is None else self.metrics)
 
     def check_fitted(self):
         if not self.fitted:
@@ -136,6 +140,8 @@ class ClassificationHead(Head):
         self.label_kind = "index"
         self.thresholds: list[float] | None = None
         self.class_weights: np.ndarray | None = None
+        # "lists" when multi-label targets came as label lists: predict answers in the same form.
+        self.label_format = "matrix"
 
     @property
     def binary(self) -> bool:
@@ -154,9 +160,19 @@ class ClassificationHead(Head):
             return tf.ones(tf.shape(y)[:1], "float32")
         return tf.cast(tf.reshape(y, [-1]) >= 0, "float32")
 
-    def fit_targets(self, y: np.ndarray) -> None:
-        """Learn classes (or labels), class weights and the loss baseline from training targets."""
+    def fit_targets(self, y: np.ndarray, other: np.ndarray | None = None) -> None:
+        """Learn classes (or labels), class weights and the loss baseline from training targets.
+
+        Args:
+            y: the training targets.
+            other: further targets given to `fit` (the validation part): their classes are classes
+                too, so a class only seen there is a valid output, but priors and weights come from `y`.
+        """
         self._table = None
+        if other is not None and not self.multi_label and len(other):
+            other = other[self.present(other)] if self.mask_missing else other
+            if other.dtype.kind == "f" and np.isnan(other).any():
+                other = other[~np.isnan(other.reshape(len(other), -1)).any(axis=1)]
         if self.mask_missing:
             y = y[self.present(y)]
             if len(y) == 0:
@@ -187,7 +203,7 @@ class ClassificationHead(Head):
                 flat = y.reshape(len(y)) if y.ndim == 2 else y
                 if flat.ndim != 1:
                     raise DataError(f"Head {self.name!r} expects labels of shape (N,) or (N, 1); got {y.shape}.")
-                labels = np.unique(flat)
+                labels = np.unique(_same_kind(flat, other))
                 is_int = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
                 contiguous = is_int and labels.min() >= 0 and (
                     (self.num_classes is not None and labels.max() < self.num_classes)
@@ -221,6 +237,24 @@ class ClassificationHead(Head):
                 raise InputError(f"class_weight of head {self.name!r} names unknown class {label!r}; classes are {self.classes}.")
             weights[self.classes.index(_py(label))] = weight
         return weights
+
+    def unknown_rows(self, y: np.ndarray) -> np.ndarray:
+        """A boolean per row: its label is none of the classes learned in `fit`."""
+        if self.label_kind in ("multi_hot", "one_hot"):
+            return np.zeros(len(y), bool)
+        flat = y.reshape(len(y))
+        if self.label_kind == "index":
+            known = (flat >= 0) & (flat < len(self.classes)) & (flat == np.round(flat.astype("float64")))
+            return ~known & ~((flat == -1) & self.mask_missing)
+        lookup = {str(c) for c in self.classes}
+        return np.asarray([str(_py(v)) not in lookup and not (self.mask_missing and not p)
+                           for v, p in zip(flat, self.present(y))], bool)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs → one probability column per class (in `classes` order)."""
+        if self.binary:
+            return np.concatenate([1 - outputs[:, :1], outputs[:, :1]], axis=1)
+        return outputs
 
     def encode_numpy(self, y: np.ndarray) -> np.ndarray:
         """Targets → class indices (or multi-hot floats); unknown labels raise DataError."""
@@ -284,7 +318,7 @@ class ClassificationHead(Head):
 
     def metric_objects(self) -> list:
         objects = []
-        for metric in self.metrics or self.default_metrics:
+        for metric in self.metric_list():
             if not isinstance(metric, str):
                 objects.append(metric)
                 continue
@@ -302,10 +336,16 @@ class ClassificationHead(Head):
         return objects
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
-        """Probabilities → original labels `(N, 1)`, or a 0/1 matrix for multi-label."""
+        """Probabilities → original labels `(N, 1)`; for multi-label a 0/1 matrix, or one list of
+        labels per row when `fit` was given label lists."""
         if self.multi_label:
             thresholds = np.asarray(self.thresholds if self.thresholds else [0.5] * len(self.classes))
-            return (probabilities >= thresholds).astype("int64")
+            hot = (probabilities >= thresholds).astype("int64")
+            if self.label_format != "lists":
+                return hot
+            labels = np.empty(len(hot), dtype=object)
+            labels[:] = [[self.classes[j] for j in np.flatnonzero(row)] for row in hot]
+            return labels
         index = (probabilities[:, 0] >= 0.5).astype(int) if self.binary else probabilities.argmax(axis=1)
         return np.asarray(self.classes, dtype=object if self.label_kind == "lookup" else None)[index].reshape(-1, 1)
 
@@ -432,7 +472,7 @@ class RegressionHead(Head):
             "mape": keras.metrics.MeanAbsolutePercentageError, "mean_absolute_percentage_error": keras.metrics.MeanAbsolutePercentageError,
         }
         objects = []
-        for metric in self.metrics or self.default_metrics:
+        for metric in self.metric_list():
             if not isinstance(metric, str):
                 objects.append(metric)
             elif metric in table:
@@ -443,6 +483,18 @@ class RegressionHead(Head):
 
     def decode(self, values: np.ndarray) -> np.ndarray:
         return values
+
+
+def _same_kind(y: np.ndarray, other: np.ndarray | None) -> np.ndarray:
+    """The labels of `y` and of `other` together, as one flat array (strings if either is)."""
+    if other is None or not len(other):
+        return y
+    other = other.reshape(len(other), -1)[:, 0] if other.ndim == 2 and other.shape[1] == 1 else other
+    if other.ndim != 1:
+        return y
+    if y.dtype.kind in "USO" or other.dtype.kind in "USO":
+        return np.concatenate([y.astype(str), other.astype(str)]) if y.dtype.kind in "USO" and other.dtype.kind in "USO" else y
+    return np.concatenate([y, other])
 
 
 def _py(value: Any) -> Any:

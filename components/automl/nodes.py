@@ -15,6 +15,8 @@ from components.errors import InputError
 
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
+DATETIME = "datetime"
+COLUMN_TYPES = (NUMERICAL, CATEGORICAL, DATETIME)
 
 
 class Node:
@@ -88,8 +90,10 @@ class StructuredDataInput(InputNode):
 
     Args:
         column_names: column order; taken from the DataFrame when not given.
-        column_types: `{"column": "numerical" | "categorical"}`; inferred from
+        column_types: `{"column": "numerical" | "categorical" | "datetime"}`; inferred from
             dtypes (numbers are numerical, everything else categorical) when not given.
+            Datetime columns (dates, or strings pandas can read as dates) become a scaled year
+            and the sine and cosine of the month and of the weekday.
         name: optional input name.
     """
 
@@ -103,10 +107,9 @@ class StructuredDataInput(InputNode):
     ):
         super().__init__(name=name)
         for column, ctype in (column_types or {}).items():
-            if ctype not in (NUMERICAL, CATEGORICAL):
+            if ctype not in COLUMN_TYPES:
                 raise InputError(
-                    f"StructuredDataInput column_types[{column!r}] is {ctype!r}; "
-                    f"use {NUMERICAL!r} or {CATEGORICAL!r}."
+                    f"StructuredDataInput column_types[{column!r}] is {ctype!r}; use one of {list(COLUMN_TYPES)}."
                 )
         if column_names is not None and column_types:
             unknown = set(column_types) - set(column_names)

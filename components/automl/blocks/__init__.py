@@ -4,6 +4,9 @@ from components.automl.blocks.choice import EncoderChoice
 from components.automl.blocks.fusion import Fusion
 from components.automl.blocks.general import Block, DenseBlock, Merge
 from components.automl.blocks.image import ConvBlock, ImageAugmentation, ImageBlock, Normalization, ResNetBlock
+from components.automl.blocks.image_nets import EfficientNetBlock, XceptionBlock
+from components.automl.blocks.reduction import Flatten, SpatialReduction, TemporalReduction
+from components.automl.blocks.sequence import Embedding, RNNBlock, TextToIntSequence
 from components.automl.blocks.tabular import CategoricalToNumerical, StructuredDataBlock
 from components.automl.blocks.text import TextBlock
 
@@ -12,13 +15,21 @@ __all__ = [
     "CategoricalToNumerical",
     "ConvBlock",
     "DenseBlock",
+    "EfficientNetBlock",
+    "Embedding",
     "EncoderChoice",
+    "Flatten",
     "Fusion",
     "ImageAugmentation",
     "ImageBlock",
     "Merge",
     "Normalization",
+    "RNNBlock",
     "ResNetBlock",
+    "SpatialReduction",
     "StructuredDataBlock",
+    "TemporalReduction",
     "TextBlock",
+    "TextToIntSequence",
+    "XceptionBlock",
 ]

@@ -7,12 +7,13 @@ from typing import Any, Sequence
 
 import keras
 
-from components.errors import InputError
+from components.errors import InputError, InputTypeError
 from components.automl.nodes import InputNode, Node
 
 
 def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # "RNNBlock" → "rnn_block", "ImageBlock" → "image_block".
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def name_unnamed(items: list, taken: set[str]) -> None:
@@ -38,7 +39,13 @@ class Block:
     time `build(hp, inputs, sources)` turns it into Keras layers, drawing its
     hyperparameters from `hp` under the block's name.
 
-    Subclasses set `accepts` (node kinds they take) and implement `build`.
+    Subclasses set `accepts` (node kinds they take) and implement `build`. A block written for
+    AutoKeras, with `build(self, hp, inputs)`, works as is:
+
+        class SingleDense(ak.Block):
+            def build(self, hp, inputs):
+                x = tf.nest.flatten(inputs)[0]
+                return keras.layers.Dense(hp.Int("units", 16, 64, step=16))(x)
     """
 
     accepts: tuple[str, ...] = ("vector", "image", "structured")
@@ -57,7 +64,7 @@ class Block:
     def __call__(self, inputs: Node | Sequence[Node]) -> Node:
         nodes = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not nodes or not all(isinstance(n, Node) for n in nodes):
-            raise InputError(f"{type(self).__name__} must be called on graph nodes (inputs or block outputs).")
+            raise InputTypeError(f"{type(self).__name__} must be called on graph nodes (inputs or block outputs).")
         if len(nodes) > 1 and not self.multi_input:
             raise InputError(f"{type(self).__name__} takes one input node; merge nodes first with ak.Merge().")
         for node in nodes:

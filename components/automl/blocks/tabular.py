@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import Block
 from components.automl.blocks.general import DenseBlock
 from components.errors import InputError
-from components.automl.nodes import CATEGORICAL
+from components.automl.nodes import CATEGORICAL, DATETIME
+
+# Days to add per month in Sakamoto's weekday formula (0 = Sunday).
+_MONTH_OFFSETS = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
+_WIDTH = {DATETIME: 5}
 
 
 @keras.saving.register_keras_serializable(package="braid")
@@ -24,8 +29,10 @@ class TableEncoder(keras.layers.Layer):
     """Raw table row → float features.
 
     Args:
-        columns: one dict per column: `name`, `type` ("numerical"/"categorical"),
-            `mean`, `std` (numerical) or `vocabulary` (categorical).
+        columns: one dict per column: `name`, `type` ("numerical"/"categorical"/"datetime"),
+            `mean`, `std` (numerical; the year's for datetime) or `vocabulary` (categorical).
+            A datetime column ("YYYY-MM-DD" strings) gives five features: the scaled year and the
+            sine and cosine of the month and of the weekday (zeros when missing).
         string_input: True when the input is a string matrix of raw values.
     """
 
@@ -50,6 +57,9 @@ class TableEncoder(keras.layers.Layer):
             if lookup is not None:
                 parts.append(tf.cast(lookup(values), "float32"))
                 continue
+            if column["type"] == DATETIME:
+                parts.append(_date_features(values, column["mean"], column["std"]))
+                continue
             if self.string_input:
                 # Missing cells arrive as "" and become NaN, then the column mean (0 after scaling).
                 values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
@@ -60,11 +70,28 @@ class TableEncoder(keras.layers.Layer):
         return tf.concat(parts, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL else 1 for c in self.columns)
+        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL else _WIDTH.get(c["type"], 1) for c in self.columns)
         return (input_shape[0], width)
 
     def get_config(self):
         return {**super().get_config(), "columns": self.columns, "string_input": self.string_input}
+
+
+def _date_features(values, year_mean: float, year_std: float):
+    """"YYYY-MM-DD" strings → [scaled year, sin/cos month, sin/cos weekday]; zeros where missing."""
+    present = tf.strings.length(values) >= 10
+    safe = tf.where(present, values, "2000-01-01")
+    year = tf.strings.to_number(tf.strings.substr(safe, 0, 4), tf.int32)
+    month = tf.strings.to_number(tf.strings.substr(safe, 5, 2), tf.int32)
+    day = tf.strings.to_number(tf.strings.substr(safe, 8, 2), tf.int32)
+    y = year - tf.cast(month < 3, tf.int32)
+    offset = tf.gather(tf.constant(_MONTH_OFFSETS, tf.int32), month - 1)
+    weekday = tf.math.floormod(y + y // 4 - y // 100 + y // 400 + offset + day, 7)
+    month_angle = 2 * np.pi * tf.cast(month - 1, "float32") / 12
+    weekday_angle = 2 * np.pi * tf.cast(weekday, "float32") / 7
+    features = tf.stack([(tf.cast(year, "float32") - year_mean) / year_std,
+                         tf.sin(month_angle), tf.cos(month_angle), tf.sin(weekday_angle), tf.cos(weekday_angle)], axis=-1)
+    return tf.where(present[:, None], features, tf.zeros_like(features))
 
 
 class CategoricalToNumerical(Block):

@@ -9,6 +9,7 @@ on; if every trial fails, `SearchError` carries each trial's reason.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from typing import Any
 
@@ -76,6 +77,8 @@ class BraidTunerMixin:
         self.model_sizes: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._current: str | None = None
+        self._executions: dict[str, int] = {}
+        self.histories: dict[str, Any] = {}  # trial id → the Keras History of its last execution
 
     def notify(self, hook: str, *args: Any) -> None:
         for observer in self.observers:
@@ -109,10 +112,16 @@ class BraidTunerMixin:
             keras.callbacks.EarlyStopping(monitor=objective.name, mode=objective.direction, patience=self.patience),
             _ObserverCallback(self, trial.trial_id),
         ]
+        # Each execution of a trial starts from its own seed (not from wherever earlier trials left
+        # the global RNGs), so a resumed search trains its trials exactly as an uninterrupted one.
+        self._executions[trial.trial_id] = self._executions.get(trial.trial_id, -1) + 1
+        if getattr(self.hypermodel, "seed", None) is not None:
+            self.hypermodel.execution = self._executions[trial.trial_id]
         history = super()._build_and_fit_model(trial, *args, **kwargs)
         values = history.history.get(objective.name, []) if hasattr(history, "history") else []
         if guard.saw_nan or not values or not np.all(np.isfinite(values)):
             raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
+        self.histories[trial.trial_id] = history
         return history
 
     def on_trial_end(self, trial):
@@ -150,12 +159,27 @@ class BraidTuner(BraidTunerMixin, kt.Tuner):
             if key in tuner_kwargs:
                 common[key] = tuner_kwargs.pop(key)
         oracle = cls.make_oracle(max_trials, max_epochs, **common)
+        seed_oracle(oracle, seed)
         try:
             return cls(hypermodel=hypermodel, oracle=oracle, directory=directory, project_name=project_name,
                        overwrite=overwrite, max_model_size=max_model_size,
                        distribution_strategy=distribution_strategy, **tuner_kwargs)
         except RuntimeError as error:
             raise SearchError(f"Cannot resume the search in {directory}/{project_name}: {error}") from None
+
+
+def seed_oracle(oracle: kt.Oracle, seed: int | None) -> None:
+    """Give the oracle a seed derived from `seed`, so equal seeds draw equal trials.
+
+    keras-tuner replaces a falsy seed with `random.randint` (`seed or ...`), so `seed=0` used to
+    search differently on every run. Its draws also step `_seed_state` by one per value, so seeds
+    1 and 2 would replay the same stream shifted by one: the derived seed decorrelates them.
+    A resumed search restores the saved `_seed_state`, so it continues the same sequence.
+    """
+    if seed is None:
+        return
+    oracle.seed = random.Random(int(seed)).randint(1, 2**30)
+    oracle._seed_state = oracle.seed
 
 
 def failure_reason(message: str | None) -> str | None:

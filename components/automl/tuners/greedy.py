@@ -43,18 +43,6 @@ class GreedyOracle(BudgetMixin, kt.Oracle):
         return {"status": trial_module.TrialStatus.RUNNING, "values": values}
 
 
-class _RandomOracle(BudgetMixin, kt.oracles.RandomSearchOracle):
-    pass
-
-
-class _BayesianOracle(BudgetMixin, kt.oracles.BayesianOptimizationOracle):
-    pass
-
-
-class _HyperbandOracle(BudgetMixin, kt.oracles.HyperbandOracle):
-    pass
-
-
 class Greedy(BraidTuner):
     """AutoKeras's greedy tuner: the first trial uses every hyperparameter's default."""
 

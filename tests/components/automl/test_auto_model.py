@@ -34,7 +34,7 @@ def test_tutorial_variant_1_automodel_with_heads(tmp_path):
     regression, classification = model.predict([image_data, structured_data])
     assert regression.shape == (64, 1) and np.isfinite(regression).all()
     assert set(classification.ravel()) <= {0, 1, 2, 3, 4}
-    logs = model.evaluate([image_data, structured_data], [regression_target, classification_target])
+    logs = model.evaluate([image_data, structured_data], [regression_target, classification_target], return_dict=True)
     assert {"regression_head_1_mae", "classification_head_1_accuracy", "combined_loss"} <= set(logs)
     assert len([row for row in model.leaderboard() if row["status"] == "COMPLETED"]) == 2
 
@@ -144,7 +144,7 @@ def test_tf_data_datasets_batched_dicts_and_unbatched_tuples(tmp_path, batch, tu
     auto_model.fit(ds, epochs=1, verbose=0)  # validation: the last 20%
     genre, score = auto_model.predict(ds)
     assert genre.shape == (40, 1) and score.shape == (40, 1)
-    assert set(auto_model.evaluate(ds)) >= {"genre_loss", "score_loss", "genre_accuracy"}
+    assert set(auto_model.evaluate(ds, return_dict=True)) >= {"genre_loss", "score_loss", "genre_accuracy"}
 
 
 def test_pipeline_style_fit_with_validation_dataset_and_dict_predict(tmp_path):

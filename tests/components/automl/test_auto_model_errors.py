@@ -79,13 +79,14 @@ def test_incompatible_block_wiring():
         ak.TextBlock()(ak.ImageInput())
 
 
-def test_unknown_labels_in_validation_and_missing_columns(tmp_path):
+def test_labels_only_in_validation_and_missing_columns(tmp_path):
     x, y = data()
     labels = np.array(["a", "b"] * 10)
     model = ak.AutoModel(inputs=ak.StructuredDataInput(name="table"), outputs=ak.ClassificationHead(name="label"),
                          max_trials=1, overwrite=True, directory=tmp_path)
-    with pytest.raises(DataError, match="'z' not seen"):
-        model.fit(x[1], labels, validation_data=(x[1][:2], np.array(["a", "z"])))
+    # Issue 15: a class only in the validation data is a class (AutoKeras analyses before splitting).
+    model.fit(x[1], labels, validation_data=(x[1][:2], np.array(["a", "z"])), epochs=1, verbose=0)
+    assert model.heads[0].classes == ["a", "b", "z"]
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
     table = ak.StructuredDataInput(name="t", column_names=["a", "c"])
     model = ak.AutoModel(inputs=table, outputs=ak.RegressionHead(), max_trials=1, overwrite=True, directory=tmp_path)

@@ -100,7 +100,7 @@ def test_masked_heads_train_on_rows_with_missing_targets_and_unmasked_heads_refu
                  ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True)],
         max_trials=1, overwrite=True, seed=0, directory=None)
     model.fit(x, [price, kind], epochs=2, validation_split=0.25, verbose=0)
-    scores = model.evaluate(x, [price, kind])
+    scores = model.evaluate(x, [price, kind], return_dict=True)
     assert all(np.isfinite(v) for v in scores.values()), scores
     price_hat, kind_hat = model.predict(x)
     assert np.isfinite(price_hat).all() and set(np.unique(kind_hat)) <= {0, 1, 2}

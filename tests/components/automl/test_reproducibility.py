@@ -1,0 +1,58 @@
+"""Same seed, same search: every tuner repeats its trials (hyperparameters and scores) for a seed,
+a different seed searches differently, and a resumed search continues the same sequence."""
+
+import numpy as np
+import pytest
+
+import components as ak
+
+TUNERS = ["greedy", "random", "bayesian", "hyperband"]
+
+
+def table(seed=0, rows=40):
+    rng = np.random.default_rng(seed)
+    x = rng.random((rows, 4)).astype("float32")
+    return x, x[:, :1] * 3 + rng.normal(0, 0.1, (rows, 1)), (x[:, 1] > 0.5).astype(int)
+
+
+def search(directory, tuner, seed, max_trials=3, overwrite=True, project_name="search"):
+    x, value, flag = table()
+    auto_model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
+        max_trials=max_trials, tuner=tuner, seed=seed, directory=directory, project_name=project_name,
+        overwrite=overwrite,
+    )
+    auto_model.fit(x, [value, flag], epochs=1, verbose=0)
+    return trials(auto_model)
+
+
+def trials(auto_model):
+    rows = sorted(auto_model.leaderboard(), key=lambda r: int(r["trial_id"]))
+    return [(r["hyperparameters"], r["score"]) for r in rows]
+
+
+def assert_same(first, second):
+    assert [hp for hp, _ in first] == [hp for hp, _ in second]
+    np.testing.assert_allclose([s for _, s in first], [s for _, s in second], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("tuner", TUNERS)
+def test_same_seed_repeats_the_trials_and_their_scores(tmp_path, tuner):
+    first = search(tmp_path / "a", tuner, seed=0)
+    second = search(tmp_path / "b", tuner, seed=0)
+    assert len(first) >= 2
+    assert_same(first, second)
+
+
+def test_a_different_seed_searches_differently(tmp_path):
+    searches = {seed: search(tmp_path / str(seed), "random", seed=seed) for seed in (0, 1)}
+    assert [hp for hp, _ in searches[0]] != [hp for hp, _ in searches[1]]
+
+
+@pytest.mark.parametrize("tuner", ["greedy", "bayesian"])
+def test_a_resumed_search_continues_the_same_sequence(tmp_path, tuner):
+    uninterrupted = search(tmp_path / "whole", tuner, seed=3, max_trials=3)
+    search(tmp_path / "resumed", tuner, seed=3, max_trials=1)
+    resumed = search(tmp_path / "resumed", tuner, seed=3, max_trials=3, overwrite=False)
+    assert_same(uninterrupted, resumed)
