@@ -2,7 +2,6 @@
 searched against the from-scratch encoder, refused under other encoder versions."""
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
