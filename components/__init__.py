@@ -39,7 +39,7 @@ __version__ = "0.1.0"  # Braid's version (pyproject.toml), not the AutoKeras rel
 _HOMES = {
     "components.automl.blocks": ("Block", "CategoricalToNumerical", "ConvBlock", "DenseBlock", "EfficientNetBlock", "EncoderChoice",
                                  "Embedding", "Flatten", "Fusion", "ImageAugmentation", "ImageBlock", "Merge",
-                                 "Normalization", "RNNBlock", "ResNetBlock", "SpatialReduction", "StructuredDataBlock",
+                                 "Normalization", "PretrainedImageEncoder", "PretrainedTextEncoder", "RNNBlock", "ResNetBlock", "SpatialReduction", "StructuredDataBlock",
                                  "TemporalReduction", "TextBlock", "TextToIntSequence", "XceptionBlock"),
     "components.automl.heads": ("ClassificationHead", "Head", "RegressionHead"),
     "components.automl.nodes": ("ImageInput", "Input", "Node", "StructuredDataInput", "TextInput"),

@@ -12,7 +12,8 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -216,13 +217,31 @@ class Tracker:
         return TrialObserver(self, experiment_id, parent_run_id)
 
     # ----------------------------------------------------------------- registry
+    @contextmanager
+    def _fluent(self) -> Iterator[None]:
+        """MLflow's fluent API pointed at this store for one call, then put back as it was: it keeps the
+        URI globally (and in MLFLOW_TRACKING_URI), which would send a later run of another Braid home
+        in the same process to this store."""
+        saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+        saved_tracking, saved_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        mlflow.set_tracking_uri(self.config.tracking_uri)
+        mlflow.set_registry_uri(self.config.tracking_uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(saved_tracking)
+            mlflow.set_registry_uri(saved_registry)
+            if saved_env is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
     def log_pyfunc(self, run_id: str, *, python_model: str, artifacts: dict[str, str],
                    signature: Any, input_example: Any, code_paths: list[str] | None = None) -> str:
         """Log a models-from-code pyfunc into `run_id`; returns its model URI."""
 
         def _log() -> str:
-            mlflow.set_tracking_uri(self.config.tracking_uri)
-            with mlflow.start_run(run_id=run_id):
+            with self._fluent(), mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name="model", python_model=python_model, artifacts=artifacts, signature=signature,
                     input_example=input_example, code_paths=code_paths,
@@ -247,9 +266,8 @@ class Tracker:
         """The registered or logged pyfunc at `model_uri` (`models:/name@alias`)."""
 
         def _load() -> Any:
-            mlflow.set_tracking_uri(self.config.tracking_uri)
-            mlflow.set_registry_uri(self.config.tracking_uri)
-            return mlflow.pyfunc.load_model(model_uri)
+            with self._fluent():
+                return mlflow.pyfunc.load_model(model_uri)
 
         return self._call(f"load model {model_uri}", _load)
 
@@ -258,11 +276,10 @@ class Tracker:
         Never leaves a version without its files: the model is logged (files uploaded) first."""
 
         def _register() -> str:
-            mlflow.set_tracking_uri(self.config.tracking_uri)
-            mlflow.set_registry_uri(self.config.tracking_uri)
             # register_model resolves a logged model's `models:/m-...` URI (and its model id), which a
             # bare create_model_version against a tracking server would refuse.
-            return str(mlflow.register_model(model_uri, name, tags=tags or {}).version)
+            with self._fluent():
+                return str(mlflow.register_model(model_uri, name, tags=tags or {}).version)
 
         return self._call("register model version", _register)
 

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ def custom_objects() -> dict[str, Any]:
     from components.automl.heads import ClassificationOutput, Destandardize
 
     objects = (ModalityEmbedding, TableEncoder, PositionEmbedding, ClassificationOutput, Destandardize, standardize_text)
-    return {obj.__name__: obj for obj in objects}
+    found = {obj.__name__: obj for obj in objects}
+    # Pretrained encoders' layers (and keras-hub's backbone) register themselves on import; they are only
+    # there with the `pretrained` extra, and a model without encoders does not need them.
+    if importlib.util.find_spec("keras_hub") is not None:
+        from components.encoders import layers
+
+        found.update({obj.__name__: obj for obj in (layers.TextPacker, layers.MaskedMeanPooling, layers.PixelScaling)})
+    return found
 
 
 def load_model(path: str | Path) -> Any:

@@ -5,6 +5,7 @@ from components.automl.blocks.fusion import Fusion
 from components.automl.blocks.general import Block, DenseBlock, Merge
 from components.automl.blocks.image import ConvBlock, ImageAugmentation, ImageBlock, Normalization, ResNetBlock
 from components.automl.blocks.image_nets import EfficientNetBlock, XceptionBlock
+from components.automl.blocks.pretrained import PretrainedImageEncoder, PretrainedTextEncoder
 from components.automl.blocks.reduction import Flatten, SpatialReduction, TemporalReduction
 from components.automl.blocks.sequence import Embedding, RNNBlock, TextToIntSequence
 from components.automl.blocks.tabular import CategoricalToNumerical, StructuredDataBlock
@@ -24,6 +25,8 @@ __all__ = [
     "ImageBlock",
     "Merge",
     "Normalization",
+    "PretrainedImageEncoder",
+    "PretrainedTextEncoder",
     "RNNBlock",
     "ResNetBlock",
     "SpatialReduction",
