@@ -14,15 +14,18 @@ import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import name_unnamed
+from components.automl.ensemble import ensemble
 from components.errors import BraidError, DataError, InputError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
 from components.automl.nodes import InputNode
 from components.automl import adapters as data
+from components.automl import training
 from components.automl.tuners import make_tuner, raise_if_all_failed, tuner_class
 
 COMBINED_OBJECTIVE = "val_combined_loss"
+ENSEMBLE_ROUNDS = 10  # greedy selection steps per head
 
 
 class GraphHyperModel(kt.HyperModel):
@@ -32,6 +35,7 @@ class GraphHyperModel(kt.HyperModel):
         super().__init__()
         self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
         self.seed, self.learning_rate = seed, learning_rate
+        self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
 
     def build(self, hp):
         if self.seed is not None:
@@ -40,7 +44,7 @@ class GraphHyperModel(kt.HyperModel):
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
         rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
         model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
-        model.compile(optimizer=keras.optimizers.Adam(rate))
+        model.compile(optimizer=training.optimizer(rate, self.total_steps))
         return model
 
     def fit(self, hp, model, *args, **kwargs):
@@ -76,6 +80,9 @@ class AutoModel:
             budget of epochs needs the larger one first).
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
+        ensemble_size: keep the best `ensemble_size` trials and combine them per head by greedy
+            ensemble selection on the validation data (Caruana et al., 2004) into one model;
+            1 keeps only the best trial. Not used with `refit=True`.
 
     Example:
         >>> auto_model = AutoModel(
@@ -106,6 +113,7 @@ class AutoModel:
         learning_rate: float | None = None,
         distribution_strategy: Any = None,
         mixed_precision: bool = False,
+        ensemble_size: int = 3,
         **kwargs: Any,
     ):
         if kwargs:
@@ -118,6 +126,8 @@ class AutoModel:
         tuner_class(tuner)  # an unknown tuner fails here, before any data is read
         if loss_weighting not in (*MODES, "search"):
             raise InputError(f"loss_weighting={loss_weighting!r} is unknown; use one of {[*MODES, 'search']}.")
+        if ensemble_size < 1:
+            raise InputError(f"ensemble_size={ensemble_size}; use at least 1 (1 keeps only the best trial).")
         if max_trials < 1:
             raise InputError(f"max_trials={max_trials}; use at least 1.")
         self.graph = Graph(self.inputs, self.heads)
@@ -128,6 +138,7 @@ class AutoModel:
         self.max_model_size, self.time_budget, self.observers = max_model_size, time_budget, list(observers or [])
         self.loss_weighting, self.refit, self.learning_rate = loss_weighting, refit, learning_rate
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
+        self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
 
@@ -182,6 +193,7 @@ class AutoModel:
             train_ds = self._pipeline(train_raw, analysis.rows, batch_size, shuffle=True)
             val_ds = self._pipeline(val_raw, val_rows, batch_size, shuffle=False)
             hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed, self.learning_rate)
+            hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
@@ -196,7 +208,10 @@ class AutoModel:
             else:
                 with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
                     warnings.simplefilter("ignore", UserWarning)
-                    self.model = self.tuner.get_best_models(1)[0].inner
+                    members = [m.inner for m in self.tuner.get_best_models(max(1, self.ensemble_size))]
+                self.model = members[0]
+                if len(members) > 1:
+                    self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
             self._tune_thresholds(val_ds)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)

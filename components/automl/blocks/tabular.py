@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from components.automl.blocks.general import Block
 from components.automl.blocks.general import DenseBlock
+from components.automl.blocks.numeric import encode_numeric, numeric_width
 from components.errors import InputError
 from components.automl.nodes import CATEGORICAL
 
@@ -25,7 +26,9 @@ class TableEncoder(keras.layers.Layer):
 
     Args:
         columns: one dict per column: `name`, `type` ("numerical"/"categorical"),
-            `mean`, `std` (numerical) or `vocabulary` (categorical).
+            `mean`, `std` (numerical) or `vocabulary` (categorical). Numerical columns may also
+            carry `edges` (quantile bins: piecewise-linear encoding), `zero` / `missing`
+            (indicator features) and `log` (signed log1p first); see `blocks.numeric`.
         string_input: True when the input is a string matrix of raw values.
     """
 
@@ -51,16 +54,14 @@ class TableEncoder(keras.layers.Layer):
                 parts.append(tf.cast(lookup(values), "float32"))
                 continue
             if self.string_input:
-                # Missing cells arrive as "" and become NaN, then the column mean (0 after scaling).
+                # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
                 values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
                 values = tf.strings.to_number(values, tf.float32)
-            values = (tf.cast(values, "float32") - column["mean"]) / column["std"]
-            values = tf.where(tf.math.is_finite(values), values, tf.zeros_like(values))
-            parts.append(values[:, None])
+            parts.append(encode_numeric(values, column))
         return tf.concat(parts, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL else 1 for c in self.columns)
+        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL else numeric_width(c) for c in self.columns)
         return (input_shape[0], width)
 
     def get_config(self):
