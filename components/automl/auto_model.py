@@ -42,7 +42,7 @@ class GraphHyperModel(kt.HyperModel):
             keras.utils.set_random_seed(self.seed)
         inner = self.graph.build(hp)
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-        rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
+        rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3])
         model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
         model.compile(optimizer=training.optimizer(rate, self.total_steps))
         return model
@@ -76,8 +76,9 @@ class AutoModel:
         loss_weighting: "static", "uncertainty", "gradnorm" or "search".
         loss_weights: static weights per head (list in head order or `{head: weight}`).
         refit: retrain the best configuration on training + validation data after the search.
-        learning_rate: fixed Adam learning rate; searched in {3e-3, 1e-3} when None (a small
-            budget of epochs needs the larger one first).
+        learning_rate: fixed peak Adam learning rate (warmup + cosine decay, gradient clipping:
+            see `training`); searched in {1e-2, 3e-3} when None (a small budget of epochs needs the
+            larger one first).
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
         ensemble_size: keep the best `ensemble_size` trials and combine them per head by greedy
