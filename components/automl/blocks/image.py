@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from components.automl.blocks.general import Block, check_numeric
+from components.automl.blocks.reduction import REDUCTIONS, default_order, spatial_reduction
 from components.errors import InputError
 from components.automl.nodes import InputNode
 
@@ -117,6 +118,8 @@ class ConvBlock(Block):
         max_pooling: pool after each stage; True when None.
         separable: use SeparableConv2D; False when None.
         dropout: dropout after each stage; searched in {0, 0.25} when None.
+        use_batchnorm: batch normalisation after each convolution (trains faster in few epochs
+            and tolerates larger learning rates); True when None.
     """
 
     accepts = ("image",)
@@ -130,10 +133,12 @@ class ConvBlock(Block):
         max_pooling: bool | None = None,
         separable: bool | None = None,
         dropout: float | None = None,
+        use_batchnorm: bool | None = None,
         name: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(name=name, **kwargs)
+        self.use_batchnorm = use_batchnorm
         self.kernel_size, self.num_blocks, self.num_layers = kernel_size, num_blocks, num_layers
         self.filters, self.max_pooling, self.separable, self.dropout = filters, max_pooling, separable, dropout
 
@@ -153,7 +158,10 @@ class ConvBlock(Block):
         for stage in range(num_blocks):
             for layer in range(num_layers):
                 first = stage == 0 and layer == 0
-                x = conv(filters * 2**stage, kernel, strides=stride if first else 1, padding="same", activation="relu")(x)
+                x = conv(filters * 2**stage, kernel, strides=stride if first else 1, padding="same")(x)
+                if self.use_batchnorm is not False:
+                    x = keras.layers.BatchNormalization()(x)
+                x = keras.layers.ReLU()(x)
             if self.max_pooling is not False and min(x.shape[1], x.shape[2]) >= 2:
                 x = keras.layers.MaxPooling2D(2)(x)
             if dropout:
@@ -229,7 +237,11 @@ class ImageBlock(Block):
     Args:
         block_type: "vanilla" (ConvBlock) or "resnet"; searched when None.
         normalize: standardise pixels with training statistics; True when None.
-        augment: add ImageAugmentation; searched when None.
+        augment: add ImageAugmentation; searched when None (off in the first trial).
+        reduction: how the feature map becomes a vector: "flatten", "global_avg" or "global_max";
+            searched when None, flatten first for maps of at most 8192 values. On small images
+            (posters at 64 px) global average pooling straight after a shallow CNN cost about half
+            of its accuracy: where things are in the picture is most of what it learned.
     """
 
     accepts = ("image",)
@@ -239,16 +251,20 @@ class ImageBlock(Block):
         block_type: str | None = None,
         normalize: bool | None = None,
         augment: bool | None = None,
+        reduction: str | None = None,
         name: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(name=name, **kwargs)
         if block_type not in (None, "vanilla", "resnet"):
             raise InputError(f"ImageBlock block_type={block_type!r}; use 'vanilla' or 'resnet'.")
+        if reduction not in (None, *REDUCTIONS):
+            raise InputError(f"ImageBlock reduction={reduction!r}; use one of {list(REDUCTIONS)}.")
+        self.reduction = reduction
         self.block_type, self.normalize, self.augment = block_type, normalize, augment
 
     def output_kind(self, kinds):
-        return "image"
+        return "vector"
 
     def build(self, hp, inputs, sources: list[InputNode | None]):
         x = inputs[0]
@@ -261,7 +277,9 @@ class ImageBlock(Block):
             x = _child(ImageAugmentation, self, "augmentation").build(hp, [x], sources)
         block_type = self.choice(hp, "block_type", self.block_type, ["vanilla", "resnet"])
         inner = ConvBlock if block_type == "vanilla" else ResNetBlock
-        return _child(inner, self, block_type).build(hp, [x], sources)
+        x = _child(inner, self, block_type).build(hp, [x], sources)
+        order = default_order(x.shape)
+        return spatial_reduction(x, self.choice(hp, "reduction", self.reduction, order))
 
 
 def _child(cls, parent: Block, suffix: str) -> Block:
