@@ -209,7 +209,9 @@ class AutoModel:
             else:
                 with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
                     warnings.simplefilter("ignore", UserWarning)
-                    members = [m.inner for m in self.tuner.get_best_models(max(1, self.ensemble_size))]
+                    # Only completed trials have checkpoints (keras-tuner pads with failed ones).
+                    best = [t for t in self.tuner.oracle.get_best_trials(self.ensemble_size) if t.status == "COMPLETED"]
+                    members = [self.tuner.load_model(t).inner for t in best]
                 self.model = members[0]
                 if len(members) > 1:
                     self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
