@@ -118,8 +118,8 @@ class ConvBlock(Block):
         max_pooling: pool after each stage; True when None.
         separable: use SeparableConv2D; False when None.
         dropout: dropout after each stage; searched in {0, 0.25} when None.
-        use_batchnorm: batch normalisation after each convolution (trains faster in few epochs
-            and tolerates larger learning rates); True when None.
+        use_batchnorm: batch normalisation after each convolution; searched when None, off first
+            (posters, 64 px: it raised genres micro-F1 but worsened the combined objective).
     """
 
     accepts = ("image",)
@@ -153,13 +153,16 @@ class ConvBlock(Block):
         filters = self.choice(hp, "filters", self.filters, [16, 32])
         dropout = self.choice(hp, "dropout", self.dropout, [0.0, 0.25])
         conv = keras.layers.SeparableConv2D if self.separable else keras.layers.Conv2D
+        batchnorm = self.use_batchnorm
+        if batchnorm is None:
+            batchnorm = hp.Boolean(self.hp_name("use_batchnorm"), default=False)
         # Large images: a strided first convolution keeps CPU cost in check.
         stride = 2 if min(x.shape[1], x.shape[2]) >= 64 else 1
         for stage in range(num_blocks):
             for layer in range(num_layers):
                 first = stage == 0 and layer == 0
                 x = conv(filters * 2**stage, kernel, strides=stride if first else 1, padding="same")(x)
-                if self.use_batchnorm is not False:
+                if batchnorm:
                     x = keras.layers.BatchNormalization()(x)
                 x = keras.layers.ReLU()(x)
             if self.max_pooling is not False and min(x.shape[1], x.shape[2]) >= 2:
@@ -239,9 +242,9 @@ class ImageBlock(Block):
         normalize: standardise pixels with training statistics; True when None.
         augment: add ImageAugmentation; searched when None (off in the first trial).
         reduction: how the feature map becomes a vector: "flatten", "global_avg" or "global_max";
-            searched when None, flatten first for maps of at most 8192 values. On small images
-            (posters at 64 px) global average pooling straight after a shallow CNN cost about half
-            of its accuracy: where things are in the picture is most of what it learned.
+            searched when None, global average first. Flattening keeps where things are, which an
+            image-only model on small pictures needs, but on posters (64 px, beside text and a
+            table) it scored worse than pooling at every head but one.
     """
 
     accepts = ("image",)

@@ -1,8 +1,8 @@
 """Reducing a spatial `[B, H, W, C]` or sequence `[B, T, C]` tensor to a feature vector.
 
-"flatten" keeps where things are (on small images a shallow CNN's map is a few cells wide, and
-global pooling right after it throws away half of what it learned — posters, 64 px: see the
-ImageBlock docstring); "global_avg" / "global_max" pool over positions (large maps, long sequences).
+"flatten" keeps where things are (a shallow CNN's map on a small image is a few cells wide, and an
+image-only model needs the layout); "global_avg" / "global_max" pool over positions (large maps,
+long sequences, or an image that is one weak modality among several: posters, see ImageBlock).
 """
 
 from __future__ import annotations
@@ -38,10 +38,11 @@ def temporal_reduction(x, kind: str):
 
 
 def default_order(shape) -> list[str]:
-    """The searched reductions, best guess first: flatten when the map is small enough."""
+    """The searched reductions, best guess first: global average, and flatten last when the
+    flattened map would be too wide to be worth trying early."""
     size = 1
     for dim in shape[1:]:
         size *= int(dim)
     if size <= FLATTEN_LIMIT:
-        return list(REDUCTIONS)
+        return ["global_avg", "flatten", "global_max"]
     return ["global_avg", "global_max", "flatten"]

@@ -103,13 +103,17 @@ def test_table_encoder_with_ple_columns_round_trips_through_safe_load(tmp_path):
     assert np.array_equal(load_model(tmp_path / "table.keras").predict(rows, verbose=0), encoded)
 
 
-def test_image_block_flattens_small_maps_first():
+@pytest.mark.parametrize("reduction", [None, "flatten"])
+def test_image_block_reduces_to_a_vector(reduction):
     node = ak.ImageInput(name="image")
     fit_node(node, np.random.rand(4, 16, 16, 3))
-    block = ak.ImageBlock()
+    block = ak.ImageBlock(block_type="vanilla", reduction=reduction)
     block.name = "image_block"
     out = block.build(kt.HyperParameters(), [node.keras_input()], [node])
-    assert len(out.shape) == 2 and out.shape[-1] > 32  # flattened, not pooled to the channel count
+    assert len(out.shape) == 2
+    assert (out.shape[-1] > 32) == (reduction == "flatten")  # pooled to the channel count by default
+    with pytest.raises(InputError, match="reduction"):
+        ak.ImageBlock(reduction="mean")
     x = keras.Input((4, 4, 8))
     assert [spatial_reduction(x, k).shape[-1] for k in ("flatten", "global_avg", "global_max")] == [128, 8, 8]
 
