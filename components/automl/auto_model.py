@@ -179,6 +179,10 @@ class AutoModel:
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
         self._apply_class_weight(class_weight)
+        if self.seed is not None:
+            # The shuffle order depends on the global seed too; a previous search in this process
+            # (or any other code) must not change what this one sees.
+            keras.utils.set_random_seed(self.seed)
         epochs = int(epochs or 10)
         started = time.time()
         train_raw, val_raw = self._training_data(x, y, validation_split, validation_data)
