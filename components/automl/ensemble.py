@@ -61,7 +61,7 @@ def combine(members: list[keras.Model], heads: list[Head], picks: dict[str, list
     outputs = {}
     for i in used:
         members[i].name = f"member_{i}"  # every trial's model is "functional"; nested names must differ
-        result = members[i]({node.name: t for node, t in zip(inputs, tensors)})
+        result = members[i](tensors if len(tensors) > 1 else tensors[0])
         outputs[i] = result if isinstance(result, (list, tuple)) else [result]
     final = []
     for position, head in enumerate(heads):
