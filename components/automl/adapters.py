@@ -16,10 +16,12 @@ import pandas as pd
 import tensorflow as tf
 
 from components.errors import DataError, InputError
+from components.automl.blocks.numeric import numeric_stats
 from components.automl.heads import ClassificationHead, Head
 from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
 
 MAX_VOCABULARY = 20000
+MAX_NGRAMS = 20000
 MAX_CATEGORIES = 50
 SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000}
 
@@ -397,13 +399,41 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
 
 
 def text_stats(texts: list[str]) -> dict:
+    """Vocabularies learned from the training text: words by frequency (sequence encoders) and
+    unigrams + bigrams by document frequency with their smoothed idf (the TF-IDF encoder)."""
     from components.automl.blocks.text import vectorizer
 
     layer = vectorizer(max_tokens=MAX_VOCABULARY)
     layer.adapt(tf.constant(texts or [""]))
     vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
     lengths = [len(t.split()) for t in texts] or [1]
-    return {"vocabulary": vocabulary, "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256))}
+    ngrams, idf = ngram_stats(texts)
+    return {"vocabulary": vocabulary, "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256)),
+            "ngram_vocabulary": ngrams, "ngram_idf": idf}
+
+
+def ngram_stats(texts: list[str], ngrams: int = 2, max_tokens: int = MAX_NGRAMS, min_df: int = 2) -> tuple[list[str], list[float]]:
+    """Unigrams..`ngrams`-grams kept by document frequency (at least `min_df` documents, as a
+    TF-IDF model's `min_df`: a term seen once teaches nothing), most frequent first, with the
+    smoothed idf `ln((1 + n) / (1 + df)) + 1` (scikit-learn's)."""
+    from components.automl.blocks.text import vectorizer
+
+    texts = texts or [""]
+    # Tokenised by the same TextVectorization the model uses, so the vocabulary matches exactly.
+    layer = vectorizer(max_tokens=max_tokens * 4, ngrams=ngrams)
+    layer.adapt(tf.constant(texts))
+    candidates = layer.get_vocabulary()[2:]  # past the mask and OOV tokens
+    if not candidates:
+        return ["[empty]"], [1.0]
+    hot = vectorizer(vocabulary=candidates, ngrams=ngrams, output_mode="multi_hot")
+    df = np.zeros(len(candidates) + 1, "float64")
+    for start in range(0, len(texts), 256):
+        df += hot(tf.constant(texts[start:start + 256])).numpy().sum(axis=0)
+    df = df[1:]
+    order = np.argsort(-df, kind="stable")
+    kept = order[df[order] >= min(min_df, df.max())][:max_tokens]
+    idf = np.log((1 + len(texts)) / (1 + df[kept])) + 1
+    return [candidates[i] for i in kept], [round(float(v), 5) for v in idf]
 
 
 def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
@@ -422,7 +452,7 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
         node.column_types = {n: node.column_types.get(n) or (_infer_type(frame[n].replace("", np.nan)) if string else NUMERICAL) for n in node.column_names}
     node.shape = (width,)
     node.dtype = "string" if string else "float32"
-    columns = []
+    columns, plain = [], []
     for i, name in enumerate(node.column_names):
         values = sample[:, i]
         if node.column_types[name] == DATETIME:
@@ -441,10 +471,13 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
             finite = numbers[np.isfinite(numbers)]
             mean = float(finite.mean()) if len(finite) else 0.0
             std = float(finite.std()) if len(finite) > 1 and finite.std() > 1e-12 else 1.0
-            columns.append({"name": name, "type": NUMERICAL, "mean": mean, "std": std})
+            encoding = numeric_stats(numbers)
+            columns.append({"name": name, "type": NUMERICAL, **encoding})
+            plain.append((mean, std))
     node.stats = {"columns": columns}
     if not string:
-        node.stats.update(mean=[c["mean"] for c in columns], std=[c["std"] for c in columns])
+        # Raw per-column moments, for blocks (Normalization) that standardise the raw row.
+        node.stats.update(mean=[m for m, _ in plain], std=[s for _, s in plain])
 
 
 # ---------- encode for training / prediction ----------

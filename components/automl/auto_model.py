@@ -14,15 +14,20 @@ import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import name_unnamed
+from components.automl.ensemble import ensemble
 from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
 from components.automl.nodes import InputNode
 from components.automl import adapters as data
+from components.automl import training
 from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class
 
 COMBINED_OBJECTIVE = "val_combined_loss"
+
+
+ENSEMBLE_ROUNDS = 10  # greedy selection steps per head
 
 
 class GraphHyperModel(kt.HyperModel):
@@ -39,6 +44,7 @@ class GraphHyperModel(kt.HyperModel):
         self.seed, self.learning_rate = seed, learning_rate
         self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
         self.execution = 0  # set by the tuner: executions of one trial start from different seeds
+        self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
 
     def build(self, hp):
         if self.seed is not None:
@@ -46,9 +52,9 @@ class GraphHyperModel(kt.HyperModel):
             keras.utils.set_random_seed(self.seed + self.execution)
         inner = self.graph.build(hp)
         mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-        rate = self.learning_rate or hp.Choice("learning_rate", [3e-3, 1e-3])
+        rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3])
         model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
-        model.compile(optimizer=keras.optimizers.Adam(rate))
+        model.compile(optimizer=training.optimizer(rate, self.total_steps))
         return model
 
     def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
@@ -94,8 +100,12 @@ class AutoModel:
         loss_weighting: "static", "uncertainty", "gradnorm" or "search".
         loss_weights: static weights per head (list in head order or `{head: weight}`).
         refit: retrain the best configuration on training + validation data after the search.
-        learning_rate: fixed Adam learning rate; searched in {3e-3, 1e-3} when None (a small
-            budget of epochs needs the larger one first).
+        learning_rate: fixed peak Adam learning rate (warmup + cosine decay, gradient clipping:
+            see `training`); searched in {1e-2, 3e-3} when None (a small budget of epochs needs the
+            larger one first).
+        ensemble_size: keep the best `ensemble_size` trials and combine them per head by greedy
+            ensemble selection on the validation data (Caruana et al., 2004) into one model;
+            1 keeps only the best trial. Not used with `refit=True`.
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
@@ -131,6 +141,7 @@ class AutoModel:
         learning_rate: float | None = None,
         distribution_strategy: Any = None,
         mixed_precision: bool = False,
+        ensemble_size: int = 3,
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
@@ -145,6 +156,8 @@ class AutoModel:
             raise InputError(f"loss_weighting={loss_weighting!r} is unknown; use one of {[*MODES, 'search']}.")
         if max_trials < 1:
             raise InputError(f"max_trials={max_trials}; use at least 1.")
+        if ensemble_size < 1:
+            raise InputError(f"ensemble_size={ensemble_size}; use at least 1 (1 keeps only the best trial).")
         self.graph = Graph(self.inputs, self.heads)
         self.loss_weights = resolve_weights([h.name for h in self.heads], loss_weights)
         self.project_name, self.max_trials, self.tuner_name = project_name, max_trials, tuner
@@ -153,6 +166,7 @@ class AutoModel:
         self.max_model_size, self.time_budget, self.observers = max_model_size, time_budget, list(observers or [])
         self.loss_weighting, self.refit, self.learning_rate = loss_weighting, refit, learning_rate
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
+        self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
 
@@ -194,6 +208,10 @@ class AutoModel:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
         self._apply_class_weight(class_weight)
         epochs = int(epochs or 10)
+        if self.seed is not None:
+            # The shuffle order depends on the global seed too; a previous search in this process
+            # (or any other code) must not change what this one sees.
+            keras.utils.set_random_seed(self.seed)
         started = time.time()
         train_raw, val_raw = self._training_data(x, y, validation_split, validation_data)
         # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
@@ -212,6 +230,7 @@ class AutoModel:
             val_ds = self._pipeline(val_raw, val_rows).batch(batch_size).prefetch(tf.data.AUTOTUNE)
             hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
                                          self.learning_rate, batch_size, min(analysis.rows, 10000))
+            hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
@@ -226,7 +245,12 @@ class AutoModel:
             else:
                 with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
                     warnings.simplefilter("ignore", UserWarning)
-                    self.model = self.tuner.get_best_models(1)[0].inner
+                    # Only completed trials have checkpoints (keras-tuner pads with failed ones).
+                    best = [t for t in self.tuner.oracle.get_best_trials(self.ensemble_size) if t.status == "COMPLETED"]
+                    members = [self.tuner.load_model(t).inner for t in best]
+                self.model = members[0]
+                if len(members) > 1:
+                    self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
                 history = self._best_history()
             self._tune_thresholds(val_ds)
         finally:

@@ -18,10 +18,10 @@ def custom_objects() -> dict[str, Any]:
     """Braid's serialisable layers by class name (AutoKeras's `CUSTOM_OBJECTS`)."""
     from components.automl.blocks.fusion import ModalityEmbedding
     from components.automl.blocks.tabular import TableEncoder
-    from components.automl.blocks.text import PositionEmbedding, standardize_text
+    from components.automl.blocks.text import PositionEmbedding, TfIdf, standardize_text
     from components.automl.heads import ClassificationOutput, Destandardize
 
-    objects = (ModalityEmbedding, TableEncoder, PositionEmbedding, ClassificationOutput, Destandardize, standardize_text)
+    objects = (ModalityEmbedding, TableEncoder, PositionEmbedding, TfIdf, ClassificationOutput, Destandardize, standardize_text)
     found = {obj.__name__: obj for obj in objects}
     # Pretrained encoders' layers (and keras-hub's backbone) register themselves on import; they are only
     # there with the `pretrained` extra, and a model without encoders does not need them.

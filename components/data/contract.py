@@ -138,6 +138,7 @@ class Training(_Strict):
     loss_weighting: Literal["static", "uncertainty", "gradnorm", "search"] = "static"
     class_weight: Literal["balanced"] | None = None  # for every classification head
     fusion: Literal["concatenate", "attention", "gated"] | None = None  # None: searched
+    ensemble_size: int = Field(3, ge=1)  # the best trials combined per head (1: the best trial alone)
     # Promote a new champion only when every head also beats its classical baseline on the holdout.
     require_beating_classical: bool = False
 

@@ -31,6 +31,7 @@ class RunSettings(_Record):
     loss_weighting: str = "static"
     class_weight: str | None = None
     fusion: str | None = None
+    ensemble_size: int = 3
     require_beating_classical: bool = False
 
     @classmethod

@@ -51,7 +51,7 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         branches = {}
         if "scratch" in spec.encoders:
             node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
-            block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens)
+            block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens, sequence_length=spec.sequence_length)
             inputs.append(node)
             branches["scratch"] = block(node)
         if spec.name in embeddings:  # frozen pretrained embeddings, computed in preprocessing
@@ -74,6 +74,7 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         inputs=inputs, outputs=heads, directory=str(search_dir.parent), project_name=search_dir.name,
         max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
         observers=observers, overwrite=False, loss_weighting=settings.loss_weighting,
+        ensemble_size=settings.ensemble_size,
         loss_weights={t.name: t.loss_weight for t in contract.targets},
     )
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from components.automl.blocks.general import Block
 from components.automl.blocks.general import DenseBlock
+from components.automl.blocks.numeric import encode_numeric, numeric_width
 from components.errors import InputError
 from components.automl.nodes import CATEGORICAL, DATETIME
 
@@ -31,8 +32,10 @@ class TableEncoder(keras.layers.Layer):
     Args:
         columns: one dict per column: `name`, `type` ("numerical"/"categorical"/"datetime"),
             `mean`, `std` (numerical; the year's for datetime) or `vocabulary` (categorical).
-            A datetime column ("YYYY-MM-DD" strings) gives five features: the scaled year and the
-            sine and cosine of the month and of the weekday (zeros when missing).
+            Numerical columns may also carry `edges` (quantile bins: piecewise-linear encoding),
+            `zero` / `missing` (indicator features) and `log` (signed log1p first); see
+            `blocks.numeric`. A datetime column ("YYYY-MM-DD" strings) gives five features: the scaled
+            year and the sine and cosine of the month and of the weekday (zeros when missing).
         string_input: True when the input is a string matrix of raw values.
     """
 
@@ -61,16 +64,15 @@ class TableEncoder(keras.layers.Layer):
                 parts.append(_date_features(values, column["mean"], column["std"]))
                 continue
             if self.string_input:
-                # Missing cells arrive as "" and become NaN, then the column mean (0 after scaling).
+                # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
                 values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
                 values = tf.strings.to_number(values, tf.float32)
-            values = (tf.cast(values, "float32") - column["mean"]) / column["std"]
-            values = tf.where(tf.math.is_finite(values), values, tf.zeros_like(values))
-            parts.append(values[:, None])
+            parts.append(encode_numeric(values, column))
         return tf.concat(parts, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL else _WIDTH.get(c["type"], 1) for c in self.columns)
+        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL
+                    else _WIDTH[c["type"]] if c["type"] in _WIDTH else numeric_width(c) for c in self.columns)
         return (input_shape[0], width)
 
     def get_config(self):

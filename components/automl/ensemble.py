@@ -1,0 +1,100 @@
+"""Ensembles of the search's best trials: Caruana-style greedy selection, per head, into one model.
+
+Caruana et al. (2004), "Ensemble Selection from Libraries of Models": start from nothing and
+repeatedly add (with replacement) the member whose addition most lowers the validation loss of the
+average; the counts are the members' weights. Selection is per head, so each head takes the trials
+that predict it best — in a multi-task search the trial with the best combined objective is rarely
+the best at every head — and may end up with a single trial's output.
+
+The result is one plain keras.Model: every chosen member runs on the same raw inputs and each head
+is the weighted average of its members' outputs, under a layer named after the head (classification
+heads keep their classes and thresholds), so it exports and loads like a single trial's model.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from components.automl.heads import ClassificationHead, ClassificationOutput, Head
+
+EPSILON = 1e-7
+
+
+def head_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
+    """The head's validation loss on encoded targets (rows with a target only)."""
+    predicted = np.asarray(predicted, "float64")
+    if isinstance(head, ClassificationHead):
+        p = np.clip(predicted, EPSILON, 1 - EPSILON)
+        if head.multi_label or head.binary:
+            y = truth.reshape(p.shape).astype("float64")
+            return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+        index = truth.reshape(-1).astype("int64")
+        known = index >= 0
+        return float(np.mean(-np.log(p[known, index[known]]))) if known.any() else 0.0
+    y = truth.reshape(predicted.shape).astype("float64")
+    known = np.all(np.isfinite(y), axis=-1)
+    std = np.asarray(head.std, "float64")
+    return float(np.mean(((y[known] - predicted[known]) / std) ** 2)) if known.any() else 0.0
+
+
+def select(head: Head, truth: np.ndarray, candidates: list[np.ndarray], size: int) -> list[int]:
+    """Greedy ensemble selection with replacement: `size` picks of candidate indices (repeats allowed)."""
+    picks: list[int] = []
+    total = np.zeros_like(np.asarray(candidates[0], "float64"))
+    best_loss = np.inf
+    for _ in range(size):
+        losses = [head_loss(head, truth, (total + c) / (len(picks) + 1)) for c in candidates]
+        choice = int(np.argmin(losses))
+        if picks and losses[choice] >= best_loss - 1e-9:
+            break  # no member improves the average any more
+        picks.append(choice)
+        total = total + candidates[choice]
+        best_loss = losses[choice]
+    return picks
+
+
+def combine(members: list[keras.Model], heads: list[Head], picks: dict[str, list[int]], inputs: list) -> keras.Model:
+    """One functional model whose head `h` averages `members[i]` outputs for `i` in `picks[h]`."""
+    tensors = [node.keras_input() for node in inputs]
+    used = sorted({i for chosen in picks.values() for i in chosen})
+    outputs = {}
+    for i in used:
+        members[i].name = f"member_{i}"  # every trial's model is "functional"; nested names must differ
+        result = members[i](tensors if len(tensors) > 1 else tensors[0])
+        outputs[i] = result if isinstance(result, (list, tuple)) else [result]
+    final = []
+    for position, head in enumerate(heads):
+        chosen = picks[head.name]
+        parts = [outputs[i][position] for i in chosen]
+        x = parts[0] if len(parts) == 1 else keras.layers.Average(name=f"{head.name}_ensemble")(parts)
+        if isinstance(head, ClassificationHead):
+            final.append(ClassificationOutput(head.classes, head.multi_label, head.thresholds, name=head.name, dtype="float32")(x))
+        else:
+            final.append(keras.layers.Identity(name=head.name, dtype="float32")(x))
+    return keras.Model(tensors, final, name="ensemble")
+
+
+def ensemble(members: list[keras.Model], heads: list[Head], inputs: list, val_ds, size: int) -> tuple[keras.Model, dict]:
+    """Select per head among `members` on `val_ds` (encoded `(x, y)` batches) and combine them.
+
+    Returns:
+        The combined model (the single best member when every head picks only it) and the picks.
+    """
+    truth = {h.name: [] for h in heads}
+    for _, y in val_ds.as_numpy_iterator():
+        for head in heads:
+            truth[head.name].append(y[head.name])
+    truth = {k: np.concatenate(v) for k, v in truth.items()}
+    features = val_ds.map(lambda x, y: x)
+    predictions = []
+    for member in members:
+        out = member.predict(features, verbose=0)
+        predictions.append(out if isinstance(out, list) else [out])
+    picks = {}
+    for position, head in enumerate(heads):
+        candidates = [np.asarray(p[position], "float64") for p in predictions]
+        picks[head.name] = select(head, truth[head.name], candidates, size)
+    if all(chosen == [0] for chosen in picks.values()):
+        return members[0], picks
+    return combine(members, heads, picks, inputs), picks

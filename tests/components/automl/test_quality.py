@@ -1,0 +1,144 @@
+"""The quality pieces: TF-IDF text encoding, piecewise-linear numbers, reductions, schedule, ensembles."""
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import components as ak
+from components.automl import training
+from components.automl.adapters import fit_node, ngram_stats
+from components.automl.blocks.numeric import encode_numeric, numeric_stats, numeric_width
+from components.automl.blocks.reduction import spatial_reduction
+from components.automl.blocks.tabular import TableEncoder
+from components.automl.blocks.text import TfIdf
+from components.automl.ensemble import combine, select
+from components.automl.export import load_model
+from components.errors import InputError
+
+TEXTS = ["a good film", "a good film indeed", "a bad film", "good acting", "bad acting here", "a film"]
+
+
+def test_ngram_stats_keep_bigrams_seen_twice_with_smoothed_idf():
+    terms, idf = ngram_stats(TEXTS)
+    assert "good film" in terms and "a good" in terms  # bigrams seen in two texts
+    assert "indeed" not in terms and "bad acting" not in terms  # seen once: dropped (min_df 2)
+    df = {t: sum(f" {t} " in f" {s} " for s in TEXTS) for t in terms}
+    expected = [np.log((1 + len(TEXTS)) / (1 + df[t])) + 1 for t in terms]
+    assert np.allclose(idf, expected, atol=1e-4)
+    assert idf[terms.index("film")] < idf[terms.index("acting")]  # the commoner term weighs less
+
+
+def test_tf_idf_rows_are_sublinear_idf_weighted_and_unit_length():
+    layer = TfIdf([0.0, 1.0, 2.0], scale=1.0)
+    rows = layer(tf.constant([[5.0, 1.0, 1.0], [0.0, 3.0, 0.0]])).numpy()
+    expected = np.array([0.0, np.log(2.0), 2 * np.log(2.0)])
+    assert np.allclose(rows[0], expected / np.linalg.norm(expected), atol=1e-6)  # OOV counts add nothing
+    assert np.allclose(rows[1], [0.0, 1.0, 0.0])
+    assert np.allclose(np.linalg.norm(TfIdf([0.0, 1.0, 2.0], scale=8.0)(tf.constant([[0.0, 2.0, 7.0]])).numpy()), 8.0)
+
+
+
+def text_model(block, texts):
+    node = ak.TextInput(name="text")
+    fit_node(node, np.asarray(texts))
+    block.name = "text_block"
+    inputs = node.keras_input()
+    return keras.Model(inputs, block.build(kt.HyperParameters(), [inputs], [node]))
+
+
+def vocabulary_sizes(model):
+    return [len(layer.get_vocabulary()) for layer in model.layers if isinstance(layer, keras.layers.TextVectorization)]
+
+
+def test_text_block_arguments_reach_the_model():
+    bigrams = text_model(ak.TextBlock(block_type="ngram"), TEXTS)
+    words = text_model(ak.TextBlock(block_type="ngram", ngrams=1), TEXTS)
+    capped = text_model(ak.TextBlock(block_type="ngram", max_tokens=3), TEXTS)
+    assert vocabulary_sizes(bigrams)[0] > vocabulary_sizes(words)[0]
+    assert not any(" " in t for layer in words.layers if isinstance(layer, keras.layers.TextVectorization) for t in layer.get_vocabulary())
+    assert vocabulary_sizes(capped) == [3]  # OOV + the two most frequent terms
+    sequence = text_model(ak.TextBlock(block_type="vanilla", sequence_length=11), TEXTS)
+    vectorizer = next(layer for layer in sequence.layers if isinstance(layer, keras.layers.TextVectorization))
+    assert vectorizer(tf.constant(["a good film"])).shape == (1, 11)
+    with pytest.raises(InputError, match="ngrams"):
+        ak.TextBlock(ngrams=3)
+
+
+def test_tf_idf_text_model_survives_export_and_safe_load(tmp_path):
+    model = text_model(ak.TextBlock(block_type="ngram"), TEXTS)
+    before = model.predict(tf.constant(["a good film", "never seen words"]), verbose=0)
+    model.save(tmp_path / "text.keras")
+    again = load_model(tmp_path / "text.keras")
+    assert np.allclose(again.predict(tf.constant(["a good film", "never seen words"]), verbose=0), before, atol=1e-6)
+
+
+def test_piecewise_linear_encoding_is_monotone_with_indicators():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([np.zeros(30), rng.lognormal(10, 2, 170), [np.nan] * 5])
+    column = numeric_stats(values)
+    assert column["zero"] and column["missing"] and column["log"] and len(column["edges"]) >= 3
+    grid = np.linspace(-1, 1e6, 50)
+    encoded = encode_numeric(tf.constant(grid, "float32"), column).numpy()
+    assert encoded.shape == (50, numeric_width(column))
+    bins = encoded[:, 1 : len(column["edges"])]
+    assert np.all(bins >= 0) and np.all(bins <= 1) and np.all(np.diff(bins.sum(axis=1)) >= -1e-6)
+    special = encode_numeric(tf.constant([0.0, np.nan], "float32"), column).numpy()
+    assert special[0, -2] == 1 and special[0, -1] == 0  # zero indicator, known
+    assert special[1, -1] == 1 and np.all(special[1, :-1] == 0)  # missing: indicator only
+
+
+def test_table_encoder_with_ple_columns_round_trips_through_safe_load(tmp_path):
+    node = ak.StructuredDataInput(name="table")
+    sample = np.array([["red", repr(float(v))] for v in [0, 0, 1, 5, 10, 50, 100, 0, 7, 3]] + [["blue", ""]], dtype=object)
+    node.column_types = {"column_0": "categorical", "column_1": "numerical"}
+    fit_node(node, sample)
+    inputs = node.keras_input()
+    model = keras.Model(inputs, TableEncoder(node.stats["columns"], string_input=True)(inputs))
+    rows = tf.constant([["red", "4.0"], ["green", ""]])
+    encoded = model.predict(rows, verbose=0)
+    assert encoded.shape[1] == model.layers[-1].compute_output_shape((None, 2))[1] > 5
+    model.save(tmp_path / "table.keras")
+    assert np.array_equal(load_model(tmp_path / "table.keras").predict(rows, verbose=0), encoded)
+
+
+@pytest.mark.parametrize("reduction", [None, "flatten"])
+def test_image_block_reduces_to_a_vector(reduction):
+    node = ak.ImageInput(name="image")
+    fit_node(node, np.random.rand(4, 16, 16, 3))
+    block = ak.ImageBlock(block_type="vanilla", reduction=reduction)
+    block.name = "image_block"
+    out = block.build(kt.HyperParameters(), [node.keras_input()], [node])
+    assert len(out.shape) == 2
+    assert (out.shape[-1] > 32) == (reduction == "flatten")  # pooled to the channel count by default
+    with pytest.raises(InputError, match="reduction"):
+        ak.ImageBlock(reduction="mean")
+    x = keras.Input((4, 4, 8))
+    assert [spatial_reduction(x, k).shape[-1] for k in ("flatten", "global_avg", "global_max")] == [128, 8, 8]
+
+
+def test_schedule_warms_up_then_decays():
+    optimizer = training.optimizer(1e-2, total_steps=100)
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    rates = [float(schedule(step)) for step in (0, 10, 55, 99)]
+    assert rates[0] < rates[1] and abs(rates[1] - 1e-2) < 1e-4 and rates[1] > rates[2] > rates[3]
+    assert optimizer.clipnorm == training.CLIPNORM
+
+
+def test_ensemble_selection_prefers_the_better_member_and_combines_per_head():
+    head = ak.RegressionHead(name="score")
+    head.fit_targets(np.array([0.0, 1.0, 2.0, 3.0]))
+    truth = np.array([[0.0], [1.0], [2.0], [3.0]])
+    good, bad = truth + 0.1, truth + 2.0
+    assert select(head, truth, [bad, good], size=5)[0] == 1
+    assert select(head, truth, [truth + 1.0, truth - 1.0], size=4)[:2] in ([0, 1], [1, 0])  # averaging cancels errors
+    node = ak.StructuredDataInput(name="x")
+    node.shape, node.dtype = (1,), "float32"
+    members = []
+    for offset in (0.0, 2.0):
+        inputs = keras.Input((1,), name="x")
+        members.append(keras.Model(inputs, keras.layers.Lambda(lambda t, o=offset: t + o)(inputs)))
+    model = combine(members, [head], {"score": [0, 1, 1]}, [node])
+    assert np.allclose(model.predict(np.array([[1.0]]), verbose=0), [[1.0 + 4.0 / 3]])
+    assert model.get_layer("score") is not None
