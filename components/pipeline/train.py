@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
 from components import evaluation
@@ -83,6 +84,9 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
                      settings: dict[str, Any]) -> Trained:
     """Search models on the train split (validation split for selection), keep and export the best."""
     config = RunSettings.from_dict(settings)
+    # The shards' shuffle order depends on TensorFlow's global seed as well as its own: fix both, so a
+    # second run in the same process (a worker, a test) sees the same batches as the first.
+    keras.utils.set_random_seed(config.seed)
     directory = prepared.directory
     state = records.load_state(directory)
     batch = config.batch_size or default_batch_size(prepared.rows["train"])
