@@ -219,22 +219,26 @@ class Tracker:
     # ----------------------------------------------------------------- registry
     @contextmanager
     def _fluent(self) -> Iterator[None]:
-        """MLflow's fluent API pointed at this store for one call, then put back as it was: it keeps the
-        URI globally (and in MLFLOW_TRACKING_URI), which would send a later run of another Braid home
-        in the same process to this store."""
-        saved_env = os.environ.get("MLFLOW_TRACKING_URI")
-        saved_tracking, saved_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+        """MLflow's fluent API pointed at this store for one call, then put back exactly as it was
+        (unset stays unset): MLflow keeps the URIs in module globals and in MLFLOW_TRACKING_URI /
+        MLFLOW_REGISTRY_URI, which would send a later run of another Braid home in this process, or a
+        client made without a registry URI, to this store."""
+        from mlflow.tracking._model_registry import utils as registry_utils
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+
+        env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        saved = tracking_utils._tracking_uri, registry_utils._registry_uri
         mlflow.set_tracking_uri(self.config.tracking_uri)
         mlflow.set_registry_uri(self.config.tracking_uri)
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(saved_tracking)
-            mlflow.set_registry_uri(saved_registry)
-            if saved_env is None:
-                os.environ.pop("MLFLOW_TRACKING_URI", None)
-            else:
-                os.environ["MLFLOW_TRACKING_URI"] = saved_env
+            tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+            for key, value in env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def log_pyfunc(self, run_id: str, *, python_model: str, artifacts: dict[str, str],
                    signature: Any, input_example: Any, code_paths: list[str] | None = None) -> str:
