@@ -1,4 +1,5 @@
-"""Reduction blocks (Flatten, SpatialReduction, TemporalReduction) and the functions under them: reducing a spatial `[B, H, W, C]` or sequence `[B, T, C]` tensor to a feature vector.
+"""Reduction blocks (Flatten, SpatialReduction, TemporalReduction): a spatial `[B, H, W, C]` or sequence
+`[B, T, C]` tensor to a feature vector.
 
 "flatten" keeps where things are (a shallow CNN's map on a small image is a few cells wide, and an
 image-only model needs the layout); "global_avg" / "global_max" pool over positions (large maps,
@@ -26,17 +27,6 @@ def spatial_reduction(x, kind: str):
         return keras.layers.GlobalAveragePooling2D()(x)
     if kind == "global_max":
         return keras.layers.GlobalMaxPooling2D()(x)
-    raise InputError(f"reduction={kind!r}; use one of {list(REDUCTIONS)}.")
-
-
-def temporal_reduction(x, kind: str):
-    """`[B, T, C]` → `[B, features]`."""
-    if kind == "flatten":
-        return keras.layers.Flatten()(x)
-    if kind == "global_avg":
-        return keras.layers.GlobalAveragePooling1D()(x)
-    if kind == "global_max":
-        return keras.layers.GlobalMaxPooling1D()(x)
     raise InputError(f"reduction={kind!r}; use one of {list(REDUCTIONS)}.")
 
 
