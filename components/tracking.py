@@ -83,7 +83,26 @@ class Tracker:
         # backoff) would multiply the wait and hide which call failed.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         self.config = config
-        self.client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        if config.tracking_uri.startswith("sqlite:///"):
+            self.client = self._create_store_once(Path(config.tracking_uri.removeprefix("sqlite:///")))
+        else:
+            self.client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+
+    def _create_store_once(self, database: Path) -> MlflowClient:
+        """Several processes opening one new SQLite store race through its schema migrations ("table ...
+        already exists"): the first to hold the lock creates it, the others find it made."""
+        import fcntl
+
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with open(database.with_name(database.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                client = MlflowClient(tracking_uri=self.config.tracking_uri, registry_uri=self.config.tracking_uri)
+                self._call("open the tracking store", client.search_experiments, max_results=1)
+                self._call("open the model registry", client.search_registered_models, max_results=1)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return client
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         wait, waited = self.config.backoff_s, 0.0

@@ -1,36 +1,44 @@
-"""Same seed, same search: two pipeline runs with one seed log the same trials and the same test metrics."""
+"""Same seed, same search: `braid run CONTRACT --seed N` twice logs the same trials and test metrics."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from components.layout import Layout
-from flows.training import training_pipeline
 
 pytestmark = pytest.mark.slow
+BRAID = str(Path(sys.executable).with_name("braid"))
 
 
-def _trials(home: Path, run_id: str) -> list[dict]:
+def _runs(home: Path) -> tuple[dict, list[dict]]:
     client = MlflowClient(Layout(home).mlflow_uri)
-    parent = client.get_run(run_id)
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'")
-    return sorted(({"trial": c.data.tags["braid.trial_id"], "params": c.data.params,
-                    "val_loss": round(c.data.metrics["val_loss"], 5)} for c in children),
-                  key=lambda t: t["trial"])
+    experiment = client.get_experiment_by_name("braid-demo")
+    runs = client.search_runs([experiment.experiment_id])
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    trials = sorted(({"trial": r.data.tags["braid.trial_id"], "params": r.data.params,
+                      "val_loss": round(r.data.metrics["val_loss"], 5)}
+                     for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id),
+                    key=lambda t: t["trial"])
+    metrics = {k: v for k, v in parent.data.metrics.items() if k.startswith(("test.", "classical."))}
+    return metrics, trials
 
 
-def test_two_runs_with_the_same_seed_log_the_same_trials_and_metrics(tmp_path, demo_contract_factory, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+def test_braid_run_twice_with_one_seed_logs_the_same_trials_and_metrics(tmp_path, demo_contract_factory):
     contract = demo_contract_factory(tmp_path, rows=120, image_size=8)
-    summaries = {}
+    results = []
     for name in ("first", "second"):
-        home = tmp_path / name
-        summaries[name] = (home, training_pipeline(contract=str(contract), max_trials=2, epochs=1, tuner="random",
-                                                   seed=3, home=str(home)))
-    (home_a, a), (home_b, b) = summaries["first"], summaries["second"]
-    assert _trials(home_a, a["run"]["run_id"]) == _trials(home_b, b["run"]["run_id"])
-    assert a["trained"]["best_hyperparameters"] == b["trained"]["best_hyperparameters"]
-    for key, value in a["evaluated"]["metrics"].items():
-        assert b["evaluated"]["metrics"][key] == pytest.approx(value, abs=1e-5), key
+        env = {**os.environ, "BRAID_HOME": str(tmp_path / name)}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        done = subprocess.run([BRAID, "run", str(contract), "--max-trials", "2", "--epochs", "1", "--tuner", "random",
+                               "--seed", "3"], env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        results.append(_runs(tmp_path / name))
+    (metrics_a, trials_a), (metrics_b, trials_b) = results
+    assert trials_a == trials_b and len(trials_a) == 2
+    assert metrics_a.keys() == metrics_b.keys()
+    for key, value in metrics_a.items():
+        assert metrics_b[key] == pytest.approx(value, abs=1e-5), key
