@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.data.modalities import TransformContext, codec_for, float_feature
+from components.data.modalities import TransformContext, codec_for
 from components.errors import DataError
 
 ENCODER_FOR = {"text": "minilm", "image": "efficientnet_lite0"}
@@ -65,6 +65,3 @@ def embed(source_spec: Any, source_fitted: dict, encoder: str, dim: int, values:
         out[~missing] = embed_images(model_input)
     return out
 
-
-def tf_feature(row: np.ndarray):
-    return float_feature(row)
