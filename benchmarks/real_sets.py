@@ -9,6 +9,7 @@ Tabular at 60 s per head and at Braid's measured wall clock, both in their own v
 
     python -m benchmarks.real_sets                                   # movies and posters, everything
     python -m benchmarks.real_sets --sets movies --seeds 0 --peers classical autokeras autogluon
+    python -m benchmarks.real_sets --peers braid_scratch classical   # Braid with and without pretrained encoders
     python -m benchmarks.real_sets --smoke --out /tmp/bench          # seconds: tiny synthetic set
     python -m benchmarks.real_sets --redraw                          # table + plot from the JSON only
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from benchmarks import report, sets, systems
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PEERS = ("classical", "autokeras", "autogluon")
+PEERS = ("braid_scratch", "classical", "autokeras", "autogluon")
 # (metric, goal, higher is better) per head, from ../shared/datasets/README.md
 GOALS = {
     "movies": {"genres": ("micro-F1", 0.60, True), "vote_average": ("MAE", 0.58, False)},
@@ -42,12 +43,16 @@ README_AUTOKERAS = {
 }
 
 
-def braid_over_seeds(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
-    """Scores per seed, then the median, min and max of each head's primary metric."""
+def braid_over_seeds(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int,
+                     pretrained: bool | None = None) -> dict:
+    """Scores per seed, then the median, min and max of each head's primary metric.
+
+    Embeddings are kept under benchmarks/.work/embeddings: the first seed of the first run computes
+    them (its `seconds` include that), later ones read them, as a user's later runs would."""
     per_seed = {}
     for seed in seeds:
         with tempfile.TemporaryDirectory(prefix="braid-bench-") as workdir:
-            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir))
+            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir), pretrained, sets.WORK / "embeddings")
         per_seed[str(seed)] = systems.score(bench, run)
         print(f"  braid seed {seed}: {_summary(per_seed[str(seed)])}", flush=True)
     heads = {h.name: [s["heads"][h.name]["value"] for s in per_seed.values()] for h in bench.heads}
@@ -64,6 +69,8 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, pe
              "goals": {k: {"metric": m, "value": v, "higher": h} for k, (m, v, h) in GOALS[bench.name].items()}}
     print(f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows", flush=True)
     braid = entry["systems"]["braid"] = braid_over_seeds(bench, seeds, trials, epochs)
+    if "braid_scratch" in peers:
+        entry["systems"]["braid_scratch"] = braid_over_seeds(bench, seeds, trials, epochs, pretrained=False)
     if "classical" in peers:
         entry["systems"]["classical"] = systems.score(bench, systems.run_classical(bench, seed=0))
     set_dir = bench.save(sets.WORK / f"set-{bench.name}") if {"autokeras", "autogluon"} & set(peers) else None

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-COLUMNS = ("braid", "classical", "autokeras", "autogluon", "autogluon_wallclock")
-LABELS = {"braid": "Braid", "classical": "classical", "autokeras": "AutoKeras 3.0", "autogluon": "AutoGluon 60 s/head",
+COLUMNS = ("braid", "braid_scratch", "classical", "autokeras", "autogluon", "autogluon_wallclock")
+LABELS = {"braid": "Braid", "braid_scratch": "Braid without pretrained encoders", "classical": "classical", "autokeras": "AutoKeras 3.0", "autogluon": "AutoGluon 60 s/head",
           "autogluon_wallclock": "AutoGluon, Braid's wall clock"}
 
 

@@ -93,8 +93,12 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
     return Run("classical", predictions, time.monotonic() - started, thresholds, {"models": models})
 
 
-def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path) -> Run:
-    """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once."""
+def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None,
+              cache: Path | None = None) -> Run:
+    """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once.
+
+    `pretrained` is the AutoModel's (None: the frozen encoders when installed); `cache` the folder the
+    AutoModel keeps its embeddings in (its `directory`), so later seeds and runs reuse them."""
     import keras
     import pandas as pd
 
@@ -123,7 +127,8 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
 
     keras.utils.set_random_seed(seed)
     model = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=trials, overwrite=True, seed=seed,
-                         directory=str(workdir), project_name=f"{bench.name}_seed{seed}")
+                         directory=str(cache or workdir), project_name=f"{bench.name}_seed{seed}_{workdir.name}",
+                         pretrained=pretrained)
     started = time.monotonic()
     model.fit([rows(v, bench.train) for v in x], [rows(v, bench.train) for v in y], epochs=epochs, verbose=0)
     seconds = time.monotonic() - started
@@ -138,7 +143,9 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
         elif head.task == "regression":
             value = value.reshape(-1).astype(float)
         predictions[head.name] = value.astype(float)  # multi-label: 0/1 at Braid's tuned thresholds
-    return Run("braid", predictions, seconds, info={"seed": seed, "trials": trials, "epochs": epochs})
+    info = {"seed": seed, "trials": trials, "epochs": epochs, "embedded_rows": model.embedder.computed_rows,
+            "encoders": [f.encoder for f in model.embedder.frozen]}
+    return Run("braid" if pretrained is not False else "braid_scratch", predictions, seconds, info=info)
 
 
 def run_peer(name: str, set_dir: Path, args: list[str], timeout: float = 3600) -> Run:

@@ -507,5 +507,8 @@ def encode(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset)
 
 
 def default_batch_size(rows: int) -> int:
-    """Small batches for small data (more updates per epoch), larger ones once there is data for them."""
-    return 32 if rows <= 1000 else 64 if rows <= 10000 else 128
+    """Enough optimiser steps per epoch for a 5-epoch budget (about 60 or more), a power of two in 16..128.
+
+    On movies (1,905 training rows) 32 instead of 64 raised one trial from 0.573 to 0.588 genres
+    micro-F1 and from 0.603 to 0.588 vote MAE (benchmarks/README.md)."""
+    return int(np.clip(2 ** int(np.log2(max(rows, 1) / 60)), 16, 128))

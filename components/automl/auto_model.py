@@ -6,6 +6,7 @@ import os
 import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from components.automl.blocks.general import name_unnamed
 from components.automl.ensemble import ensemble
+from components.automl.frozen import Embedder, plan
 from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
@@ -108,6 +110,10 @@ class AutoModel:
             1 keeps only the best trial. Not used with `refit=True`.
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
+        pretrained: frozen pretrained encoders in the default graph (`automl.frozen`): each text and
+            image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row and tried
+            first. None: when the `braid[pretrained]` extra is installed; True: required; False: never.
+            Custom graphs wire `PretrainedTextEncoder` / `PretrainedImageEncoder` themselves.
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
             `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
             `InputError` naming it).
@@ -142,6 +148,7 @@ class AutoModel:
         distribution_strategy: Any = None,
         mixed_precision: bool = False,
         ensemble_size: int = 3,
+        pretrained: bool | None = None,
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
@@ -158,10 +165,15 @@ class AutoModel:
             raise InputError(f"max_trials={max_trials}; use at least 1.")
         if ensemble_size < 1:
             raise InputError(f"ensemble_size={ensemble_size}; use at least 1 (1 keeps only the best trial).")
-        self.graph = Graph(self.inputs, self.heads)
+        self.directory = str(directory or os.path.join(tempfile.gettempdir(), "braid_auto_model"))
+        wired = any(h.inputs for h in self.heads)
+        frozen = [] if wired else plan(self.inputs, pretrained)
+        self.graph = Graph(self.inputs, self.heads, frozen)
+        self.raw_inputs = list(self.inputs)  # what the caller gives; `inputs` adds the hidden embedding inputs
+        self.inputs = list(self.graph.inputs)
+        self.embedder = Embedder(frozen, Path(self.directory) / "_embeddings")
         self.loss_weights = resolve_weights([h.name for h in self.heads], loss_weights)
         self.project_name, self.max_trials, self.tuner_name = project_name, max_trials, tuner
-        self.directory = str(directory or os.path.join(tempfile.gettempdir(), "braid_auto_model"))
         self.objective, self.overwrite, self.seed = objective, overwrite, seed
         self.max_model_size, self.time_budget, self.observers = max_model_size, time_budget, list(observers or [])
         self.loss_weighting, self.refit, self.learning_rate = loss_weighting, refit, learning_rate
@@ -287,7 +299,7 @@ class AutoModel:
         if isinstance(x, tf.data.Dataset):
             if y is not None:
                 raise InputError("y must be None when x is a tf.data.Dataset of (x, y) pairs.")
-            train = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=True)
+            train = self._from_dataset(x, with_targets=True)
             if validation_data is None:
                 rows = data.count(train)
                 if rows == 0:
@@ -300,7 +312,8 @@ class AutoModel:
         if x is None or y is None:
             raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
         other_y = validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
-        xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=True, other_y=other_y)
+        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=True, other_y=other_y)
+        xs = self.embedder.add(xs)
         if validation_data is None:
             (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split, self.heads)
             val = tf.data.Dataset.from_tensor_slices((vx, vy))
@@ -310,11 +323,20 @@ class AutoModel:
 
     def _validation(self, validation_data):
         if isinstance(validation_data, tf.data.Dataset):
-            return data.from_tf_dataset(self.inputs, self.heads, validation_data, with_targets=True)
+            return self._from_dataset(validation_data, with_targets=True)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise InputError("validation_data must be (x, y) or a tf.data.Dataset of (x, y).")
-        vx, vy = data.from_arrays(self.inputs, self.heads, validation_data[0], validation_data[1], fitting=False, what="validation x")
-        return tf.data.Dataset.from_tensor_slices((vx, vy))
+        vx, vy = data.from_arrays(self.raw_inputs, self.heads, validation_data[0], validation_data[1], fitting=False,
+                                  what="validation x")
+        return tf.data.Dataset.from_tensor_slices((self.embedder.add(vx), vy))
+
+    def _from_dataset(self, dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
+        raw = data.from_tf_dataset(self.raw_inputs, self.heads, dataset, with_targets=with_targets)
+        return self.embedder.map_dataset(raw, with_targets)
+
+    def _arrays(self, x, y, fitting: bool = False) -> tuple[dict, dict | None]:
+        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=fitting)
+        return self.embedder.add(xs), ys
 
     def _pipeline(self, raw, rows: int):
         """Raw examples → encoded, unbatched examples, cached in memory when they fit."""
@@ -407,17 +429,16 @@ class AutoModel:
 
     def _features(self, x, batch_size: int):
         if isinstance(x, tf.data.Dataset):
-            raw = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=False)
+            raw = self._from_dataset(x, with_targets=False)
         else:
-            xs, _ = data.from_arrays(self.inputs, self.heads, x, None, fitting=False)
-            raw = tf.data.Dataset.from_tensor_slices(xs)
+            raw = tf.data.Dataset.from_tensor_slices(self._arrays(x, None)[0])
         return raw.map(lambda item: data.cast_inputs(self.inputs, item)).batch(batch_size)
 
     def model_inputs(self, x: Any) -> dict:
         """Raw arrays / DataFrames → the dict the exported model takes (tables with categorical
         columns become string tensors, text a string vector), keyed by input names."""
         self._require_model()
-        xs, _ = data.from_arrays(self.inputs, self.heads, x, None, fitting=False)
+        xs, _ = data.from_arrays(self.raw_inputs, self.heads, x, None, fitting=False)
         return {k: tf.constant(v) if v.dtype.kind == "U" else v for k, v in xs.items()}
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int = 0, **kwargs: Any):
@@ -463,9 +484,9 @@ class AutoModel:
         """
         model = self._require_model()
         if isinstance(x, tf.data.Dataset):
-            raw = data.from_tf_dataset(self.inputs, self.heads, x, with_targets=True)
+            raw = self._from_dataset(x, with_targets=True)
         else:
-            xs, ys = data.from_arrays(self.inputs, self.heads, x, y, fitting=False)
+            xs, ys = self._arrays(x, y)
             raw = tf.data.Dataset.from_tensor_slices((xs, ys))
         raw = self._score_unseen_classes_as_wrong(raw, batch_size)
         wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
@@ -503,8 +524,11 @@ class AutoModel:
 
     def export_model(self) -> keras.Model:
         """The best model as a plain keras.Model taking raw inputs (named after the input nodes)
-        and returning probabilities / values in target units; save it with `model.save("m.keras")`."""
-        return self._require_model()
+        and returning probabilities / values in target units; save it with `model.save("m.keras")`.
+
+        With frozen pretrained encoders (`pretrained`), the encoders run inside the exported model
+        (reloading it needs `import components` for their layers)."""
+        return self.embedder.export(self._require_model(), self.raw_inputs)
 
     def leaderboard(self) -> list[dict]:
         """Every trial, best first: `{"trial_id", "status", "score", "hyperparameters"}`."""

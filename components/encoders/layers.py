@@ -120,3 +120,40 @@ class PixelScaling(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "offset": self.offset, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ToRGB(keras.layers.Layer):
+    """Images [B, H, W, 1|3|4] in [0, 255] -> float32 RGB [B, *size, 3], as `embed_images` prepares them.
+
+    Grayscale is repeated, alpha is composited on white, and images of another size are resized
+    (bilinear, antialiased), so a model with the encoder inside sees what frozen embeddings saw.
+
+    Args:
+        size: (height, width) the encoder sees.
+    """
+
+    def __init__(self, size: tuple[int, int], **kwargs):
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
+        self.size = (int(size[0]), int(size[1]))
+
+    def call(self, images):
+        import tensorflow as tf
+
+        x = tf.cast(images, "float32")
+        channels = x.shape[-1]
+        if channels == 1:
+            x = tf.repeat(x, 3, axis=-1)
+        elif channels == 4:
+            alpha = x[..., 3:] / 255.0
+            x = x[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        if tuple(x.shape[1:3]) != self.size:
+            x = tf.image.resize(x, self.size, antialias=True)
+        return tf.clip_by_value(x, 0.0, 255.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.size, 3)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": list(self.size)}

@@ -39,6 +39,7 @@ class EncoderChoice(Block):
         if len(inputs) != len(self.options):
             raise InputError(f"EncoderChoice {self.name} has {len(self.options)} options but {len(inputs)} inputs.")
         chosen = self.choice(hp, "encoder", self.fixed, self.options)
+        self.chosen = chosen  # read by Fusion, which keeps pretrained embeddings out of modality dropout
         x = inputs[self.options.index(chosen)]
         check_numeric(x, self)
         x = to_vector(x)
