@@ -42,6 +42,7 @@ from components.data.spec import FeatureSpec
 from components.data.sources import require_columns, row_ids
 from components.errors import DataError, StorageError
 from components.layout import Layout
+from components.progress import report
 from components.data.embeddings import check_versions, embed, embedding_columns
 from components.data.modalities import Codec, TransformContext, codec_for, float_feature
 from components.data.tasks import codec_for_target
@@ -218,8 +219,10 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
     embeddings = tuple(ColumnState(c["name"], "embedding", c["config"], c["fitted"])
                        for c in embedding_columns(contract.features))  # fails early when an extra is missing
     fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
-    train_rows = 0
+    train_rows, seen = 0, 0
     for frame, _, splits, _ in _rows(contract, batch_rows, quarantine):
+        seen += len(frame)
+        report("preprocess", None, None, f"fitting on the train rows: {seen} rows read")
         train = frame.loc[splits == "train"]
         train_rows += len(train)
         if len(train):
@@ -404,6 +407,8 @@ def write_shards(contract: Contract, state: PreprocessState, directory: Path, *,
             examples, table = _encode_batch(state, part, part_ids, ctx)
             writers[split].write(examples, table)
             rows[split] += len(examples)
+        done = sum(rows.values())
+        report("preprocess", done, None, f"{done} rows written to shards")
     shards = []
     for writer in writers.values():
         writer.close()

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.data.contract import Contract
+from components import progress
 from components.data.sources import data_hash, read_batches, read_header
 from components.data.validation.rows import Failure, _check_rows, _Tally
 from components.data.validation.suite import _Gate
@@ -122,6 +123,7 @@ def validate(contract: Contract, out_dir: Path, *, batch_rows: int = 50_000) -> 
         n_rows += len(frame)
         frame = _check_rows(contract, frame, tally)
         gate.run(frame, tally)
+        progress.report("validate", n_rows, None, f"{n_rows} rows checked")
     if n_rows == 0:
         gate.run(pd.DataFrame({c: pd.Series([], dtype=object) for c in header}), tally)
         what = "the file is empty" if not header else "the file has a header but no rows"

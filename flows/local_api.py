@@ -1,0 +1,85 @@
+"""A temporary Prefect API for one CLI command, that dies with the command even when it is SIGKILLed.
+
+Without `PREFECT_API_URL`, Prefect starts a temporary API server in a subprocess and stops it at exit;
+after `kill -9` of the CLI no exit code runs and the server lives on (an orphan of ~200 MB per kill).
+`braid run` / `braid score` start that same server themselves (Prefect's own app factory, as Prefect
+runs it), asking Linux to SIGTERM it when its parent dies (`PR_SET_PDEATHSIG`), and point Prefect at it.
+With `PREFECT_API_URL` set (a real server) nothing is started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from components.errors import BraidError
+
+PR_SET_PDEATHSIG = 1
+STARTUP_TIMEOUT_S = 60.0
+
+
+# Run in the server process before uvicorn: SIGTERM when the parent dies; exit at once if it already has.
+_CHILD = ("import ctypes, os, runpy, signal, sys; "
+          f"ctypes.CDLL('libc.so.6').prctl({PR_SET_PDEATHSIG}, signal.SIGTERM); "
+          "os.getppid() == int(os.environ['BRAID_API_PARENT']) or sys.exit(1); "
+          "sys.argv = ['uvicorn', *sys.argv[1:]]; runpy.run_module('uvicorn', run_name='__main__')")
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_api() -> Iterator[str | None]:
+    """Within the block Prefect talks to a server that this process owns; yields its API URL (None when
+    `PREFECT_API_URL` already names a server, or off Linux, where Prefect's own temporary server is used)."""
+    if os.environ.get("PREFECT_API_URL") or not sys.platform.startswith("linux"):
+        yield None
+        return
+    import prefect
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = _free_port()
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+           "BRAID_API_PARENT": str(os.getpid())}
+    command = [sys.executable, "-c", _CHILD, "--app-dir", str(prefect.__module_path__.parent), "--factory",
+               "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "error", "--lifespan", "on"]
+    server = subprocess.Popen(command, env=env)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(server, url)
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_healthy(server: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise BraidError(f"the local Prefect API exited with code {server.returncode} while starting; "
+                                 "run `prefect server start` yourself and set PREFECT_API_URL")
+            try:
+                if client.get(f"{url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    raise BraidError(f"the local Prefect API at {url} did not answer within {STARTUP_TIMEOUT_S:.0f} s; "
+                     "run `prefect server start` yourself and set PREFECT_API_URL")
