@@ -32,6 +32,10 @@ T = TypeVar("T")
 RUN_KEY_TAG = "braid.run_key"
 TRIAL_TAG = "braid.trial_id"
 PARENT_TAG = "mlflow.parentRunId"
+DESCRIPTION_TAG = "mlflow.note.content"  # the description the MLflow UI shows and edits
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # MLflow 3: which view the experiment page opens in
+TRAINING_KIND = "custom_model_development"
+MODEL_STEP = 1  # the step logged models are recorded at (see `log_pyfunc`); run metrics are logged at 0
 _MAX_PARAM_LEN = 6000
 
 
@@ -125,22 +129,33 @@ class Tracker:
         raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- experiments and runs
-    def experiment_id(self, name: str) -> str:
-        """The id of experiment `name`, created (with the configured artifact root) if missing."""
+    def experiment_id(self, name: str, description: str | None = None) -> str:
+        """The id of experiment `name`, created (with the configured artifact root) if missing.
+
+        The experiment is marked as model training (`mlflow.experimentKind`), so the MLflow 3 UI opens on
+        its runs rather than its GenAI view, and carries `description` as its note."""
         found = self._call("look up experiment", self.client.get_experiment_by_name, name)
         if found is not None:
             if found.lifecycle_stage == "deleted":
                 self._call("restore experiment", self.client.restore_experiment, found.experiment_id)
-            return found.experiment_id
-        location = f"{self.config.artifact_root}/{name}" if self.config.artifact_root else None
-        try:
-            return self._call("create experiment", self.client.create_experiment, name, artifact_location=location)
-        except TrackingError:
-            # Another process may have created it between our look-up and create.
-            found = self._call("look up experiment", self.client.get_experiment_by_name, name)
-            if found is None:
-                raise
-            return found.experiment_id
+            experiment_id = found.experiment_id
+        else:
+            location = f"{self.config.artifact_root}/{name}" if self.config.artifact_root else None
+            try:
+                experiment_id = self._call("create experiment", self.client.create_experiment, name,
+                                           artifact_location=location)
+            except TrackingError:
+                # Another process may have created it between our look-up and create.
+                found = self._call("look up experiment", self.client.get_experiment_by_name, name)
+                if found is None:
+                    raise
+                experiment_id = found.experiment_id
+        tags = found.tags if found is not None else {}
+        wanted = {EXPERIMENT_KIND_TAG: TRAINING_KIND, **({DESCRIPTION_TAG: description} if description else {})}
+        for key, value in wanted.items():
+            if tags.get(key) != value:
+                self._call("tag experiment", self.client.set_experiment_tag, experiment_id, key, value)
+        return experiment_id
 
     def start_run(self, experiment_id: str, run_name: str, tags: dict[str, str] | None = None,
                   parent_run_id: str | None = None) -> str:
@@ -165,9 +180,18 @@ class Tracker:
 
     def run_url(self, experiment_id: str, run_id: str, local_ui: str = "http://127.0.0.1:5000") -> str:
         """The run's page: on the tracking server, or on the UI `braid ui` starts for a local store."""
+        return f"{self._ui_base(local_ui)}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def runs_urls(self, prefix: str = "braid-", local_ui: str = "http://127.0.0.1:5000") -> dict[str, str]:
+        """`{experiment name: its runs table in the model-training view}` for the experiments named `prefix*`."""
+        found = self._call("search experiments", self.client.search_experiments,
+                           filter_string=f"name LIKE '{prefix}%'", max_results=50)
+        base = self._ui_base(local_ui)
+        return {e.name: f"{base}/#/experiments/{e.experiment_id}/runs" for e in found}
+
+    def _ui_base(self, local_ui: str) -> str:
         uri = self.config.tracking_uri
-        base = uri.rstrip("/") if uri.startswith("http") else local_ui
-        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+        return uri.rstrip("/") if uri.startswith("http") else local_ui
 
     def reopen_run(self, run_id: str) -> None:
         self._call("reopen run", self.client.update_run, run_id, status="RUNNING")
@@ -198,9 +222,15 @@ class Tracker:
         for start in range(0, len(items), 100):
             self._call("log params", self.client.log_batch, run_id, params=items[start:start + 100])
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None,
+                    dataset: tuple[str, str] | None = None, model_id: str | None = None) -> None:
+        """Log finite numbers; `dataset` (name, digest) ties them to a logged input (e.g. the test split),
+        `model_id` to a logged model."""
         now = int(time.time() * 1000)
-        items = [Metric(_metric_key(k), float(v), now, step or 0) for k, v in metrics.items()
+        name, digest = dataset or (None, None)
+        items = [Metric(_metric_key(k), float(v), now, step or 0, dataset_name=name, dataset_digest=digest,
+                        model_id=model_id)
+                 for k, v in metrics.items()
                  if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))]
         for start in range(0, len(items), 500):
             self._call("log metrics", self.client.log_batch, run_id, metrics=items[start:start + 500])
@@ -259,20 +289,28 @@ class Tracker:
                 else:
                     os.environ[key] = value
 
-    def log_pyfunc(self, run_id: str, *, python_model: str, artifacts: dict[str, str],
-                   signature: Any, input_example: Any, code_paths: list[str] | None = None) -> str:
-        """Log a models-from-code pyfunc into `run_id`; returns its model URI."""
+    def log_pyfunc(self, run_id: str, *, name: str, python_model: str, artifacts: dict[str, str],
+                   signature: Any, input_example: Any, code_paths: list[str] | None = None,
+                   metrics: dict[str, float] | None = None, dataset: tuple[str, str] | None = None) -> str:
+        """Log a models-from-code pyfunc named `name` into `run_id`, with `metrics` (its own test scores,
+        tied to `dataset`) as the logged model's metrics; returns its model URI."""
 
-        def _log() -> str:
+        def _log() -> tuple[str, str]:
             with self._fluent(), mlflow.start_run(run_id=run_id):
+                # MLflow copies every run metric logged at the model's step onto the logged model (baselines,
+                # search time...); at a step no run metric uses it copies none, and the model's own are
+                # logged below.
                 info = mlflow.pyfunc.log_model(
-                    name="model", python_model=python_model, artifacts=artifacts, signature=signature,
+                    name=name, python_model=python_model, artifacts=artifacts, signature=signature,
                     input_example=input_example, code_paths=code_paths,
-                    pip_requirements=_pip_requirements(),
+                    pip_requirements=_pip_requirements(), step=MODEL_STEP,
                 )
-            return info.model_uri
+            return info.model_uri, info.model_id
 
-        return self._call("log model", _log)
+        uri, model_id = self._call("log model", _log)
+        if metrics:
+            self.log_metrics(run_id, metrics, dataset=dataset, model_id=model_id)
+        return uri
 
     @staticmethod
     def pyfunc_signature(columns: list[tuple[str, str]], example: Any, output: Any) -> Any:
@@ -294,9 +332,11 @@ class Tracker:
 
         return self._call(f"load model {model_uri}", _load)
 
-    def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None) -> str:
+    def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None,
+                 description: str | None = None, version_description: str | None = None) -> str:
         """Register the logged model `model_uri` as a new version of `name`; returns the version.
-        Never leaves a version without its files: the model is logged (files uploaded) first."""
+        Never leaves a version without its files: the model is logged (files uploaded) first.
+        `description` describes the registered model (set when it has none), `version_description` the version."""
 
         def _register() -> str:
             # register_model resolves a logged model's `models:/m-...` URI (and its model id), which a
@@ -304,7 +344,13 @@ class Tracker:
             with self._fluent():
                 return str(mlflow.register_model(model_uri, name, tags=tags or {}).version)
 
-        return self._call("register model version", _register)
+        version = self._call("register model version", _register)
+        if description and not self._call("get registered model", self.client.get_registered_model, name).description:
+            self._call("describe registered model", self.client.update_registered_model, name, description)
+        if version_description:
+            self._call("describe model version", self.client.update_model_version, name, version,
+                       version_description)
+        return version
 
     def alias_version(self, name: str, alias: str) -> str | None:
         try:
@@ -350,10 +396,10 @@ class TrialObserver:
         run_id = self.runs.get(trial_id)
         if run_id is None:
             return
-        final = {f"final_{k}": v for k, v in (metrics or {}).items()}
-        final["duration_s"] = duration_s
+        # The last epoch's metrics are already the last points of the per-epoch curves.
+        final = {"trial/duration_s": duration_s}
         if model_size is not None:
-            final["model_params"] = model_size
+            final["trial/model_params"] = model_size
         self.tracker.log_metrics(run_id, final)
         tags = {"braid.trial_status": status}
         if error:

@@ -11,12 +11,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from components.errors import BraidError
 from components.layout import Layout, check_writable
+from flows.local_api import local_api
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
@@ -128,8 +130,29 @@ def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
     from flows.training import training_pipeline
 
     _quiet_braid_tracebacks()
-    with console.status(f"Running the pipeline on {contract} (validate → preprocess → search → evaluate → register)"):
+    console.print(f"Running the pipeline on {contract}: validate → preprocess → search → evaluate → register")
+    with local_api(), _progress():
         return training_pipeline(contract=str(contract), **settings)
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[None]:
+    """A rich progress line fed by `components.progress`: the stage, how far it is, time left."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from components.progress import listen
+
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.fields[stage]:<10}"), BarColumn(),
+               TextColumn("{task.description}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None, stage="start")
+
+        def show(event) -> None:
+            bar.update(task, description=event.detail or event.stage, stage=event.stage,
+                       completed=event.done or 0, total=event.total)
+
+        with listen(show):
+            yield
 
 
 @app.command()
@@ -210,8 +233,9 @@ def score(
         from flows.scoring import scoring_pipeline
 
         _quiet_braid_tracebacks()
-        result = scoring_pipeline(contract=str(contract), data=str(data), output=str(output) if output else None,
-                                  alias=alias)
+        with local_api():
+            result = scoring_pipeline(contract=str(contract), data=str(data),
+                                      output=str(output) if output else None, alias=alias)
         console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
 
     _guard(_do)
@@ -258,9 +282,10 @@ def demo(
         console.print(f"Braid home:        {layout.home}")
         console.print(f"MLflow store:      {layout.mlflow_uri}")
         console.print(f"Preprocessed data: {summary['prepared']['directory']}")
-        console.print("Open the MLflow UI:  [bold]make ui[/]   (or: .venv/bin/braid ui) → http://127.0.0.1:5000")
-        console.print("Open the Prefect UI: [bold].venv/bin/prefect server start[/] → http://127.0.0.1:4200 "
-                      f"(with PREFECT_HOME={os.environ.get('PREFECT_HOME')})")
+        runs = _runs_urls(layout, 5000)
+        console.print("Open the MLflow UI:  [bold]make ui[/]   (or: .venv/bin/braid ui) → "
+                      + next(iter(runs.values()), "http://127.0.0.1:5000"), soft_wrap=True)
+        console.print(f"Open the Prefect UI: {_prefect_ui_command()} → http://127.0.0.1:4200", soft_wrap=True)
 
     _guard(_do)
 
@@ -274,13 +299,33 @@ def ui(
     _guard(_prepare_env)
     layout = Layout.default()
     store = os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri)
+    # One worker: a local UI for one person needs no more (MLflow's default of 4 costs ~3 GB and seconds).
     mlflow_cmd = [str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri", store,
-                  "--host", "127.0.0.1", "--port", str(port)]
-    console.print(f"Prefect UI: PREFECT_HOME={os.environ['PREFECT_HOME']} "
-                  f"{Path(sys.executable).with_name('prefect')} server start  → http://127.0.0.1:4200")
-    console.print(f"MLflow UI:  {' '.join(mlflow_cmd)}  → http://127.0.0.1:{port}")
+                  "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    # soft_wrap: a command is never broken across lines, so it can be copied even from a narrow terminal
+    console.print(f"Prefect UI: {_prefect_ui_command()}  → http://127.0.0.1:4200", soft_wrap=True)
+    console.print(f"MLflow UI:  {' '.join(mlflow_cmd)}  → http://127.0.0.1:{port}", soft_wrap=True)
+    for name, url in _runs_urls(layout, port).items():
+        console.print(f"  runs of {name}: {url}", soft_wrap=True)
     if not no_start:
         subprocess.run(mlflow_cmd, check=False)
+
+
+def _prefect_ui_command() -> str:
+    """The command that starts the Prefect UI on the project's Prefect home, analytics off."""
+    return (f"PREFECT_HOME={os.environ['PREFECT_HOME']} PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 "
+            f"{Path(sys.executable).with_name('prefect')} server start")
+
+
+def _runs_urls(layout: Layout, port: int) -> dict[str, str]:
+    """The runs table of each Braid experiment in the store (none when the store cannot be read)."""
+    from components.tracking import Tracker, TrackingConfig
+
+    try:
+        tracker = Tracker(TrackingConfig.from_env(layout))
+        return tracker.runs_urls(local_ui=f"http://127.0.0.1:{port}")
+    except BraidError:
+        return {}
 
 
 @app.command()

@@ -20,7 +20,7 @@ _HOMES = {
     "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
     "components.pipeline.runs": ("open_tracking_run", "close_tracking_run", "experiment_name", "link_flow_run",
                                  "registered_name"),
-    "components.pipeline.train": ("build_automodel", "default_batch_size", "search_and_train"),
+    "components.pipeline.train": ("build_automodel", "search_and_train"),
     "components.pipeline.assess": ("evaluate", "score_holdout", "serving_config"),
     "components.pipeline.gate": ("CHALLENGER", "CHAMPION", "decide", "register"),
     "components.pipeline.score": ("score_file",),

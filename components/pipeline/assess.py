@@ -14,6 +14,7 @@ from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
 from components.layout import Layout
+from components.progress import report
 from components.pipeline.classical import beats, classical_reports
 from components.pipeline.results import Evaluated, Prepared, Trained, TrackingRun
 from components.pipeline.rows import holdout_rows
@@ -53,6 +54,21 @@ def score_holdout(state: Any, predictions: pd.DataFrame, truth: dict[str, np.nda
     return reports, baselines, evaluation.combined_score(reports, baselines)
 
 
+def model_metrics(reports: dict, combined: float) -> dict[str, float]:
+    """The model's own test scores: `test/<target>/<metric>` and `test/combined_score`."""
+    metrics = {f"test/{name}/{k}": v for name, r in reports.items() for k, v in r.metrics.items()}
+    metrics["test/combined_score"] = combined
+    return metrics
+
+
+def selection_metric(contract: Contract) -> str:
+    """The logged metric the champion gate compares (`primary` of it, higher is better)."""
+    if not contract.primary_metric:
+        return "test/combined_score"
+    target, _, metric = contract.primary_metric.partition("/")
+    return f"test/{target}/{metric}"
+
+
 def primary(contract: Contract, reports: dict, combined: float) -> float:
     """The number the champion gate compares (higher is better): the contract's `primary_metric`
     (`target/metric`) or the combined score."""
@@ -66,6 +82,7 @@ def primary(contract: Contract, reports: dict, combined: float) -> float:
 def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
              seed: int = 0) -> Evaluated:
     """Score the trained model on the test split: per-task metrics, baselines, plots."""
+    report("evaluate", detail="scoring the test split, fitting the classical baselines")
     directory = prepared.directory
     state = records.load_state(directory)
     model = load_model(trained.model_path)
@@ -83,19 +100,20 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
     plots = [codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
              for spec, codec, _ in state.target_specs()]
-    metrics = {f"test.{name}.{k}": v for name, r in reports.items() for k, v in r.metrics.items()}
-    metrics.update({f"baseline.{name}.{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
-    metrics.update({f"classical.{name}.{k}": v for name, r in classical.items() for k, v in r.metrics.items()})
-    metrics["test.combined_score"] = combined
-    score = primary(contract, reports, combined)
-    metrics["test.primary_score"] = score
+    # MLflow groups charts by the part before "/": the model's test scores, then each reference.
+    metrics = model_metrics(reports, combined)
+    metrics.update({f"baseline/{name}/{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
+    metrics.update({f"classical/{name}/{k}": v for name, r in classical.items() for k, v in r.metrics.items()})
+    score = primary(contract, reports, combined)  # one of the logged numbers (see `selection_metric`)
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")
     (out / "evaluation.md").write_text(table, encoding="utf-8")
     tracker = tracker_for(layout)
+    # The logged model gets its own test/ metrics, tied to the test split's dataset (gate.register).
     tracker.log_metrics(run.run_id, metrics)
+    tracker.set_tags(run.run_id, {"braid.selection_metric": selection_metric(contract)})
     tracker.log_artifacts(run.run_id, out, "evaluation")
     return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
                      plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten)

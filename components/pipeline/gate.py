@@ -13,10 +13,11 @@ from components.data import records
 from components.data.contract import Contract
 from components.errors import BraidError
 from components.layout import Layout
-from components.pipeline.assess import HOLDOUT, primary, score_holdout, serving_config, split_targets
+from components.progress import report
+from components.pipeline.assess import HOLDOUT, primary, score_holdout, selection_metric, serving_config, split_targets
 from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun
 from components.pipeline.rows import input_columns
-from components.pipeline.runs import registered_name, tracker_for
+from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.serving import predict_frame
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -34,9 +35,19 @@ def decide(challenger: float, champion_version: str | None, champion: float | No
                      f"{champion:.4f} on the same {rows} holdout rows")
 
 
+def _shown(contract: Contract, score: float) -> float:
+    """A gate score (higher is better) in the units of its metric (an error metric is negated back)."""
+    if not contract.primary_metric:
+        return score
+    from components import evaluation
+
+    return score if evaluation.higher_is_better(contract.primary_metric.partition("/")[2]) else -score
+
+
 def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
              evaluated: Evaluated, require_beating_classical: bool = False) -> Decision:
     """Log and register the model; move `champion` to it when `decide` says so (both scores logged)."""
+    report("register", detail="logging the model, scoring the champion on the same holdout")
     directory = Path(prepared.directory)
     state = records.load_state(directory)
     tracker = tracker_for(layout)
@@ -49,14 +60,23 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     model = load_model(trained.model_path)
     signature = tracker.pyfunc_signature(input_columns(contract, example), example,
                                          predict_frame(model, state, config, example))
+    name = registered_name(contract)
     model_uri = tracker.log_pyfunc(
-        run.run_id, python_model=str(PACKAGE / "serving" / "model_code.py"),
+        run.run_id, name=name, python_model=str(PACKAGE / "serving" / "model_code.py"),
         artifacts={"keras_model": trained.model_path, "state": str(directory / "state.json"),
                    "serving": str(package / "serving.json")},
         signature=signature, input_example=example, code_paths=[str(PACKAGE)],
+        metrics={k: v for k, v in evaluated.metrics.items() if k.startswith("test/")},
+        dataset=dataset_key(contract, directory.name, "test"),
     )
-    name = registered_name(contract)
-    version = tracker.register(model_uri, name, tags={"braid.data_hash": directory.name})
+    targets = ", ".join(f"{t.name} ({t.task})" for t in contract.targets)
+    version = tracker.register(
+        model_uri, name, tags={"braid.data_hash": directory.name},
+        description=(f"Braid models of the data contract `{contract.name}`: raw rows in, {targets} out. "
+                     f"The `{CHAMPION}` alias is the one to serve; `{CHALLENGER}` is the newest."),
+        version_description=(f"From run {run.run_name}: best of {len(trained.leaderboard)} trials "
+                             f"(trial {trained.leaderboard[0]['trial_id'] if trained.leaderboard else '?'}); "
+                             f"test {selection_metric(contract)} = {_shown(contract, evaluated.primary_score)}."))
     tracker.set_alias(name, CHALLENGER, version)
     champion = tracker.alias_version(name, CHAMPION)
     champion_score, failure = None, ""
@@ -78,8 +98,8 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         tracker.set_alias(name, CHAMPION, version)
     tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
                                   "braid.decision": reason, "braid.beats_classical": beaten})
-    tracker.log_metrics(run.run_id, {"gate.challenger_score": evaluated.primary_score,
-                                     **({"gate.champion_score": champion_score} if champion_score is not None else {})})
+    if champion_score is not None:  # the challenger's own score is its `braid.selection_metric`
+        tracker.log_metrics(run.run_id, {"gate/champion_score": _shown(contract, champion_score)})
     markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "
                 f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}.")
     return Decision(registered_model=name, version=version, promoted=promote, reason=reason,

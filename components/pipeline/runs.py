@@ -16,6 +16,7 @@ import pandas as pd
 
 from components.data import records
 from components.data.contract import Contract
+from components.data.sources import row_ids, rows_with_ids
 from components.errors import TrackingError
 from components.layout import Layout, check_writable
 from components.pipeline.results import Prepared, TrackingRun, Validated
@@ -61,7 +62,9 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
     """Start the parent MLflow run, or reopen the unfinished one of the same contract, data and budget
     (a killed run resumes: its trial runs that were left RUNNING are marked KILLED)."""
     tracker = tracker_for(layout)
-    experiment_id = tracker.experiment_id(experiment_name(contract))
+    experiment_id = tracker.experiment_id(experiment_name(contract), (
+        f"Braid searches for the data contract `{contract.name}`: one parent run per training run, a nested "
+        "run per trial; the registered model's `champion` alias is the promoted one."))
     run_key = hashlib.sha256(json.dumps([contract.name, data_hash, settings], sort_keys=True).encode()).hexdigest()[:16]
     run_id = tracker.find_unfinished_run(experiment_id, run_key)
     resumed, killed = run_id is not None, 0
@@ -75,7 +78,9 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
             RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
             "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
         })
-        tracker.log_params(run_id, {**settings, "contract": contract.name, "data_hash": data_hash,
+        # None means "Braid chooses" (e.g. the batch size): the chosen value is logged when it is known.
+        chosen = {k: v for k, v in settings.items() if v is not None}
+        tracker.log_params(run_id, {**chosen, "contract": contract.name, "data_hash": data_hash,
                                     "rows_train": prepared.rows.get("train"),
                                     "rows_val": prepared.rows.get("val"),
                                     "rows_test": prepared.rows.get("test"),
@@ -88,8 +93,10 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
         # Which encoder and package versions made the frozen embeddings (serving refuses others).
         state = records.load_state(prepared.directory)
         tracker.set_tags(run_id, {f"braid.encoder.{c.name}": c.fitted["fingerprint"] for c in state.embeddings})
-        tracker.log_dataset(run_id, _profilable(records.read_tabular(prepared.directory, "train")),
-                            source=str(contract.source.path), name=contract.name, digest=data_hash)
+        for split, frame in split_frames(contract, prepared.directory).items():
+            name, digest = dataset_key(contract, data_hash, split)
+            tracker.log_dataset(run_id, frame, source=str(contract.source.path), name=name, digest=digest,
+                                context=SPLIT_CONTEXT[split])
     search_dir = layout.search(contract.name, run_id)
     check_writable(search_dir)
     uri = tracker.config.tracking_uri
@@ -106,10 +113,23 @@ def link_flow_run(layout: Layout, run: TrackingRun, flow_run_id: str, flow_run_u
     tracker_for(layout).set_tags(run.run_id, tags)
 
 
-def _profilable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns MLflow can profile: array cells (multi-hot targets) are left out."""
-    arrays = [c for c in frame.columns if len(frame) and frame[c].dtype == object and not isinstance(frame[c].iloc[0], str)]
-    return frame.drop(columns=arrays)
+SPLIT_CONTEXT = {"train": "training", "val": "validation", "test": "testing"}  # MLflow's dataset contexts
+DATASET_ROWS = 50_000  # rows per split MLflow profiles; the digest covers all of them
+
+
+def dataset_key(contract: Contract, data_hash: str, split: str) -> tuple[str, str]:
+    """(name, digest) of a split's logged dataset, which metrics on that split are tied to."""
+    return f"{contract.name}-{split}", f"{data_hash[:28]}-{split}"
+
+
+def split_frames(contract: Contract, directory: str) -> dict[str, pd.DataFrame]:
+    """Each split's raw source rows (the contract's columns: features, image paths and targets, as the
+    source holds them), at most `DATASET_ROWS` each, read in one scan of the source."""
+    ids = {split: records.split_ids(directory, split)[:DATASET_ROWS] for split in SPLIT_CONTEXT}
+    rows = rows_with_ids(contract, [i for split in SPLIT_CONTEXT for i in ids[split]])
+    row_split = {i: split for split, some in ids.items() for i in some}
+    where = pd.Series([row_split[i] for i in row_ids(rows, contract.id_column)], index=rows.index, dtype=object)
+    return {split: rows[where == split].reset_index(drop=True) for split in SPLIT_CONTEXT}
 
 
 def close_tracking_run(home: str, run: TrackingRun, error: BaseException | None = None) -> None:

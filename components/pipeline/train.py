@@ -10,16 +10,13 @@ import keras
 import numpy as np
 
 from components import evaluation
+from components.automl.adapters import default_batch_size
 from components.data import records
 from components.data.contract import Contract
 from components.layout import Layout
+from components.progress import SearchProgress
 from components.pipeline.results import Prepared, RunSettings, Trained, TrackingRun
 from components.pipeline.runs import tracker_for
-
-
-def default_batch_size(train_rows: int) -> int:
-    """Enough optimiser steps per epoch for a 5-epoch budget (about 60 or more), within 16..128."""
-    return int(np.clip(2 ** int(np.log2(max(train_rows, 1) / 60)), 16, 128))
 
 
 def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
@@ -89,13 +86,14 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     keras.utils.set_random_seed(config.seed)
     directory = prepared.directory
     state = records.load_state(directory)
-    batch = config.batch_size or default_batch_size(prepared.rows["train"])
+    batch = config.batch_size or default_batch_size(prepared.rows["train"])  # the library's rule
     train = records.make_dataset(directory, "train", batch_size=batch, shuffle=True, seed=config.seed)
     val = records.make_dataset(directory, "val", batch_size=batch)
     tracker = tracker_for(layout)
     observer = tracker.trial_observer(run.experiment_id, run.run_id)
     search_dir = Path(run.search_dir)
-    automodel = build_automodel(contract, state, search_dir, config, [observer])
+    automodel = build_automodel(contract, state, search_dir, config,
+                                [observer, SearchProgress(config.max_trials, config.epochs)])
     started = time.monotonic()
     automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
     model_path = search_dir / "best_model.keras"
@@ -109,10 +107,13 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     if best_curves:
         evaluation.plot_learning_curves(best_curves, plots)
     tracker.log_artifacts(run.run_id, plots, "search")
-    tracker.log_metrics(run.run_id, {"search_seconds": time.monotonic() - started,
-                                     "trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
+    tracker.log_metrics(run.run_id, {"search/seconds": time.monotonic() - started,
+                                     "search/trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
     best = leaderboard[0] if leaderboard else {}
-    tracker.log_params(run.run_id, {f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()})
+    tracker.log_params(run.run_id, {"batch_size": batch,
+                                    **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}})
+    if best:
+        tracker.set_tags(run.run_id, {"braid.best_trial": best["trial_id"]})
     return Trained(model_path=str(model_path),
                    leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
                    best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch,

@@ -23,7 +23,7 @@ def _runs(home: Path) -> tuple[dict, list[dict]]:
                       "val_loss": round(r.data.metrics["val_loss"], 5)}
                      for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id),
                     key=lambda t: t["trial"])
-    metrics = {k: v for k, v in parent.data.metrics.items() if k.startswith(("test.", "classical."))}
+    metrics = {k: v for k, v in parent.data.metrics.items() if k.startswith(("test/", "classical/"))}
     return metrics, trials
 
 

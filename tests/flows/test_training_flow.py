@@ -1,5 +1,6 @@
 """The real training flow end to end: Prefect (test API), MLflow on a temporary SQLite store, tiny data."""
 
+import json
 from pathlib import Path
 
 import keras
@@ -49,20 +50,54 @@ def test_parent_and_nested_trial_runs_are_recorded(home, first_run):
     assert parent.info.status == "FINISHED"
     assert parent.data.params["contract"] == "demo"
     assert parent.data.tags["braid.data_hash"] == first_run["prepared"]["directory"].rsplit("/", 1)[-1]
-    assert "test.combined_score" in parent.data.metrics
+    assert "test/combined_score" in parent.data.metrics
     for target, metric in (("kind", "accuracy"), ("score", "mae"), ("tags", "micro_f1")):
-        assert f"test.{target}.{metric}" in parent.data.metrics
-        assert f"baseline.{target}.{metric}" in parent.data.metrics
+        assert f"test/{target}/{metric}" in parent.data.metrics
+        assert f"baseline/{target}/{metric}" in parent.data.metrics
+    # one name per quantity: the gate's score is the metric the selection tag names, logged once
+    assert parent.data.tags["braid.selection_metric"] == "test/combined_score"
+    assert not [k for k in parent.data.metrics if "primary_score" in k or "challenger_score" in k or "." in k]
+    assert int(parent.data.params["batch_size"]) == first_run["trained"]["batch_size"] > 0, "the size used, not None"
     children = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     assert len(children) == 2
+    assert parent.data.tags["braid.best_trial"] in {c.data.tags["braid.trial_id"] for c in children}
     for child in children:
         assert child.info.status in {"FINISHED", "FAILED"}
         assert child.data.params, "each trial logs its hyperparameters"
         history = client.get_metric_history(child.info.run_id, "val_loss")
         assert len(history) == 2, "one val_loss point per epoch"
-    inputs = parent.inputs.dataset_inputs
-    assert inputs and inputs[0].dataset.name == "demo"
+        assert not [k for k in child.data.metrics if k.startswith("final_")], "no copies of the last epoch"
+
+
+def test_each_split_is_logged_with_the_raw_schema_and_the_models_metrics_are_tied_to_the_test_split(home, first_run):
+    client = _client(home)
+    parent = client.get_run(first_run["run"]["run_id"])
+    inputs = {i.tags[0].value: i.dataset for i in parent.inputs.dataset_inputs}
+    assert set(inputs) == {"training", "validation", "testing"}
+    rows = first_run["prepared"]["rows"]
+    for context, split in (("training", "train"), ("validation", "val"), ("testing", "test")):
+        schema = json.loads(inputs[context].schema)["mlflow_colspec"]
+        names = {column["name"] for column in schema}
+        assert {"image", "description", "price", "color", "listed_on", "kind", "score", "tags"} <= names
+        assert json.loads(inputs[context].profile)["num_rows"] == rows[split]
+    metrics = client.get_logged_model(parent.outputs.model_outputs[0].model_id).metrics
+    assert {(m.dataset_name, m.dataset_digest) for m in metrics} == {(inputs["testing"].name, inputs["testing"].digest)}
+
+
+def test_experiment_model_and_version_are_described_and_the_model_keeps_only_its_own_metrics(home, first_run):
+    client = _client(home)
+    parent = client.get_run(first_run["run"]["run_id"])
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "demo" in experiment.tags["mlflow.note.content"]
+    name = first_run["decision"]["registered_model"]
+    assert "champion" in client.get_registered_model(name).description
+    version = client.get_model_version(name, first_run["decision"]["version"])
+    assert parent.info.run_name in version.description
+    logged = client.get_logged_model(parent.outputs.model_outputs[0].model_id)
+    assert logged.name == name
+    assert logged.metrics and {m.key.split("/")[0] for m in logged.metrics} == {"test"}
 
 
 def test_artifacts_are_logged(home, first_run):
