@@ -47,12 +47,14 @@ def braid_over_seeds(bench: sets.BenchSet, seeds: list[int], trials: int, epochs
                      pretrained: bool | None = None) -> dict:
     """Scores per seed, then the median, min and max of each head's primary metric.
 
-    Embeddings are kept under benchmarks/.work/embeddings: the first seed of the first run computes
-    them (its `seconds` include that), later ones read them, as a user's later runs would."""
+    Searches run in temporary folders under benchmarks/.work/braid, whose _embeddings/ keeps the
+    embeddings: the first seed of the first run computes them (its `seconds` include that), later ones
+    read them, as a user's later runs would."""
     per_seed = {}
+    (sets.WORK / "braid").mkdir(parents=True, exist_ok=True)
     for seed in seeds:
-        with tempfile.TemporaryDirectory(prefix="braid-bench-") as workdir:
-            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir), pretrained, sets.WORK / "embeddings")
+        with tempfile.TemporaryDirectory(prefix="search-", dir=sets.WORK / "braid") as workdir:
+            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir), pretrained)
         per_seed[str(seed)] = systems.score(bench, run)
         print(f"  braid seed {seed}: {_summary(per_seed[str(seed)])}", flush=True)
     heads = {h.name: [s["heads"][h.name]["value"] for s in per_seed.values()] for h in bench.heads}

@@ -93,12 +93,11 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
     return Run("classical", predictions, time.monotonic() - started, thresholds, {"models": models})
 
 
-def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None,
-              cache: Path | None = None) -> Run:
+def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None) -> Run:
     """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once.
 
-    `pretrained` is the AutoModel's (None: the frozen encoders when installed); `cache` the folder the
-    AutoModel keeps its embeddings in (its `directory`), so later seeds and runs reuse them."""
+    `pretrained` is the AutoModel's (None: the frozen encoders when installed). Embeddings are cached
+    beside `workdir` (in its parent), so later seeds and runs with the same parent reuse them."""
     import keras
     import pandas as pd
 
@@ -126,9 +125,9 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
         return value.iloc[index].reset_index(drop=True) if isinstance(value, pd.DataFrame) else value[index]
 
     keras.utils.set_random_seed(seed)
+    # The search lives in workdir; the AutoModel keeps embeddings beside it, in workdir.parent/_embeddings.
     model = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=trials, overwrite=True, seed=seed,
-                         directory=str(cache or workdir), project_name=f"{bench.name}_seed{seed}_{workdir.name}",
-                         pretrained=pretrained)
+                         directory=str(workdir.parent), project_name=workdir.name, pretrained=pretrained)
     started = time.monotonic()
     model.fit([rows(v, bench.train) for v in x], [rows(v, bench.train) for v in y], epochs=epochs, verbose=0)
     seconds = time.monotonic() - started
@@ -144,7 +143,11 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
             value = value.reshape(-1).astype(float)
         predictions[head.name] = value.astype(float)  # multi-label: 0/1 at Braid's tuned thresholds
     info = {"seed": seed, "trials": trials, "epochs": epochs, "embedded_rows": model.embedder.computed_rows,
-            "encoders": [f.encoder for f in model.embedder.frozen]}
+            "encoders": [f.encoder for f in model.embedder.frozen],
+            "leaderboard": [{"score": r["score"], "status": r["status"],
+                             "changed": {k: v for k, v in r["hyperparameters"].items() if "encoder" in k or "fusion" in k
+                                         or k == "learning_rate"}} for r in model.leaderboard()],
+            "ensemble": {head: list(map(int, picks)) for head, picks in model.ensemble_picks.items()}}
     return Run("braid" if pretrained is not False else "braid_scratch", predictions, seconds, info=info)
 
 

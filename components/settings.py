@@ -29,3 +29,6 @@ class Settings(BaseSettings):
     braid_tracking_max_wait_s: float = Field(60.0, ge=0)
     prefect_api_url: str | None = None
     prefect_home: Path | None = None
+    # Where a served model looks up path-based image cells (`braid serve --image-root`); unset: the
+    # training contract's image root. A request's `params: {"image_root": ...}` overrides both.
+    braid_image_root: Path | None = None

@@ -35,6 +35,15 @@ contract_app = typer.Typer(no_args_is_help=True, help="Write and check data cont
 app.add_typer(contract_app, name="contract")
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _main() -> None:
+    # Only as the `braid` command: a test or notebook importing this module keeps its own stderr.
+    if Path(sys.argv[0]).name == "braid":
+        from flows.native_logs import quiet_native_logs
+
+        quiet_native_logs()
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _OFFLINE_ENV = {
@@ -321,11 +330,50 @@ def _runs_urls(layout: Layout, port: int) -> dict[str, str]:
     """The runs table of each Braid experiment in the store (none when the store cannot be read)."""
     from components.tracking import Tracker, TrackingConfig
 
+    config = TrackingConfig.from_env(layout)
+    if config.tracking_uri.startswith("sqlite:///") and not Path(config.tracking_uri[len("sqlite:///"):]).is_file():
+        return {}  # no runs yet: do not create the store just to look
     try:
-        tracker = Tracker(TrackingConfig.from_env(layout))
+        tracker = Tracker(config)
         return tracker.runs_urls(local_ui=f"http://127.0.0.1:{port}")
     except BraidError:
         return {}
+
+
+@app.command()
+def serve(
+    contract: Annotated[Path, typer.Argument(help="The data contract YAML whose model to serve.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5001,
+    alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
+    image_root: Annotated[Optional[Path], typer.Option(help="Directory path-based image cells are relative to "
+                                                             "(default: the contract's source.image_root).")] = None,
+    print_only: Annotated[bool, typer.Option("--print-only", help="Only print the command.")] = False,
+) -> None:
+    """Serve the contract's registered model over REST (`mlflow models serve`, one worker, 127.0.0.1).
+
+    POST raw rows to /invocations as {"dataframe_split": {"columns": [...], "data": [[...]]}}; an image
+    cell is a path under the image root or its bytes as a data URI (data:image/png;base64,...)."""
+
+    def _do() -> None:
+        _prepare_env()
+        from components.data.contract import load_contract
+        from components.pipeline.runs import registered_name
+
+        loaded = load_contract(contract)
+        layout = Layout.default()
+        root = image_root or loaded.source.image_base
+        # MLflow execs `uvicorn` by name: the environment's own bin folder comes first on PATH.
+        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+        env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri),
+               **({"BRAID_IMAGE_ROOT": str(Path(root).resolve())} if root else {})}
+        command = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m",
+                   f"models:/{registered_name(loaded)}@{alias}", "--env-manager", "local", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", "1"]
+        console.print(f"Serving: {' '.join(command)}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
+        if not print_only:
+            subprocess.run(command, env=env, check=False)
+
+    _guard(_do)
 
 
 @app.command()

@@ -1,14 +1,17 @@
 """Image cells: where an image comes from, and whether it is usable — one algorithm for validation,
 preprocessing and serving (Pillow only: no TensorFlow, so `braid validate` stays light).
 
-A cell is encoded bytes (a Parquet binary column, or a `{"bytes": ...}` struct) or a path relative to
-the image root. `os.path.normpath` removes "..": a path that then does not start with the root
+A cell is encoded bytes (a Parquet binary column, or a `{"bytes": ...}` struct), a base64 data URI
+(`data:image/png;base64,...`, how a JSON client such as a REST call to the served model sends bytes in a
+string column) or a path relative to the image root. `os.path.normpath` removes "..": a path that then does not start with the root
 escapes it, as does an absolute path; `os.path.realpath` then catches symlinks inside the root that
 lead out of it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from io import BytesIO
 from typing import Any
@@ -43,6 +46,8 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
         cell = cell.get("bytes") or cell.get("path")
     if cell is None or (not isinstance(cell, (str, bytes, bytearray, memoryview)) and pd.isna(cell)):
         return None
+    if isinstance(cell, str) and cell.startswith("data:"):
+        cell = _data_uri(cell)
     if isinstance(cell, (bytes, bytearray, memoryview)):
         if len(cell) == 0:
             raise ImageProblem("image_decodes", "is empty (0 bytes)")
@@ -59,6 +64,17 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
     if not os.path.isfile(path):
         raise ImageProblem("image_exists", f"names no file: {path} does not exist (no such file under {root})")
     return path
+
+
+def _data_uri(cell: str) -> bytes:
+    header, _, payload = cell.partition(",")
+    if not header.endswith(";base64"):
+        raise ImageProblem("image_decodes", f"is a data URI that is not base64 ({header[:40]}); send "
+                                            "data:image/<type>;base64,<bytes>")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except binascii.Error:
+        raise ImageProblem("image_decodes", "is a data URI whose base64 payload does not decode") from None
 
 
 def check_image(cell: Any, root: str | None, expect: Any) -> tuple[str, str] | None:

@@ -34,7 +34,10 @@ NA_VALUES = ["", "NA", "N/A", "n/a", "null", "NULL", "None"]
 def data_files(path: Path) -> list[Path]:
     """The file(s) a source path stands for (a directory: its Parquet shards, sorted)."""
     if not path.exists():
-        raise DataError(f"{path}: data file not found (check `source.path` in the contract)")
+        # The bundled demo contract reads generated data: say how to make it.
+        demo = (" This is the demo data: `braid demo-data` (or `make demo`) writes it."
+                if path.name == "demo.csv" and path.parent.name == "demo" else "")
+        raise DataError(f"{path}: data file not found (check `source.path` in the contract).{demo}")
     if path.is_dir():
         return sorted(p for p in path.rglob("*.parquet") if p.is_file())
     return [path]

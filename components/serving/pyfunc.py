@@ -10,6 +10,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from components.serving import ServingConfig, predict_frame
+from components.settings import Settings
 
 
 class BraidPyfunc(mlflow.pyfunc.PythonModel):
@@ -22,8 +23,10 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
         self.model = load_model(context.artifacts["keras_model"])
         self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
         self.config = ServingConfig.from_json(Path(context.artifacts["serving"]).read_text(encoding="utf-8"))
+        root = Settings().braid_image_root  # the serving machine's images, not the training machine's
+        self.image_root = str(root) if root else None
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
                 ) -> pd.DataFrame:
-        image_root = (params or {}).get("image_root")
+        image_root = (params or {}).get("image_root") or self.image_root
         return predict_frame(self.model, self.state, self.config, model_input, image_root)

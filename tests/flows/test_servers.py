@@ -6,6 +6,7 @@ MLFLOW_TRACKING_URI (no code change), and the records are checked through the se
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +51,7 @@ def servers(tmp_path_factory):
     env.pop("PREFECT_API_URL", None)
     env.pop("MLFLOW_TRACKING_URI", None)
     prefect_port, mlflow_port = _free_port(), _free_port()
+    env["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"  # the UI's scripts call this address
     logs = {name: root / f"{name}.log" for name in ("prefect", "mlflow")}
     procs = [
         subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
@@ -120,3 +122,34 @@ def test_prefect_yaml_deploys_with_schedules(servers):
     assert nightly["work_pool_name"] == "braid-process"
     assert nightly["schedules"] and nightly["schedules"][0]["schedule"]["cron"] == "0 2 * * *"
     assert nightly["parameters"]["contract"] == "data_contracts/demo.yaml"
+
+
+def _rendered(url: str, budget_ms: int = 25000) -> str:
+    """The page's DOM after a headless Chromium ran its scripts (Debian's `chromium`, installed by .ci/run)."""
+    done = subprocess.run([shutil.which("chromium"), "--headless=new", "--no-sandbox", "--disable-gpu",
+                           "--disable-dev-shm-usage", "--no-first-run", f"--virtual-time-budget={budget_ms}",
+                           "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_both_uis_render_the_run_in_a_headless_browser(servers):
+    client = MlflowClient(servers["mlflow_uri"])
+    experiment = client.get_experiment_by_name("braid-demo")
+    assert experiment is not None, "runs after test_pipeline_runs_against_prefect_and_mlflow_servers"
+    parent = next(r for r in client.search_runs([experiment.experiment_id]) if "mlflow.parentRunId" not in r.data.tags)
+    base = f"{servers['mlflow_uri']}/#/experiments/{experiment.experiment_id}"
+    runs = _rendered(f"{base}/runs")
+    assert parent.info.run_name in runs, "the experiment opens on its runs table, with the run in it"
+    page = _rendered(f"{base}/runs/{parent.info.run_id}/artifacts/search/trial_leaderboard.png")
+    assert "trial_leaderboard.png" in page and "<img" in page, "the leaderboard plot is shown"
+
+    flow_run_id = parent.data.tags["prefect.flow_run_id"]
+    prefect_ui = servers["prefect_api"].removesuffix("/api")
+    flow_page = _rendered(f"{prefect_ui}/runs/flow-run/{flow_run_id}")
+    flow_run = httpx.get(f"{servers['prefect_api']}/flow_runs/{flow_run_id}", timeout=30).json()
+    assert flow_run["name"] in flow_page, "the flow-run page shows the run (named after the MLflow run)"
+    logs = httpx.post(f"{servers['prefect_api']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}},
+                      timeout=30).json()
+    assert logs and any(entry["message"][:40] in flow_page for entry in logs), "its logs are shown"

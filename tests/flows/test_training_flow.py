@@ -1,6 +1,8 @@
 """The real training flow end to end: Prefect (test API), MLflow on a temporary SQLite store, tiny data."""
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import keras
@@ -210,3 +212,49 @@ def test_the_two_uis_are_linked_and_prefect_keeps_info_logs(home, first_run):
     # Prefect stores a link artifact as markdown: "[text](url)".
     links = [a for a in artifacts if a.key == "mlflow-run-braid-demo" and first_run["run"]["ui_url"] in str(a.data)]
     assert links and links[0].flow_run_id == flow_run_id, [(a.type, a.key, a.flow_run_id) for a in artifacts]
+
+
+def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home, first_run, contract_path, tmp_path):
+    import base64
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    contract = load_contract(contract_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "BRAID_HOME": str(home / "home")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([str(Path(sys.executable).with_name("braid")), "serve", str(contract_path),
+                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        rows = pd.read_csv(contract.source.path).head(3).drop(columns=["kind", "score", "tags"])
+        as_bytes = rows.iloc[[0]].copy()
+        image = (contract.source.image_base / rows["image"].iloc[0]).read_bytes()
+        as_bytes["image"] = "data:image/png;base64," + base64.b64encode(image).decode()
+        sent = pd.concat([rows, as_bytes], ignore_index=True)
+        payload = {"dataframe_split": json.loads(sent.to_json(orient="split", index=False))}
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=120)
+        assert response.status_code == 200, response.text[:2000]
+        out = pd.DataFrame(response.json()["predictions"])
+        assert len(out) == 4 and np.isfinite(out["score"]).all()
+        assert out["score"].iloc[3] == pytest.approx(out["score"].iloc[0], abs=1e-5)  # bytes == path
+        assert out["kind"].iloc[3] == out["kind"].iloc[0]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()

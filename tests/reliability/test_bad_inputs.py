@@ -270,8 +270,18 @@ def test_corrupt_image_bytes_in_a_parquet_column_are_quarantined(tmp_path):
 def test_contract_pointing_at_a_missing_data_file(tmp_path):
     d = demo(tmp_path)
     d.csv.unlink()
-    with pytest.raises(DataError, match=r"demo\.csv: data file not found .*source\.path"):
+    with pytest.raises(DataError, match=r"demo\.csv: data file not found .*source\.path") as caught:
         validate(load_contract(d.contract), tmp_path / "out")
+    assert ("braid demo-data" in str(caught.value)) == (d.csv.parent.name == "demo")
+
+
+def test_the_bundled_demo_contract_without_its_data_says_how_to_make_it(tmp_path):
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "data_contracts" / "demo.yaml").read_text())
+    raw["source"] = {"path": str(tmp_path / "demo" / "demo.csv"), "format": "csv",
+                     "image_root": str(tmp_path / "demo" / "images")}
+    (tmp_path / "demo.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(DataError, match="braid demo-data"):
+        validate(load_contract(tmp_path / "demo.yaml"), tmp_path / "out")
 
 
 # ------------------------------------------------------------------------------------ serving

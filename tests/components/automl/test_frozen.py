@@ -1,4 +1,4 @@
-"""The default graph's frozen pretrained encoders: tried first, cached, exported with the encoders inside."""
+"""The default graph's frozen pretrained encoders: searched (text first), cached, exported with the encoders inside."""
 
 import numpy as np
 import pytest
@@ -28,7 +28,8 @@ def test_default_graph_tries_pretrained_first_and_exports_raw_inputs(tmp_path):
     assert [n.name for n in model.inputs] == ["text", "image", "text__minilm", "image__efficientnet_lite0"]
     model.fit([texts, images], labels, epochs=8, batch_size=8, verbose=0)
     first = model.leaderboard()[-1]["hyperparameters"]
-    assert [v for k, v in first.items() if k.endswith("/encoder")] == ["pretrained", "pretrained"]
+    # text: pretrained first; images: scratch first (pretrained image features overfit small sets)
+    assert [v for k, v in first.items() if k.endswith("/encoder")] == ["pretrained", "scratch"]
     assert (np.asarray(model.predict([texts, images])).reshape(-1) == labels).mean() >= 0.9
 
     exported = model.export_model()
