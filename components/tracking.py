@@ -262,6 +262,16 @@ class Tracker:
                                   tags=[InputTag(key="mlflow.data.context", value=context)])
         self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
 
+    def copy_inputs(self, from_run_id: str, to_run_id: str, contexts: tuple[str, ...]) -> None:
+        """Log `from_run_id`'s dataset inputs of these contexts (`mlflow.data.context`) into `to_run_id`."""
+        from mlflow.entities import DatasetInput
+
+        inputs = self._call("get run", self.client.get_run, from_run_id).inputs
+        chosen = [DatasetInput(dataset=i.dataset, tags=i.tags) for i in (inputs.dataset_inputs if inputs else [])
+                  if any(t.key == "mlflow.data.context" and t.value in contexts for t in i.tags)]
+        if chosen:
+            self._call("log datasets", self.client.log_inputs, to_run_id, datasets=chosen)
+
     def trial_observer(self, experiment_id: str, parent_run_id: str) -> "TrialObserver":
         return TrialObserver(self, experiment_id, parent_run_id)
 
@@ -383,6 +393,7 @@ class TrialObserver:
                                         parent_run_id=self.parent_run_id)
         self.runs[trial_id] = run_id
         self.tracker.log_params(run_id, hyperparameters)
+        self.tracker.copy_inputs(self.parent_run_id, run_id, contexts=("training", "validation"))
 
     def on_epoch_end(self, trial_id: str, epoch: int, logs: dict[str, float]) -> None:
         curves = self.history.setdefault(trial_id, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import logging
@@ -20,7 +21,7 @@ from components.data.sources import row_ids, rows_with_ids
 from components.errors import TrackingError
 from components.layout import Layout, check_writable
 from components.pipeline.results import Prepared, TrackingRun, Validated
-from components.tracking import RUN_KEY_TAG, Tracker, TrackingConfig
+from components.tracking import DESCRIPTION_TAG, RUN_KEY_TAG, Tracker, TrackingConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,11 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
     else:
         run_name = f"{contract.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         run_id = tracker.start_run(experiment_id, run_name, {
+            # what the MLflow UI shows as "Created by" and "Source"
+            "mlflow.user": getpass.getuser(), "mlflow.source.type": "JOB",
+            "mlflow.source.name": f"braid training flow (flows/training.py) on contract {contract.name}",
+            DESCRIPTION_TAG: (f"Braid training run on `{contract.name}`: validate, preprocess, search "
+                              "(one nested run per trial), evaluate on the test split, register."),
             RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
             "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
         })

@@ -70,6 +70,10 @@ def test_parent_and_nested_trial_runs_are_recorded(home, first_run):
         history = client.get_metric_history(child.info.run_id, "val_loss")
         assert len(history) == 2, "one val_loss point per epoch"
         assert not [k for k in child.data.metrics if k.startswith("final_")], "no copies of the last epoch"
+        contexts = {i.tags[0].value for i in child.inputs.dataset_inputs}
+        assert contexts == {"training", "validation"}, "each trial names the data it was fitted and chosen on"
+    assert parent.data.tags["mlflow.user"] and "training flow" in parent.data.tags["mlflow.source.name"]
+    assert parent.data.tags["mlflow.note.content"].startswith("Braid training run")
 
 
 def test_each_split_is_logged_with_the_raw_schema_and_the_models_metrics_are_tied_to_the_test_split(home, first_run):
