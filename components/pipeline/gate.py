@@ -16,7 +16,7 @@ from components.layout import Layout
 from components.progress import report
 from components.pipeline.assess import HOLDOUT, primary, score_holdout, selection_metric, serving_config, split_targets
 from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun
-from components.pipeline.rows import input_columns
+from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.serving import predict_frame
 
@@ -56,7 +56,7 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     config = serving_config(contract, state, trained.thresholds)
     (package / "serving.json").write_text(config.to_json(), encoding="utf-8")
     holdout = pd.read_parquet(Path(run.search_dir) / HOLDOUT)
-    example = holdout[config.feature_columns].head(5)
+    example = self_contained(contract, holdout[config.feature_columns].head(5))
     model = load_model(trained.model_path)
     signature = tracker.pyfunc_signature(input_columns(contract, example), example,
                                          predict_frame(model, state, config, example))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,36 @@ def typed_rows(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
             rows[feature.name] = pd.to_numeric(rows[feature.name], errors="coerce").astype("float64")
         elif feature.modality in {"text", "categorical"}:
             rows[feature.name] = rows[feature.name].map(lambda v: v if isinstance(v, str) or _is_missing(v) else str(v))
+    return rows
+
+
+EXAMPLE_IMAGE_BYTES = 256 * 1024  # larger example images stay paths: the example is stored with the model
+
+
+def self_contained(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with path-based image cells replaced by data URIs of their files (when small), so an
+    input example scores on any machine, without the training machine's image root."""
+    import base64
+    import mimetypes
+
+    from components.data.images import ImageProblem, locate, normalized_root
+
+    rows = rows.copy()
+    root = normalized_root(contract.source.image_base)
+    for feature in contract.features:
+        if feature.modality != "image" or feature.name not in rows.columns:
+            continue
+        cells = []
+        for cell in rows[feature.name]:
+            try:
+                where = locate(cell, root) if isinstance(cell, str) and not cell.startswith("data:") else None
+            except ImageProblem:
+                where = None
+            if isinstance(where, str) and Path(where).stat().st_size <= EXAMPLE_IMAGE_BYTES:
+                kind = mimetypes.guess_type(where)[0] or "image/png"
+                cell = f"data:{kind};base64," + base64.b64encode(Path(where).read_bytes()).decode("ascii")
+            cells.append(cell)
+        rows[feature.name] = cells
     return rows
 
 
