@@ -34,7 +34,7 @@ def _cached_output_key(context: Any, parameters: dict[str, Any]) -> str | None:
     contract: Contract = parameters["contract"]
     step = context.task.name
     folder = (layout.validation if step == "validate" else layout.preprocessed)(contract.name, parameters["data_hash"])
-    marker = folder / ("report.json" if step == "validate" else "manifest.json")
+    marker = folder / ("validation_report.json" if step == "validate" else "manifest.json")
     if not marker.is_file():
         return None
     extra = str(parameters.get("quarantine_path") or "")

@@ -5,7 +5,6 @@ TensorFlow is imported only by `preprocess`, so `braid validate` stays light.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -36,8 +35,7 @@ def validate(contract: Contract, layout: Layout, data_hash: str) -> Validated:
         quarantine_path=str(report.quarantine_path) if report.quarantine_path else None,
         summary_markdown=report.summary_markdown(), warnings=list(report.warnings),
     )
-    (out_dir / "report.json").write_text(json.dumps(result.to_dict(), indent=1), encoding="utf-8")
-    return result
+    return result  # out_dir/validation_report.json is the one report (validation writes it)
 
 
 def quarantined_ids(quarantine_path: str | None) -> frozenset[str]:
