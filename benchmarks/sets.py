@@ -177,4 +177,17 @@ def synthetic(rows: int = 120, seed: int = 0, image_size: int = 8) -> BenchSet:
                     {"genres": labels.astype(np.int64), "score": score, "kind": kind}, train, test, images=images)
 
 
-LOADERS = {"movies": movies, "posters": posters}
+def digits() -> BenchSet:
+    """scikit-learn's digits (1,797 real scanned 8x8 handwritten digits, shipped inside the package):
+    image -> digit, the small real image set of the model-quality issue."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    images = np.round(data.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    train, test = split(len(images))
+    frame = pd.DataFrame({"text": [""] * len(images)})
+    return BenchSet("digits", frame, (), (), (), (Head("digit", "classification", tuple(map(str, range(10)))),),
+                    {"digit": data.target.astype(np.int64)}, train, test, images=images)
+
+
+LOADERS = {"movies": movies, "posters": posters, "digits": digits}

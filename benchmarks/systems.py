@@ -72,6 +72,21 @@ def trivial(bench: BenchSet) -> dict:
     return out
 
 
+def run_pixels_logistic(bench: BenchSet, seed: int = 0) -> Run:
+    """An image-only set's classical model: logistic regression on the raw pixels (scaled to [0, 1])."""
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.monotonic()
+    pixels = bench.images.reshape(len(bench.images), -1).astype(float) / 255.0
+    predictions = {}
+    for head in bench.heads:
+        model = LogisticRegression(max_iter=5000, random_state=seed).fit(pixels[bench.train],
+                                                                       bench.targets[head.name][bench.train])
+        predictions[head.name] = model.predict_proba(pixels[bench.test])
+    return Run("classical", predictions, time.monotonic() - started,
+               info={"models": {h.name: "logistic regression on raw pixels" for h in bench.heads}})
+
+
 def run_classical(bench: BenchSet, seed: int = 0) -> Run:
     def inputs(rows: np.ndarray) -> ClassicalInputs:
         frame = bench.frame.iloc[rows]
@@ -81,6 +96,8 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
             categories=frame[list(bench.category_columns)].to_numpy(object) if bench.category_columns else None,
         )
 
+    if bench.images is not None and not (bench.text_columns or bench.number_columns or bench.category_columns):
+        return run_pixels_logistic(bench, seed)
     started = time.monotonic()
     train, test = inputs(bench.train), inputs(bench.test)
     predictions, thresholds, models = {}, {}, {}
@@ -107,12 +124,14 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
     if bench.images is not None:
         inputs.append(ak.ImageInput(name="image"))
         x.append(bench.images)
-    inputs.append(ak.TextInput(name="text"))
-    x.append(bench.frame["text"].to_numpy(dtype=str))
+    if bench.text_columns:
+        inputs.append(ak.TextInput(name="text"))
+        x.append(bench.frame["text"].to_numpy(dtype=str))
     columns = list(bench.number_columns) + list(bench.category_columns)
-    types = {**{c: "numerical" for c in bench.number_columns}, **{c: "categorical" for c in bench.category_columns}}
-    inputs.append(ak.StructuredDataInput(name="table", column_names=columns, column_types=types))
-    x.append(bench.frame[columns])
+    if columns:
+        types = {**{c: "numerical" for c in bench.number_columns}, **{c: "categorical" for c in bench.category_columns}}
+        inputs.append(ak.StructuredDataInput(name="table", column_names=columns, column_types=types))
+        x.append(bench.frame[columns])
     outputs, y = [], []
     for head in bench.heads:
         if head.task == "regression":

@@ -47,10 +47,12 @@ def main() -> None:
     if spec["image"]:
         inputs.append(ak.ImageInput(name="image"))
         x.append(arrays["images"])
-    inputs.append(ak.TextInput(name="text"))
-    x.append(frame["text"].to_numpy(dtype=str))
-    inputs.append(ak.StructuredDataInput(name="numbers"))
-    x.append(numbers.astype("float32"))
+    if spec["text_columns"]:
+        inputs.append(ak.TextInput(name="text"))
+        x.append(frame["text"].to_numpy(dtype=str))
+    if spec["number_columns"]:
+        inputs.append(ak.StructuredDataInput(name="numbers"))
+        x.append(numbers.astype("float32"))
     outputs, y = [], []
     for head in spec["heads"]:
         target = arrays[f"y_{head['name']}"]
