@@ -23,6 +23,7 @@ from components.errors import BraidError
 
 PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 60.0
+PORT_IN_USE, PORT_ATTEMPTS = 3, 3  # uvicorn exits 3 when another process took the port first
 
 
 # Run in the server process before uvicorn: SIGTERM when the parent dies; exit at once if it already has.
@@ -48,16 +49,30 @@ def local_api() -> Iterator[str | None]:
     import prefect
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = _free_port()
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
            "BRAID_API_PARENT": str(os.getpid())}
-    command = [sys.executable, "-c", _CHILD, "--app-dir", str(prefect.__module_path__.parent), "--factory",
-               "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "error", "--lifespan", "on"]
-    server = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}/api"
+    with _startup_lock():
+        # One server at a time migrates the Prefect database under PREFECT_HOME: concurrent first starts
+        # race through its migrations ("duplicate column name").
+        for attempt in range(PORT_ATTEMPTS):
+            port = _free_port()
+            command = [sys.executable, "-c", _CHILD, "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                       "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+                       "--log-level", "error", "--lifespan", "on"]
+            url = f"http://127.0.0.1:{port}/api"
+            server = subprocess.Popen(command, env=env)
+            try:
+                _wait_healthy(server, url)
+                break
+            except BraidError:
+                server.kill()
+                server.wait()
+                if server.returncode != PORT_IN_USE or attempt == PORT_ATTEMPTS - 1:
+                    raise
+            except BaseException:
+                server.kill()
+                raise
     try:
-        _wait_healthy(server, url)
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
     finally:
@@ -66,6 +81,21 @@ def local_api() -> Iterator[str | None]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextlib.contextmanager
+def _startup_lock() -> Iterator[None]:
+    import fcntl
+    from pathlib import Path
+
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect")
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "braid-api-start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _wait_healthy(server: subprocess.Popen, url: str) -> None:

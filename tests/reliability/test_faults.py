@@ -264,7 +264,7 @@ def test_killed_search_resumes_the_same_run_without_repeating_finished_trials(tm
     killed = [c for c in children if c.info.status == "KILLED"]
     assert [c.data.tags["braid.trial_id"] for c in killed] == ["1"], by_status
     assert "killed" in killed[0].data.tags["braid.error"]
-    assert parents[0].data.metrics["trials_completed"] == 3
+    assert parents[0].data.metrics["search/trials_completed"] == 3
     champion = client.get_model_version_by_alias("braid-killsearch", "champion")
     assert champion.run_id == parent_id
 
