@@ -74,13 +74,27 @@ def local_api() -> Iterator[str | None]:
                 raise
     try:
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
+            try:
+                yield url
+            finally:
+                _drain()
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _drain() -> None:
+    """Send the logs and events Prefect still queues to the server before it stops (else, at exit,
+    Prefect reports "Error logging to API" to a server that is gone)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(Exception):
+            worker.drain_all(timeout=10)
 
 
 @contextlib.contextmanager
