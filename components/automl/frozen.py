@@ -3,8 +3,9 @@
 On CPUs a pretrained encoder inside the model would run on every row of every epoch of every trial;
 frozen, it runs once per row. When the default graph is wired and the `braid[pretrained]` extra is
 installed, each `TextInput` (MiniLM, 384-d) and `ImageInput` (EfficientNet-Lite0, 1280-d) gets a
-hidden vector input `<input>__<encoder>` and the search chooses, per input, between a dense block on
-that vector (tried first) and the from-scratch block (`EncoderChoice(["pretrained", "scratch"])`).
+hidden vector input `<input>__<encoder>` and the search chooses, per input, between that embedding
+and the from-scratch block (`EncoderChoice`): text tries the embedding first, images the scratch CNN
+first (see `graph.Graph._wire_default` for why).
 
 The AutoModel adds the vectors to the data it is given (arrays: computed once per distinct array and
 kept in memory and on disk under `<directory>/_embeddings`, which `overwrite=True` leaves alone;
