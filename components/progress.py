@@ -18,9 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-STAGES = ("validate", "preprocess", "search", "evaluate", "register")
-
-
 @dataclass(frozen=True)
 class Progress:
     """One step forward: `done` of `total` units of `stage` (rows, trials); None when not countable."""

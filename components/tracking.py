@@ -35,6 +35,7 @@ PARENT_TAG = "mlflow.parentRunId"
 DESCRIPTION_TAG = "mlflow.note.content"  # the description the MLflow UI shows and edits
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # MLflow 3: which view the experiment page opens in
 TRAINING_KIND = "custom_model_development"
+CONTEXT_TAG = "mlflow.data.context"  # which split a logged dataset is (training, validation, testing)
 MODEL_STEP = 1  # the step logged models are recorded at (see `log_pyfunc`); run metrics are logged at 0
 _MAX_PARAM_LEN = 6000
 
@@ -259,18 +260,20 @@ class Tracker:
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
             entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
-                                  tags=[InputTag(key="mlflow.data.context", value=context)])
+                                  tags=[InputTag(key=CONTEXT_TAG, value=context)])
         self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
 
-    def copy_inputs(self, from_run_id: str, to_run_id: str, contexts: tuple[str, ...]) -> None:
-        """Log `from_run_id`'s dataset inputs of these contexts (`mlflow.data.context`) into `to_run_id`."""
+    def dataset_inputs(self, run_id: str, contexts: tuple[str, ...]) -> list[Any]:
+        """`run_id`'s dataset inputs of these contexts (`mlflow.data.context`), ready to log elsewhere."""
         from mlflow.entities import DatasetInput
 
-        inputs = self._call("get run", self.client.get_run, from_run_id).inputs
-        chosen = [DatasetInput(dataset=i.dataset, tags=i.tags) for i in (inputs.dataset_inputs if inputs else [])
-                  if any(t.key == "mlflow.data.context" and t.value in contexts for t in i.tags)]
-        if chosen:
-            self._call("log datasets", self.client.log_inputs, to_run_id, datasets=chosen)
+        inputs = self._call("get run", self.client.get_run, run_id).inputs
+        return [DatasetInput(dataset=i.dataset, tags=i.tags) for i in (inputs.dataset_inputs if inputs else [])
+                if any(t.key == CONTEXT_TAG and t.value in contexts for t in i.tags)]
+
+    def log_dataset_inputs(self, run_id: str, inputs: list[Any]) -> None:
+        if inputs:
+            self._call("log datasets", self.client.log_inputs, run_id, datasets=inputs)
 
     def trial_observer(self, experiment_id: str, parent_run_id: str) -> "TrialObserver":
         return TrialObserver(self, experiment_id, parent_run_id)
@@ -387,13 +390,16 @@ class TrialObserver:
         self.parent_run_id = parent_run_id
         self.runs: dict[str, str] = {}
         self.history: dict[str, dict[str, list[float]]] = {}  # trial id → metric → per-epoch values
+        self._inputs: list[Any] | None = None
 
     def on_trial_begin(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
         run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id)},
                                         parent_run_id=self.parent_run_id)
         self.runs[trial_id] = run_id
         self.tracker.log_params(run_id, hyperparameters)
-        self.tracker.copy_inputs(self.parent_run_id, run_id, contexts=("training", "validation"))
+        if self._inputs is None:  # the parent's datasets, read once for every trial
+            self._inputs = self.tracker.dataset_inputs(self.parent_run_id, ("training", "validation"))
+        self.tracker.log_dataset_inputs(run_id, self._inputs)
 
     def on_epoch_end(self, trial_id: str, epoch: int, logs: dict[str, float]) -> None:
         curves = self.history.setdefault(trial_id, {})

@@ -171,7 +171,7 @@ class AutoModel:
         self.graph = Graph(self.inputs, self.heads, frozen)
         self.raw_inputs = list(self.inputs)  # what the caller gives; `inputs` adds the hidden embedding inputs
         self.inputs = list(self.graph.inputs)
-        self.embedder = Embedder(frozen, Path(self.directory) / "_embeddings")
+        self.embedder = Embedder(self.graph.frozen, Path(self.directory) / "_embeddings")
         self.loss_weights = resolve_weights([h.name for h in self.heads], loss_weights)
         self.project_name, self.max_trials, self.tuner_name = project_name, max_trials, tuner
         self.objective, self.overwrite, self.seed = objective, overwrite, seed
@@ -312,8 +312,7 @@ class AutoModel:
         if x is None or y is None:
             raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
         other_y = validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
-        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=True, other_y=other_y)
-        xs = self.embedder.add(xs)
+        xs, ys = self._arrays(x, y, fitting=True, other_y=other_y)
         if validation_data is None:
             (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split, self.heads)
             val = tf.data.Dataset.from_tensor_slices((vx, vy))
@@ -326,16 +325,16 @@ class AutoModel:
             return self._from_dataset(validation_data, with_targets=True)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise InputError("validation_data must be (x, y) or a tf.data.Dataset of (x, y).")
-        vx, vy = data.from_arrays(self.raw_inputs, self.heads, validation_data[0], validation_data[1], fitting=False,
-                                  what="validation x")
-        return tf.data.Dataset.from_tensor_slices((self.embedder.add(vx), vy))
+        vx, vy = self._arrays(validation_data[0], validation_data[1], what="validation x")
+        return tf.data.Dataset.from_tensor_slices((vx, vy))
 
     def _from_dataset(self, dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
         raw = data.from_tf_dataset(self.raw_inputs, self.heads, dataset, with_targets=with_targets)
         return self.embedder.map_dataset(raw, with_targets)
 
-    def _arrays(self, x, y, fitting: bool = False) -> tuple[dict, dict | None]:
-        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=fitting)
+    def _arrays(self, x, y, fitting: bool = False, **kwargs: Any) -> tuple[dict, dict | None]:
+        """Caller's arrays → raw examples keyed by input name, the hidden embedding inputs added."""
+        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=fitting, **kwargs)
         return self.embedder.add(xs), ys
 
     def _pipeline(self, raw, rows: int):

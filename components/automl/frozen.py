@@ -156,11 +156,8 @@ def _dim(item: Frozen) -> int:
 def _compute(item: Frozen, values: np.ndarray) -> np.ndarray:
     from components.encoders import embed_images, embed_texts
 
-    if item.encoder == "minilm":
-        texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values.reshape(-1)]
-        return embed_texts(texts)
-    images = values[..., 0] if values.ndim == 4 and values.shape[-1] == 1 else values
-    return embed_images(images)
+    # embed_texts decodes bytes (as tf.numpy_function passes strings); embed_images takes any channels
+    return embed_texts(values.reshape(-1)) if item.encoder == "minilm" else embed_images(values)
 
 
 def _encoder_model(item: Frozen):
@@ -168,6 +165,7 @@ def _encoder_model(item: Frozen):
     import keras
 
     from components.encoders import image_encoder, text_encoder
+    from components.encoders.image import MIN_SIDE
     from components.encoders.layers import ToRGB
 
     if item.encoder == "minilm":
@@ -175,7 +173,8 @@ def _encoder_model(item: Frozen):
         text = keras.Input(shape=(), dtype="string", name=f"{item.vector.name}_text")
         return keras.Model(text, encoder(text), name=item.vector.name.replace("/", "_"))
     height, width, _ = item.source.shape
-    encoder = image_encoder(image_size=(max(height, 32), max(width, 32)))
+    size = (max(height, MIN_SIDE), max(width, MIN_SIDE))  # as embed_images sizes them
+    encoder = image_encoder(image_size=size)
     image = keras.Input(shape=item.source.shape, dtype="float32", name=f"{item.vector.name}_image")
-    rgb = ToRGB(size=(max(height, 32), max(width, 32)))(image)
+    rgb = ToRGB(size=size)(image)
     return keras.Model(image, encoder(rgb), name=item.vector.name.replace("/", "_"))

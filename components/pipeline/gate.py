@@ -14,7 +14,8 @@ from components.data.contract import Contract
 from components.errors import BraidError
 from components.layout import Layout
 from components.progress import report
-from components.pipeline.assess import HOLDOUT, primary, score_holdout, selection_metric, serving_config, split_targets
+from components.pipeline.assess import (HOLDOUT, model_metrics, primary, score_holdout, selection_metric,
+                                        serving_config, split_targets)
 from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun
 from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
@@ -33,15 +34,6 @@ def decide(challenger: float, champion_version: str | None, champion: float | No
     promote = challenger > champion
     return promote, (f"challenger {challenger:.4f} {'>' if promote else '<='} champion v{champion_version} "
                      f"{champion:.4f} on the same {rows} holdout rows")
-
-
-def _shown(contract: Contract, score: float) -> float:
-    """A gate score (higher is better) in the units of its metric (an error metric is negated back)."""
-    if not contract.primary_metric:
-        return score
-    from components import evaluation
-
-    return score if evaluation.higher_is_better(contract.primary_metric.partition("/")[2]) else -score
 
 
 def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
@@ -70,22 +62,24 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         dataset=dataset_key(contract, directory.name, "test"),
     )
     targets = ", ".join(f"{t.name} ({t.task})" for t in contract.targets)
+    selected = selection_metric(contract)  # the gate's score as logged, in its metric's own units
     version = tracker.register(
         model_uri, name, tags={"braid.data_hash": directory.name},
         description=(f"Braid models of the data contract `{contract.name}`: raw rows in, {targets} out. "
                      f"The `{CHAMPION}` alias is the one to serve; `{CHALLENGER}` is the newest."),
         version_description=(f"From run {run.run_name}: best of {len(trained.leaderboard)} trials "
                              f"(trial {trained.leaderboard[0]['trial_id'] if trained.leaderboard else '?'}); "
-                             f"test {selection_metric(contract)} = {_shown(contract, evaluated.primary_score)}."))
+                             f"test {selected} = {evaluated.metrics[selected]}."))
     tracker.set_alias(name, CHALLENGER, version)
     champion = tracker.alias_version(name, CHAMPION)
-    champion_score, failure = None, ""
+    champion_score, champion_value, failure = None, None, ""
     if champion is not None:
         try:
             current = tracker.load_pyfunc(tracker.model_uri(name, CHAMPION))
             reports, _, combined = score_holdout(state, current.predict(holdout), split_targets(str(directory), "test", state),
                                                  split_targets(str(directory), "train", state))
             champion_score = primary(contract, reports, combined)
+            champion_value = model_metrics(reports, combined)[selected]
         except (BraidError, KeyError, ValueError, OSError) as exc:
             failure = f" ({exc})"
     promote, reason = decide(evaluated.primary_score, champion, champion_score, len(holdout))
@@ -98,8 +92,8 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         tracker.set_alias(name, CHAMPION, version)
     tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
                                   "braid.decision": reason, "braid.beats_classical": beaten})
-    if champion_score is not None:  # the challenger's own score is its `braid.selection_metric`
-        tracker.log_metrics(run.run_id, {"gate/champion_score": _shown(contract, champion_score)})
+    if champion_value is not None:  # the challenger's own score is its `braid.selection_metric`
+        tracker.log_metrics(run.run_id, {"gate/champion_score": champion_value})
     markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "
                 f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}.")
     return Decision(registered_model=name, version=version, promoted=promote, reason=reason,

@@ -49,7 +49,7 @@ def self_contained(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
         cells = []
         for cell in rows[feature.name]:
             try:
-                where = locate(cell, root) if isinstance(cell, str) and not cell.startswith("data:") else None
+                where = locate(cell, root) if isinstance(cell, str) else None  # a data URI gives bytes
             except ImageProblem:
                 where = None
             if isinstance(where, str) and Path(where).stat().st_size <= EXAMPLE_IMAGE_BYTES:

@@ -30,7 +30,9 @@ print(json.dumps({"score": out["score"].tolist(), "kind": out["kind"].tolist()})
 """
 
 
-def test_a_pretrained_champion_scores_raw_rows_in_a_fresh_process(tmp_path, demo_contract_factory):
+def test_a_pretrained_champion_scores_raw_rows_in_a_fresh_process(tmp_path, demo_contract_factory, monkeypatch):
+    # mlflow.set_tracking_uri in an earlier test sets MLFLOW_TRACKING_URI, which would send this run there
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     path = demo_contract_factory(tmp_path, rows=60, image_size=8, name="demo_pretrained")
     raw = yaml.safe_load(path.read_text())
     for feature in raw["features"]:
