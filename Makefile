@@ -26,8 +26,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero code.
+# Two pytest-xdist workers, a module to a worker (module fixtures run once): most tests wait on
+# subprocesses and servers, so two cores run them side by side.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25 tests
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" tests

@@ -16,6 +16,8 @@ _ENV = {
 }
 for _key, _value in _ENV.items():
     os.environ.setdefault(_key, _value)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # each pytest-xdist worker gets its own Prefect home
+    os.environ["PREFECT_HOME"] = str(Path(os.environ["PREFECT_HOME"]) / os.environ["PYTEST_XDIST_WORKER"])
 Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 import pytest
