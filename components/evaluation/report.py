@@ -106,7 +106,7 @@ def render_html(report: RunReport) -> str:
                                      _card("Targets", "task", report.contract.get("targets"))],
         metric_columns=metric_columns, other_columns=other_columns,
         has_pareto=any("pareto" in row for row in lb),
-        links={label: _href(url, label) for label, url in report.links.items()},
+        links={label: _href(url, label) for label, url in report.links.items() if url},
         data_docs=_href(report.data_docs, "data_docs") if report.data_docs else None,
     )
 
