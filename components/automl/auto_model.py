@@ -24,7 +24,7 @@ from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskMode
 from components.automl.nodes import InputNode
 from components.automl import adapters as data
 from components.automl import training
-from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class
+from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class, warm_trial_ids
 
 COMBINED_OBJECTIVE = "val_combined_loss"
 
@@ -114,6 +114,13 @@ class AutoModel:
             image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row and tried
             first. None: when the `braid[pretrained]` extra is installed; True: required; False: never.
             Custom graphs wire `PretrainedTextEncoder` / `PretrainedImageEncoder` themselves.
+        warm_start: hyperparameter values of earlier searches' trials, best first (e.g.
+            `[row["hyperparameters"] for row in earlier.leaderboard()]`): the first trials run them in
+            order, then the tuner goes on with its own strategy (greedy mutates the best trial so far,
+            which may be a warm one; hyperband takes them as its first candidates). Each is fitted to
+            this search's space: unknown names dropped, invalid or missing values set to the default,
+            duplicates skipped (also of trials a resumed search already ran). They count toward
+            `max_trials`; `leaderboard()` marks them `"warm": True`.
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
             `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
             `InputError` naming it).
@@ -149,9 +156,11 @@ class AutoModel:
         mixed_precision: bool = False,
         ensemble_size: int = 3,
         pretrained: bool | None = None,
+        warm_start: list[dict] | None = None,
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
+        self.warm_start = _check_warm_start(warm_start)
         self.tuner_kwargs = dict(kwargs)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not self.inputs or not all(isinstance(n, InputNode) for n in self.inputs):
@@ -246,7 +255,7 @@ class AutoModel:
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
-                **self.tuner_kwargs,
+                warm_start=self.warm_start, **self.tuner_kwargs,
             )
             deadline = started + self.time_budget if self.time_budget else None
             self.tuner.setup(self.observers, patience=3, deadline=deadline)
@@ -530,16 +539,32 @@ class AutoModel:
         return self.embedder.export(self._require_model(), self.raw_inputs)
 
     def leaderboard(self) -> list[dict]:
-        """Every trial, best first: `{"trial_id", "status", "score", "hyperparameters"}`."""
+        """Every trial, best first: `{"trial_id", "status", "score", "hyperparameters", "warm"}`
+        (`warm`: the trial ran one of `warm_start`'s configurations)."""
         if self.tuner is None:
             return []
         trials = list(self.tuner.oracle.trials.values())
         sign = 1 if self.tuner.oracle.objective.direction == "min" else -1
+        warm = set(warm_trial_ids(self.tuner.oracle))
         rows = [
-            {"trial_id": t.trial_id, "status": str(t.status), "score": None if t.score is None else float(t.score), "hyperparameters": dict(t.hyperparameters.values)}
+            {"trial_id": t.trial_id, "status": str(t.status), "score": None if t.score is None else float(t.score),
+             "hyperparameters": dict(t.hyperparameters.values), "warm": t.trial_id in warm}
             for t in trials
         ]
         return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
+
+
+def _check_warm_start(warm_start: Any) -> list[dict]:
+    if warm_start is None:
+        return []
+    if isinstance(warm_start, dict) or not isinstance(warm_start, (list, tuple)):
+        raise InputError(f"warm_start must be a list of hyperparameter dicts, best first (e.g. "
+                         f"[row['hyperparameters'] for row in leaderboard]); got {type(warm_start).__name__}.")
+    for position, values in enumerate(warm_start):
+        if not isinstance(values, dict):
+            raise InputError(f"warm_start[{position}] is a {type(values).__name__}; each item must be a dict of "
+                             "hyperparameter name → value (a trial's hyperparameters.values).")
+    return [dict(values) for values in warm_start]
 
 
 def _name_nodes(items: list) -> None:

@@ -10,11 +10,12 @@ import inspect
 
 import keras_tuner as kt
 
-from components.automl.tuners.base import BraidTuner, failure_reason, raise_if_all_failed
+from components.automl.tuners.base import BraidTuner, WarmStartMixin, failure_reason, raise_if_all_failed
 from components.automl.tuners.bayesian import BayesianOptimization
 from components.automl.tuners.greedy import Greedy, GreedyOracle
 from components.automl.tuners.hyperband import Hyperband
 from components.automl.tuners.random_search import RandomSearch
+from components.automl.tuners.warm import fit_to_space
 from components.errors import InputError
 
 TUNERS: dict[str, type] = {
@@ -62,11 +63,18 @@ def check_tuner_arguments(kwargs: dict, where: str = "AutoModel") -> None:
 
 
 def make_tuner(kind, hypermodel, objective, max_trials, max_epochs, seed, directory, project_name, overwrite,
-               max_model_size, distribution_strategy=None, **tuner_kwargs):
-    """A Braid tuner of the given kind (a name from `TUNERS` or a tuner class)."""
+               max_model_size, distribution_strategy=None, warm_start=None, **tuner_kwargs):
+    """A Braid tuner of the given kind (a name from `TUNERS` or a tuner class); its first trials
+    run `warm_start`'s configurations (see `WarmStartMixin`)."""
     return tuner_class(kind).create(hypermodel, objective, max_trials, max_epochs, seed, directory, project_name,
-                                    overwrite, max_model_size, distribution_strategy, **tuner_kwargs)
+                                    overwrite, max_model_size, distribution_strategy, warm_start, **tuner_kwargs)
 
 
-__all__ = ["TUNERS", "BayesianOptimization", "BraidTuner", "check_tuner_arguments", "Greedy", "GreedyOracle", "Hyperband", "RandomSearch",
-           "failure_reason", "make_tuner", "raise_if_all_failed", "tuner_arguments", "tuner_class"]
+def warm_trial_ids(oracle: kt.Oracle) -> list[str]:
+    """The ids of the trials that ran a warm-start configuration (none for oracles without warm starts)."""
+    return oracle.warm_trial_ids() if isinstance(oracle, WarmStartMixin) else []
+
+
+__all__ = ["TUNERS", "BayesianOptimization", "BraidTuner", "check_tuner_arguments", "fit_to_space", "Greedy", "GreedyOracle",
+           "Hyperband", "RandomSearch", "WarmStartMixin", "failure_reason", "make_tuner", "raise_if_all_failed",
+           "tuner_arguments", "tuner_class", "warm_trial_ids"]

@@ -19,10 +19,12 @@ import numpy as np
 from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
-from components.errors import SearchError
+from components.automl.tuners.warm import fit_to_space
+from components.errors import InputError, SearchError
 
 log = logging.getLogger(__name__)
 STOPPED = trial_module.TrialStatus.STOPPED
+RUNNING = trial_module.TrialStatus.RUNNING
 
 
 class BudgetMixin:
@@ -39,6 +41,64 @@ class BudgetMixin:
             log.info("time budget spent: no new trial")
             return {"status": STOPPED, "values": None}
         return super().populate_space(trial_id)
+
+
+class WarmStartMixin:
+    """Runs the warm-start configurations first, then the oracle's own strategy.
+
+    `warm_start` holds hyperparameter values from earlier searches, best first. Each is fitted to
+    the current space (`fit_to_space`) and skipped when it duplicates an earlier one or a trial
+    already tried, so a resumed search given the same list does not rerun its warm trials. They
+    count toward `max_trials`. Which trials were warm is saved with the oracle's state.
+    """
+
+    # False where the oracle takes warm configurations itself, where it draws new ones (Hyperband).
+    warm_first = True
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.warm_start: list[dict] = []
+        self.warm_hashes: list[str] = []  # keras-tuner's value hash of each warm trial
+        self._warm_next = 0  # not saved: a resumed search walks the list again, skipping what it tried
+
+    def next_warm_values(self) -> dict | None:
+        """The next warm configuration, fitted to the space and not yet tried; None when none is left."""
+        while self._warm_next < len(self.warm_start):
+            position = self._warm_next
+            self._warm_next += 1
+            values = fit_to_space(self.warm_start[position], self.hyperparameters)
+            if self._duplicate(values):
+                log.info("warm start %d duplicates a configuration already tried: skipped", position)
+                continue
+            self.warm_hashes.append(self._compute_values_hash(values))
+            return values
+        return None
+
+    def warm_trial_ids(self) -> list[str]:
+        """The trials that ran a warm-start configuration, in the order they started."""
+        ids, seen = [], set()
+        for trial_id in self.start_order:
+            digest = self._id_to_hash.get(trial_id)
+            # The first trial with a warm hash: a later proposal that repeats it (GP optima are not
+            # deduplicated) is the oracle's own.
+            if digest in self.warm_hashes and digest not in seen:
+                ids.append(trial_id)
+                seen.add(digest)
+        return ids
+
+    def populate_space(self, trial_id):
+        values = self.next_warm_values() if self.warm_first else None
+        if values is not None:
+            log.info("trial %s: warm start", trial_id)
+            return {"status": RUNNING, "values": values}
+        return super().populate_space(trial_id)
+
+    def get_state(self):
+        return {**super().get_state(), "warm_hashes": list(self.warm_hashes)}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.warm_hashes = list(state.get("warm_hashes", []))  # absent in searches saved before warm starts
 
 
 class _ObserverCallback(keras.callbacks.Callback):
@@ -152,7 +212,8 @@ class BraidTuner(BraidTunerMixin, kt.Tuner):
     @classmethod
     def create(cls, hypermodel: kt.HyperModel, objective: kt.Objective, max_trials: int, max_epochs: int,
                seed: int | None, directory: str, project_name: str, overwrite: bool,
-               max_model_size: int | None, distribution_strategy=None, **tuner_kwargs: Any) -> "BraidTuner":
+               max_model_size: int | None, distribution_strategy=None, warm_start: list[dict] | None = None,
+               **tuner_kwargs: Any) -> "BraidTuner":
         common = dict(objective=objective, seed=seed, max_retries_per_trial=0,
                       max_consecutive_failed_trials=max(max_trials, 1) + 1)
         for key in ("max_retries_per_trial", "max_consecutive_failed_trials"):
@@ -160,6 +221,11 @@ class BraidTuner(BraidTunerMixin, kt.Tuner):
                 common[key] = tuner_kwargs.pop(key)
         oracle = cls.make_oracle(max_trials, max_epochs, **common)
         seed_oracle(oracle, seed)
+        if warm_start:
+            if not isinstance(oracle, WarmStartMixin):
+                raise InputError(f"warm_start: the oracle of {cls.__name__} ({type(oracle).__name__}) cannot take warm "
+                                 "starts; use a Braid tuner (greedy, random, bayesian, hyperband) or warm_start=None.")
+            oracle.warm_start = [dict(values) for values in warm_start]
         try:
             return cls(hypermodel=hypermodel, oracle=oracle, directory=directory, project_name=project_name,
                        overwrite=overwrite, max_model_size=max_model_size,

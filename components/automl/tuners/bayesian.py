@@ -7,15 +7,16 @@ from typing import Any
 import keras_tuner as kt
 import numpy as np
 
-from components.automl.tuners.base import BraidTuner, BudgetMixin
+from components.automl.tuners.base import BraidTuner, BudgetMixin, WarmStartMixin
 
 
-class BayesianOptimizationOracle(BudgetMixin, kt.oracles.BayesianOptimizationOracle):
+class BayesianOptimizationOracle(BudgetMixin, WarmStartMixin, kt.oracles.BayesianOptimizationOracle):
     """keras-tuner's GP oracle whose proposals depend only on the seed and the trials so far.
 
     keras-tuner draws the optimiser's starting points from one `RandomState` made at construction
     and never saved, so a resumed search proposed other points than an uninterrupted one; here each
-    proposal reseeds from `seed` and the number of trials.
+    proposal reseeds from `seed` and the number of trials. Completed warm-start trials count
+    among its random initial points.
     """
 
     def populate_space(self, trial_id):

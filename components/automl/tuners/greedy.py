@@ -8,15 +8,13 @@ from typing import Any
 import keras_tuner as kt
 from keras_tuner.src.engine import trial as trial_module
 
-from components.automl.tuners.base import STOPPED, BraidTuner, BudgetMixin
+from components.automl.tuners.base import STOPPED, BraidTuner, BudgetMixin, WarmStartMixin
 
 
-class GreedyOracle(BudgetMixin, kt.Oracle):
+class GreedyStrategy(kt.Oracle):
     """Starts from the defaults, then mutates one hyperparameter of the best trial at a time."""
 
     def populate_space(self, trial_id):
-        if self.budget_spent():
-            return {"status": STOPPED, "values": None}
         completed = [t for t in self.trials.values() if t.status == trial_module.TrialStatus.COMPLETED]
         rng = random.Random((self.seed or 0) + len(self.trials))
         base = self.get_best_trials(1)[0].hyperparameters.values if completed else None
@@ -41,6 +39,10 @@ class GreedyOracle(BudgetMixin, kt.Oracle):
         if values is None:
             return {"status": STOPPED, "values": None}
         return {"status": trial_module.TrialStatus.RUNNING, "values": values}
+
+
+class GreedyOracle(BudgetMixin, WarmStartMixin, GreedyStrategy):
+    """The greedy strategy after the warm-start configurations (its best trial may be a warm one), within the time budget."""
 
 
 class Greedy(BraidTuner):

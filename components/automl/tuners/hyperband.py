@@ -6,11 +6,22 @@ from typing import Any
 
 import keras_tuner as kt
 
-from components.automl.tuners.base import BraidTuner, BraidTunerMixin, BudgetMixin
+from components.automl.tuners.base import BraidTuner, BraidTunerMixin, BudgetMixin, WarmStartMixin
 
 
-class HyperbandOracle(BudgetMixin, kt.oracles.HyperbandOracle):
-    pass
+class HyperbandOracle(BudgetMixin, WarmStartMixin, kt.oracles.HyperbandOracle):
+    """Hyperband whose first new candidates are the warm-start configurations.
+
+    Hyperband decides each trial's epochs and bracket, so warm configurations enter where it draws
+    a new candidate (round 0 of a bracket), not ahead of it: they train for that round's epochs and
+    are promoted to longer rounds like any other candidate.
+    """
+
+    warm_first = False
+
+    def _random_values(self):
+        values = self.next_warm_values()
+        return values if values is not None else super()._random_values()
 
 
 class Hyperband(BraidTunerMixin, kt.Hyperband):

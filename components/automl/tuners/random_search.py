@@ -6,10 +6,10 @@ from typing import Any
 
 import keras_tuner as kt
 
-from components.automl.tuners.base import BraidTuner, BudgetMixin
+from components.automl.tuners.base import BraidTuner, BudgetMixin, WarmStartMixin
 
 
-class RandomSearchOracle(BudgetMixin, kt.oracles.RandomSearchOracle):
+class RandomSearchOracle(BudgetMixin, WarmStartMixin, kt.oracles.RandomSearchOracle):
     pass
 
 
