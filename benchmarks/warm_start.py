@@ -5,9 +5,10 @@ Run by hand (not by tests):
 Writes benchmarks/results/warm_start.json.
 
 Night 0 is one cold search; each later night draws its own rows from the demo set (another seed)
-and runs two greedy searches of `trials` trials x `epochs` epochs on them: cold (the first trial
-all defaults) and warm (`warm_start` = the previous night's warm leaderboard, best first; night 1
-starts from night 0's). Inputs: the demo set's table columns (price, weight, colour, listing date)
+and runs greedy searches of `trials` trials x `epochs` epochs on them: cold (the first trial all
+defaults); warm (`warm_start` = every completed trial of the previous night's warm search, best
+first; night 1 starts from night 0's); warm_best (only the previous night's best, so the greedy
+tuner still has trials of its own to explore with). Inputs: the demo set's table columns (price, weight, colour, listing date)
 and its description text; head: `score` (regression); objective: the default val_combined_loss
 (lower is better). Figures: the best objective after 1, 2, ... trials, per night and the median
 over the nights.
@@ -45,7 +46,10 @@ def night_rows(frame: pd.DataFrame, night: int, rows: int) -> pd.DataFrame:
     return frame.iloc[np.sort(chosen)].reset_index(drop=True)
 
 
-def search(rows: pd.DataFrame, night: int, warm_start: list[dict] | None, trials: int, epochs: int,
+ARMS = {"cold": 0, "warm": None, "warm_best": 1}  # how many of the previous night's trials seed each (None: all)
+
+
+def search(rows: pd.DataFrame, night: int, arm: str, warm_start: list[dict] | None, trials: int, epochs: int,
            directory: str) -> list[dict]:
     """One night's search → its leaderboard (trials best first)."""
     import components as ak
@@ -53,7 +57,7 @@ def search(rows: pd.DataFrame, night: int, warm_start: list[dict] | None, trials
     model = ak.AutoModel(
         inputs=[ak.StructuredDataInput(name="table", column_types={"listed_on": "datetime"}), ak.TextInput(name="text")],
         outputs=ak.RegressionHead(name="score"), max_trials=trials, tuner="greedy", seed=night,
-        directory=directory, project_name=f"night{night}_{'warm' if warm_start else 'cold'}", overwrite=True,
+        directory=directory, project_name=f"night{night}_{arm}", overwrite=True,
         ensemble_size=1, pretrained=False, warm_start=warm_start)
     table = rows[TABLE].copy()
     table["price"] = table["price"].fillna(table["price"].median())
@@ -85,20 +89,23 @@ def main() -> None:
     results: dict = {"settings": vars(args), "objective": "val_combined_loss (lower is better)",
                      "cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0], "nights": []}
     with tempfile.TemporaryDirectory() as directory:
-        previous = search(night_rows(frame, 0, args.rows), 0, None, args.trials, args.epochs, directory)
+        first = search(night_rows(frame, 0, args.rows), 0, "cold", None, args.trials, args.epochs, directory)
+        previous = {arm: first for arm in ARMS}
         for night in range(1, args.nights + 1):
             rows = night_rows(frame, night, args.rows)
-            cold = search(rows, night, None, args.trials, args.epochs, directory)
-            warm_start = [row["hyperparameters"] for row in previous if row["status"] == "COMPLETED"]
-            warm = search(rows, night, warm_start, args.trials, args.epochs, directory)
-            record = {"night": night, "cold_best_after_trial": best_so_far(cold), "warm_best_after_trial": best_so_far(warm),
-                      "warm_trials": sorted(r["trial_id"] for r in warm if r["warm"])}
+            record: dict = {"night": night}
+            for arm, seeds in ARMS.items():
+                completed = [row["hyperparameters"] for row in previous[arm] if row["status"] == "COMPLETED"]
+                warm_start = completed[:seeds] if seeds is not None else completed
+                board = search(rows, night, arm, warm_start or None, args.trials, args.epochs, directory)
+                record[f"{arm}_best_after_trial"] = best_so_far(board)
+                record[f"{arm}_warm_trials"] = sorted(r["trial_id"] for r in board if r["warm"])
+                previous[arm] = board
             results["nights"].append(record)
             print(json.dumps(record))
-            previous = warm
-    for kind in ("cold", "warm"):
-        curves = np.array([n[f"{kind}_best_after_trial"] for n in results["nights"]])
-        results[f"{kind}_median_best_after_trial"] = [float(v) for v in np.median(curves, axis=0)]
+    for arm in ARMS:
+        curves = np.array([n[f"{arm}_best_after_trial"] for n in results["nights"]])
+        results[f"{arm}_median_best_after_trial"] = [float(v) for v in np.median(curves, axis=0)]
     results["wall_s"] = time.time() - started
     results["load_average_1m_at_end"] = os.getloadavg()[0]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
