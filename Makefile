@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # pytest exits 5 when it collected no test: that is a failure here, as is any other non-zero code.
-# Two pytest-xdist workers, a module to a worker (module fixtures run once): most tests wait on
-# subprocesses and servers, so two cores run them side by side.
+# Two pytest-xdist workers, a module (or a test class) to a worker at a time, so module fixtures run
+# once: long tests sit in classes of their own to balance the two. (`--dist loadgroup` would group by
+# mark, but pytest-xdist 3.8 cannot rename pytest 9's node ids, so its groups never form.)
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25 tests

@@ -219,54 +219,55 @@ class MlflowServer:
 
 
 # ---------------------------------------------------------------------------- 1. kill during search
-def test_killed_search_resumes_the_same_run_without_repeating_finished_trials(tmp_path, procs):
-    contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="killsearch")
-    env, home = _env(tmp_path), tmp_path / "home"
-    db, runs = home / "mlflow.db", home / "runs" / "killsearch"
+class TestKilledSearchResumes:  # its own class: pytest-xdist runs it beside the rest
+    def test_killed_search_resumes_the_same_run_without_repeating_finished_trials(self, tmp_path, procs):
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="killsearch")
+        env, home = _env(tmp_path), tmp_path / "home"
+        db, runs = home / "mlflow.db", home / "runs" / "killsearch"
 
-    first = procs(run_args(contract, trials=3), env, tmp_path / "logs", "first")
+        first = procs(run_args(contract, trials=3), env, tmp_path / "logs", "first")
 
-    def second_trial_tracked():
-        dirs = list(runs.glob("*/"))
-        if not dirs or trial_statuses(dirs[0]).get("0") != "COMPLETED":
-            return None
-        return ("1", "RUNNING") in trial_runs_sql(db) and dirs[0]
+        def second_trial_tracked():
+            dirs = list(runs.glob("*/"))
+            if not dirs or trial_statuses(dirs[0]).get("0") != "COMPLETED":
+                return None
+            return ("1", "RUNNING") in trial_runs_sql(db) and dirs[0]
 
-    search_dir = wait_until("trial 0 to complete and trial 1 to start", second_trial_tracked, [first],
-                            timeout=PIPELINE_TIMEOUT)
-    first.kill()
-    parent_id = search_dir.name
-    before = trial_statuses(search_dir)
-    assert before["0"] == "COMPLETED" and before.get("1") != "COMPLETED", before
-    assert ("1", "RUNNING") in trial_runs_sql(db), "a SIGKILLed trial leaves its run RUNNING"
-    trial0_written = (search_dir / "trial_0" / "trial.json").stat().st_mtime_ns
+        search_dir = wait_until("trial 0 to complete and trial 1 to start", second_trial_tracked, [first],
+                                timeout=PIPELINE_TIMEOUT)
+        first.kill()
+        parent_id = search_dir.name
+        before = trial_statuses(search_dir)
+        assert before["0"] == "COMPLETED" and before.get("1") != "COMPLETED", before
+        assert ("1", "RUNNING") in trial_runs_sql(db), "a SIGKILLed trial leaves its run RUNNING"
+        trial0_written = (search_dir / "trial_0" / "trial.json").stat().st_mtime_ns
 
-    second = procs(run_args(contract, trials=3), env, tmp_path / "logs", "second")
-    assert second.wait() == 0, second.tail()
+        second = procs(run_args(contract, trials=3), env, tmp_path / "logs", "second")
+        assert second.wait() == 0, second.tail()
 
-    assert [p.name for p in runs.iterdir() if p.is_dir()] == [parent_id], "the resumed run reuses its search dir"
-    after = trial_statuses(search_dir)
-    assert sorted(s for s in after.values()) == ["COMPLETED"] * 3, after
-    assert (search_dir / "trial_0" / "trial.json").stat().st_mtime_ns == trial0_written, "trial 0 was re-run"
+        assert [p.name for p in runs.iterdir() if p.is_dir()] == [parent_id], "the resumed run reuses its search dir"
+        after = trial_statuses(search_dir)
+        assert sorted(s for s in after.values()) == ["COMPLETED"] * 3, after
+        assert (search_dir / "trial_0" / "trial.json").stat().st_mtime_ns == trial0_written, "trial 0 was re-run"
 
-    client = client_for(f"sqlite:///{db}")
-    parents, children = split_runs(client, "braid-killsearch")
-    assert [p.info.run_id for p in parents] == [parent_id], "the same MLflow parent run is reused"
-    assert parents[0].info.status == "FINISHED"
-    assert all(c.data.tags["mlflow.parentRunId"] == parent_id for c in children)
-    by_status: dict[str, list[str]] = {}
-    for child in children:
-        by_status.setdefault(child.info.status, []).append(child.data.tags["braid.trial_id"])
-    assert "RUNNING" not in by_status, by_status
-    assert sorted(by_status.get("FINISHED", [])) == sorted(after), "one FINISHED trial run per completed trial"
-    assert [c for c in children if c.data.tags["braid.trial_id"] == "0"][0].info.status == "FINISHED"
-    assert len([c for c in children if c.data.tags["braid.trial_id"] == "0"]) == 1, "trial 0 is not repeated"
-    killed = [c for c in children if c.info.status == "KILLED"]
-    assert [c.data.tags["braid.trial_id"] for c in killed] == ["1"], by_status
-    assert "killed" in killed[0].data.tags["braid.error"]
-    assert parents[0].data.metrics["search/trials_completed"] == 3
-    champion = client.get_model_version_by_alias("braid-killsearch", "champion")
-    assert champion.run_id == parent_id
+        client = client_for(f"sqlite:///{db}")
+        parents, children = split_runs(client, "braid-killsearch")
+        assert [p.info.run_id for p in parents] == [parent_id], "the same MLflow parent run is reused"
+        assert parents[0].info.status == "FINISHED"
+        assert all(c.data.tags["mlflow.parentRunId"] == parent_id for c in children)
+        by_status: dict[str, list[str]] = {}
+        for child in children:
+            by_status.setdefault(child.info.status, []).append(child.data.tags["braid.trial_id"])
+        assert "RUNNING" not in by_status, by_status
+        assert sorted(by_status.get("FINISHED", [])) == sorted(after), "one FINISHED trial run per completed trial"
+        assert [c for c in children if c.data.tags["braid.trial_id"] == "0"][0].info.status == "FINISHED"
+        assert len([c for c in children if c.data.tags["braid.trial_id"] == "0"]) == 1, "trial 0 is not repeated"
+        killed = [c for c in children if c.info.status == "KILLED"]
+        assert [c.data.tags["braid.trial_id"] for c in killed] == ["1"], by_status
+        assert "killed" in killed[0].data.tags["braid.error"]
+        assert parents[0].data.metrics["search/trials_completed"] == 3
+        champion = client.get_model_version_by_alias("braid-killsearch", "champion")
+        assert champion.run_id == parent_id
 
 
 # ---------------------------------------------------------------------- 2. kill during preprocessing
@@ -334,49 +335,51 @@ def _server_env(tmp: Path, server: MlflowServer, **extra: str) -> dict[str, str]
                 MLFLOW_HTTP_REQUEST_TIMEOUT="20", **extra)
 
 
-def test_tracking_server_restarted_mid_run_the_run_finishes(tmp_path, procs):
-    server = MlflowServer(tmp_path / "server", procs)
-    server.start()
-    contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="blip")
-    # Patience enough for a server restart on a busy machine (about 20 s here).
-    env = _server_env(tmp_path, server, BRAID_TRACKING_RETRIES="12", BRAID_TRACKING_MAX_WAIT_S="120")
-    run = procs(run_args(contract), env, tmp_path / "logs", "run")
-    wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("blip/*/trial_0")), [run],
-               timeout=PIPELINE_TIMEOUT, every=0.1)
-    server.crash()
-    server.start()
-    assert run.wait() == 0, run.tail()
+class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside the rest
+    def test_tracking_server_restarted_mid_run_the_run_finishes(self, tmp_path, procs):
+        server = MlflowServer(tmp_path / "server", procs)
+        server.start()
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="blip")
+        # Patience enough for a server restart on a busy machine (about 20 s here).
+        env = _server_env(tmp_path, server, BRAID_TRACKING_RETRIES="12", BRAID_TRACKING_MAX_WAIT_S="120")
+        run = procs(run_args(contract), env, tmp_path / "logs", "run")
+        wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("blip/*/trial_0")), [run],
+                   timeout=PIPELINE_TIMEOUT, every=0.1)
+        server.crash()
+        server.start()
+        assert run.wait() == 0, run.tail()
 
-    client = client_for(server.uri)
-    parents, children = split_runs(client, "braid-blip")
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    assert client.get_model_version_by_alias("braid-blip", "champion").run_id == parents[0].info.run_id
-    assert_registry_consistent(client, "braid-blip")
-    assert [c.info.status for c in children] == ["FINISHED"], "the trial run survives the restart, finished"
+        client = client_for(server.uri)
+        parents, children = split_runs(client, "braid-blip")
+        assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+        assert client.get_model_version_by_alias("braid-blip", "champion").run_id == parents[0].info.run_id
+        assert_registry_consistent(client, "braid-blip")
+        assert [c.info.status for c in children] == ["FINISHED"], "the trial run survives the restart, finished"
 
 
-def test_tracking_server_down_fails_with_one_line_and_leaves_registry_consistent(tmp_path, procs):
-    server = MlflowServer(tmp_path / "server", procs)
-    server.start()
-    contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="down")
-    run = procs(run_args(contract), _server_env(tmp_path, server, BRAID_TRACKING_MAX_WAIT_S="5"),
-                tmp_path / "logs", "run")
-    wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("down/*/trial_0")), [run],
-               timeout=PIPELINE_TIMEOUT, every=0.1)
-    server.crash()
-    code = run.wait()
+class TestTrackingServerDown:  # its own class: pytest-xdist runs it beside the rest
+    def test_tracking_server_down_fails_with_one_line_and_leaves_registry_consistent(self, tmp_path, procs):
+        server = MlflowServer(tmp_path / "server", procs)
+        server.start()
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="down")
+        run = procs(run_args(contract), _server_env(tmp_path, server, BRAID_TRACKING_MAX_WAIT_S="5"),
+                    tmp_path / "logs", "run")
+        wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("down/*/trial_0")), [run],
+                   timeout=PIPELINE_TIMEOUT, every=0.1)
+        server.crash()
+        code = run.wait()
 
-    server.start()
-    client = client_for(server.uri)
-    versions = assert_registry_consistent(client, "braid-down") if client.search_registered_models() else []
-    parents, _ = split_runs(client, "braid-down")
-    assert len(parents) == 1 and parents[0].info.status in {"RUNNING", "FAILED", "KILLED"}
-    assert all(v.run_id == parents[0].info.run_id for v in versions)
+        server.start()
+        client = client_for(server.uri)
+        versions = assert_registry_consistent(client, "braid-down") if client.search_registered_models() else []
+        parents, _ = split_runs(client, "braid-down")
+        assert len(parents) == 1 and parents[0].info.status in {"RUNNING", "FAILED", "KILLED"}
+        assert all(v.run_id == parents[0].info.run_id for v in versions)
 
-    assert code == 2, run.tail()
-    errors = [line for line in run.err_text().splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and server.uri in errors[0], run.tail()
-    assert "Traceback" not in run.err_text(), run.tail()
+        assert code == 2, run.tail()
+        errors = [line for line in run.err_text().splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and server.uri in errors[0], run.tail()
+        assert "Traceback" not in run.err_text(), run.tail()
 
 
 # -------------------------------------------------------------------------------- 4. a trial crashes
@@ -444,34 +447,35 @@ def test_nan_trial_fails_and_the_search_goes_on(tmp_path):
 
 
 # ----------------------------------------------------------------------------- 5. concurrent runs
-def test_four_concurrent_runs_share_one_sqlite_store(tmp_path, procs):
-    home = tmp_path / "home"
-    env = _env(tmp_path, home)
-    env.pop("PREFECT_HOME")  # as a user gets it: Braid's default, under the shared (not yet created) BRAID_HOME
-    names = ["c1", "c2", "c3", "c4"]
-    contracts = {n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n)
-                 for i, n in enumerate(names)}
-    runs = {n: procs(run_args(contracts[n]), env, tmp_path / "logs", n) for n in names}
-    codes = {n: run.wait(timeout=PIPELINE_TIMEOUT) for n, run in runs.items()}
-    assert codes == dict.fromkeys(names, 0), "\n".join(runs[n].tail() for n in names if codes[n])
+class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the rest
+    def test_four_concurrent_runs_share_one_sqlite_store(self, tmp_path, procs):
+        home = tmp_path / "home"
+        env = _env(tmp_path, home)
+        env.pop("PREFECT_HOME")  # as a user gets it: Braid's default, under the shared (not yet created) BRAID_HOME
+        names = ["c1", "c2", "c3", "c4"]
+        contracts = {n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n)
+                     for i, n in enumerate(names)}
+        runs = {n: procs(run_args(contracts[n]), env, tmp_path / "logs", n) for n in names}
+        codes = {n: run.wait(timeout=PIPELINE_TIMEOUT) for n, run in runs.items()}
+        assert codes == dict.fromkeys(names, 0), "\n".join(runs[n].tail() for n in names if codes[n])
 
-    client = client_for(f"sqlite:///{home / 'mlflow.db'}")
-    experiments = set()
-    for name in names:
-        parents, children = split_runs(client, f"braid-{name}")
-        assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-        parent = parents[0]
-        experiments.add(parent.info.experiment_id)
-        assert parent.data.tags["braid.contract"] == name
-        assert len(children) == 1 and children[0].info.status == "FINISHED"
-        search_dirs = [p.name for p in (home / "runs" / name).iterdir()]
-        assert search_dirs == [parent.info.run_id], f"{name} has its own search directory"
-        champion = client.get_model_version_by_alias(f"braid-{name}", "champion")
-        assert champion.run_id == parent.info.run_id, f"{name}'s champion comes from {name}'s run"
-        assert_registry_consistent(client, f"braid-{name}")
-        saved = Path(client.download_artifacts(parent.info.run_id, f"contract/{name}.yaml", str(tmp_path / "dl" / name)))
-        assert saved.read_text() == contracts[name].read_text(), f"{name}'s contract artifact was clobbered"
-    assert len(experiments) == 4
+        client = client_for(f"sqlite:///{home / 'mlflow.db'}")
+        experiments = set()
+        for name in names:
+            parents, children = split_runs(client, f"braid-{name}")
+            assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+            parent = parents[0]
+            experiments.add(parent.info.experiment_id)
+            assert parent.data.tags["braid.contract"] == name
+            assert len(children) == 1 and children[0].info.status == "FINISHED"
+            search_dirs = [p.name for p in (home / "runs" / name).iterdir()]
+            assert search_dirs == [parent.info.run_id], f"{name} has its own search directory"
+            champion = client.get_model_version_by_alias(f"braid-{name}", "champion")
+            assert champion.run_id == parent.info.run_id, f"{name}'s champion comes from {name}'s run"
+            assert_registry_consistent(client, f"braid-{name}")
+            saved = Path(client.download_artifacts(parent.info.run_id, f"contract/{name}.yaml", str(tmp_path / "dl" / name)))
+            assert saved.read_text() == contracts[name].read_text(), f"{name}'s contract artifact was clobbered"
+        assert len(experiments) == 4
 
 
 # ----------------------------------------------------------------------- 6. unwritable output place
