@@ -50,3 +50,7 @@ class StorageError(BraidError):
 
 class MissingExtraError(InputError):
     """An optional feature was asked for but its extra (e.g. `braid[pretrained]`) is not installed."""
+
+
+class DriftError(BraidError):
+    """The data drifted past the contract's `drift:` thresholds and the contract says to stop."""

@@ -176,6 +176,32 @@ class Tracker:
         runs = [r for r in runs if PARENT_TAG not in r.data.tags]
         return runs[0].info.run_id if runs else None
 
+    def finished_runs(self, experiment_id: str, tags: dict[str, str], exclude: str | None = None,
+                      limit: int = 5) -> list[mlflow.entities.Run]:
+        """The latest finished parent runs carrying these tags, newest first."""
+        match = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+        runs = self._call("search runs", self.client.search_runs, [experiment_id],
+                          filter_string=f"{match} and attributes.status = 'FINISHED'",
+                          max_results=limit + 1, order_by=["attributes.start_time DESC"])
+        return [r for r in runs if PARENT_TAG not in r.data.tags and r.info.run_id != exclude][:limit]
+
+    def get_run(self, run_id: str) -> mlflow.entities.Run:
+        return self._call("get run", self.client.get_run, run_id)
+
+    def read_json(self, run_id: str, artifact_path: str) -> Any | None:
+        """A JSON artifact of a run, or None when the run has no such artifact."""
+        import json
+
+        try:
+            local = self._call("download artifact", mlflow.artifacts.download_artifacts, run_id=run_id,
+                               artifact_path=artifact_path, tracking_uri=self.config.tracking_uri)
+        except (TrackingError, OSError):  # the run has no such artifact (a refusal is not retried)
+            return None
+        try:
+            return json.loads(Path(local).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def run_name(self, run_id: str) -> str:
         return self._call("get run", self.client.get_run, run_id).info.run_name
 

@@ -127,11 +127,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(str(row.get("trial_id")), str(row.get("status")),
                       f"{score:.4f}" if isinstance(score, (int, float)) else "-")
     console.print(table)
+    drift = summary["drift"]
+    if drift["drifted"]:
+        console.print(f"[yellow]Data drift against the champion's training data:[/] {', '.join(drift['drifted'])}")
     console.print(summary["evaluated"]["table_markdown"])
     console.print(summary["decision"]["markdown"])
     run = summary["run"]
     console.print(f"\nMLflow run: [bold]{run['run_id']}[/] in experiment [bold]{run['experiment']}[/]")
     console.print(f"Artifacts and store: {run['tracking_uri']}")
+    console.print(f"Run report: [bold]{summary['report']}[/]")
 
 
 def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
@@ -318,6 +322,44 @@ def ui(
         console.print(f"  runs of {name}: {url}", soft_wrap=True)
     if not no_start:
         subprocess.run(mlflow_cmd, check=False)
+
+
+@app.command()
+def trials(
+    contract: Annotated[Path, typer.Argument(help="The data contract YAML (names the registered model).")],
+    weight: Annotated[Optional[list[str]], typer.Option(help="HEAD=W, once per head to weigh (default 1 each).")] = None,
+) -> None:
+    """The champion's trials across heads: the Pareto front, and the trial these weights pick from it."""
+
+    def _do() -> None:
+        _prepare_env()
+        from components.data.contract import load_contract
+        from components.pipeline.trials import champion_front
+
+        weights = {}
+        for item in weight or []:
+            head, _, value = item.partition("=")
+            try:
+                weights[head] = float(value)
+            except ValueError:
+                raise BraidError(f"--weight {item!r}: write HEAD=NUMBER, e.g. --weight genres=2") from None
+        front = champion_front(load_contract(contract), Layout.default(), weights)
+        table = Table(title=f"Trials of the champion's run {front.run_id} (best first)")
+        for column in ("trial", "status", "score", *[f"val {h} loss" for h in front.heads], "Pareto", ""):
+            table.add_column(column)
+        for row in front.trials:
+            losses = [f"{row[f'val/{h}_loss']:.4f}" if f"val/{h}_loss" in row else "-" for h in front.heads]
+            marks = ("searched " if row["trial_id"] == front.searched else "") + ("← chosen" if row["trial_id"] == front.chosen else "")
+            score = row.get("score")
+            table.add_row(str(row["trial_id"]), str(row["status"]), f"{score:.4f}" if isinstance(score, float) else "-",
+                          *losses, "yes" if row.get("pareto", True) else "", marks)
+        console.print(table)
+        console.print(f"These weights pick trial {front.chosen}" + (
+            "" if front.chosen == front.searched else
+            f" (the search's objective picked {front.searched}): raise its heads' `loss_weight` in the contract "
+            "to train towards it"))
+
+    _guard(_do)
 
 
 def _prefect_ui_command() -> str:

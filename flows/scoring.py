@@ -38,7 +38,8 @@ def scoring_pipeline(contract: str, data: str, output: str | None = None, alias:
     result = score(str(Path(contract).resolve()), str(Path(data).resolve()), home, output, alias)
     create_markdown_artifact(
         key="scores-" + "".join(c if c.isalnum() else "-" for c in load_contract(contract).name.lower()),
-        markdown=f"Scored **{result['rows']}** rows with `{result['model_uri']}` → `{result['output']}`",
+        markdown=(f"Scored **{result['rows']}** rows with `{result['model_uri']}` → `{result['output']}`\n\n"
+                  + result["drift_markdown"]),
         description="Batch scoring result",
     )
     return result

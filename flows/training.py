@@ -82,19 +82,33 @@ def open_run(contract: Contract, data_hash: str, home: str, settings: dict[str, 
     return run
 
 
+def _flow_run_url() -> str | None:
+    """This flow run's page in the Prefect UI, when there is a UI to point at."""
+    ui, flow_run_id = PREFECT_UI_URL.value(), flow_run_context.id
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui and flow_run_id else None
+
+
 def _link_the_two_uis(layout: Layout, run: pipeline.TrackingRun) -> None:
     """Name the flow run after the MLflow run, tag the MLflow run with the flow run, link both ways."""
     flow_run_id = flow_run_context.id
     if flow_run_id is None:
         return
-    ui = PREFECT_UI_URL.value()
-    flow_run_url = f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+    flow_run_url = _flow_run_url()
     with get_client(sync_client=True) as client:
         client.update_flow_run(flow_run_id, name=run.run_name)
     pipeline.link_flow_run(layout, run, str(flow_run_id), flow_run_url)
     create_link_artifact(key=_artifact_key("mlflow-run", run.experiment), link=run.ui_url,
                          link_text=f"MLflow run {run.run_name}",
                          description="This pipeline run in the MLflow UI (runs, metrics, plots, the model)")
+
+
+@task(name="drift", cache_policy=NO_CACHE)
+def check_drift(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
+                settings: dict[str, Any]) -> pipeline.Drifted:
+    result = pipeline.check_drift(contract, Layout(Path(home)), run, prepared, seed=settings["seed"])
+    create_markdown_artifact(key=_artifact_key("drift", contract.name), markdown=result.markdown,
+                             description=f"{contract.name}: tonight's training rows against the champion's")
+    return result
 
 
 @task(name="search-and-train", cache_policy=NO_CACHE)
@@ -111,7 +125,8 @@ def search_and_train(contract: Contract, home: str, run: pipeline.TrackingRun, p
 def evaluate(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
              trained: pipeline.Trained, settings: dict[str, Any]) -> pipeline.Evaluated:
     result = pipeline.evaluate(contract, Layout(Path(home)), run, prepared, trained, seed=settings["seed"])
-    create_markdown_artifact(key=_artifact_key("evaluation", contract.name), markdown=result.table_markdown,
+    create_markdown_artifact(key=_artifact_key("evaluation", contract.name),
+                             markdown=result.table_markdown + "\n" + result.contributions_markdown,
                              description=f"Test-split metrics of {contract.name} against trivial and classical baselines")
     return result
 
@@ -124,6 +139,20 @@ def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared:
     create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
                              description=f"Registry decision for {contract.name}")
     return decision
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def write_report(contract: Contract, home: str, run: pipeline.TrackingRun, validated: pipeline.Validated,
+                 prepared: pipeline.Prepared, drifted: pipeline.Drifted, trained: pipeline.Trained,
+                 evaluated: pipeline.Evaluated, decision: pipeline.Decision) -> str:
+    path = pipeline.write_report(contract, Layout(Path(home)), run, validated, prepared, trained, evaluated,
+                                 decision, drift_markdown=drifted.markdown, flow_run_url=_flow_run_url())
+    create_link_artifact(key=_artifact_key("report", contract.name), link=path.resolve().as_uri(),
+                         link_text=f"Run report of {run.run_name}",
+                         description="One self-contained HTML page: data, search, Pareto front, metrics against "
+                                     "baselines, modality contributions, the champion decision (also the MLflow "
+                                     "run's artifact report/run_report.html)")
+    return str(path)
 
 
 @flow(name="braid-training", log_prints=True)
@@ -165,13 +194,15 @@ def training_pipeline(
     prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)
     run = open_run(loaded, data_hash, home, settings, validation, prepared)
     try:
+        drifted = check_drift(loaded, home, run, prepared, settings)
         trained = search_and_train(loaded, home, run, prepared, settings)
         evaluated = evaluate(loaded, home, run, prepared, trained, settings)
         decision = register(loaded, home, run, prepared, trained, evaluated, settings)
+        report = write_report(loaded, home, run, validation, prepared, drifted, trained, evaluated, decision)
     except BaseException as exc:
         pipeline.close_tracking_run(home, run, error=exc)
         raise
     pipeline.close_tracking_run(home, run)
-    steps = {"run": run, "validation": validation, "prepared": prepared, "trained": trained,
+    steps = {"run": run, "validation": validation, "prepared": prepared, "drift": drifted, "trained": trained,
              "evaluated": evaluated, "decision": decision}
-    return {name: record.to_dict() for name, record in steps.items()}
+    return {**{name: record.to_dict() for name, record in steps.items()}, "report": report}

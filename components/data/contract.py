@@ -138,9 +138,36 @@ class Training(_Strict):
     loss_weighting: Literal["static", "uncertainty", "gradnorm", "search"] = "static"
     class_weight: Literal["balanced"] | None = None  # for every classification head
     fusion: Literal["concatenate", "attention", "gated"] | None = None  # None: searched
+    # Share of training rows whose whole modality is dropped (learns to do without it); None: searched.
+    modality_dropout: float | None = Field(None, ge=0, lt=1)
     ensemble_size: int = Field(3, ge=1)  # the best trials combined per head (1: the best trial alone)
     # Promote a new champion only when every head also beats its classical baseline on the holdout.
     require_beating_classical: bool = False
+
+
+class Drift(_Strict):
+    """How tonight's data may differ from the data the champion was trained on (`drift:`).
+
+    `thresholds` overrides `components.evaluation.drift.DEFAULT_THRESHOLDS` by name (e.g. `psi: 0.3`);
+    over a threshold the run warns (`on_drift: warn`, the default) or stops before training (`stop`)."""
+
+    on_drift: Literal["warn", "stop"] = "warn"
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    max_images: int = Field(200, ge=0)  # images sampled for size and colour statistics
+
+    @model_validator(mode="after")
+    def _known_thresholds(self) -> "Drift":
+        if not self.thresholds:
+            return self
+        from components.evaluation.drift import DEFAULT_THRESHOLDS  # (numpy, scikit-learn: only when needed)
+
+        for name, value in self.thresholds.items():
+            if name not in DEFAULT_THRESHOLDS:
+                raise _LocatedError(("thresholds", name),
+                                    f"unknown drift threshold '{name}'; use one of {sorted(DEFAULT_THRESHOLDS)}")
+            if value < 0:
+                raise _LocatedError(("thresholds", name), f"threshold {value} must be >= 0")
+        return self
 
 
 class Contract(_Strict):
@@ -157,6 +184,7 @@ class Contract(_Strict):
     allow_extra_columns: bool = True  # False: columns the contract does not name fail validation
     primary_metric: str | None = None  # e.g. "genres/micro_f1"; default: mean of every task's score
     training: Training = Training()
+    drift: Drift = Drift()
     contract_path: Path | None = None
 
     @model_validator(mode="after")

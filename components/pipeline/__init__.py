@@ -4,9 +4,11 @@ One module per step, each returning a typed record (`results.py`):
 
     prepare.py   fingerprint, validate (the Great Expectations gate), preprocess     → Validated, Prepared
     runs.py      open / close the parent MLflow run (resume a killed one)            → TrackingRun
+    drift.py     tonight's training rows against the champion's profile (warn / stop)  → Drifted
     train.py     the AutoModel for the shards, searched and exported                 → Trained
     assess.py    test-split metrics per head against trivial baselines, plots        → Evaluated
     gate.py      register as challenger; champion only if it beats the current one   → Decision
+    report.py    the run report: one self-contained HTML page (a model card)          → its path
     score.py     score a file with the model at an alias                             → Scored
 
 Nothing here imports Prefect, and MLflow only through `components.tracking`. Names load lazily, so
@@ -20,12 +22,14 @@ _HOMES = {
     "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
     "components.pipeline.runs": ("open_tracking_run", "close_tracking_run", "experiment_name", "link_flow_run",
                                  "registered_name"),
+    "components.pipeline.drift": ("check_drift", "check_rows"),
     "components.pipeline.train": ("build_automodel", "search_and_train"),
     "components.pipeline.assess": ("evaluate", "score_holdout", "serving_config"),
     "components.pipeline.gate": ("CHALLENGER", "CHAMPION", "decide", "register"),
+    "components.pipeline.report": ("write_report",),
     "components.pipeline.score": ("score_file",),
     "components.pipeline.rows": ("holdout_rows", "typed_rows"),
-    "components.pipeline.results": ("Decision", "Evaluated", "Prepared", "RunSettings", "Scored", "Trained",
+    "components.pipeline.results": ("Decision", "Drifted", "Evaluated", "Prepared", "RunSettings", "Scored", "Trained",
                                     "TrackingRun", "Validated"),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}

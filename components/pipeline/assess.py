@@ -15,6 +15,7 @@ from components.data import records
 from components.data.contract import Contract
 from components.layout import Layout
 from components.progress import report
+from components.pipeline import contributions
 from components.pipeline.classical import beats, classical_reports
 from components.pipeline.results import Evaluated, Prepared, Trained, TrackingRun
 from components.pipeline.rows import holdout_rows
@@ -97,6 +98,15 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     beaten = beats(reports, classical, state)
     out = Path(run.search_dir) / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
+
+    def rescore(rows: pd.DataFrame) -> tuple[dict, float]:
+        scored, _, score = score_holdout(state, predict_frame(model, state, config, rows), truth, train_truth)
+        return scored, score
+
+    report("evaluate", detail="scoring the test split with each modality blanked")
+    names = {spec.name: codec.primary_metric for spec, codec, _ in state.target_specs()}
+    contribution_table, contribution_metrics, contribution_plot = contributions.measure(
+        contract, names, holdout, rescore, reports, baselines, combined, out)
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
     plots = [codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
              for spec, codec, _ in state.target_specs()]
@@ -108,6 +118,8 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
+    metrics.update(contribution_metrics)
+    (out / "contributions.md").write_text(contribution_table, encoding="utf-8")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")
     (out / "evaluation.md").write_text(table, encoding="utf-8")
     tracker = tracker_for(layout)
@@ -115,5 +127,7 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     tracker.log_metrics(run.run_id, metrics)
     tracker.set_tags(run.run_id, {"braid.selection_metric": selection_metric(contract)})
     tracker.log_artifacts(run.run_id, out, "evaluation")
+    plots += [contribution_plot] if contribution_plot else []
     return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
-                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten)
+                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten,
+                     contributions_markdown=contribution_table)

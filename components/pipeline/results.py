@@ -31,6 +31,7 @@ class RunSettings(_Record):
     loss_weighting: str = "static"
     class_weight: str | None = None
     fusion: str | None = None
+    modality_dropout: float | None = None
     ensemble_size: int = 3
     require_beating_classical: bool = False
 
@@ -96,6 +97,17 @@ class TrackingRun(_Record):
 
 
 @dataclass(frozen=True)
+class Drifted(_Record):
+    """Tonight's data against the data the champion was trained on (`checked` False: no champion
+    statistics to compare with)."""
+
+    checked: bool
+    drifted: list[str]  # "<column> <statistic>" of each check over its threshold
+    markdown: str
+    reference_run: str | None = None
+
+
+@dataclass(frozen=True)
 class Trained(_Record):
     """The search's outcome: the exported best model, the leaderboard, tuned thresholds."""
 
@@ -119,6 +131,7 @@ class Evaluated(_Record):
     plots: list[str]
     test_rows: int
     beats_classical: dict[str, bool] = field(default_factory=dict)  # per head, on its primary metric
+    contributions_markdown: str = ""  # each head's score with one modality blanked (pipeline/contributions.py)
 
 
 @dataclass(frozen=True)
@@ -144,3 +157,5 @@ class Scored(_Record):
     rows: int
     output: str
     model_uri: str
+    drifted: list[str] = field(default_factory=list)  # checks over their threshold (see pipeline/drift.py)
+    drift_markdown: str = ""

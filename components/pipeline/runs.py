@@ -58,6 +58,16 @@ def environment() -> dict[str, str]:
     return env
 
 
+SCHEMA_TAG = "braid.schema"
+
+
+def schema_fingerprint(contract: Contract) -> str:
+    """What must stay the same for an earlier run's trials to apply to this one: each feature's name
+    and modality, each target's name and task."""
+    schema = [[f.name, f.modality] for f in contract.features] + [[t.name, t.task] for t in contract.targets]
+    return hashlib.sha256(json.dumps(schema).encode()).hexdigest()[:16]
+
+
 def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settings: dict[str, Any],
                       validation: Validated, prepared: Prepared) -> TrackingRun:
     """Start the parent MLflow run, or reopen the unfinished one of the same contract, data and budget
@@ -82,6 +92,7 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
             DESCRIPTION_TAG: (f"Braid training run on `{contract.name}`: validate, preprocess, search "
                               "(one nested run per trial), evaluate on the test split, register."),
             RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
+            SCHEMA_TAG: schema_fingerprint(contract),
             "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
         })
         # None means "Braid chooses" (e.g. the batch size): the chosen value is logged when it is known.

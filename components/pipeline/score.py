@@ -9,6 +9,7 @@ from components.data.contract import Contract
 from components.data.sources import read_rows
 from components.errors import BraidError
 from components.layout import Layout
+from components.pipeline.drift import check_rows
 from components.pipeline.gate import CHAMPION
 from components.pipeline.results import Scored
 from components.pipeline.rows import typed_rows
@@ -24,6 +25,7 @@ def score_file(contract: Contract, layout: Layout, data_path: Path, output: Path
         raise BraidError(f"no model '{name}' has alias '{alias}' in {tracker.config.tracking_uri}: "
                          f"train one first with `braid run {contract.contract_path}`")
     rows = typed_rows(contract, read_rows(data_path))
+    drift = check_rows(contract, layout, rows)
     uri = tracker.model_uri(name, alias)
     predictions = tracker.load_pyfunc(uri).predict(rows)
     if contract.id_column in rows.columns and contract.id_column not in predictions.columns:
@@ -31,4 +33,5 @@ def score_file(contract: Contract, layout: Layout, data_path: Path, output: Path
     output = output or layout.scores(contract.name) / f"{data_path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.parquet"
     output.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(output, index=False)
-    return Scored(rows=len(predictions), output=str(output), model_uri=uri)
+    return Scored(rows=len(predictions), output=str(output), model_uri=uri, drifted=drift.drifted,
+                  drift_markdown=drift.markdown)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import keras
 import numpy as np
 
 from components import evaluation
+from components.evaluation import pareto
 from components.automl.adapters import default_batch_size
 from components.data import records
 from components.data.contract import Contract
@@ -17,6 +20,7 @@ from components.layout import Layout
 from components.progress import SearchProgress
 from components.pipeline.results import Prepared, RunSettings, Trained, TrackingRun
 from components.pipeline.runs import tracker_for
+from components.pipeline.warm import warm_start
 
 
 def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
@@ -35,10 +39,13 @@ def _regression_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings
 # The library head each target task trains (the library knows nothing of contracts, so the mapping lives here).
 HEADS = {"classification": _classification_head, "multilabel": _multilabel_head, "regression": _regression_head}
 
+log = logging.getLogger(__name__)
+
 
 def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: RunSettings,
-                    observers: list[Any]) -> Any:
-    """The AutoModel whose inputs/heads match the preprocessed dataset's x/y dicts."""
+                    observers: list[Any], warm_start: list[dict] | None = None) -> Any:
+    """The AutoModel whose inputs/heads match the preprocessed dataset's x/y dicts; its first trials
+    are `warm_start`'s configurations (earlier runs' best, see `warm.py`)."""
     import components as ak
 
     inputs, encoded = [], []
@@ -63,7 +70,8 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         table = ak.StructuredDataInput(name="tabular")
         inputs.append(table)
         encoded.append(ak.StructuredDataBlock()(table))
-    merged = ak.Fusion(fusion_type=settings.fusion)(encoded) if len(encoded) > 1 else encoded[0]
+    merged = (ak.Fusion(fusion_type=settings.fusion, modality_dropout=settings.modality_dropout)(encoded)
+              if len(encoded) > 1 else encoded[0])
     # Rows missing one target still teach the other heads; the contract says which may be missing.
     masked = {t.name: t.allows_missing for t in contract.targets}
     heads = [HEADS[spec.task](ak, spec, fitted, masked[spec.name], settings)(merged)
@@ -73,7 +81,7 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
         observers=observers, overwrite=False, loss_weighting=settings.loss_weighting,
         ensemble_size=settings.ensemble_size,
-        loss_weights={t.name: t.loss_weight for t in contract.targets},
+        loss_weights={t.name: t.loss_weight for t in contract.targets}, warm_start=warm_start or None,
     )
 
 
@@ -92,8 +100,11 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     tracker = tracker_for(layout)
     observer = tracker.trial_observer(run.experiment_id, run.run_id)
     search_dir = Path(run.search_dir)
+    warm = warm_start(contract, layout, run.experiment_id, run.run_id, config.max_trials)
+    log.info("search of %s starts %s", contract.name, warm.note)
+    tracker.set_tags(run.run_id, {"braid.warm_start": warm.note, "braid.warm_start.sources": ",".join(warm.sources)})
     automodel = build_automodel(contract, state, search_dir, config,
-                                [observer, SearchProgress(config.max_trials, config.epochs)])
+                                [observer, SearchProgress(config.max_trials, config.epochs)], warm.configurations)
     started = time.monotonic()
     automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
     model_path = search_dir / "best_model.keras"
@@ -106,6 +117,7 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     best_curves = observer.history.get(leaderboard[0]["trial_id"]) if leaderboard else None
     if best_curves:
         evaluation.plot_learning_curves(best_curves, plots)
+    mark_pareto_front(leaderboard, observer.history, [t.name for t in contract.targets], objective.name, plots)
     tracker.log_artifacts(run.run_id, plots, "search")
     tracker.log_metrics(run.run_id, {"search/seconds": time.monotonic() - started,
                                      "search/trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
@@ -118,6 +130,24 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
                    leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
                    best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch,
                    objective=objective.name, direction=objective.direction)
+
+
+def mark_pareto_front(leaderboard: list[dict[str, Any]], history: dict, heads: list[str], objective: str,
+                      plots: Path) -> None:
+    """Give each trial its per-head validation losses (`val/<head>_loss`, at its best epoch) and whether
+    it is on the Pareto front across heads; draw the front and keep every trial's record (with its
+    hyperparameters) in `plots/trials.json`, which a later run reads to start from the best of this one."""
+    points = pareto.head_losses(history, heads, objective)
+    on_front = set(pareto.front(points))
+    for row in leaderboard:
+        row.update({f"val/{h}_loss": v for h, v in points.get(row["trial_id"], {}).items()})
+        if len(heads) > 1:
+            row["pareto"] = row["trial_id"] in on_front
+    if leaderboard:
+        pareto.plot_front(points, leaderboard[0]["trial_id"], plots)
+    plots.mkdir(parents=True, exist_ok=True)
+    (plots / "trials.json").write_text(json.dumps({"objective": objective, "heads": heads, "trials": leaderboard},
+                                                  indent=1, default=str), encoding="utf-8")
 
 
 def _plain_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from components.errors import DataValidationError
 from components.layout import Layout
 from flows.scoring import scoring_pipeline
 from flows.training import training_pipeline
+from tests.browser import loaded_images, needs_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -119,9 +120,56 @@ def test_artifacts_are_logged(home, first_run):
     assert "evaluation/score_predicted_vs_actual.png" in evaluation
     assert "evaluation/tags_per_label_f1.png" in evaluation
     search = {a.path for a in client.list_artifacts(run_id, "search")}
-    assert {"search/trial_leaderboard.png", "search/learning_curves.png"} <= search
+    assert {"search/trial_leaderboard.png", "search/learning_curves.png", "search/pareto_front.png",
+            "search/trials.json"} <= search
+    assert {"evaluation/modality_contributions.png", "evaluation/contributions.md"} <= evaluation
     validation = {a.path for a in client.list_artifacts(run_id, "validation")}
     assert any(p.endswith("data_docs") for p in validation)
+
+
+def test_every_trial_has_its_per_head_losses_and_the_chosen_one_is_on_the_pareto_front(home, first_run):
+    board = first_run["trained"]["leaderboard"]
+    completed = [row for row in board if row["status"] == "COMPLETED"]
+    assert completed and all(isinstance(row[f"val/{h}_loss"], float) for row in completed for h in ("kind", "score", "tags"))
+    assert board[0]["pareto"] is True
+    local = mlflow.artifacts.download_artifacts(run_id=first_run["run"]["run_id"], artifact_path="search/trials.json",
+                                                tracking_uri=Layout(home / "home").mlflow_uri)
+    trials = json.loads(Path(local).read_text())
+    assert trials["heads"] == ["kind", "score", "tags"] and trials["trials"][0]["hyperparameters"]
+
+
+def test_each_modality_is_blanked_on_the_test_rows_and_its_contribution_logged(home, first_run):
+    metrics = _client(home).get_run(first_run["run"]["run_id"]).data.metrics
+    for modality in ("image", "text", "numerical", "categorical", "datetime"):
+        drop = metrics[f"contribution/{modality}/combined_score"]
+        assert drop == pytest.approx(metrics["test/combined_score"] - _blanked_combined(first_run, modality), abs=2e-4)
+        assert f"blanked/{modality}/score/mae" in metrics
+    table = first_run["evaluated"]["contributions_markdown"]
+    assert "| image |" in table and "| text |" in table
+
+
+def _blanked_combined(run: dict, modality: str) -> float:
+    table = run["evaluated"]["contributions_markdown"]
+    row = next(line for line in table.splitlines() if line.startswith(f"| {modality} |"))
+    return float(row.rstrip(" |").split("|")[-1].split("(")[0])
+
+
+def test_the_run_report_is_one_page_that_loads_nothing_and_is_logged(home, first_run):
+    page = Path(first_run["report"])
+    html = page.read_text(encoding="utf-8")
+    for part in ("Pareto", "What each modality contributes", "Beats the classical model", "braid score", "kind"):
+        assert part in html, part
+    assert 'src="http' not in html and "<script" not in html and html.count('src="data:image/png;base64,') >= 6
+    listed = {a.path for a in _client(home).list_artifacts(first_run["run"]["run_id"], "report")}
+    assert listed == {"report/run_report.html"}
+
+
+@needs_chromium
+def test_the_run_report_renders_with_every_plot_in_a_headless_browser(first_run, tmp_path):
+    page = Path(first_run["report"])
+    loaded, dom = loaded_images(page, tmp_path)
+    assert loaded == page.read_text(encoding="utf-8").count("<img ") >= 6
+    assert "Pareto" in dom and "What each modality contributes" in dom
 
 
 def test_first_model_is_registered_as_champion_and_challenger(home, first_run):

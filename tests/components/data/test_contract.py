@@ -56,6 +56,15 @@ def test_unknown_key_names_its_line_and_the_allowed_keys(tmp_path):
         load_contract(path)
 
 
+def test_drift_section_names_an_unknown_threshold_with_its_line_and_the_valid_ones(tmp_path):
+    contract = load_contract(write(tmp_path, GOOD + "drift:\n  on_drift: stop\n  thresholds:\n    psi: 0.3\n"))
+    assert contract.drift.on_drift == "stop" and contract.drift.thresholds == {"psi": 0.3}
+    assert load_contract(write(tmp_path, GOOD, "d.yaml")).drift.on_drift == "warn"
+    path = write(tmp_path, GOOD + "drift:\n  thresholds:\n    pis: 0.3\n", "bad.yaml")
+    with pytest.raises(ContractError, match=r"line 15, drift.thresholds.pis: unknown drift threshold 'pis'; use one of \[.*'psi'"):
+        load_contract(path)
+
+
 def test_unknown_task_is_rejected(tmp_path):
     path = write(tmp_path, GOOD.replace("task: classification", "task: ranking"))
     with pytest.raises(ContractError, match=r"line 12, targets\[0\]\.task: 'ranking' is not one of"):

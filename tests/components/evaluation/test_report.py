@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from matplotlib.image import imread
 
 from components.errors import InputError, StorageError
 from components.evaluation.report import RunReport, render_html, write_html
+from tests.browser import chromium, loaded_images, needs_chromium
 
 EVIL = "<script>alert('x')</script>"
 HEADINGS = ["Contract", "Data", "Validation", "Drift", "Search", "Evaluation", "Contributions", "Decision",
@@ -128,28 +127,15 @@ def test_bad_reports_are_refused_with_the_field_named(tmp_path):
         write_html(RunReport(title="t"), blocker / "report.html")
 
 
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    """Debian's `chromium`, headless, with a profile of its own so parallel tests do not share one."""
-    return subprocess.run([shutil.which("chromium"), "--headless=new", "--no-sandbox", "--disable-gpu",
-                           "--disable-dev-shm-usage", "--no-first-run", f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")
+@needs_chromium
 def test_the_page_opens_in_a_headless_browser_with_its_images_loaded(tmp_path):
     page = write_html(_report(tmp_path), tmp_path / "out" / "report.html")
-    # a copy with a probe: the product page carries no script, so the check is added beside it
-    probe = tmp_path / "out" / "probe.html"
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", (
-        "<script>document.body.dataset.loaded = [...document.images]"
-        ".filter(i => i.complete && i.naturalWidth > 0).length;</script></body>")), encoding="utf-8")
-    done = _chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri(), profile=tmp_path / "profile")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert 'data-loaded="2"' in done.stdout, "both embedded plots decode in a browser"
-    assert "braid-demo run 3f2a" in done.stdout and "&lt;script&gt;alert" in done.stdout
+    loaded, dom = loaded_images(page, tmp_path)
+    assert loaded == 2, "both embedded plots decode in a browser"
+    assert "braid-demo run 3f2a" in dom and "&lt;script&gt;alert" in dom
 
     shot = tmp_path / "shot.png"
-    done = _chromium("--window-size=1200,2400", f"--screenshot={shot}", page.as_uri(), profile=tmp_path / "profile")
+    done = chromium("--window-size=1200,2400", f"--screenshot={shot}", page.as_uri(), profile=tmp_path / "profile")
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     pixels = imread(shot)
     assert pixels.shape[0] >= 1000 and np.std(pixels[..., :3]) > 0.05, "the screenshot shows a page, not a blank"
