@@ -135,7 +135,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     run = summary["run"]
     console.print(f"\nMLflow run: [bold]{run['run_id']}[/] in experiment [bold]{run['experiment']}[/]")
     console.print(f"Artifacts and store: {run['tracking_uri']}")
-    console.print(f"Run report: [bold]{summary['report']}[/]")
+    console.print(f"Run report: [bold]{summary['report']}[/]", soft_wrap=True)
 
 
 def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     metrics.update({f"classical/{name}/{k}": v for name, r in classical.items() for k, v in r.metrics.items()})
     score = primary(contract, reports, combined)  # one of the logged numbers (see `selection_metric`)
     table = evaluation.markdown_table(reports, baselines, classical)
-    table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n"
+    table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
     metrics.update(contribution_metrics)
     (out / "contributions.md").write_text(contribution_table, encoding="utf-8")

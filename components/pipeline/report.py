@@ -3,6 +3,7 @@ what the other steps returned, logged to the parent MLflow run as `report/run_re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from components.data.contract import Contract
@@ -47,7 +48,7 @@ def write_report(contract: Contract, layout: Layout, run: TrackingRun, validated
         validation_markdown=validated.summary_markdown,
         data_docs=validated.data_docs_index or None,
         drift_markdown=drift_markdown,
-        leaderboard=[_row(r) for r in trained.leaderboard],
+        leaderboard=[_row(r) for r in _trials(search, trained)],
         leaderboard_objective=f"{trained.objective} ({'lower' if trained.direction == 'min' else 'higher'} is better)",
         metrics_markdown=evaluated.table_markdown,
         contributions_markdown=evaluated.contributions_markdown or None,
@@ -60,6 +61,14 @@ def write_report(contract: Contract, layout: Layout, run: TrackingRun, validated
     path = write_html(report, search / "report" / FILENAME)
     tracker_for(layout).log_artifact(run.run_id, path, "report")
     return path
+
+
+def _trials(search: Path, trained: Trained) -> list[dict]:
+    """The leaderboard with each trial's hyperparameters (kept in `plots/trials.json` by the search)."""
+    try:
+        return json.loads((search / "plots" / "trials.json").read_text(encoding="utf-8"))["trials"]
+    except (OSError, ValueError, KeyError):
+        return trained.leaderboard
 
 
 def _row(row: dict) -> dict:
