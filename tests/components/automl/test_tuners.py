@@ -137,7 +137,7 @@ def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path):
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
-def test_refit_retrains_the_ensemble_members_and_keeps_the_validation_thresholds(tmp_path):
+def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((60, 5)).astype("float32")
     tags = np.stack([x[:, 0] > 0.5, x[:, 1] + x[:, 2] > 1.2], axis=1).astype(int)
