@@ -135,3 +135,24 @@ def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path):
     model = auto_model.export_model()
     assert all(out.dtype == "float32" for out in model.outputs)
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 5)).astype("float32")
+    tags = np.stack([x[:, 0] > 0.5, x[:, 1] + x[:, 2] > 1.2], axis=1).astype(int)
+    auto_model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="tags", multi_label=True)],
+        max_trials=3, overwrite=True, directory=tmp_path, seed=0, refit=True, ensemble_size=3)
+    history = auto_model.fit(x, [x[:, :1] * 3 + 1, tags], epochs=3, verbose=0)
+    best = auto_model.tuner.oracle.get_best_trials(1)[0]
+    assert "val_loss" in history.history  # fit answers the best trial's history, as without refit
+    assert len(auto_model.refit_history.history["loss"]) == best.best_step + 1  # its epoch count, on all rows
+    head = auto_model.heads[1]
+    assert head.thresholds is not None and auto_model.model.get_layer("tags").thresholds == head.thresholds
+    assert set(auto_model.ensemble_picks) == {"value", "tags"}
+    checkpoint = auto_model.tuner.load_model(best).inner
+    assert not np.allclose(auto_model.model.predict(x, verbose=0)[0], checkpoint.predict(x, verbose=0)[0])  # retrained, not the checkpoint
+    predicted = auto_model.predict(x)
+    assert predicted[0].shape == (60, 1) and predicted[1].shape == (60, 2)
