@@ -20,16 +20,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def nights(tmp_path_factory, demo_contract_factory):
-    root = tmp_path_factory.mktemp("nightly")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        path = demo_contract_factory(root, rows=120, image_size=16, name="nightly")
-        home = str(root / "home")
-        first = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=0, home=home)
-        second = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=1, home=home)
-        yield {"root": root, "contract": path, "home": home, "first": first, "second": second,
-               "client": MlflowClient(Layout(Path(home)).mlflow_uri)}
+def nights(module_store, demo_contract_factory):
+    root, _ = module_store
+    path = demo_contract_factory(root, rows=120, image_size=16, name="nightly")
+    home = str(root / "home")
+    first = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=0, home=home)
+    second = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=1, home=home)
+    return {"root": root, "contract": path, "home": home, "first": first, "second": second,
+            "client": MlflowClient(Layout(Path(home)).mlflow_uri)}
 
 
 def test_the_first_night_starts_cold_and_keeps_statistics_for_the_next(nights):

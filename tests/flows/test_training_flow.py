@@ -24,12 +24,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory, demo_contract_factory):
-    root = tmp_path_factory.mktemp("flow")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.setenv("BRAID_HOME", str(root / "home"))
-        yield root
+def home(module_store):
+    root, env = module_store
+    env.setenv("BRAID_HOME", str(root / "home"))
+    return root
 
 
 @pytest.fixture(scope="module")
