@@ -21,7 +21,7 @@ def search(directory, tuner, seed, max_trials=3, overwrite=True, project_name="s
         inputs=ak.StructuredDataInput(name="table"),
         outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
         max_trials=max_trials, tuner=tuner, seed=seed, directory=directory, project_name=project_name,
-        overwrite=overwrite, ensemble_size=1,  # the trials are under test, not the ensemble built after them
+        overwrite=overwrite,
     )
     auto_model.fit(x, [value, flag], epochs=1, verbose=0)
     return trials(auto_model)
@@ -37,36 +37,22 @@ def assert_same(first, second):
     np.testing.assert_allclose([s for _, s in first], [s for _, s in second], rtol=1e-6, atol=1e-6)
 
 
-def same_seed_repeats(tmp_path, tuner):
+@pytest.mark.parametrize("tuner", TUNERS)
+def test_same_seed_repeats_the_trials_and_their_scores(tmp_path, tuner):
     first = search(tmp_path / "a", tuner, seed=0)
     second = search(tmp_path / "b", tuner, seed=0)
     assert len(first) >= 2
     assert_same(first, second)
 
 
-# One class per pair of tuners: pytest-xdist (--dist loadscope) runs classes side by side.
-class TestSameSeedGreedyRandom:
-    @pytest.mark.parametrize("tuner", TUNERS[:2])
-    def test_same_seed_repeats_the_trials_and_their_scores(self, tmp_path, tuner):
-        same_seed_repeats(tmp_path, tuner)
+def test_a_different_seed_searches_differently(tmp_path):
+    searches = {seed: search(tmp_path / str(seed), "random", seed=seed) for seed in (0, 1)}
+    assert [hp for hp, _ in searches[0]] != [hp for hp, _ in searches[1]]
 
 
-class TestSameSeedBayesianHyperband:
-    @pytest.mark.parametrize("tuner", TUNERS[2:])
-    def test_same_seed_repeats_the_trials_and_their_scores(self, tmp_path, tuner):
-        same_seed_repeats(tmp_path, tuner)
-
-
-class TestADifferentSeed:  # its own class: pytest-xdist runs it beside the rest
-    def test_a_different_seed_searches_differently(self, tmp_path):
-        searches = {seed: search(tmp_path / str(seed), "random", seed=seed) for seed in (0, 1)}
-        assert [hp for hp, _ in searches[0]] != [hp for hp, _ in searches[1]]
-
-
-class TestResumedSearch:  # its own class: pytest-xdist runs it beside the rest
-    @pytest.mark.parametrize("tuner", ["greedy", "bayesian"])
-    def test_a_resumed_search_continues_the_same_sequence(self, tmp_path, tuner):
-        uninterrupted = search(tmp_path / "whole", tuner, seed=3, max_trials=3)
-        search(tmp_path / "resumed", tuner, seed=3, max_trials=1)
-        resumed = search(tmp_path / "resumed", tuner, seed=3, max_trials=3, overwrite=False)
-        assert_same(uninterrupted, resumed)
+@pytest.mark.parametrize("tuner", ["greedy", "bayesian"])
+def test_a_resumed_search_continues_the_same_sequence(tmp_path, tuner):
+    uninterrupted = search(tmp_path / "whole", tuner, seed=3, max_trials=3)
+    search(tmp_path / "resumed", tuner, seed=3, max_trials=1)
+    resumed = search(tmp_path / "resumed", tuner, seed=3, max_trials=3, overwrite=False)
+    assert_same(uninterrupted, resumed)
