@@ -21,10 +21,10 @@ from components.data.profile import profile_frame
 from components.errors import DriftError
 from components.evaluation.drift import compare
 from components.layout import Layout
-from components.pipeline.gate import CHAMPION
+from components.pipeline.gate import champion_run
 from components.pipeline.results import Drifted, Prepared, TrackingRun
 from components.pipeline.rows import holdout_rows
-from components.pipeline.runs import registered_name, tracker_for
+from components.pipeline.runs import tracker_for
 
 log = logging.getLogger(__name__)
 PROFILE = "profile/profile.json"
@@ -32,12 +32,8 @@ PROFILE = "profile/profile.json"
 
 def champion_profile(contract: Contract, layout: Layout) -> tuple[dict | None, str | None]:
     """(the champion's training-data profile, its run id); (None, None) with no champion or profile."""
-    tracker = tracker_for(layout)
-    version = tracker.alias_version(registered_name(contract), CHAMPION)
-    if version is None:
-        return None, None
-    run_id = tracker.version_run_id(registered_name(contract), version)
-    return tracker.read_json(run_id, PROFILE), run_id
+    run_id = champion_run(contract, layout)
+    return (None, None) if run_id is None else (tracker_for(layout).read_json(run_id, PROFILE), run_id)
 
 
 def frozen_embeddings(directory: str) -> dict[str, np.ndarray]:

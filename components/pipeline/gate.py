@@ -22,6 +22,13 @@ from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.serving import predict_frame
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def champion_run(contract: Contract, layout: Layout) -> str | None:
+    """The MLflow run that made the contract's current champion; None when there is none."""
+    tracker = tracker_for(layout)
+    version = tracker.alias_version(registered_name(contract), CHAMPION)
+    return None if version is None else tracker.version_run_id(registered_name(contract), version)
 PACKAGE = Path(__file__).resolve().parents[1]  # the `components` package, shipped with the pyfunc
 
 

@@ -9,7 +9,7 @@ from components.data.contract import Contract
 from components.errors import BraidError
 from components.evaluation import pareto
 from components.layout import Layout
-from components.pipeline.gate import CHAMPION
+from components.pipeline.gate import CHAMPION, champion_run
 from components.pipeline.runs import registered_name, tracker_for
 from components.pipeline.warm import TRIALS_ARTIFACT
 
@@ -32,14 +32,11 @@ def champion_front(contract: Contract, layout: Layout, weights: dict[str, float]
         BraidError: there is no champion, or its run kept no trials with per-head losses.
         InputError: a weight names a head the contract does not have.
     """
-    tracker = tracker_for(layout)
-    name = registered_name(contract)
-    version = tracker.alias_version(name, CHAMPION)
-    if version is None:
-        raise BraidError(f"no model '{name}' has alias '{CHAMPION}': train one first with "
+    run_id = champion_run(contract, layout)
+    if run_id is None:
+        raise BraidError(f"no model '{registered_name(contract)}' has alias '{CHAMPION}': train one first with "
                          f"`braid run {contract.contract_path or contract.name}`")
-    run_id = tracker.version_run_id(name, version)
-    kept = tracker.read_json(run_id, TRIALS_ARTIFACT) or {}
+    kept = tracker_for(layout).read_json(run_id, TRIALS_ARTIFACT) or {}
     heads, trials = kept.get("heads", []), kept.get("trials", [])
     points = {t["trial_id"]: {h: t[f"val/{h}_loss"] for h in heads} for t in trials
               if all(f"val/{h}_loss" in t for h in heads)}

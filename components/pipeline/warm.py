@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from components.data.contract import Contract
 from components.layout import Layout
-from components.pipeline.runs import SCHEMA_TAG, registered_name, schema_fingerprint, tracker_for
+from components.pipeline.gate import champion_run
+from components.pipeline.runs import SCHEMA_TAG, schema_fingerprint, tracker_for
 
 TRIALS_ARTIFACT = "search/trials.json"
 EARLIER_RUNS = 3  # finished runs read besides the champion's
@@ -35,9 +36,9 @@ def warm_start(contract: Contract, layout: Layout, experiment_id: str, run_id: s
     tracker = tracker_for(layout)
     schema = schema_fingerprint(contract)
     sources: list[str] = []
-    champion = tracker.alias_version(registered_name(contract), "champion")
+    champion = champion_run(contract, layout)
     if champion:
-        sources.append(tracker.version_run_id(registered_name(contract), champion))
+        sources.append(champion)
     earlier = tracker.finished_runs(experiment_id, {"braid.contract": contract.name}, exclude=run_id,
                                     limit=EARLIER_RUNS)
     sources += [r.info.run_id for r in earlier]
