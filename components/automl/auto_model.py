@@ -24,6 +24,7 @@ from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskMode
 from components.automl.nodes import InputNode
 from components.automl import adapters as data
 from components.automl import training
+from components.automl.seeding import seeded
 from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class, warm_trial_ids
 
 COMBINED_OBJECTIVE = "val_combined_loss"
@@ -49,14 +50,13 @@ class GraphHyperModel(kt.HyperModel):
         self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
 
     def build(self, hp):
-        if self.seed is not None:
-            # Python, NumPy and TF (initialisers, dropout, augmentation, tf.data shuffles made after this).
-            keras.utils.set_random_seed(self.seed + self.execution)
-        inner = self.graph.build(hp)
-        mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-        rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3])
-        model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
-        model.compile(optimizer=training.optimizer(rate, self.total_steps))
+        # Initialisers, dropout and augmentation seeds, and tf.data shuffles made after this.
+        with seeded(None if self.seed is None else self.seed + self.execution):
+            inner = self.graph.build(hp)
+            mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
+            rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3])
+            model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
+            model.compile(optimizer=training.optimizer(rate, self.total_steps))
         return model
 
     def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
