@@ -239,6 +239,17 @@ class Tracker:
             self._call("end killed trial", self.client.set_terminated, run.info.run_id, "KILLED")
         return len(stale)
 
+    def fail_trials(self, parent_run_id: str, reasons: dict[str, str]) -> int:
+        """End the still-running child runs of these trials (trial id → why) as FAILED. Returns how many."""
+        failed = 0
+        for run in self.children(parent_run_id):
+            trial_id = run.data.tags.get(TRIAL_TAG)
+            if trial_id in reasons and run.info.status == "RUNNING":
+                self.set_tags(run.info.run_id, {"braid.trial_status": "FAILED", "braid.error": reasons[trial_id]})
+                self.end_run(run.info.run_id, "FAILED")
+                failed += 1
+        return failed
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         RunStatus.from_string(status)
         self._call("end run", self.client.set_terminated, run_id, status)
@@ -301,8 +312,9 @@ class Tracker:
         if inputs:
             self._call("log datasets", self.client.log_inputs, run_id, datasets=inputs)
 
-    def trial_observer(self, experiment_id: str, parent_run_id: str) -> "TrialObserver":
-        return TrialObserver(self, experiment_id, parent_run_id)
+    def trial_observer(self, experiment_id: str, parent_run_id: str,
+                       tags: dict[str, str] | None = None) -> "TrialObserver":
+        return TrialObserver(self, experiment_id, parent_run_id, tags)
 
     # ----------------------------------------------------------------- registry
     @contextmanager
@@ -410,16 +422,16 @@ class Tracker:
 class TrialObserver:
     """Search observer that mirrors each trial into a nested MLflow run (see docs/DESIGN.md)."""
 
-    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str):
+    def __init__(self, tracker: Tracker, experiment_id: str, parent_run_id: str, tags: dict[str, str] | None = None):
         self.tracker = tracker
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
+        self.tags = dict(tags or {})  # on every trial run, e.g. which search worker ran it
         self.runs: dict[str, str] = {}
-        self.history: dict[str, dict[str, list[float]]] = {}  # trial id → metric → per-epoch values
         self._inputs: list[Any] | None = None
 
     def on_trial_begin(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
-        run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id)},
+        run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id), **self.tags},
                                         parent_run_id=self.parent_run_id)
         self.runs[trial_id] = run_id
         self.tracker.log_params(run_id, hyperparameters)
@@ -428,9 +440,6 @@ class TrialObserver:
         self.tracker.log_dataset_inputs(run_id, self._inputs)
 
     def on_epoch_end(self, trial_id: str, epoch: int, logs: dict[str, float]) -> None:
-        curves = self.history.setdefault(trial_id, {})
-        for name, value in logs.items():
-            curves.setdefault(name, []).append(float(value))
         if trial_id in self.runs:
             self.tracker.log_metrics(self.runs[trial_id], logs, step=epoch)
 

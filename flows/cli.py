@@ -177,13 +177,15 @@ def run(
     tuner: Annotated[Optional[str], typer.Option(help="greedy | random | bayesian | hyperband (default: the contract's, greedy)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the search (default: the contract's, 0).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Rows per step (default: picked from the data).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Search worker processes sharing one oracle (default: the contract's, 1).")] = None,
 ) -> None:
     """Run the whole training pipeline on CONTRACT."""
 
     def _do() -> None:
         _check_budget(max_trials, epochs, time_budget)
+        _positive("workers", workers, allow_none=True)
         summary = _run_training(contract, max_trials=max_trials, epochs=epochs, time_budget=time_budget,
-                                tuner=tuner, seed=seed, batch_size=batch_size)
+                                tuner=tuner, seed=seed, batch_size=batch_size, workers=workers)
         _print_summary(summary)
 
     _guard(_do)

@@ -164,6 +164,7 @@ def training_pipeline(
     tuner: str | None = None,
     seed: int | None = None,
     batch_size: int | None = None,
+    workers: int | None = None,
     home: str | None = None,
 ) -> dict[str, Any]:
     """Validate, preprocess, search and train, evaluate and register one contract's model.
@@ -179,6 +180,7 @@ def training_pipeline(
         tuner: "greedy", "random", "bayesian" or "hyperband".
         seed: seed of the search and the training.
         batch_size: rows per step; None picks one from the data size.
+        workers: search worker processes sharing one oracle (1: trials run in this process).
         home: Braid's home directory (default `$BRAID_HOME` or `./.braid`).
 
     Returns:
@@ -188,7 +190,7 @@ def training_pipeline(
     loaded = load_contract(Path(contract).resolve())
     settings = pipeline.RunSettings.resolve(loaded.training, max_trials=max_trials, epochs=epochs,
                                             time_budget=time_budget, tuner=tuner, seed=seed,
-                                            batch_size=batch_size).as_dict()
+                                            batch_size=batch_size, workers=workers).as_dict()
     data_hash = fingerprint(loaded)
     validation = validate(loaded, data_hash, home)
     prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)

@@ -25,6 +25,7 @@ from components.automl.nodes import InputNode
 from components.automl import adapters as data
 from components.automl import training
 from components.automl.seeding import seeded
+from components.automl.tuners import distributed
 from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class, warm_trial_ids
 
 COMBINED_OBJECTIVE = "val_combined_loss"
@@ -125,6 +126,12 @@ class AutoModel:
             this search's space: unknown names dropped, invalid or missing values set to the default,
             duplicates skipped (also of trials a resumed search already ran). They count toward
             `max_trials`; `leaderboard()` marks them `"warm": True`.
+        workers: for the chief of a distributed search (keras-tuner's `KERASTUNER_TUNER_ID=chief`,
+            `KERASTUNER_ORACLE_IP`, `KERASTUNER_ORACLE_PORT`; see `tuners.distributed`), an object
+            saying which workers have exited (`len()` and `exited() -> {tuner_id: exit code}`): the
+            trial a dead worker was running fails and the search goes on with the others. Without it
+            the chief waits for every worker, as keras-tuner does. On a worker, `fit` runs trials for
+            the chief and returns None; only the chief ends with a model.
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
             `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
             `InputError` naming it).
@@ -161,6 +168,7 @@ class AutoModel:
         ensemble_size: int = 3,
         pretrained: bool | None = None,
         warm_start: list[dict] | None = None,
+        workers: Any = None,
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
@@ -193,6 +201,7 @@ class AutoModel:
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
         self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.refit_history: keras.callbacks.History | None = None
+        self.workers = workers
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
 
@@ -258,14 +267,17 @@ class AutoModel:
             hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
                                          self.learning_rate, batch_size, min(analysis.rows, 10000))
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
+            worker = distributed.role() == "worker"
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
-                self.directory, self.project_name, self.overwrite, self.max_model_size, self._strategy(),
-                warm_start=self.warm_start, **self.tuner_kwargs,
+                self.directory, self.project_name, self.overwrite and not worker,  # the chief owns the folder
+                self.max_model_size, self._strategy(), warm_start=self.warm_start, **self.tuner_kwargs,
             )
             deadline = started + self.time_budget if self.time_budget else None
-            self.tuner.setup(self.observers, patience=3, deadline=deadline)
+            self.tuner.setup(self.observers, patience=3, deadline=deadline, workers=self.workers)
             self.tuner.search(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose)
+            if worker:
+                return None
             raise_if_all_failed(self.tuner)
             with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
                 warnings.simplefilter("ignore", UserWarning)
@@ -290,13 +302,19 @@ class AutoModel:
         best = self.tuner.oracle.get_best_trials(1)[0]
         if best.trial_id in self.tuner.histories:
             return self.tuner.histories[best.trial_id]
-        # A trial that ran before a resume: its per-epoch metrics are in trial.json.
+        # A trial that ran before a resume, or in a search worker.
         history = keras.callbacks.History()
         history.set_model(self.model)
-        tracker = best.metrics
-        history.history = {name: [float(o.value[0]) for o in tracker.get_history(name)] for name in tracker.metrics}
+        history.history = self.tuner.trial_history(best.trial_id)
         history.epoch = list(range(max((len(v) for v in history.history.values()), default=0)))
         return history
+
+    def trial_histories(self) -> dict[str, dict[str, list[float]]]:
+        """Trial id → metric → per-epoch values, for every trial of the search (also those a resumed
+        search ran before, or search workers ran)."""
+        if self.tuner is None:
+            return {}
+        return {t.trial_id: self.tuner.trial_history(t.trial_id) for t in self.tuner.oracle.trials.values()}
 
     def _apply_class_weight(self, class_weight) -> None:
         if class_weight is None:

@@ -143,6 +143,9 @@ class Training(_Strict):
     ensemble_size: int = Field(3, ge=1)  # the best trials combined per head (1: the best trial alone)
     # Promote a new champion only when every head also beats its classical baseline on the holdout.
     require_beating_classical: bool = False
+    # Processes that run trials side by side, sharing one keras-tuner oracle (1: trials run in the
+    # pipeline's own process). Each worker gets its share of the CPU cores, or one GPU.
+    workers: int = Field(1, ge=1, le=64)
 
 
 class Drift(_Strict):

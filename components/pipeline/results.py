@@ -34,6 +34,7 @@ class RunSettings(_Record):
     modality_dropout: float | None = None
     ensemble_size: int = 3
     require_beating_classical: bool = False
+    workers: int = 1
 
     @classmethod
     def resolve(cls, training: Any, **overrides: Any) -> "RunSettings":

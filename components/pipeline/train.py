@@ -89,14 +89,9 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
                      settings: dict[str, Any]) -> Trained:
     """Search models on the train split (validation split for selection), keep and export the best."""
     config = RunSettings.from_dict(settings)
-    # The shards' shuffle order depends on TensorFlow's global seed as well as its own: fix both, so a
-    # second run in the same process (a worker, a test) sees the same batches as the first.
-    keras.utils.set_random_seed(config.seed)
     directory = prepared.directory
     state = records.load_state(directory)
-    batch = config.batch_size or default_batch_size(prepared.rows["train"])  # the library's rule
-    train = records.make_dataset(directory, "train", batch_size=batch, shuffle=True, seed=config.seed)
-    val = records.make_dataset(directory, "val", batch_size=batch)
+    train, val, batch = datasets(Path(directory), config, prepared.rows["train"])
     tracker = tracker_for(layout)
     observer = tracker.trial_observer(run.experiment_id, run.run_id)
     search_dir = Path(run.search_dir)
@@ -106,7 +101,13 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     automodel = build_automodel(contract, state, search_dir, config,
                                 [observer, SearchProgress(config.max_trials, config.epochs)], warm.configurations)
     started = time.monotonic()
-    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
+    if config.workers > 1:
+        spec = {"contract": str(contract.contract_path), "home": str(layout.home), "prepared": str(directory),
+                "train_rows": prepared.rows["train"], "settings": config.as_dict(),
+                "experiment_id": run.experiment_id, "run_id": run.run_id, "search_dir": str(search_dir)}
+        _distributed_fit(automodel, spec, config.workers, search_dir, tracker, run.run_id, train, val, batch, config.epochs)
+    else:
+        automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
     model_path = search_dir / "best_model.keras"
     automodel.export_model().save(model_path)
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
@@ -114,10 +115,11 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     plots = search_dir / "plots"
     objective = automodel.tuner.oracle.objective
     evaluation.plot_trial_leaderboard(leaderboard, plots, direction=objective.direction, objective=objective.name)
-    best_curves = observer.history.get(leaderboard[0]["trial_id"]) if leaderboard else None
+    curves = automodel.trial_histories()  # also the trials that search workers ran
+    best_curves = curves.get(leaderboard[0]["trial_id"]) if leaderboard else None
     if best_curves:
         evaluation.plot_learning_curves(best_curves, plots)
-    mark_pareto_front(leaderboard, observer.history, [t.name for t in contract.targets], objective.name, plots)
+    mark_pareto_front(leaderboard, curves, [t.name for t in contract.targets], objective.name, plots)
     tracker.log_artifacts(run.run_id, plots, "search")
     tracker.log_metrics(run.run_id, {"search/seconds": time.monotonic() - started,
                                      "search/trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
@@ -130,6 +132,52 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
                    leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
                    best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch,
                    objective=objective.name, direction=objective.direction)
+
+
+def datasets(directory: Path, config: RunSettings, train_rows: int) -> tuple[Any, Any, int]:
+    """The training and validation batches of the shards in `directory`, and the batch size."""
+    # The shards' shuffle order depends on TensorFlow's global seed as well as its own: fix both, so a
+    # second run in the same process (a worker, a test) sees the same batches as the first.
+    keras.utils.set_random_seed(config.seed)
+    batch = config.batch_size or default_batch_size(train_rows)  # the library's rule
+    train = records.make_dataset(directory, "train", batch_size=batch, shuffle=True, seed=config.seed)
+    val = records.make_dataset(directory, "val", batch_size=batch)
+    return train, val, batch
+
+
+def _distributed_fit(automodel: Any, spec: dict[str, Any], count: int, search_dir: Path, tracker: Any,
+                     run_id: str, train: Any, val: Any, batch: int, epochs: int) -> None:
+    """Search with `count` worker processes (`search_workers`), this process serving the oracle; then
+    ensemble and refit here. Trials whose worker died are failed, in the oracle and in MLflow."""
+    import tensorflow as tf
+
+    from components.automl.tuners.distributed import CHIEF, acting_as
+    from components.errors import SearchError
+    from components.pipeline.search_workers import free_port, start_workers
+
+    host, port = "127.0.0.1", free_port()
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    folder = search_dir / "workers"
+    workers = start_workers(count, spec, folder, host, port, gpus)
+    log.info("search of %s: %d workers on %s:%d (logs in %s)", spec["run_id"], count, host, port, folder)
+    automodel.workers = workers
+    try:
+        with acting_as(CHIEF, host, port):
+            try:
+                automodel.fit(train, validation_data=val, epochs=epochs, batch_size=batch, verbose=2)
+            except SearchError as error:
+                crashed = workers.failures()
+                if crashed:
+                    raise SearchError(f"{error} Search workers that failed: " + "; ".join(
+                        f"{tuner_id}: {tail.splitlines()[-1] if tail else 'no output'}" for tuner_id, tail in crashed.items())
+                        + f" (logs in {folder}).") from None
+                raise
+    finally:
+        workers.stop()
+    failed = automodel.tuner.failed_by_workers
+    if failed:
+        reasons = {t: automodel.tuner.oracle.trials[t].message for t in failed}
+        tracker.fail_trials(run_id, reasons)
 
 
 def mark_pareto_front(leaderboard: list[dict[str, Any]], history: dict, heads: list[str], objective: str,

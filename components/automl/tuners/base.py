@@ -8,7 +8,9 @@ on; if every trial fails, `SearchError` carries each trial's reason.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
 import time
 from typing import Any
@@ -19,10 +21,12 @@ import numpy as np
 from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
+from components.automl.tuners import distributed
 from components.automl.tuners.warm import fit_to_space
 from components.errors import InputError, SearchError
 
 log = logging.getLogger(__name__)
+HISTORY_FILE = "history.json"
 STOPPED = trial_module.TrialStatus.STOPPED
 RUNNING = trial_module.TrialStatus.RUNNING
 
@@ -129,8 +133,10 @@ class _NanGuard(keras.callbacks.Callback):
 class BraidTunerMixin:
     """Trial hooks shared by every Braid tuner: callbacks, observers, model size, timing."""
 
-    def setup(self, observers: list, patience: int, deadline: float | None) -> None:
+    def setup(self, observers: list, patience: int, deadline: float | None, workers=None) -> None:
         self.observers = list(observers or [])
+        self.workers = workers  # on the chief of a distributed search: who has exited (see `distributed`)
+        self.failed_by_workers: list[str] = []
         self.patience = patience
         self.deadline = deadline
         self.oracle.deadline = deadline
@@ -149,6 +155,15 @@ class BraidTunerMixin:
                 method(*args)
             except Exception:  # an observer must never break the search
                 log.exception("observer %r failed in %s", observer, hook)
+
+    def search(self, *fit_args, **fit_kwargs):
+        if distributed.role() == distributed.CHIEF:  # keras-tuner's chief would wait forever for a dead worker
+            self.oracle.verbose = fit_kwargs.get("verbose", self.oracle.verbose)
+            self.save()
+            host, port = os.environ[distributed.ORACLE_IP], int(os.environ[distributed.ORACLE_PORT])
+            self.failed_by_workers = distributed.serve(self.oracle, host, port, self.workers)
+            return
+        super().search(*fit_args, **fit_kwargs)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -182,7 +197,22 @@ class BraidTunerMixin:
         if guard.saw_nan or not values or not np.all(np.isfinite(values)):
             raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
         self.histories[trial.trial_id] = history
+        # Beside the checkpoint: the oracle keeps only each metric's best value, and a resumed search
+        # or the chief of a distributed one needs the whole curves.
+        curves = {name: [float(v) for v in values] for name, values in history.history.items()}
+        with open(os.path.join(self.get_trial_dir(trial.trial_id), HISTORY_FILE), "w") as file:
+            json.dump(curves, file)
         return history
+
+    def trial_history(self, trial_id: str) -> dict[str, list[float]]:
+        """The per-epoch metrics of a trial's last execution ({} when it never finished an epoch)."""
+        if trial_id in self.histories:
+            return {name: [float(v) for v in values] for name, values in self.histories[trial_id].history.items()}
+        path = os.path.join(self.get_trial_dir(trial_id), HISTORY_FILE)
+        if not os.path.exists(path):
+            return {}
+        with open(path) as file:
+            return json.load(file)
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)

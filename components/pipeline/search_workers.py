@@ -1,0 +1,156 @@
+"""Search workers: processes beside the pipeline that run trials for its oracle (`training.workers`).
+
+The pipeline's search step becomes the chief of a keras-tuner distributed search
+(`automl.tuners.distributed`): it starts `workers` processes of this module, each with its own
+`KERASTUNER_TUNER_ID`, its share of the CPU cores (or one GPU, `CUDA_VISIBLE_DEVICES`), and a
+spec file naming the contract, the preprocessed shards and the MLflow parent run. Each worker
+reads the same shards, builds the same AutoModel and logs its trials as nested runs of the same
+parent; the chief keeps the oracle, sees a worker that dies (its trial fails, the search goes on),
+then ensembles and refits the best trials from the shared search folder.
+
+    python -m components.pipeline.search_workers SPEC.json    # what the chief starts, per worker
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+WORKER_PREFIX = "worker"
+WORKER_TAG = "braid.search_worker"  # on each trial run: the worker that ran it
+TUNER_ID = "KERASTUNER_TUNER_ID"
+
+
+@dataclass
+class LocalWorkers:
+    """The worker processes of one search, by tuner id (what `AutoModel(workers=...)` watches)."""
+
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: dict[str, Path] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.processes)
+
+    def exited(self) -> dict[str, int | None]:
+        return {tuner_id: code for tuner_id, process in self.processes.items()
+                if (code := process.poll()) is not None}
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Stop the workers still running (their process groups): SIGTERM, then SIGKILL after `grace_s`."""
+        running = [p for p in self.processes.values() if p.poll() is None]
+        for process in running:
+            _signal_group(process, signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+
+    def failures(self) -> dict[str, str]:
+        """Tuner id → the last lines of its log, for each worker that exited with an error."""
+        return {tuner_id: _tail(self.logs.get(tuner_id)) for tuner_id, code in self.exited().items() if code}
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _tail(path: Path | None, lines: int = 5) -> str:
+    if path is None or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def placements(count: int, gpus: int, cores: list[int]) -> list[dict[str, Any]]:
+    """Where each worker runs: one GPU each when there are GPUs (round robin), else its share of the
+    cores (at least one; workers share cores when there are more workers than cores)."""
+    if gpus:
+        return [{"gpu": i % gpus, "cores": None} for i in range(count)]
+    share = max(1, len(cores) // count)
+    return [{"gpu": None, "cores": [cores[(i * share + j) % len(cores)] for j in range(share)]} for i in range(count)]
+
+
+def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, port: int,
+                  gpus: int = 0) -> LocalWorkers:
+    """Start `count` worker processes for the search served at host:port; their spec and logs go in `folder`."""
+    from components.automl.tuners.distributed import environment
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_path = folder / "worker_spec.json"
+    spec_path.write_text(json.dumps(spec, indent=1, default=str))
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    workers, placed = LocalWorkers(), {}
+    for i, place in enumerate(placements(count, gpus, cores)):
+        tuner_id = f"{WORKER_PREFIX}{i}"
+        env = {**os.environ, **environment(tuner_id, host, port)}
+        if place["gpu"] is not None:
+            env["CUDA_VISIBLE_DEVICES"] = str(place["gpu"])
+        else:
+            env["CUDA_VISIBLE_DEVICES"] = ""  # CPU workers: no GPU to fight over
+            env["BRAID_WORKER_CORES"] = ",".join(map(str, place["cores"]))
+            threads = str(len(place["cores"]))
+            env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
+        log_path = folder / f"{tuner_id}.log"
+        with log_path.open("w") as log_file:
+            workers.processes[tuner_id] = subprocess.Popen(
+                [sys.executable, "-m", "components.pipeline.search_workers", str(spec_path)],
+                env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        workers.logs[tuner_id] = log_path
+        placed[tuner_id] = {"pid": workers.processes[tuner_id].pid, "log": str(log_path), **place}
+    (folder / "workers.json").write_text(json.dumps(placed, indent=1))  # which process is which worker
+    return workers
+
+
+def _pin_to_cores() -> None:
+    cores = os.environ.get("BRAID_WORKER_CORES")
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
+
+
+def run_worker(spec: dict[str, Any]) -> None:
+    """Run trials for the chief until it has none left (the worker side of `search_and_train`)."""
+    _pin_to_cores()
+    import tensorflow as tf
+
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+
+    from components.data import records
+    from components.data.contract import load_contract
+    from components.layout import Layout
+    from components.pipeline.results import RunSettings
+    from components.pipeline.runs import tracker_for
+    from components.pipeline.train import build_automodel, datasets
+
+    contract = load_contract(Path(spec["contract"]))
+    layout = Layout(Path(spec["home"]))
+    config = RunSettings.from_dict(spec["settings"])
+    train, val, batch = datasets(Path(spec["prepared"]), config, int(spec["train_rows"]))
+    worker = os.environ.get(TUNER_ID, "")
+    observer = tracker_for(layout).trial_observer(spec["experiment_id"], spec["run_id"], {WORKER_TAG: worker})
+    state = records.load_state(Path(spec["prepared"]))
+    automodel = build_automodel(contract, state, Path(spec["search_dir"]), config, [observer])
+    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
+
+
+if __name__ == "__main__":
+    run_worker(json.loads(Path(sys.argv[1]).read_text()))
