@@ -388,6 +388,14 @@ def test_dockerfile_copies_existing_files_and_runs_braid_as_non_root(name, base)
         assert f"{key}={value}" in env_text, f"{name}: {key} not set to {value}"
     assert any(kw == "RUN" and "pip install" in rest and " ." in rest for kw, rest in steps)
 
+    # `braid demo` / `braid deploy` read data_contracts/ and prefect.yaml beside the imported `flows`
+    # package (flows/cli.py PROJECT_ROOT): a non-editable install would import it from site-packages
+    workdir = next(rest for kw, rest in reversed(steps) if kw == "WORKDIR")
+    assert any(kw == "RUN" and re.search(r"pip install [^&]*(-e|--editable) \.", rest) for kw, rest in steps)
+    assert f"BRAID_PROJECT_DIR={workdir}" in env_text
+    copied = {source.rstrip("/") for parts in copies for source in parts[:-1]}
+    assert {"data_contracts", "prefect.yaml"} <= copied
+
 
 def test_hadolint_when_available():
     hadolint = shutil.which("hadolint")
