@@ -65,6 +65,15 @@ def _flag(command: list[str], name: str) -> str:
     raise AssertionError(f"{name} missing from {command}")
 
 
+def _mounts(service: str) -> dict[str, str]:
+    """Container path -> host source of each volume of `service` (short syntax)."""
+    return {parts[1]: parts[0] for parts in (v.split(":") for v in _services()[service].get("volumes", []))}
+
+
+def _one_shot(service: str) -> bool:
+    return _services()[service].get("restart") == "no"
+
+
 def _braid_source() -> str:
     files = [*ROOT.glob("components/**/*.py"), *ROOT.glob("flows/**/*.py"), ROOT / "prefect.yaml"]
     return "\n".join(p.read_text() for p in files if p.exists())
@@ -73,8 +82,12 @@ def _braid_source() -> str:
 # --------------------------------------------------------------------------- compose
 
 
+WORKERS = ("worker", "worker-gpu1", "worker-cpu")
+GPU_WORKERS = ("worker", "worker-gpu1")
+
+
 def test_compose_has_the_expected_services():
-    assert {"postgres", "mlflow", "prefect-server", "worker"} <= set(_services())
+    assert {"postgres", "seaweedfs", "create-bucket", "mlflow", "prefect-server", *WORKERS, "demo"} <= set(_services())
 
 
 def test_every_service_has_an_image_or_a_build_whose_files_exist():
@@ -111,15 +124,37 @@ def test_depends_on_targets_exist_and_healthchecks_back_their_conditions():
             assert target in services, f"{name} depends on unknown service {target}"
             if isinstance(depends, dict) and depends[target].get("condition") == "service_healthy":
                 assert "healthcheck" in services[target], f"{target} has no healthcheck for {name}"
+            if isinstance(depends, dict) and depends[target].get("condition") == "service_completed_successfully":
+                assert _one_shot(target), f"{name} waits for {target} to exit, but {target} restarts"
     for name, svc in services.items():
+        if _one_shot(name):
+            continue
         test = svc.get("healthcheck", {}).get("test")
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
+        assert svc.get("restart") == "unless-stopped", f"{name} is long-running but does not restart"
+    assert {"create-bucket", "demo"} <= {name for name in services if _one_shot(name)}
 
 
-def test_worker_reaches_the_servers_through_the_names_braid_reads():
+def test_entrypoints_exist_in_the_image_or_are_mounted_into_it():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, svc in _services().items():
+        command = _command(name)
+        if not command:
+            continue  # the image's own entrypoint (postgres)
+        if "build" in svc:
+            # Braid's images install the project and its dependencies, as this venv does
+            assert command[0] in scripts or (Path(sys.executable).parent / command[0]).exists(), f"{name}: {command[0]}"
+        mounts = _mounts(name)
+        for token in command:
+            if token.startswith("/opt/braid/"):
+                assert token in mounts, f"{name} runs {token}, which no volume mounts"
+                assert (DOCKER / mounts[token]).is_file(), f"{name}: {mounts[token]} missing"
+
+
+def test_workers_and_demo_reach_the_servers_through_the_names_braid_reads():
     source = _braid_source()
     services = _services()
-    for worker in ("worker", "worker-cpu"):
+    for worker in (*WORKERS, "demo"):
         env = _env(worker)
         for name in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
             assert name in source, f"Braid never reads {name}"
@@ -137,13 +172,35 @@ def test_worker_reaches_the_servers_through_the_names_braid_reads():
                 assert name in source, f"{worker} sets {name}, which nothing in Braid reads"
 
 
-def test_worker_reserves_a_gpu_and_polls_the_process_pool():
-    devices = _services()["worker"]["deploy"]["resources"]["reservations"]["devices"]
-    assert any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices)
-    command = _command("worker")
-    assert command[:3] == ["prefect", "worker", "start"]
-    assert _flag(command, "--pool") == "braid-process" and _flag(command, "--type") == "process"
+def test_workers_poll_the_process_pool_one_flow_run_at_a_time():
+    for worker in WORKERS:
+        command = _command(worker)
+        assert command[:3] == ["prefect", "worker", "start"]
+        assert _flag(command, "--pool") == "braid-process" and _flag(command, "--type") == "process"
+        assert _flag(command, "--limit") == "1", f"{worker}: two flow runs would share one GPU"
     assert "braid-process" in (ROOT / "prefect.yaml").read_text()
+
+
+def test_each_gpu_worker_reserves_one_gpu_of_its_own():
+    pinned = []
+    for worker in GPU_WORKERS:
+        devices = _services()[worker]["deploy"]["resources"]["reservations"]["devices"]
+        assert len(devices) == 1 and devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+        assert "count" not in devices[0] and len(devices[0]["device_ids"]) == 1, f"{worker} must pin one GPU"
+        pinned.append(devices[0]["device_ids"][0])
+        # device_ids already narrows the container to that GPU, which it sees as device 0
+        assert "CUDA_VISIBLE_DEVICES" not in _env(worker)
+    assert len(set(pinned)) == len(pinned), f"GPU workers share a GPU by default: {pinned}"
+    assert "profiles" not in _services()["worker"]  # a plain `up` starts the first GPU worker
+    assert _services()["worker-gpu1"]["profiles"]
+
+
+def test_workers_can_be_scaled():
+    for worker in WORKERS:
+        svc = _services()[worker]
+        # a fixed container name, host port or worker name would clash between replicas of `--scale`
+        assert "container_name" not in svc and "ports" not in svc, worker
+        assert "--name" not in _command(worker) and "-n" not in _command(worker), worker
 
 
 def test_servers_store_in_postgres_databases_that_the_init_script_creates():
@@ -155,6 +212,64 @@ def test_servers_store_in_postgres_databases_that_the_init_script_creates():
         assert url.hostname == "postgres" and url.path.lstrip("/") in created
     init_mounts = [v for v in _services()["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v]
     assert init_mounts and (DOCKER / init_mounts[0].split(":")[0]).is_file()
+
+
+def test_mlflow_keeps_artifacts_in_the_bucket_that_create_bucket_makes():
+    services = _services()
+    mlflow, store = _command("mlflow"), _command("seaweedfs")
+    destination = urlparse(_flag(mlflow, "--artifacts-destination"))
+    assert destination.scheme == "s3" and destination.path.strip("/")
+    assert "--serve-artifacts" in mlflow
+    bucket = _env("create-bucket")["S3_BUCKET"]
+    assert destination.netloc == bucket
+
+    s3_port = _flag(store, "-s3.port")
+    assert "-s3" in store and _flag(store, "-ip.bind") == "0.0.0.0"  # the healthcheck calls 127.0.0.1
+    assert f"127.0.0.1:{s3_port}/" in " ".join(services["seaweedfs"]["healthcheck"]["test"])
+    for client in ("mlflow", "create-bucket"):
+        env = _env(client)
+        endpoint = urlparse(env["MLFLOW_S3_ENDPOINT_URL"])
+        assert endpoint.hostname == "seaweedfs" and str(endpoint.port) == s3_port, client
+        assert env["AWS_ACCESS_KEY_ID"] == _env("seaweedfs")["S3_ACCESS_KEY_ID"], client
+        assert env["AWS_SECRET_ACCESS_KEY"] == _env("seaweedfs")["S3_SECRET_ACCESS_KEY"], client
+    assert services["mlflow"]["depends_on"]["create-bucket"]["condition"] == "service_completed_successfully"
+    assert services["create-bucket"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
+    # artifacts go through the server: processes that run flows hold no S3 keys
+    for name in (*WORKERS, "demo"):
+        assert not {"AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"} & set(_env(name)), name
+
+
+def test_object_store_image_is_pinned_and_mlflow_image_has_the_s3_and_postgres_clients():
+    image = _services()["seaweedfs"]["image"]
+    assert image.startswith("chrislusf/seaweedfs:") and re.fullmatch(r"\d+\.\d+", image.split(":")[1]), image
+    for name in ("mlflow", "create-bucket"):
+        assert _services()[name]["build"]["dockerfile"] == "docker/Dockerfile.cpu", name
+    installs = " ".join(rest for kw, rest in _instructions(DOCKER / "Dockerfile.cpu") if kw == "RUN" and "pip install" in rest)
+    assert '"boto3' in installs and '"psycopg2-binary' in installs
+
+
+def test_scripts_read_only_variables_their_service_sets():
+    start = (DOCKER / "seaweedfs-start.sh").read_text()
+    needed = set(re.findall(r"\$\{(\w+):\?", start))
+    assert {"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"} <= needed
+    assert needed <= set(_env("seaweedfs"))
+    create = (DOCKER / "create_bucket.py").read_text()
+    needed = set(re.findall(r"os\.environ\[\"(\w+)\"\]", create))
+    assert {"MLFLOW_S3_ENDPOINT_URL", "S3_BUCKET"} <= needed <= set(_env("create-bucket"))
+
+
+def test_demo_runs_the_pipeline_once_after_the_servers_are_healthy():
+    demo = _services()["demo"]
+    assert _command("demo")[:2] == ["braid", "demo"]
+    assert demo["depends_on"]["prefect-server"]["condition"] == "service_healthy"
+    assert demo["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    assert _one_shot("demo") and demo["profiles"], "a plain `up` must not train"
+    # `braid demo` writes the demo data under BRAID_HOME and the demo contract reads ../.braid/demo
+    home = _env("demo")["BRAID_HOME"]
+    assert _mounts("demo")[home] == "braid-home" and "braid-home" in {_mounts(w).get(home) for w in WORKERS}
+    contract = yaml.safe_load((ROOT / "data_contracts" / "demo.yaml").read_text())
+    contract_dir = Path(_env("demo")["BRAID_PROJECT_DIR"]) / "data_contracts"
+    assert os.path.normpath(contract_dir / contract["source"]["path"]).startswith(home + "/")
 
 
 def test_named_volumes_are_declared_and_bind_sources_exist():
@@ -185,6 +300,8 @@ def test_env_example_lists_the_variables_compose_uses():
         if line and not line.startswith("#")
     )
     assert used <= set(example), f"missing from .env.example: {used - set(example)}"
+    stale = set(example) - used - set(TELEMETRY_OFF)
+    assert not stale, f".env.example lists variables compose never reads: {stale}"
     # defaults in .env.example are the ones compose falls back to
     for name, default in re.findall(r"(?<!\$)\$\{(\w+):-([^}]*)\}", text):
         assert example[name] == default, name
@@ -210,6 +327,9 @@ def _help(*args: str) -> str:
         ("mlflow", ("mlflow", "server")),
         ("prefect-server", ("prefect", "server", "start")),
         ("worker", ("prefect", "worker", "start")),
+        ("worker-gpu1", ("prefect", "worker", "start")),
+        ("worker-cpu", ("prefect", "worker", "start")),
+        ("demo", ("braid", "demo")),
     ],
 )
 def test_compose_commands_use_flags_the_installed_clis_accept(service, cli):
@@ -268,6 +388,14 @@ def test_dockerfile_copies_existing_files_and_runs_braid_as_non_root(name, base)
         assert f"{key}={value}" in env_text, f"{name}: {key} not set to {value}"
     assert any(kw == "RUN" and "pip install" in rest and " ." in rest for kw, rest in steps)
 
+    # `braid demo` / `braid deploy` read data_contracts/ and prefect.yaml beside the imported `flows`
+    # package (flows/cli.py PROJECT_ROOT): a non-editable install would import it from site-packages
+    workdir = next(rest for kw, rest in reversed(steps) if kw == "WORKDIR")
+    assert any(kw == "RUN" and re.search(r"pip install [^&]*(-e|--editable) \.", rest) for kw, rest in steps)
+    assert f"BRAID_PROJECT_DIR={workdir}" in env_text
+    copied = {source.rstrip("/") for parts in copies for source in parts[:-1]}
+    assert {"data_contracts", "prefect.yaml"} <= copied
+
 
 def test_hadolint_when_available():
     hadolint = shutil.which("hadolint")
@@ -276,3 +404,88 @@ def test_hadolint_when_available():
     for name in ("Dockerfile", "Dockerfile.cpu"):
         done = subprocess.run([hadolint, "--failure-threshold", "warning", str(DOCKER / name)], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- scripts the services run
+
+
+def _start_seaweedfs(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run seaweedfs-start.sh with a fake `weed` that prints the arguments it was given."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    weed = bin_dir / "weed"
+    weed.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    weed.chmod(0o755)
+    command = _command("seaweedfs")
+    assert command[0] == "/bin/sh"
+    script = DOCKER / _mounts("seaweedfs")[command[1]]
+    full_env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "S3_CONFIG_FILE": str(tmp_path / "s3.json"), **env}
+    return subprocess.run(["sh", str(script), *command[2:]], capture_output=True, text=True, env=full_env, timeout=30)
+
+
+def test_seaweedfs_start_writes_the_identity_from_the_env_and_runs_the_services_command(tmp_path):
+    done = _start_seaweedfs(tmp_path, S3_ACCESS_KEY_ID="key-1", S3_SECRET_ACCESS_KEY="secret_2")
+    assert done.returncode == 0, done.stderr
+    args = done.stdout.splitlines()
+    assert args == [*_command("seaweedfs")[2:], f"-s3.config={tmp_path / 's3.json'}"]
+    config = json.loads((tmp_path / "s3.json").read_text())
+    (identity,) = config["identities"]
+    assert identity["credentials"] == [{"accessKey": "key-1", "secretKey": "secret_2"}]
+    assert {"Read", "Write", "List"} <= set(identity["actions"])
+    assert (tmp_path / "s3.json").stat().st_mode & 0o077 == 0  # the secret is readable by its owner only
+
+
+@pytest.mark.parametrize("secret", ["", 'with"quote', "back\\slash", "has space"])
+def test_seaweedfs_start_refuses_a_missing_or_unsafe_key(tmp_path, secret):
+    done = _start_seaweedfs(tmp_path, S3_ACCESS_KEY_ID="braid", S3_SECRET_ACCESS_KEY=secret)
+    assert done.returncode != 0
+    assert "S3_SECRET_ACCESS_KEY" in done.stderr or "S3 keys" in done.stderr
+    assert not done.stdout  # weed never started
+    assert not (tmp_path / "s3.json").exists()
+
+
+class _ClientError(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.response = {"Error": {"Code": code}}
+
+
+class _FakeS3:
+    def __init__(self, head_error: str | None):
+        self.head_error, self.created = head_error, []
+
+    def head_bucket(self, Bucket):  # noqa: N803 - boto3's spelling
+        if self.head_error:
+            raise _ClientError(self.head_error)
+
+    def create_bucket(self, Bucket):  # noqa: N803
+        self.created.append(Bucket)
+
+
+@pytest.fixture
+def create_bucket(monkeypatch):
+    import importlib.util
+    import types
+
+    exceptions = types.ModuleType("botocore.exceptions")
+    exceptions.ClientError = _ClientError
+    monkeypatch.setitem(sys.modules, "botocore", types.ModuleType("botocore"))
+    monkeypatch.setitem(sys.modules, "botocore.exceptions", exceptions)
+    spec = importlib.util.spec_from_file_location("create_bucket", DOCKER / "create_bucket.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("head_error", "created"), [(None, []), ("404", ["mlflow"]), ("NoSuchBucket", ["mlflow"])])
+def test_create_bucket_creates_only_a_missing_bucket(create_bucket, head_error, created):
+    s3 = _FakeS3(head_error)
+    assert create_bucket.ensure_bucket(s3, "mlflow") == bool(created)
+    assert s3.created == created
+
+
+def test_create_bucket_fails_on_wrong_keys_instead_of_creating(create_bucket):
+    s3 = _FakeS3("403")
+    with pytest.raises(_ClientError):
+        create_bucket.ensure_bucket(s3, "mlflow")
+    assert s3.created == []
