@@ -26,6 +26,8 @@ from typing import Any
 WORKER_PREFIX = "worker"
 WORKER_TAG = "braid.search_worker"  # on each trial run: the worker that ran it
 TUNER_ID = "KERASTUNER_TUNER_ID"
+CHIEF_PID = "BRAID_SEARCH_CHIEF_PID"
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -99,7 +101,7 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
     workers, placed = LocalWorkers(), {}
     for i, place in enumerate(placements(count, gpus, cores)):
         tuner_id = f"{WORKER_PREFIX}{i}"
-        env = {**os.environ, **environment(tuner_id, host, port)}
+        env = {**os.environ, **environment(tuner_id, host, port), CHIEF_PID: str(os.getpid())}
         if place["gpu"] is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(place["gpu"])
         else:
@@ -118,6 +120,18 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
     return workers
 
 
+def _die_with_chief() -> None:
+    """Ask Linux to SIGKILL this worker when the chief dies, so no orphan waits for a dead oracle."""
+    chief = int(os.environ.get(CHIEF_PID, "0"))
+    if not chief or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != chief:  # it died before the request took effect
+        sys.exit(f"the search chief (pid {chief}) is gone")
+
+
 def _pin_to_cores() -> None:
     cores = os.environ.get("BRAID_WORKER_CORES")
     if cores and hasattr(os, "sched_setaffinity"):
@@ -126,6 +140,7 @@ def _pin_to_cores() -> None:
 
 def run_worker(spec: dict[str, Any]) -> None:
     """Run trials for the chief until it has none left (the worker side of `search_and_train`)."""
+    _die_with_chief()
     _pin_to_cores()
     import tensorflow as tf
 
