@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ from rich.table import Table
 from components.errors import BraidError
 from components.layout import Layout, check_writable
 from flows.local_api import local_api
+
+if TYPE_CHECKING:
+    from flows.stack import Stack
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
@@ -455,7 +458,7 @@ def stack_up(
         with console.status("Starting PostgreSQL, MLflow, Prefect and a worker (a first start migrates both "
                             "databases: a minute or two)"):
             stack, started = up(home, Ports(postgres_port, mlflow_port, prefect_port))
-        console.print(f"the stack is {'up' if started else 'already up'} under {stack.folder}", highlight=False)
+        _say(f"the stack is {'up' if started else 'already up'} under {stack.folder}")
         _print_stack(stack)
 
     _guard(_do)
@@ -471,11 +474,11 @@ def stack_down() -> None:
         home = Layout.default().home
         stopped = down(home)
         if stopped is None:
-            console.print(f"the stack is not running under {home / 'stack'}: nothing to stop", highlight=False)
+            _say(f"the stack is not running under {home / 'stack'}: nothing to stop")
         elif stopped:
-            console.print(f"stopped {', '.join(stopped)}", highlight=False)
+            _say(f"stopped {', '.join(stopped)}")
         else:
-            console.print("the stack's processes had already exited; its state file is cleared", highlight=False)
+            _say("the stack's processes had already exited; its state file is cleared")
 
     _guard(_do)
 
@@ -490,8 +493,7 @@ def stack_status() -> None:
         home = Layout.default().home
         stack = read_state(home)
         if stack is None:
-            console.print(f"the stack is not running under {home / 'stack'} (start it: braid stack up)",
-                          highlight=False)
+            _say(f"the stack is not running under {home / 'stack'} (start it: braid stack up)")
             return False
         alive = status(stack)
         table = Table(title=f"Braid stack under {stack.folder}")
@@ -507,14 +509,18 @@ def stack_status() -> None:
         raise typer.Exit(1)
 
 
-def _print_stack(stack) -> None:
-    console.print(f"Prefect UI:  {stack.prefect_ui_url}   (API {stack.prefect_api_url})", highlight=False)
-    console.print(f"MLflow:      {stack.mlflow_uri}", highlight=False)
-    console.print(f"PostgreSQL:  127.0.0.1:{stack.ports.postgres}, databases mlflow and prefect "
-                  f"(user braid, password in {stack.folder / 'postgres.password'})", highlight=False, soft_wrap=True)
-    console.print(f"Worker:      pool braid-process, flows from {stack.project_dir}; logs in {stack.folder / 'logs'}",
-                  highlight=False, soft_wrap=True)
-    console.print(f"export {stack.exports()}", highlight=False, soft_wrap=True)
+def _say(text: str) -> None:
+    """One line as it is: no colouring of numbers and paths, no wrapping (a command stays copyable)."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def _print_stack(stack: Stack) -> None:
+    _say(f"Prefect UI:  {stack.prefect_ui_url}   (API {stack.prefect_api_url})")
+    _say(f"MLflow:      {stack.mlflow_uri}")
+    _say(f"PostgreSQL:  127.0.0.1:{stack.ports.postgres}, databases mlflow and prefect "
+         f"(user braid, password in {stack.folder / 'postgres.password'})")
+    _say(f"Worker:      pool braid-process, flows from {stack.project_dir}; logs in {stack.folder / 'logs'}")
+    _say(f"export {stack.exports()}")
 
 
 if __name__ == "__main__":
