@@ -399,9 +399,11 @@ def _prefect_server_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
 
 def _worker_env(stack: Stack, home: Path, base: dict[str, str]) -> dict[str, str]:
     # Flow runs inherit this: they run this checkout's code, track to this MLflow, keep data in this home.
+    # INFO on the console: the worker's log says which flow runs it took and what they did.
     path = os.pathsep.join(p for p in (str(stack.project_dir), base.get("PYTHONPATH", "")) if p)
     return {**base, **stack.client_env(), "PREFECT_HOME": str(stack.prefect_home), "BRAID_PROJECT_DIR":
-            str(stack.project_dir), "BRAID_HOME": str(home.resolve()), "PYTHONPATH": path}
+            str(stack.project_dir), "BRAID_HOME": str(home.resolve()), "PYTHONPATH": path,
+            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO"}
 
 
 def _ensure_pool(stack: Stack, base: dict[str, str]) -> None:
