@@ -150,7 +150,7 @@ def up(home: Path, ports: Ports = Ports(), project_dir: Path = PROJECT_ROOT,
     for name in ("mlflow", "prefect"):
         if not (BIN / name).is_file():
             raise StackError(f"`{name}` is not installed beside {sys.executable}: install Braid (`make install`)")
-    chosen = Ports(*(port or _free_port() for port in (ports.postgres, ports.mlflow, ports.prefect)))
+    chosen = _choose_ports(ports)
     for name, port in asdict(chosen).items():
         _check_port_free(name, port)
     folder.mkdir(parents=True, exist_ok=True)
@@ -580,6 +580,22 @@ def _descendants(pid: int) -> set[int]:
 # ---------------------------------------------------------------------------------------- small helpers
 def _state_path(home: Path) -> Path:
     return home.resolve() / "stack" / "state.json"
+
+
+def _choose_ports(ports: Ports) -> Ports:
+    """`ports` with each 0 replaced by a free port, no two alike (the kernel may hand one out twice)."""
+    given = [port for port in asdict(ports).values() if port]
+    if len(set(given)) < len(given):
+        raise StackError(f"two services cannot share a port: {ports}")
+    taken = set(given)
+    chosen = []
+    for port in asdict(ports).values():
+        while not port:
+            port = _free_port()
+            port = 0 if port in taken else port
+        taken.add(port)
+        chosen.append(port)
+    return Ports(*chosen)
 
 
 def _free_port() -> int:
