@@ -15,7 +15,7 @@ export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: install test test-fast demo ui benchmark clean
+.PHONY: install test test-fast demo ui stack stack-down benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ demo: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/braid ui
+
+# PostgreSQL + MLflow + Prefect servers + a worker on 127.0.0.1, no docker (README "A local stack").
+stack: $(STAMP)
+	$(BIN)/braid stack up
+
+stack-down:
+	@if [ -x $(BIN)/braid ]; then $(BIN)/braid stack down; else echo "no $(BIN)/braid: nothing to stop"; fi
 
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.preprocess_bench

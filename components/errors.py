@@ -54,3 +54,8 @@ class MissingExtraError(InputError):
 
 class DriftError(BraidError):
     """The data drifted past the contract's `drift:` thresholds and the contract says to stop."""
+
+
+class StackError(BraidError):
+    """The local development stack (`braid stack`) cannot start or stop: a missing binary, a taken port,
+    a server that did not come up (its log named)."""

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -29,10 +29,16 @@ from components.errors import BraidError
 from components.layout import Layout, check_writable
 from flows.local_api import local_api
 
+if TYPE_CHECKING:
+    from flows.stack import Stack
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
 contract_app = typer.Typer(no_args_is_help=True, help="Write and check data contracts.")
 app.add_typer(contract_app, name="contract")
+stack_app = typer.Typer(no_args_is_help=True, help="A local PostgreSQL + MLflow + Prefect stack with a worker, "
+                                                    "without docker (under the Braid home).")
+app.add_typer(stack_app, name="stack")
 console = Console()
 err = Console(stderr=True)
 
@@ -436,6 +442,87 @@ def deploy() -> None:
             raise BraidError(f"`prefect deploy --all` failed with exit code {done.returncode} (see above)")
 
     _guard(_do)
+
+
+@stack_app.command("up")
+def stack_up(
+    postgres_port: Annotated[int, typer.Option(help="PostgreSQL's port on 127.0.0.1 (0: any free port).")] = 0,
+    mlflow_port: Annotated[int, typer.Option(help="The MLflow server's port (0: any free port).")] = 5000,
+    prefect_port: Annotated[int, typer.Option(help="The Prefect server's port (0: any free port).")] = 4200,
+) -> None:
+    """Start PostgreSQL, an MLflow and a Prefect server on it, and a worker on the braid-process pool."""
+
+    def _do() -> None:
+        from flows.stack import Ports, up
+
+        home = Layout.default().home
+        check_writable(home)
+        with console.status("Starting PostgreSQL, MLflow, Prefect and a worker (a first start migrates both "
+                            "databases: a minute or two)"):
+            stack, started = up(home, Ports(postgres_port, mlflow_port, prefect_port))
+        _say(f"the stack is {'up' if started else 'already up'} under {stack.folder}")
+        _print_stack(stack)
+
+    _guard(_do)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the worker, both servers and PostgreSQL (their data stay for the next `up`)."""
+
+    def _do() -> None:
+        from flows.stack import down
+
+        home = Layout.default().home
+        stopped = down(home)
+        if stopped is None:
+            _say(f"the stack is not running under {home / 'stack'}: nothing to stop")
+        elif stopped:
+            _say(f"stopped {', '.join(stopped)}")
+        else:
+            _say("the stack's processes had already exited; its state file is cleared")
+
+    _guard(_do)
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Which of the stack's processes run; exit code 0 when all of them do, 1 otherwise."""
+
+    def _do() -> bool:
+        from flows.stack import read_state, status
+
+        home = Layout.default().home
+        stack = read_state(home)
+        if stack is None:
+            _say(f"the stack is not running under {home / 'stack'} (start it: braid stack up)")
+            return False
+        alive = status(stack)
+        table = Table(title=f"Braid stack under {stack.folder}")
+        for column in ("process", "pid", "state", "log"):
+            table.add_column(column)
+        for name, process in stack.processes.items():
+            table.add_row(name, str(process.pid), "running" if alive[name] else "[red]stopped[/]", process.log)
+        console.print(table)
+        _print_stack(stack)
+        return all(alive.values())
+
+    if not _guard(_do):
+        raise typer.Exit(1)
+
+
+def _say(text: str) -> None:
+    """One line as it is: no colouring of numbers and paths, no wrapping (a command stays copyable)."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def _print_stack(stack: Stack) -> None:
+    _say(f"Prefect UI:  {stack.prefect_ui_url}   (API {stack.prefect_api_url})")
+    _say(f"MLflow:      {stack.mlflow_uri}")
+    _say(f"PostgreSQL:  127.0.0.1:{stack.ports.postgres}, databases mlflow and prefect "
+         f"(user braid, password in {stack.folder / 'postgres.password'})")
+    _say(f"Worker:      pool braid-process, flows from {stack.project_dir}; logs in {stack.folder / 'logs'}")
+    _say(f"export {stack.exports()}")
 
 
 if __name__ == "__main__":

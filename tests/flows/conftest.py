@@ -1,4 +1,10 @@
-"""Flow tests share one Prefect test API (a temporary database and local server) per session."""
+"""Flow tests share one Prefect test API (a temporary database and local server) per session; a module
+that needs real servers takes the `stack` fixture (PostgreSQL, MLflow, Prefect and a worker)."""
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +24,34 @@ def module_store(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         yield tmp_path_factory.mktemp("store"), mp
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A local stack (flows/stack.py) for one module: PostgreSQL, MLflow and Prefect servers on it and a
+    worker on `braid-process`, on free ports under a temporary Braid home; stopped by pid afterwards.
+    Yields a `flows.stack.Stack` (`prefect_api_url`, `mlflow_uri`, `database_url(name)`, `pids`,
+    `client_env()`); the Braid home the worker's flow runs use is `stack.folder.parent`."""
+    from flows.stack import local_stack
+
+    with _reachable_home() as home, local_stack(home) as running:
+        yield running
+
+
+@pytest.fixture
+def stack_home():
+    """A temporary Braid home for a stack of the test's own (see `_reachable_home`)."""
+    with _reachable_home() as home:
+        yield home
+
+
+@contextlib.contextmanager
+def _reachable_home():
+    """A temporary Braid home the `postgres` user can reach (pytest's own tmp folders are closed to
+    other users; as root, PostgreSQL runs as `postgres`)."""
+    folder = Path(tempfile.mkdtemp(prefix="braid-stack-"))
+    folder.chmod(0o755)
+    try:
+        yield folder / "home"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,18 +1,21 @@
-"""Against real servers: a `prefect server` and an `mlflow server` on 127.0.0.1, started here.
+"""Against real servers: the local stack (flows/stack.py) started here: PostgreSQL, a `prefect server` and
+an `mlflow server` on it, and a worker on the `braid-process` pool, all on 127.0.0.1.
 
 The pipeline runs in a separate process that knows the servers only through PREFECT_API_URL and
-MLFLOW_TRACKING_URI (no code change), and the records are checked through the servers' own APIs.
+MLFLOW_TRACKING_URI (no code change), or through the worker from a deployment of prefect.yaml, and the
+records are checked through the servers' own APIs and in their PostgreSQL databases.
 """
 
-import contextlib
+import json
 import os
+import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psycopg2
 
 import httpx
 import pytest
@@ -23,60 +26,12 @@ BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 150) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    root = tmp_path_factory.mktemp("servers")
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    env.pop("PREFECT_API_URL", None)
-    env.pop("MLFLOW_TRACKING_URI", None)
-    prefect_port, mlflow_port = _free_port(), _free_port()
-    env["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"  # the UI's scripts call this address
-    logs = {name: root / f"{name}.log" for name in ("prefect", "mlflow")}
-    procs = [
-        subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
-                         env=env, stdout=logs["prefect"].open("w"), stderr=subprocess.STDOUT, start_new_session=True),
-        subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-                          "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                          "--artifacts-destination", str(root / "mlflow-artifacts"), "--workers", "1"],
-                         env=env, stdout=logs["mlflow"].open("w"), stderr=subprocess.STDOUT, start_new_session=True),
-    ]
-    try:
-        prefect_api = f"http://127.0.0.1:{prefect_port}/api"
-        mlflow_uri = f"http://127.0.0.1:{mlflow_port}"
-        _wait_http(f"{prefect_api}/health", procs[0], logs["prefect"])
-        _wait_http(f"{mlflow_uri}/health", procs[1], logs["mlflow"])
-        yield {"root": root, "prefect_api": prefect_api, "mlflow_uri": mlflow_uri, "env": env}
-    finally:
-        for proc in procs:  # each server runs workers of its own: stop the whole process group
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+def servers(stack, tmp_path_factory):
+    """The module's stack (tests/flows/conftest.py), with a folder for contracts and the client environment."""
+    env = {**os.environ, **stack.client_env()}
+    return {"root": tmp_path_factory.mktemp("servers"), "prefect_api": stack.prefect_api_url,
+            "mlflow_uri": stack.mlflow_uri, "env": env, "stack": stack}
 
 
 def test_pipeline_runs_against_prefect_and_mlflow_servers(servers, demo_contract_factory):
@@ -109,9 +64,8 @@ def test_pipeline_runs_against_prefect_and_mlflow_servers(servers, demo_contract
 
 def test_prefect_yaml_deploys_with_schedules(servers):
     env = {**servers["env"], "PREFECT_API_URL": servers["prefect_api"], "BRAID_PROJECT_DIR": str(ROOT)}
-    pool = subprocess.run([str(BIN / "prefect"), "work-pool", "create", "braid-process", "--type", "process"],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert pool.returncode == 0, pool.stdout + pool.stderr
+    pool = httpx.get(f"{servers['prefect_api']}/work_pools/braid-process", timeout=30).json()
+    assert pool["type"] == "process", "the stack creates the pool prefect.yaml names"
     done = subprocess.run([str(BIN / "braid"), "deploy"], env=env, cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -153,3 +107,66 @@ def test_both_uis_render_the_run_in_a_headless_browser(servers):
     logs = httpx.post(f"{servers['prefect_api']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}},
                       timeout=30).json()
     assert logs and any(entry["message"][:40] in flow_page for entry in logs), "its logs are shown"
+
+
+def _deployment(api: str, name: str) -> dict | None:
+    found = httpx.post(f"{api}/deployments/filter", json={"deployments": {"name": {"any_": [name]}}}, timeout=30).json()
+    return found[0] if found else None
+
+
+def _wait_final(api: str, flow_run_id: str, timeout: float = 900) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        flow_run = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=30).json()
+        if flow_run["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return flow_run
+        time.sleep(2)
+    raise AssertionError(f"flow run {flow_run_id} still {flow_run['state_type']} after {timeout} s")
+
+
+def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, demo_contract_factory):
+    stack, api = servers["stack"], servers["prefect_api"]
+    env = {**servers["env"], "BRAID_PROJECT_DIR": str(ROOT)}
+    if _deployment(api, "nightly-demo") is None:  # test_prefect_yaml_deploys_with_schedules deploys it
+        done = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "nightly-demo"], env=env,
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    deployment = _deployment(api, "nightly-demo")
+    for schedule in deployment["schedules"]:  # only the run started here may reach the worker
+        httpx.patch(f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False},
+                    timeout=30).raise_for_status()
+
+    contract = demo_contract_factory(servers["root"] / "worker", rows=120, image_size=16, name="worker")
+    params = {"contract": str(contract), "max_trials": 1, "epochs": 1, "tuner": "random"}
+    started = subprocess.run([str(BIN / "prefect"), "deployment", "run", "braid-training/nightly-demo",
+                              "--params", json.dumps(params)], env=env, cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+    assert started.returncode == 0, started.stdout + started.stderr
+    flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
+    flow_run = _wait_final(api, flow_run_id)
+    worker_log = Path(stack.processes["worker"].log).read_text()
+    assert flow_run["state_type"] == "COMPLETED", worker_log[-4000:]
+    assert flow_run["work_pool_name"] == "braid-process" and flow_run["infrastructure_pid"]
+    assert flow_run_id in worker_log, "the stack's worker ran it"
+
+    client = MlflowClient(stack.mlflow_uri)
+    experiment = client.get_experiment_by_name("braid-worker")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and parents[0].data.tags["prefect.flow_run_id"] == flow_run_id
+    parent = parents[0].info.run_id
+    assert len(trials) == 1 and trials[0].data.tags["mlflow.parentRunId"] == parent
+    version = client.get_model_version_by_alias("braid-worker", "champion")
+    assert version.run_id == parent
+    # The artifacts went through the server into its own folder, not onto the worker's disk.
+    assert any((stack.folder / "mlflow-artifacts").rglob("*.html")), "the run report is in the served store"
+
+    with psycopg2.connect(stack.database_url("mlflow")) as db, db.cursor() as cursor:
+        cursor.execute("SELECT run_uuid FROM runs WHERE experiment_id = %s", (int(experiment.experiment_id),))
+        assert {row[0] for row in cursor.fetchall()} == {parent, trials[0].info.run_id}
+        cursor.execute("SELECT version FROM model_versions WHERE name = 'braid-worker'")
+        assert [str(row[0]) for row in cursor.fetchall()] == [version.version]
+    with psycopg2.connect(stack.database_url("prefect")) as db, db.cursor() as cursor:
+        cursor.execute("SELECT state_type FROM flow_run WHERE id = %s", (flow_run_id,))
+        assert cursor.fetchone()[0] == "COMPLETED"
