@@ -9,7 +9,8 @@ split of `sets.split`). The chief (this process) serves the oracle (`automl.tune
 each worker is a process of this module pinned to one core (`sched_setaffinity`, one TensorFlow
 thread), started the way `pipeline/search_workers.py` starts them. Timed: `AutoModel.fit` on the
 chief with `refit=False, ensemble_size=1`, i.e. worker start-up (imports, data), every trial, and
-loading the best one. Trials per hour = completed trials / that time.
+loading the best one. Trials per hour = completed trials / that time; "in span" divides by the time
+from the first trial's start to the last one's end instead (what a longer search converges to).
 """
 
 from __future__ import annotations
@@ -38,11 +39,36 @@ def automodel(folder: Path, trials: int, workers=None):
     model = ak.AutoModel(inputs=[ak.TextInput(name="text"), table],
                          outputs=[ak.ClassificationHead(name="genres", multi_label=True), ak.RegressionHead(name="vote_average")],
                          max_trials=trials, tuner="random", seed=0, directory=folder, project_name="search",
-                         pretrained=False, refit=False, ensemble_size=1, workers=workers)
+                         pretrained=False, refit=False, ensemble_size=1, workers=workers, observers=[Clock(folder)])
     rows = bench.train
     x = [bench.frame["text"].to_numpy(dtype=str)[rows], bench.frame[list(bench.number_columns)].iloc[rows].reset_index(drop=True)]
     y = [bench.targets["genres"][rows], bench.targets["vote_average"][rows]]
     return model, x, y
+
+
+class Clock:
+    """Notes when each trial begins and ends (`<folder>/<worker>.times`): the span the trials ran in."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / f"{os.environ.get('KERASTUNER_TUNER_ID', 'chief')}.times"
+
+    def _note(self, what: str, trial_id: str) -> None:
+        with self.path.open("a") as notes:
+            notes.write(f"{what} {trial_id} {time.time()}\n")
+
+    def on_trial_begin(self, trial_id, hyperparameters):
+        self._note("begin", trial_id)
+
+    def on_trial_end(self, trial_id, *args):
+        self._note("end", trial_id)
+
+
+def trial_span(folder: Path) -> float:
+    """Seconds from the first trial's start to the last trial's end, over every worker."""
+    stamps = [line.split() for path in folder.glob("*.times") for line in path.read_text().splitlines()]
+    begins = [float(t) for what, _, t in stamps if what == "begin"]
+    ends = [float(t) for what, _, t in stamps if what == "end"]
+    return max(ends) - min(begins)
 
 
 def worker(folder: Path, trials: int, epochs: int) -> None:
@@ -82,9 +108,11 @@ def search(count: int, trials: int, epochs: int) -> dict:
         seconds = time.monotonic() - started
         completed = sum(r["status"] == "COMPLETED" for r in model.leaderboard())
         failures = workers.failures()
-    return {"workers": count, "seconds": round(seconds, 1), "completed": completed,
-            "trials_per_hour": round(completed / seconds * 3600, 1), "best_score": model.leaderboard()[0]["score"],
-            "worker_failures": failures}
+        span = trial_span(folder)
+    return {"workers": count, "seconds": round(seconds, 1), "trial_span_s": round(span, 1), "completed": completed,
+            "trials_per_hour": round(completed / seconds * 3600, 1),
+            "trials_per_hour_in_span": round(completed / span * 3600, 1),
+            "best_score": model.leaderboard()[0]["score"], "worker_failures": failures}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -105,14 +133,16 @@ def main(argv: list[str] | None = None) -> dict:
             run["repeat"] = repeat
             runs.append(run)
             print(json.dumps(run), flush=True)
-    medians = {count: statistics.median(r["trials_per_hour"] for r in runs if r["workers"] == count) for count in args.workers}
-    base = medians[min(args.workers)]
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": len(os.sched_getaffinity(0)), "trials": args.trials,
-              "epochs": args.epochs, "runs": runs, "median_trials_per_hour": medians,
-              "speedup": {count: round(value / base, 2) for count, value in medians.items()}}
+              "epochs": args.epochs, "runs": runs}
+    for key in ("trials_per_hour", "trials_per_hour_in_span"):
+        medians = {count: statistics.median(r[key] for r in runs if r["workers"] == count) for count in args.workers}
+        base = medians[min(args.workers)]
+        result[f"median_{key}"] = medians
+        result[f"speedup_{key}"] = {count: round(value / base, 2) for count, value in medians.items()}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))
-    print(json.dumps({"median_trials_per_hour": medians, "speedup": result["speedup"]}))
+    print(json.dumps({k: v for k, v in result.items() if k.startswith(("median", "speedup"))}))
     return result
 
 

@@ -36,6 +36,7 @@ class LocalWorkers:
 
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: dict[str, Path] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)  # stopped by `stop`, not failed
 
     def __len__(self) -> int:
         return len(self.processes)
@@ -47,6 +48,7 @@ class LocalWorkers:
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop the workers still running (their process groups): SIGTERM, then SIGKILL after `grace_s`."""
         running = [p for p in self.processes.values() if p.poll() is None]
+        self.stopped.update(t for t, p in self.processes.items() if p in running)
         for process in running:
             _signal_group(process, signal.SIGTERM)
         for process in running:
@@ -58,7 +60,8 @@ class LocalWorkers:
 
     def failures(self) -> dict[str, str]:
         """Tuner id → the last lines of its log, for each worker that exited with an error."""
-        return {tuner_id: _tail(self.logs.get(tuner_id)) for tuner_id, code in self.exited().items() if code}
+        return {tuner_id: _tail(self.logs.get(tuner_id)) for tuner_id, code in self.exited().items()
+                if code and tuner_id not in self.stopped}
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:

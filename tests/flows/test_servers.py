@@ -10,8 +10,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -124,7 +126,26 @@ def _wait_final(api: str, flow_run_id: str, timeout: float = 900) -> dict:
     raise AssertionError(f"flow run {flow_run_id} still {flow_run['state_type']} after {timeout} s")
 
 
+def _kill_a_worker_mid_trial(client: MlflowClient, experiment: str, home: Path, victim: str, found: dict,
+                             timeout: float = 600) -> None:
+    """Once `victim` (a search worker) has a trial running, SIGKILL it; note the trial in `found`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and "trial" not in found:
+        time.sleep(0.5)
+        try:
+            runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id],
+                                      filter_string=f"tags.`braid.search_worker` = '{victim}'")
+        except Exception:  # the experiment does not exist yet
+            continue
+        running = [r for r in runs if r.info.status == "RUNNING"]
+        placed = list(home.glob("runs/*/*/workers/workers.json"))
+        if running and placed:
+            os.kill(json.loads(placed[0].read_text())[victim]["pid"], signal.SIGKILL)
+            found["trial"] = running[0].data.tags["braid.trial_id"]
+
+
 def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, demo_contract_factory):
+    """Through the stack's Prefect worker, with the search on two worker processes, one killed mid-trial."""
     stack, api = servers["stack"], servers["prefect_api"]
     env = {**servers["env"], "BRAID_PROJECT_DIR": str(ROOT)}
     if _deployment(api, "nightly-demo") is None:  # test_prefect_yaml_deploys_with_schedules deploys it
@@ -137,7 +158,12 @@ def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, d
                     timeout=30).raise_for_status()
 
     contract = demo_contract_factory(servers["root"] / "worker", rows=120, image_size=16, name="worker")
-    params = {"contract": str(contract), "max_trials": 1, "epochs": 1, "tuner": "random"}
+    params = {"contract": str(contract), "max_trials": 3, "epochs": 2, "tuner": "random", "workers": 2}
+    client = MlflowClient(stack.mlflow_uri)
+    killed: dict = {}
+    killer = threading.Thread(target=_kill_a_worker_mid_trial, daemon=True,
+                              args=(client, "braid-worker", stack.folder.parent, "worker1", killed))
+    killer.start()
     started = subprocess.run([str(BIN / "prefect"), "deployment", "run", "braid-training/nightly-demo",
                               "--params", json.dumps(params)], env=env, cwd=ROOT, capture_output=True, text=True,
                              timeout=120)
@@ -149,14 +175,20 @@ def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, d
     assert flow_run["work_pool_name"] == "braid-process" and flow_run["infrastructure_pid"]
     assert flow_run_id in worker_log, "the stack's worker ran it"
 
-    client = MlflowClient(stack.mlflow_uri)
+    killer.join(timeout=5)
     experiment = client.get_experiment_by_name("braid-worker")
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    trials = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    trials = {r.data.tags["braid.trial_id"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}
     assert len(parents) == 1 and parents[0].data.tags["prefect.flow_run_id"] == flow_run_id
     parent = parents[0].info.run_id
-    assert len(trials) == 1 and trials[0].data.tags["mlflow.parentRunId"] == parent
+    assert len(trials) == 3 and all(t.data.tags["mlflow.parentRunId"] == parent for t in trials.values())
+    assert {t.data.tags["braid.search_worker"] for t in trials.values()} == {"worker0", "worker1"}
+    assert "trial" in killed, "worker1 never ran a trial"
+    dead = trials[killed["trial"]]
+    assert dead.info.status == "FAILED" and "worker1 was killed" in dead.data.tags["braid.error"]
+    assert all(t.info.status == "FINISHED" for i, t in trials.items() if i != killed["trial"])
+    assert parents[0].data.metrics["search/trials_completed"] == 2
     version = client.get_model_version_by_alias("braid-worker", "champion")
     assert version.run_id == parent
     # The artifacts went through the server into its own folder, not onto the worker's disk.
@@ -164,7 +196,7 @@ def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, d
 
     with psycopg2.connect(stack.database_url("mlflow")) as db, db.cursor() as cursor:
         cursor.execute("SELECT run_uuid FROM runs WHERE experiment_id = %s", (int(experiment.experiment_id),))
-        assert {row[0] for row in cursor.fetchall()} == {parent, trials[0].info.run_id}
+        assert {row[0] for row in cursor.fetchall()} == {parent, *(t.info.run_id for t in trials.values())}
         cursor.execute("SELECT version FROM model_versions WHERE name = 'braid-worker'")
         assert [str(row[0]) for row in cursor.fetchall()] == [version.version]
     with psycopg2.connect(stack.database_url("prefect")) as db, db.cursor() as cursor:
