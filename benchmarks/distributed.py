@@ -83,7 +83,8 @@ def worker(folder: Path, trials: int, epochs: int) -> None:
 
 def search(count: int, trials: int, epochs: int) -> dict:
     from components.automl.tuners.distributed import CHIEF, acting_as, environment
-    from components.pipeline.search_workers import LocalWorkers, free_port, placements
+    from components.pipeline.search_workers import LocalWorkers, placements
+    from components.ports import free_port
 
     cores = sorted(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="braid_distributed_") as tmp:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 import httpx
 
 from components.errors import BraidError
+from components.ports import free_port
 
 PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_S = 60.0
@@ -31,12 +31,6 @@ _CHILD = ("import ctypes, os, runpy, signal, sys; "
           f"ctypes.CDLL('libc.so.6').prctl({PR_SET_PDEATHSIG}, signal.SIGTERM); "
           "os.getppid() == int(os.environ['BRAID_API_PARENT']) or sys.exit(1); "
           "sys.argv = ['uvicorn', *sys.argv[1:]]; runpy.run_module('uvicorn', run_name='__main__')")
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -55,7 +49,7 @@ def local_api() -> Iterator[str | None]:
         # One server at a time migrates the Prefect database under PREFECT_HOME: concurrent first starts
         # race through its migrations ("duplicate column name").
         for attempt in range(PORT_ATTEMPTS):
-            port = _free_port()
+            port = free_port()
             command = [sys.executable, "-c", _CHILD, "--app-dir", str(prefect.__module_path__.parent), "--factory",
                        "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
                        "--log-level", "error", "--lifespan", "on"]

@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 
 from components.errors import StackError
+from components.ports import free_port
 from components.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -591,17 +592,11 @@ def _choose_ports(ports: Ports) -> Ports:
     chosen = []
     for port in asdict(ports).values():
         while not port:
-            port = _free_port()
+            port = free_port()
             port = 0 if port in taken else port
         taken.add(port)
         chosen.append(port)
     return Ports(*chosen)
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _check_port_free(name: str, port: int) -> None:

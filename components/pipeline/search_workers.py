@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -75,12 +74,6 @@ def _tail(path: Path | None, lines: int = 5) -> str:
     if path is None or not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def placements(count: int, gpus: int, cores: list[int]) -> list[dict[str, Any]]:

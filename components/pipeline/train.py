@@ -153,7 +153,8 @@ def _distributed_fit(automodel: Any, spec: dict[str, Any], count: int, search_di
 
     from components.automl.tuners.distributed import CHIEF, acting_as
     from components.errors import SearchError
-    from components.pipeline.search_workers import free_port, start_workers
+    from components.pipeline.search_workers import start_workers
+    from components.ports import free_port
 
     host, port = "127.0.0.1", free_port()
     gpus = len(tf.config.list_physical_devices("GPU"))

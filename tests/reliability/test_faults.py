@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from components.ports import free_port
 from tests.conftest import make_demo_contract
 
 pytestmark = pytest.mark.slow
@@ -177,12 +177,6 @@ def assert_registry_consistent(client, name: str) -> list:
         for alias, number in client.get_registered_model(name).aliases.items():
             assert str(number) in {str(v) for v in good}, f"alias {alias} -> missing version {number}"
     return versions
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MlflowServer:

@@ -10,7 +10,8 @@ import pytest
 
 from components.automl.tuners.distributed import CHIEF, acting_as, environment, role
 from components.errors import InputError
-from components.pipeline.search_workers import LocalWorkers, free_port, placements
+from components.pipeline.search_workers import LocalWorkers, placements
+from components.ports import free_port
 from tests.components.automl import distributed_worker as side
 
 pytestmark = pytest.mark.slow
