@@ -26,9 +26,11 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo") -> Path:
+def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo",
+                       refit: bool = True) -> Path:
     """Write `rows` of demo data under `folder` and a contract for it (the bundled demo contract with
-    absolute paths and small images). Returns the contract's path."""
+    absolute paths and small images; `refit=False` skips the refit after the search, for tests that
+    do not look at the model's quality). Returns the contract's path."""
     from components.data.demo import write_demo_data
 
     data_dir = folder / "data"
@@ -40,6 +42,8 @@ def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed
         if feature["modality"] == "image":
             feature["image_size"] = [image_size, image_size]
             feature["expect"] = {"nullable": False}
+    if not refit:
+        raw.setdefault("training", {})["refit"] = False
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

@@ -141,6 +141,7 @@ class Training(_Strict):
     # Share of training rows whose whole modality is dropped (learns to do without it); None: searched.
     modality_dropout: float | None = Field(None, ge=0, lt=1)
     ensemble_size: int = Field(3, ge=1)  # the best trials combined per head (1: the best trial alone)
+    refit: bool = True  # retrain the ensemble's trials on train + validation rows after the search
     # Promote a new champion only when every head also beats its classical baseline on the holdout.
     require_beating_classical: bool = False
     # Processes that run trials side by side, sharing one keras-tuner oracle (1: trials run in the

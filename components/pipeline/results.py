@@ -33,6 +33,7 @@ class RunSettings(_Record):
     fusion: str | None = None
     modality_dropout: float | None = None
     ensemble_size: int = 3
+    refit: bool = True
     require_beating_classical: bool = False
     workers: int = 1
 

@@ -80,7 +80,7 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         inputs=inputs, outputs=heads, directory=str(search_dir.parent), project_name=search_dir.name,
         max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
         observers=observers, overwrite=False, loss_weighting=settings.loss_weighting,
-        ensemble_size=settings.ensemble_size,
+        ensemble_size=settings.ensemble_size, refit=settings.refit,
         loss_weights={t.name: t.loss_weight for t in contract.targets}, warm_start=warm_start or None,
     )
 

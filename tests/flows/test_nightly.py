@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def nights(module_store, demo_contract_factory):
     root, _ = module_store
-    path = demo_contract_factory(root, rows=120, image_size=16, name="nightly")
+    path = demo_contract_factory(root, rows=120, image_size=16, name="nightly", refit=False)
     home = str(root / "home")
     first = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=0, home=home)
     second = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=1, home=home)

@@ -215,7 +215,7 @@ class MlflowServer:
 # ---------------------------------------------------------------------------- 1. kill during search
 class TestKilledSearchResumes:  # its own class: pytest-xdist runs it beside the rest
     def test_killed_search_resumes_the_same_run_without_repeating_finished_trials(self, tmp_path, procs):
-        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="killsearch")
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="killsearch", refit=False)
         env, home = _env(tmp_path), tmp_path / "home"
         db, runs = home / "mlflow.db", home / "runs" / "killsearch"
 
@@ -287,7 +287,7 @@ def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_cl
     from components.layout import Layout
     from components.data.preprocess import Manifest, _sha256
 
-    contract_path = make_demo_contract(tmp_path, rows=3000, image_size=8, name="killprep")
+    contract_path = make_demo_contract(tmp_path, rows=3000, image_size=8, name="killprep", refit=False)
     contract = load_contract(contract_path)
     env = _env(tmp_path)
     layout = Layout(tmp_path / "home")
@@ -333,7 +333,7 @@ class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside
     def test_tracking_server_restarted_mid_run_the_run_finishes(self, tmp_path, procs):
         server = MlflowServer(tmp_path / "server", procs)
         server.start()
-        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="blip")
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="blip", refit=False)
         # Patience enough for a server restart on a busy machine (about 20 s here).
         env = _server_env(tmp_path, server, BRAID_TRACKING_RETRIES="12", BRAID_TRACKING_MAX_WAIT_S="120")
         run = procs(run_args(contract), env, tmp_path / "logs", "run")
@@ -355,7 +355,7 @@ class TestTrackingServerDown:  # its own class: pytest-xdist runs it beside the 
     def test_tracking_server_down_fails_with_one_line_and_leaves_registry_consistent(self, tmp_path, procs):
         server = MlflowServer(tmp_path / "server", procs)
         server.start()
-        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="down")
+        contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="down", refit=False)
         run = procs(run_args(contract), _server_env(tmp_path, server, BRAID_TRACKING_MAX_WAIT_S="5"),
                     tmp_path / "logs", "run")
         wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("down/*/trial_0")), [run],
@@ -447,7 +447,7 @@ class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the 
         env = _env(tmp_path, home)
         env.pop("PREFECT_HOME")  # as a user gets it: Braid's default, under the shared (not yet created) BRAID_HOME
         names = ["c1", "c2", "c3", "c4"]
-        contracts = {n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n)
+        contracts = {n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n, refit=False)
                      for i, n in enumerate(names)}
         runs = {n: procs(run_args(contracts[n]), env, tmp_path / "logs", n) for n in names}
         codes = {n: run.wait(timeout=PIPELINE_TIMEOUT) for n, run in runs.items()}
@@ -474,7 +474,7 @@ class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the 
 
 # ----------------------------------------------------------------------- 6. unwritable output place
 def test_unwritable_braid_home_is_a_clear_error(tmp_path, procs):
-    contract = make_demo_contract(tmp_path, rows=60, image_size=8, name="nowhere")
+    contract = make_demo_contract(tmp_path, rows=60, image_size=8, name="nowhere", refit=False)
     blocker = tmp_path / "file.txt"
     blocker.write_text("a file, not a directory")
     home = blocker / "home"  # even root cannot create a directory under a regular file
@@ -485,7 +485,7 @@ def test_unwritable_braid_home_is_a_clear_error(tmp_path, procs):
 
 
 def test_unwritable_braid_home_with_default_prefect_home_is_a_clear_error(tmp_path, procs):
-    contract = make_demo_contract(tmp_path, rows=60, image_size=8, name="nowhere")
+    contract = make_demo_contract(tmp_path, rows=60, image_size=8, name="nowhere", refit=False)
     blocker = tmp_path / "file.txt"
     blocker.write_text("a file, not a directory")
     env = _env(tmp_path, blocker / "home", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="30")
