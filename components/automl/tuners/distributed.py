@@ -5,7 +5,8 @@ keras-tuner runs a distributed search from three environment variables: `KERASTU
 and `KERASTUNER_ORACLE_PORT` (where the chief serves the oracle over gRPC). Every process runs
 the same `AutoModel.fit`: the chief serves the oracle until the search is over, then loads the
 best trials' checkpoints (the search folder must be shared), ensembles and refits them; each
-worker asks the chief for trials, trains them and reports every epoch back.
+worker asks the chief for trials, trains them and reports each one's results back (its
+per-epoch curves go beside its checkpoint, `trial_<id>/history.json`).
 
 keras-tuner's chief waits forever for a worker that died during a trial. `serve` fails that
 trial instead (with the worker's exit code) once `workers` says the worker has exited, and ends
