@@ -96,6 +96,8 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
     classical, recipes = classical_reports(contract, state, train_rows, holdout, train_truth, truth, seed)
     beaten = beats(reports, classical, state)
+    # A constant prediction ties its own baseline: such a head has learnt nothing the gate can promote.
+    above_trivial = beats(reports, baselines, state, strict=True)
     out = Path(run.search_dir) / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
 
@@ -118,6 +120,7 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
+    table += "Beats the trivial baseline: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items()) + "\n"
     metrics.update(contribution_metrics)
     (out / "contributions.md").write_text(contribution_table, encoding="utf-8")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")
@@ -129,5 +132,5 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     tracker.log_artifacts(run.run_id, out, "evaluation")
     plots += [contribution_plot] if contribution_plot else []
     return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
-                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten,
+                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten, beats_trivial=above_trivial,
                      contributions_markdown=contribution_table)

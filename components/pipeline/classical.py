@@ -55,12 +55,15 @@ def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, 
     return reports, recipes
 
 
-def beats(reports: dict[str, evaluation.TaskReport], classical: dict[str, evaluation.TaskReport],
-          state: Any) -> dict[str, bool]:
-    """Per head: whether the model's primary metric is at least the classical model's."""
+def beats(reports: dict[str, evaluation.TaskReport], others: dict[str, evaluation.TaskReport],
+          state: Any, strict: bool = False) -> dict[str, bool]:
+    """Per head: whether the model's primary metric is at least the other model's (`strict`: better)."""
     out = {}
     for spec, codec, _ in state.target_specs():
         metric = codec.primary_metric
-        model, other = reports[spec.name].metrics[metric], classical[spec.name].metrics[metric]
-        out[spec.name] = bool(model >= other if evaluation.higher_is_better(metric) else model <= other)
+        model, other = reports[spec.name].metrics[metric], others[spec.name].metrics[metric]
+        if strict:
+            out[spec.name] = bool(model > other if evaluation.higher_is_better(metric) else model < other)
+        else:
+            out[spec.name] = bool(model >= other if evaluation.higher_is_better(metric) else model <= other)
     return out

@@ -95,10 +95,15 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     if require_beating_classical and not beaten:
         lost = [head for head, ok in evaluated.beats_classical.items() if not ok]
         promote, reason = False, f"the contract requires beating the classical model, and {', '.join(lost)} did not"
+    trivial = [head for head, ok in evaluated.beats_trivial.items() if not ok]
+    if trivial:  # the first version too: a trivial model must never be served as the champion
+        promote, reason = False, (f"{', '.join(trivial)} did not beat the trivial baseline on the test split "
+                                  "(its primary metric); registered without the champion alias")
     if promote:
         tracker.set_alias(name, CHAMPION, version)
     tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
-                                  "braid.decision": reason, "braid.beats_classical": beaten})
+                                  "braid.decision": reason, "braid.beats_classical": beaten,
+                                  "braid.beats_trivial": not trivial})
     if champion_value is not None:  # the challenger's own score is its `braid.selection_metric`
         tracker.log_metrics(run.run_id, {"gate/champion_score": champion_value})
     markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "

@@ -133,6 +133,7 @@ class Evaluated(_Record):
     plots: list[str]
     test_rows: int
     beats_classical: dict[str, bool] = field(default_factory=dict)  # per head, on its primary metric
+    beats_trivial: dict[str, bool] = field(default_factory=dict)  # per head, strictly, on its primary metric
     contributions_markdown: str = ""  # each head's score with one modality blanked (pipeline/contributions.py)
 
 

@@ -27,3 +27,5 @@ def test_classical_models_beat_the_trivial_baseline_on_the_demo(tmp_path, demo_c
     assert reports["score"].metrics["mae"] < np.mean(np.abs(truth["score"] - train_truth["score"].mean()))
     assert reports["tags"].metrics["micro_f1"] > 0.3
     assert beats(reports, reports, state) == {"kind": True, "score": True, "tags": True}
+    # strictly: no model beats itself (the gate's test against the trivial baseline)
+    assert beats(reports, reports, state, strict=True) == {"kind": False, "score": False, "tags": False}
