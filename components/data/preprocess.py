@@ -231,6 +231,9 @@ class SplitPlan:
         return np.where(u < cuts[:, 0], "train", np.where(u < cuts[:, 1], "val", "test"))
 
 
+_NO_CLASS = "\0 no class"  # rows with no target: a stratum of their own (pandas groups drop None)
+
+
 def plan_splits(contract: Contract, *, quarantine: frozenset[str] = frozenset(), batch_rows: int = 10_000) -> SplitPlan:
     """The split plan of a contract: stratified when `split.stratify` holds, no split column is given
     and a target's task stratifies (classification: the first such target).
@@ -262,9 +265,6 @@ def plan_splits(contract: Contract, *, quarantine: frozenset[str] = frozenset(),
         cuts[None if cls == _NO_CLASS else cls] = (float(u[train]) if train < n else np.inf,
                                                    float(u[val]) if val < n else np.inf)
     return SplitPlan(split, target, cuts)
-
-
-_NO_CLASS = "\0 no class"  # rows with no target: a stratum of their own (pandas groups drop None)
 
 
 def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str], plan: SplitPlan
