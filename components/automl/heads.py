@@ -205,6 +205,8 @@ class ClassificationHead(Head):
                     raise DataError(f"Head {self.name!r} expects labels of shape (N,) or (N, 1); got {y.shape}.")
                 labels = np.unique(_same_kind(flat, other))
                 is_int = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+                if is_int and self.num_classes is not None and len(labels) != self.num_classes and -1 in labels:
+                    labels = labels[labels != -1]  # the code of a missing target or an unseen class, not a class
                 contiguous = is_int and labels.min() >= 0 and (
                     (self.num_classes is not None and labels.max() < self.num_classes)
                     or (self.num_classes is None and len(labels) == labels.max() + 1)
@@ -268,7 +270,8 @@ class ClassificationHead(Head):
             bad = known & ((flat < 0) | (flat >= len(self.classes)) | (flat != np.round(flat.astype("float64"))))
             bad |= ~known & (flat != -1)
             if bad.any():
-                raise DataError(f"Head {self.name!r} got label {flat[bad][0]!r} outside its classes 0..{len(self.classes) - 1}.")
+                hint = " (-1 codes a missing target: pass mask_missing=True to leave such rows out)" if (flat[bad] == -1).any() else ""
+                raise DataError(f"Head {self.name!r} got label {flat[bad][0]!r} outside its classes 0..{len(self.classes) - 1}{hint}.")
             return flat.astype("int64")
         lookup = {str(c): i for i, c in enumerate(self.classes)}
         keys = [str(_py(v)) for v in flat]

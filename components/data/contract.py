@@ -88,13 +88,18 @@ class Target(_Strict):
 
 
 class Split(_Strict):
-    """Either fractions + seed, or an existing column holding train/val/test."""
+    """Either fractions + seed, or an existing column holding train/val/test.
+
+    With fractions, `stratify` (default true) cuts the rows of each class of the first classification
+    target by those fractions, so every class with a row has one in train; the column, when given, wins.
+    """
 
     train: float = Field(0.7, gt=0, lt=1)
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.15, gt=0, lt=1)
     seed: int = 0
     column: str | None = None
+    stratify: bool = Field(True, strict=True)
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> "Split":

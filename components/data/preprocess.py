@@ -49,7 +49,7 @@ from components.data.tasks import codec_for_target
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: classification targets split stratified
 SPLITS = ("train", "val", "test")
 ID_KEY = "_id"  # every Example also carries its row id (not parsed by the default reader)
 
@@ -133,6 +133,8 @@ class Manifest:
     issues: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     format_version: int = FORMAT_VERSION
+    # target → split → class the train split lacks → rows (masked in validation, wrong in test)
+    unseen: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def files(self, split: str, format: str = "tfrecord") -> list[str]:
         return [s.path for s in self.shards if s.split == split and s.format == format]
@@ -158,17 +160,38 @@ class PreprocessResult:
 # ------------------------------------------------------------------------------------- reading
 
 
-def read_batches(contract: Contract, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """The contract's columns, `batch_rows` rows at a time (`sources.read_batches`: the one reader).
+def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The contract's columns (or `columns`), `batch_rows` rows at a time (`sources.read_batches`: the one reader).
 
     CSV cells are read as strings: each modality parses its own column, as it does for served rows.
     """
-    columns = contract.columns + ([contract.split.column] if contract.split.column else [])
+    if columns is None:
+        columns = contract.columns + ([contract.split.column] if contract.split.column else [])
     if not contract.source.path.exists():
         raise DataError(f"{contract.source.path}: source data not found (contract '{contract.name}', source.path)")
     require_columns(contract, columns)
     for frame in sources.read_batches(contract, batch_rows, columns=columns):
         yield frame.reset_index(drop=True)
+
+
+def _split_names(ids: list[str], split: Split, column: pd.Series) -> np.ndarray:
+    """Each row's split as the contract's split column says."""
+    names = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+    out = []
+    for row_id, value in zip(ids, column.astype(object)):
+        key = str(value).strip().lower() if not pd.isna(value) else ""
+        if key not in names:
+            raise DataError(f"row {row_id!r}, column '{split.column}': split value {value!r} is not one of train/val/test")
+        out.append(names[key])
+    return np.array(out)
+
+
+def _hashes(ids: list[str], seed: int) -> np.ndarray:
+    """A uniform number in [0, 1) per row, from nothing but (seed, id)."""
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest(), "big") for i in ids],
+        dtype=np.float64,
+    ) / 2.0**64
 
 
 def assign_splits(ids: list[str], split: Split, column: pd.Series | None = None) -> np.ndarray:
@@ -178,25 +201,74 @@ def assign_splits(ids: list[str], split: Split, column: pd.Series | None = None)
     rows and reruns.
     """
     if column is not None:
-        names = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
-        out = []
-        for row_id, value in zip(ids, column.astype(object)):
-            key = str(value).strip().lower() if not pd.isna(value) else ""
-            if key not in names:
-                raise DataError(
-                    f"row {row_id!r}, column '{split.column}': split value {value!r} is not one of train/val/test"
-                )
-            out.append(names[key])
-        return np.array(out)
-    cut_train, cut_val = split.train, split.train + split.val
-    u = np.array(
-        [int.from_bytes(hashlib.blake2b(f"{split.seed}:{i}".encode(), digest_size=8).digest(), "big") for i in ids],
-        dtype=np.float64,
-    ) / 2.0**64
-    return np.where(u < cut_train, "train", np.where(u < cut_val, "val", "test"))
+        return _split_names(ids, split, column)
+    u = _hashes(ids, split.seed)
+    return np.where(u < split.train, "train", np.where(u < split.train + split.val, "val", "test"))
 
 
-def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str]) -> Iterator[tuple[pd.DataFrame, list[str], np.ndarray, int]]:
+@dataclass(frozen=True)
+class SplitPlan:
+    """How rows get their split: the contract's split column; else, stratified on `target`, each
+    class's rows ordered by the (seed, id) hash and cut by the fractions (`cuts`: class → the hash
+    below which a row is train, and below which it is val); else the plain hash (`assign_splits`).
+
+    A row's split depends on its id, the seed, its class and the hashes of that class's other rows,
+    never on the order of the rows; appended rows move only rows whose hash lies near a cut.
+    """
+
+    split: Split
+    target: Target | None = None
+    cuts: dict = field(default_factory=dict)
+
+    def assign(self, frame: pd.DataFrame, ids: list[str]) -> np.ndarray:
+        if self.split.column:
+            return _split_names(ids, self.split, frame[self.split.column])
+        if self.target is None:
+            return assign_splits(ids, self.split)
+        u = _hashes(ids, self.split.seed)
+        classes = codec_for_target(self.target).strata(frame[self.target.name].reset_index(drop=True))
+        cuts = np.array([self.cuts.get(c, (np.inf, np.inf)) for c in classes]).reshape(-1, 2)
+        return np.where(u < cuts[:, 0], "train", np.where(u < cuts[:, 1], "val", "test"))
+
+
+_NO_CLASS = "\0 no class"  # rows with no target: a stratum of their own (pandas groups drop None)
+
+
+def plan_splits(contract: Contract, *, quarantine: frozenset[str] = frozenset(), batch_rows: int = 10_000) -> SplitPlan:
+    """The split plan of a contract: stratified when `split.stratify` holds, no split column is given
+    and a target's task stratifies (classification: the first such target).
+
+    The stratified plan costs one pass over the id and target columns only, keeping one float per
+    row and its class (about 30 MB for 3.4 M rows) until each class's cuts are known.
+    """
+    split = contract.split
+    stratified = [t for t in contract.targets if codec_for_target(t).stratifies]
+    if split.column or not split.stratify or not stratified:
+        return SplitPlan(split)
+    target = stratified[0]
+    codec = codec_for_target(target)
+    hashes: dict = {}
+    for frame in read_batches(contract, batch_rows, columns=[contract.id_column, target.name]):
+        ids = row_ids(frame, contract.id_column)
+        keep = np.array([i not in quarantine for i in ids], dtype=bool)
+        u = _hashes([i for i, k in zip(ids, keep) if k], split.seed)
+        classes = pd.Series(codec.strata(frame[target.name].loc[keep].reset_index(drop=True)), dtype=object)
+        for cls, part in pd.Series(u).groupby(classes.fillna(_NO_CLASS), sort=False):
+            hashes.setdefault(cls, []).append(part.to_numpy())
+    cuts = {}
+    for cls, parts in hashes.items():
+        u = np.sort(np.concatenate(parts))
+        n = len(u)
+        # Every class with a row puts its first one in train; then the cumulative fractions, rounded.
+        train = min(max(round(n * split.train), 1), n)
+        val = min(max(round(n * (split.train + split.val)), train), n)
+        cuts[None if cls == _NO_CLASS else cls] = (float(u[train]) if train < n else np.inf,
+                                                   float(u[val]) if val < n else np.inf)
+    return SplitPlan(split, target, cuts)
+
+
+def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str], plan: SplitPlan
+          ) -> Iterator[tuple[pd.DataFrame, list[str], np.ndarray, int]]:  # fmt: skip
     """Batches with quarantined rows dropped: (frame, ids, split of each row, rows dropped)."""
     for frame in read_batches(contract, batch_rows):
         ids = row_ids(frame, contract.id_column)
@@ -205,22 +277,23 @@ def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str]) -> It
         if dropped:
             frame = frame.loc[keep].reset_index(drop=True)
             ids = [i for i, k in zip(ids, keep) if k]
-        column = frame[contract.split.column] if contract.split.column else None
-        yield frame, ids, assign_splits(ids, contract.split, column), dropped
+        yield frame, ids, plan.assign(frame, ids), dropped
 
 
 # ------------------------------------------------------------------------------------- fitting
 
 
-def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), batch_rows: int = 10_000) -> PreprocessState:
-    """Pass 1: fit every feature and target codec on the train rows only."""
+def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), batch_rows: int = 10_000,
+              plan: SplitPlan | None = None) -> PreprocessState:  # fmt: skip
+    """Pass 1: fit every feature and target codec on the train rows only (`plan`: `plan_splits`'s)."""
+    plan = plan or plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
     features = [(f, codec_for(f)) for f in contract.features]
     targets = [(t, codec_for_target(t)) for t in contract.targets]
     embeddings = tuple(ColumnState(c["name"], "embedding", c["config"], c["fitted"])
                        for c in embedding_columns(contract.features))  # fails early when an extra is missing
     fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
     train_rows, seen = 0, 0
-    for frame, _, splits, _ in _rows(contract, batch_rows, quarantine):
+    for frame, _, splits, _ in _rows(contract, batch_rows, quarantine, plan):
         seen += len(frame)
         report("preprocess", None, None, f"fitting on the train rows: {seen} rows read")
         train = frame.loc[splits == "train"]
@@ -391,11 +464,13 @@ def _encode_batch(state: PreprocessState, frame: pd.DataFrame, ids: list[str], c
 
 
 def write_shards(contract: Contract, state: PreprocessState, directory: Path, *, quarantine: frozenset[str],
-                 batch_rows: int, shard_rows: int, executor: Executor | None) -> tuple[dict, list, int, Counter]:  # fmt: skip
+                 batch_rows: int, shard_rows: int, executor: Executor | None, plan: SplitPlan
+                 ) -> tuple[dict, list, int, Counter, dict]:  # fmt: skip
     """Pass 2: transform every row and write it to its split's shards."""
     writers = {split: _ShardWriter(directory, split, shard_rows) for split in SPLITS}
     rows, quarantined, issues = Counter(), 0, Counter()
-    for frame, ids, splits, dropped in _rows(contract, batch_rows, quarantine):
+    unseen = {spec.name: {split: Counter() for split in SPLITS} for spec, _, _ in state.target_specs()}
+    for frame, ids, splits, dropped in _rows(contract, batch_rows, quarantine, plan):
         quarantined += dropped
         for split in SPLITS:
             where = np.flatnonzero(splits == split)
@@ -406,6 +481,8 @@ def write_shards(contract: Contract, state: PreprocessState, directory: Path, *,
             ctx = TransformContext(_image_root(contract), part_ids, executor, issues)
             examples, table = _encode_batch(state, part, part_ids, ctx)
             writers[split].write(examples, table)
+            for spec, codec, fitted in state.target_specs():
+                unseen[spec.name][split].update(c for c in codec.unseen(fitted, part[spec.name]) if c is not None)
             rows[split] += len(examples)
         done = sum(rows.values())
         report("preprocess", done, None, f"{done} rows written to shards")
@@ -413,7 +490,21 @@ def write_shards(contract: Contract, state: PreprocessState, directory: Path, *,
     for writer in writers.values():
         writer.close()
         shards += writer.shards
-    return {s: rows[s] for s in SPLITS}, shards, quarantined, issues
+    unseen = {name: {split: dict(sorted(counts.items())) for split, counts in by_split.items() if counts}
+              for name, by_split in unseen.items()}  # fmt: skip
+    return {s: rows[s] for s in SPLITS}, shards, quarantined, issues, {k: v for k, v in unseen.items() if v}
+
+
+def unseen_summary(unseen: dict[str, dict[str, dict[str, int]]]) -> list[str]:
+    """One line per target whose validation or test rows hold classes the train split lacks."""
+    lines = []
+    for name, by_split in unseen.items():
+        parts = [f"{sum(counts.values())} {split} row(s) of {', '.join(map(repr, list(counts)[:10]))}"
+                 + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
+                 for split, counts in by_split.items()]
+        lines.append(f"{name}: classes the train split lacks: {'; '.join(parts)} "
+                     "(left out of validation loss and metrics; counted as wrong in the test metrics)")
+    return lines
 
 
 def _image_root(contract: Contract) -> Path | None:
@@ -487,15 +578,16 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
     except OSError as exc:
         raise StorageError(f"{directory}: cannot create the preprocessing directory: {exc}") from None
 
-    state = fit_state(contract, quarantine=quarantine, batch_rows=batch_rows)
+    plan = plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
+    state = fit_state(contract, quarantine=quarantine, batch_rows=batch_rows, plan=plan)
     _write_text(directory / "state.json", state.to_json())
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(workers) if executor_kind == "process" else ThreadPoolExecutor(workers)
     try:
-        rows, shards, quarantined, issues = write_shards(
+        rows, shards, quarantined, issues, unseen = write_shards(
             contract, state, directory, quarantine=quarantine, batch_rows=batch_rows, shard_rows=shard_rows,
-            executor=pool,
+            executor=pool, plan=plan,
         )  # fmt: skip
     except OSError as exc:
         raise StorageError(f"{directory}: cannot write preprocessing output: {exc}") from None
@@ -506,7 +598,7 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
     manifest = Manifest(
         contract=contract.name, data_hash=data_hash, fingerprint=fingerprint, rows=rows, shards=tuple(shards),
         quarantined=quarantined, issues=dict(sorted(issues.items())),
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - started, 3), unseen=unseen,
     )  # fmt: skip
     _write_text(directory / "manifest.json", manifest.to_json())
     logger.info("preprocessed %s: %s rows, %d quarantined, into %s", contract.name, rows, quarantined, directory)

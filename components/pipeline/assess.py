@@ -42,15 +42,27 @@ def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarra
             for spec, codec, _ in state.target_specs()}
 
 
+def unseen_rows(state: Any, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per target, the holdout rows whose target the train split never had (a class it lacks)."""
+    return {spec.name: np.array([c is not None for c in codec.unseen(fitted, holdout[spec.name])], bool)
+            for spec, codec, fitted in state.target_specs()}
+
+
 def score_holdout(state: Any, predictions: pd.DataFrame, truth: dict[str, np.ndarray],
-                  train_truth: dict[str, np.ndarray]) -> tuple[dict, dict, float]:
-    """Per-task reports and baselines on the holdout, and the combined score (see evaluation)."""
+                  train_truth: dict[str, np.ndarray], holdout: pd.DataFrame) -> tuple[dict, dict, float]:
+    """Per-task reports and baselines on the holdout (raw rows `holdout`), and the combined score.
+
+    A row whose class the train split lacks counts as a wrong answer of the model (the baseline, a
+    prior over the train classes, is scored on the rows with a known class)."""
     reports, baselines = {}, {}
+    unseen = unseen_rows(state, holdout)
     for spec, codec, fitted in state.target_specs():
         y_true, y_train = truth[spec.name], train_truth[spec.name]
         y_pred = codec.scored(predictions, spec.name, codec.names(fitted), spec.separator or "|")
         known, train_known = codec.known(y_true), codec.known(y_train)
-        reports[spec.name] = codec.evaluate(y_true[known], y_pred[known], fitted)
+        scored = known | unseen[spec.name]
+        wrong = codec.as_wrong(y_true, y_pred, unseen[spec.name])
+        reports[spec.name] = codec.evaluate(wrong[scored], y_pred[scored], fitted)
         baselines[spec.name] = codec.baseline(y_train[train_known], y_true[known], fitted)
     return reports, baselines, evaluation.combined_score(reports, baselines)
 
@@ -92,9 +104,10 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     predictions = predict_frame(model, state, config, holdout)
     truth = split_targets(directory, "test", state)
     train_truth = split_targets(directory, "train", state)
-    reports, baselines, combined = score_holdout(state, predictions, truth, train_truth)
+    reports, baselines, combined = score_holdout(state, predictions, truth, train_truth, holdout)
     train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
-    classical, recipes = classical_reports(contract, state, train_rows, holdout, train_truth, truth, seed)
+    classical, recipes = classical_reports(contract, state, train_rows, holdout, train_truth, truth,
+                                           unseen_rows(state, holdout), seed)
     beaten = beats(reports, classical, state)
     # A constant prediction ties its own baseline: such a head has learnt nothing the gate can promote.
     above_trivial = beats(reports, baselines, state, strict=True)
@@ -102,7 +115,7 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     out.mkdir(parents=True, exist_ok=True)
 
     def rescore(rows: pd.DataFrame) -> tuple[dict, float]:
-        scored, _, score = score_holdout(state, predict_frame(model, state, config, rows), truth, train_truth)
+        scored, _, score = score_holdout(state, predict_frame(model, state, config, rows), truth, train_truth, holdout)
         return scored, score
 
     report("evaluate", detail="scoring the test split with each modality blanked")
@@ -121,6 +134,8 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
     table += "Beats the trivial baseline: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items()) + "\n"
+    if prepared.unseen_classes:
+        table += "\nClasses the train split lacks:\n" + "".join(f"- {line}\n" for line in prepared.unseen_classes)
     metrics.update(contribution_metrics)
     (out / "contributions.md").write_text(contribution_table, encoding="utf-8")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float), encoding="utf-8")

@@ -35,13 +35,14 @@ def _rows(inputs: ClassicalInputs, keep: np.ndarray) -> ClassicalInputs:
 
 def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, test_rows: pd.DataFrame,
                       train_truth: dict[str, np.ndarray], truth: dict[str, np.ndarray],
-                      seed: int) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
-    """Each head's classical model scored on the test rows the network was scored on, and its recipe."""
+                      unseen: dict[str, np.ndarray], seed: int) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
+    """Each head's classical model scored on the test rows the network was scored on, and its recipe
+    (`unseen`: per head, the rows of a class the train split lacks, which count as wrong, as for the network)."""
     train, test = classical_inputs(contract, train_rows), classical_inputs(contract, test_rows)
     reports, recipes = {}, {}
     for spec, codec, fitted in state.target_specs():
         y_train, y_true = train_truth[spec.name], truth[spec.name]
-        known_train, known = codec.known(y_train), codec.known(y_true)
+        known_train, known = codec.known(y_train), codec.known(y_true) | unseen[spec.name]
         fit = fit_classical(spec.task, _rows(train, known_train), y_train[known_train], _rows(test, known), seed=seed)
         y_pred = fit.y_pred
         kwargs = dict(codec.evaluate_kwargs(fitted))
@@ -50,7 +51,8 @@ def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, 
             y_pred = np.pad(y_pred, ((0, 0), (0, width - y_pred.shape[1])))
         if fit.threshold is not None:
             kwargs["thresholds"] = fit.threshold
-        reports[spec.name] = evaluation.evaluate_task(spec.task, y_true[known], y_pred, **kwargs)
+        y_true = codec.as_wrong(y_true[known], y_pred, unseen[spec.name][known])
+        reports[spec.name] = evaluation.evaluate_task(spec.task, y_true, y_pred, **kwargs)
         recipes[spec.name] = fit.description
     return reports, recipes
 

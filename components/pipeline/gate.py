@@ -84,7 +84,7 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         try:
             current = tracker.load_pyfunc(tracker.model_uri(name, CHAMPION))
             reports, _, combined = score_holdout(state, current.predict(holdout), split_targets(str(directory), "test", state),
-                                                 split_targets(str(directory), "train", state))
+                                                 split_targets(str(directory), "train", state), holdout)
             champion_score = primary(contract, reports, combined)
             champion_value = model_metrics(reports, combined)[selected]
         except (BraidError, KeyError, ValueError, OSError) as exc:

@@ -5,6 +5,7 @@ TensorFlow is imported only by `preprocess`, so `braid validate` stays light.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,8 @@ import pandas as pd
 from components.data.contract import Contract
 from components.layout import Layout, check_writable
 from components.pipeline.results import Prepared, Validated
+
+log = logging.getLogger(__name__)
 
 
 def fingerprint(contract: Contract) -> str:
@@ -48,9 +51,13 @@ def quarantined_ids(quarantine_path: str | None) -> frozenset[str]:
 
 def preprocess(contract: Contract, layout: Layout, data_hash: str, quarantine_path: str | None) -> Prepared:
     """Shards, state and manifest for this data (reused when a complete earlier run has the same hash)."""
-    from components.data.preprocess import preprocess as run_preprocess
+    from components.data.preprocess import preprocess as run_preprocess, unseen_summary
 
     check_writable(layout.preprocessed(contract.name, data_hash))
     result = run_preprocess(contract, layout, data_hash=data_hash, quarantine_ids=quarantined_ids(quarantine_path))
+    unseen = unseen_summary(result.manifest.unseen)
+    for line in unseen:  # once per run, also when the shards are reused
+        log.warning("%s", line)
     return Prepared(directory=str(result.directory), reused=result.reused, rows=dict(result.manifest.rows),
-                    quarantined=result.manifest.quarantined, issues=dict(result.manifest.issues))
+                    quarantined=result.manifest.quarantined, issues=dict(result.manifest.issues),
+                    unseen_classes=unseen)

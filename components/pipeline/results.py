@@ -81,6 +81,7 @@ class Prepared(_Record):
     rows: dict[str, int]
     quarantined: int
     issues: dict[str, int] = field(default_factory=dict)
+    unseen_classes: list[str] = field(default_factory=list)  # per target: classes only val/test rows hold
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ from components.pipeline.warm import warm_start
 
 
 def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
-    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=masked,
+    # -1 codes a missing target and a class the train split lacks (`tasks/classification.py`): a
+    # validation row of either adds nothing to this head's loss and metrics. Train rows are -1 only
+    # where the contract lets the target be missing, so masking always is what `masked` says there.
+    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=True,
                                  class_weight=settings.class_weight)
 
 

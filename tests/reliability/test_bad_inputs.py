@@ -312,7 +312,7 @@ def test_serving_counts_unseen_categories_and_labels(served, caplog):
     assert y["kind"].tolist()[1] == -1 and y["tags"].shape[0] == 3
     logged = caplog.text
     assert "color: category outside the training vocabulary (one-hot OOV): 1 row(s)" in logged
-    assert "kind: class not seen in train (encoded -1): 1 row(s)" in logged
+    assert "kind: class 'spaceship' not seen in train (encoded -1): 1 row(s)" in logged
     assert "tags: label not seen in train (dropped): 1 row(s)" in logged
 
 

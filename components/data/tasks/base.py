@@ -7,6 +7,8 @@ back) plus what only targets have:
   label sets or values, and `<target>__proba` where there are probabilities);
 - `scored(predictions, name, labels, separator)`: the served columns → what `evaluate` scores;
 - `known(y)`: rows whose target is present (missing targets are masked, never guessed);
+- `strata(values)`, `unseen(fitted, values)`, `as_wrong(...)`: what a stratified split orders rows by
+  (`stratifies`), and the raw targets the train split never had, which score as wrong answers;
 - `evaluate`, `baseline`: the task's metrics (`components.evaluation`) on the model and on the
   trivial predictor fitted on train; `primary_metric` ranks models on this head;
 - `plot`: the task's evaluation plot.
@@ -33,6 +35,7 @@ class TaskCodec(Codec):
 
     primary_metric: ClassVar[str]
     truth_dtype: ClassVar[Any] = np.float32  # dtype of the encoded target read back from the tabular Parquet
+    stratifies: ClassVar[bool] = False  # whether `split.stratify` splits the rows by this target's `strata`
 
     def names(self, fitted: dict) -> list[str]:
         """The classes or labels a fitted target knows (empty for regression)."""
@@ -43,6 +46,19 @@ class TaskCodec(Codec):
 
     def known(self, y: np.ndarray) -> np.ndarray:
         return np.ones(len(y), bool)
+
+    def strata(self, values: pd.Series) -> list:
+        """The stratum of each raw target (None: no target) for a stratified split."""
+        raise NotImplementedError
+
+    def unseen(self, fitted: dict, values: pd.Series) -> list:
+        """Per raw target, the value the train split never had (a class unseen in train), else None."""
+        return [None] * len(values)
+
+    def as_wrong(self, y_true: np.ndarray, y_pred: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+        """`y_true` with each `unseen` row's truth set to the answer `y_pred` finds least likely, so
+        the row scores as wrong (as `AutoModel.evaluate` scores labels never seen in fit)."""
+        return y_true
 
     def decode_outputs(self, outputs: np.ndarray, classes: list, thresholds: list[float], separator: str,
                name: str) -> dict[str, list]:

@@ -30,6 +30,7 @@ class Classification(TaskCodec):
     name = "classification"
     primary_metric = "accuracy"
     truth_dtype = np.int64
+    stratifies = True
 
     def fitter(self, spec) -> _ClassCounts:
         return _ClassCounts()
@@ -38,11 +39,10 @@ class Classification(TaskCodec):
         index = {c: i for i, c in enumerate(fitted["classes"])}
         classes = category_strings(values)
         missing = sum(1 for c in classes if c is None)
-        unknown = sum(1 for c in classes if c is not None and c not in index)
         if missing:
             ctx.issues[f"{spec.name}: missing target (encoded -1)"] += missing
-        if unknown:
-            ctx.issues[f"{spec.name}: class not seen in train (encoded -1)"] += unknown
+        for unknown, rows in Counter(c for c in classes if c is not None and c not in index).items():
+            ctx.issues[f"{spec.name}: class {unknown!r} not seen in train (encoded -1)"] += rows
         return np.array([index.get(c, -1) for c in classes], dtype=np.int64)
 
     def tf_feature(self, stored):
@@ -68,6 +68,18 @@ class Classification(TaskCodec):
 
     def known(self, y: np.ndarray) -> np.ndarray:
         return y >= 0
+
+    def strata(self, values: pd.Series) -> list:
+        return category_strings(values)
+
+    def unseen(self, fitted: dict, values: pd.Series) -> list:
+        known = set(fitted["classes"])
+        return [c if c is not None and c not in known else None for c in category_strings(values)]
+
+    def as_wrong(self, y_true: np.ndarray, y_pred: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+        truth = np.array(y_true, copy=True)
+        truth[unseen] = np.asarray(y_pred)[unseen].argmin(axis=1)
+        return truth
 
     def decode_outputs(self, outputs, classes, thresholds, separator, name):
         proba = outputs.reshape(len(outputs), -1)

@@ -40,6 +40,17 @@ def test_num_classes_mismatch_is_a_data_error():
         fitted(ak.ClassificationHead(num_classes=3), ["a", "b"])
 
 
+def test_num_classes_inference_ignores_the_minus_one_code_of_an_unseen_class():
+    head = ak.ClassificationHead(name="kind", num_classes=3)
+    head.fit_targets(np.array([0, 1, 2, 1]), np.array([-1, 2]))  # validation holds a class train lacks
+    assert head.label_kind == "index" and head.classes == [0, 1, 2]
+    with pytest.raises(DataError, match="mask_missing=True"):
+        head.encode_numpy(np.array([-1, 2]))
+    masked = ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True)
+    masked.fit_targets(np.array([0, 1, 2, 1]), np.array([-1, 2]))
+    assert masked.encode_numpy(np.array([-1, 2])).tolist() == [-1, 2] and masked.present(np.array([-1, 2])).tolist() == [False, True]
+
+
 def test_balanced_class_weights_favour_the_rare_class():
     head = fitted(ak.ClassificationHead(class_weight="balanced"), [0] * 9 + [1])
     assert head.class_weights[1] > head.class_weights[0]

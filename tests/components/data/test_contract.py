@@ -83,6 +83,13 @@ def test_split_fractions_must_sum_to_one(tmp_path):
         load_contract(path)
 
 
+def test_split_stratify_is_a_boolean_on_by_default(tmp_path):
+    assert load_contract(write(tmp_path, GOOD)).split.stratify is True
+    assert load_contract(write(tmp_path, GOOD + "split: {stratify: false}\n")).split.stratify is False
+    with pytest.raises(ContractError, match=r"line 13, split.stratify: Input should be a valid boolean"):
+        load_contract(write(tmp_path, GOOD + "split: {stratify: sometimes}\n"))
+
+
 def test_duplicate_column_name_points_at_the_second_use(tmp_path):
     path = write(tmp_path, GOOD.replace("name: note", "name: age"))
     with pytest.raises(ContractError, match=r"line 8, features\[1\]\.name: column 'age' is named twice"):

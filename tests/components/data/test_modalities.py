@@ -155,7 +155,10 @@ def test_classification_classes_are_sorted_and_unseen_is_minus_one():
     expected, decoded = round_trip(codec, spec, fitted, pd.Series(["tool", "gadget", None]), ctx)
     np.testing.assert_array_equal(expected, [1, -1, -1])
     np.testing.assert_array_equal(decoded, expected)
-    assert ctx.issues["kind: class not seen in train (encoded -1)"] == 1
+    assert ctx.issues["kind: class 'gadget' not seen in train (encoded -1)"] == 1
+    assert codec.unseen(fitted, pd.Series(["tool", "gadget", None])) == [None, "gadget", None]
+    truth = codec.as_wrong(np.array([1, -1]), np.array([[0.2, 0.8], [0.9, 0.1]]), np.array([False, True]))
+    assert truth.tolist() == [1, 1]  # the unseen row's truth: the class the predictions find least likely
 
 
 def test_multilabel_with_separator_and_python_literal_lists():

@@ -11,7 +11,8 @@ from components.data.contract import Contract, Split, load_contract
 from components.data.demo import write_demo_data
 from components.errors import DataError
 from components.layout import Layout
-from components.data.preprocess import assign_splits, encode_targets, fit_state, preprocess, transform_frame
+from components.data.preprocess import (assign_splits, encode_targets, fit_state, plan_splits, preprocess,
+                                       transform_frame)
 from components.data.records import make_dataset, split_ids
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -91,6 +92,46 @@ def test_split_depends_only_on_seed_and_id():
     assert (assign_splits(ids, Split(seed=2)) != splits).mean() > 0.3
 
 
+def tiny_contract(directory: Path, frame: pd.DataFrame, split: str = "") -> Contract:
+    """A contract of one numerical feature `x` and one classification target `label` over `frame`."""
+    frame.to_csv(directory / "rows.csv", index=False)
+    (directory / "tiny.yaml").write_text(
+        "name: tiny\nsource: {path: rows.csv}\nid_column: id\nfeatures: [{name: x, modality: numerical}]\n"
+        f"targets: [{{name: label, task: classification}}]\n{split}")
+    return load_contract(directory / "tiny.yaml")
+
+
+def test_stratified_split_puts_every_class_in_train_and_keeps_the_fractions(tmp_path: Path):
+    labels = ["common"] * 3000 + ["pair"] * 2 + ["once"] + ["few"] * 7
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(len(labels))], "x": 1.0, "label": labels})
+    contract = tiny_contract(tmp_path, frame)
+    splits = pd.Series(plan_splits(contract, batch_rows=500).assign(frame, list(frame["id"])))
+    of = splits.groupby(frame["label"]).agg(sorted)
+    assert of["once"] == ["train"] and "train" in of["pair"]
+    assert of["few"] == ["test"] + ["train"] * 5 + ["val"]  # 7 rows: round(4.9) train, round(5.95) train + val
+    fractions = splits[frame["label"] == "common"].value_counts(normalize=True)
+    assert abs(fractions["train"] - 0.7) < 0.001 and abs(fractions["val"] - 0.15) < 0.001
+    # The same rows in another order (and other batches) keep their splits.
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = plan_splits(tiny_contract(tmp_path, shuffled), batch_rows=333).assign(shuffled, list(shuffled["id"]))
+    by_id = dict(zip(frame["id"], splits.to_numpy()))
+    assert list(again) == [by_id[i] for i in shuffled["id"]]
+    # Unstratified, the class of 2 rows is at the hash's mercy; with a split column the column wins.
+    assert plan_splits(tiny_contract(tmp_path, frame, "split: {stratify: false}")).target is None
+
+
+def test_a_class_only_the_test_split_holds_is_masked_and_reported(tmp_path: Path):
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(12)], "x": np.arange(12.0),
+                          "label": ["a", "b"] * 4 + ["a", "b", "new", "new"],
+                          "fold": ["train"] * 8 + ["val", "val", "val", "test"]})
+    contract = tiny_contract(tmp_path, frame, "split: {column: fold}")
+    result = preprocess(contract, Layout(tmp_path / "home"), data_hash="n")
+    assert result.manifest.unseen == {"label": {"val": {"new": 1}, "test": {"new": 1}}}
+    assert result.manifest.issues["label: class 'new' not seen in train (encoded -1)"] == 2
+    _, y = read_all(result.directory, "test")
+    assert list(y["label"]) == [-1]
+
+
 def test_split_column_is_used_when_given(tmp_path: Path):
     contract = demo_contract(tmp_path, n_rows=30)
     frame = pd.read_csv(contract.source.path)
@@ -106,6 +147,8 @@ def test_split_column_is_used_when_given(tmp_path: Path):
 
 def test_state_is_fitted_on_train_rows_only(demo, tmp_path: Path):
     contract, result = demo
+    # Unstratified, so that changing the held-out rows' class below cannot move them into train.
+    contract = contract.model_copy(update={"split": contract.split.model_copy(update={"stratify": False})})
     frame = pd.read_csv(contract.source.path)
     held_out = assign_splits(list(frame["id"]), contract.split) != "train"
     frame.loc[held_out, "price"] = 1e9
@@ -114,7 +157,7 @@ def test_state_is_fitted_on_train_rows_only(demo, tmp_path: Path):
     frame.loc[held_out, "listed_on"] = "1900-01-01"
     frame.loc[held_out, "kind"] = "spaceship"
     changed = fit_state(with_rows(contract, frame, "changed.csv"))
-    assert changed == result.state
+    assert changed == fit_state(contract)
     assert "chartreuse" not in changed.features[4].fitted["vocabulary"]
 
 
