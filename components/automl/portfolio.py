@@ -29,7 +29,7 @@ import keras_tuner as kt
 
 from components.automl.blocks.general import Block
 from components.automl.tuners.warm import valid_value
-from components.automl.nodes import ImageInput, InputNode, StructuredDataInput, TextInput
+from components.automl.nodes import ImageInput, Input, InputNode, StructuredDataInput, TextInput
 from components.errors import InputError
 
 MODALITY_OF = {ImageInput: "image", TextInput: "text", StructuredDataInput: "structured"}
@@ -98,8 +98,12 @@ class DataFacts:
 
 
 def data_facts(inputs: list[InputNode], rows: int) -> DataFacts:
-    """The facts of fitted raw input nodes (the hidden embedding inputs are not raw inputs)."""
-    modalities = sorted({MODALITY_OF.get(type(node), "vector") for node in inputs})
+    """The facts of fitted input nodes. Frozen embeddings of another input (`<input>__<encoder>`, as the
+    AutoModel's default graph and the pipeline name them) are that input's, not a modality of their own."""
+    names = {node.name for node in inputs}
+    raw = [node for node in inputs
+           if not (type(node) is Input and "__" in (node.name or "") and node.name.partition("__")[0] in names)]
+    modalities = sorted({MODALITY_OF.get(type(node), "vector") for node in raw})
     images = [node for node in inputs if isinstance(node, ImageInput) and node.shape]
     side = min(images[0].shape[:2]) if images else None
     return DataFacts(tuple(modalities), side, rows)

@@ -24,6 +24,9 @@ def test_facts_come_from_fitted_input_nodes():
     node.shape = (28, 32, 1)
     facts = data_facts([ak.TextInput(name="text"), node], rows=10)
     assert facts.kind == "image+text" and facts.image_side == 28 and facts.rows == 10
+    # the pipeline's frozen embeddings of the image are the image's, a vector of its own is not
+    assert data_facts([node, ak.Input(name="image__efficientnet_lite0")], rows=10).kind == "image"
+    assert data_facts([node, ak.Input(name="extra")], rows=10).kind == "image+vector"
 
 
 @pytest.mark.parametrize("bad", ["cnn_flat_bn", ["no_such_candidate"], [3], {"image:block_type": "resnet"}])
