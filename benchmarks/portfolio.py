@@ -91,9 +91,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--size", type=int, default=3)
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the sets of the existing results file that this run does not measure")
     args = parser.parse_args(argv)
     workdir = sets.WORK / "portfolio"
-    raw: dict[str, dict[str, dict]] = {}
+    out = RESULTS / f"portfolio_{args.kind}.json"
+    raw: dict[str, dict[str, dict]] = json.loads(out.read_text())["sets"] if args.merge and out.is_file() else {}
     for bench in image_sets(tuple(args.sets)):
         floor = trivial(bench)[bench.heads[0].name]["value"]
         raw[bench.name] = {"trivial": floor, "candidates": {}}
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
                                                         "seconds": float(np.median([s for _, s in runs]))}
             print(f"{bench.name:14s} {candidate:20s} acc {np.median(values):.4f}  {np.median([s for _, s in runs]):.0f} s",
                   flush=True)
-    names = list(raw)
+    names = [name for name in raw if all(c in raw[name]["candidates"] for c in args.candidates)]
     matrix = {c: {s: normalised(raw[s]["candidates"][c]["median"], raw[s]["trivial"]) for s in names}
               for c in args.candidates}
     portfolio = greedy_portfolio(matrix, args.size, names)
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"kind": args.kind, "epochs": args.epochs, "seeds": args.seeds, "sets": raw, "normalised": matrix,
               "portfolio": portfolio, "leave_one_set_out": loso}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"portfolio_{args.kind}.json").write_text(json.dumps(result, indent=1))
+    out.write_text(json.dumps(result, indent=1))
     (RESULTS / f"portfolio_{args.kind}.md").write_text(markdown(result))
     print(markdown(result))
     return result

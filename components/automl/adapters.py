@@ -228,26 +228,61 @@ def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | Non
 
 
 def split_arrays(xs: dict, ys: dict, fraction: float, heads: list[Head] = ()):
-    """The last `fraction` of the rows as validation data (like Keras' validation_split), except
-    that a validation row whose class the training part would lack trades places with the last
-    training row it can spare, so every class is learned where the data allows."""
+    """A `fraction` of the rows as validation data: drawn at random with a fixed seed, stratified on the
+    first single-label classification head, so that every class is learned and validated in its share.
+
+    Keras takes the last rows, which is right only for shuffled data: on MNIST rows sorted by digit the
+    last fifth held 8s and 9s alone, the search chose on two classes and its best trial scored 0.86.
+    A validation row whose class the training part would lack still trades places with a training row
+    that can be spared, so every class is learned where the data allows."""
     if not 0 < fraction < 1:
         raise InputError(f"validation_split={fraction}; use a fraction between 0 and 1, or pass validation_data.")
     n = len(next(iter(xs.values())))
-    cut = n - max(1, int(round(n * fraction)))
-    if cut < 1:
+    held = max(1, int(round(n * fraction)))
+    if n - held < 1:
         raise DataError(f"Only {n} examples: too few to keep {fraction:.0%} for validation; pass more data or validation_data.")
-    train, val = _keep_classes_in_training(ys, heads, list(range(cut)), list(range(cut, n)))
+    order = np.random.default_rng(0).permutation(n)
+    labels = _class_labels(ys, heads)
+    if labels:
+        column = next(iter(labels.values()))
+        val = _stratified(order, [column[i] for i in order], held)
+    else:
+        val = order[n - held:]
+    chosen = set(int(i) for i in val)
+    train, val = _keep_classes_in_training(ys, heads, [i for i in range(n) if i not in chosen], sorted(chosen))
     rows = lambda d, index: {k: v[index] for k, v in d.items()}  # noqa: E731
     return (rows(xs, train), rows(ys, train)), (rows(xs, val), rows(ys, val))
 
 
-def _keep_classes_in_training(ys: dict, heads, train: list[int], val: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _stratified(order: np.ndarray, labels: list[str], held: int) -> list[int]:
+    """`held` rows of `order` (a permutation), each class giving its share and keeping one row for training."""
+    by_class: dict[str, list[int]] = {}
+    for row, label in zip(order, labels):
+        by_class.setdefault(label, []).append(int(row))
+    share = held / len(order)
+    quotas = {label: min(int(len(rows) * share), len(rows) - 1) for label, rows in by_class.items()}
+    # The rows left over go to the classes whose share was rounded down most, then to any that can spare one.
+    remainder = sorted(by_class, key=lambda label: -(len(by_class[label]) * share - quotas[label]))
+    for label in remainder * 2:
+        if sum(quotas.values()) >= held:
+            break
+        if quotas[label] < len(by_class[label]) - 1:
+            quotas[label] += 1
+    return [row for label, rows in by_class.items() for row in rows[:quotas[label]]]
+
+
+def _class_labels(ys: dict, heads) -> dict[str, list[str]]:
+    """Each single-label classification head's targets as strings."""
     labels = {}
     for head in heads:
         y = ys[head.name]
         if isinstance(head, ClassificationHead) and not head.multi_label and (y.ndim == 1 or y.shape[1] == 1):
             labels[head.name] = [str(v) for v in y.reshape(len(y))]
+    return labels
+
+
+def _keep_classes_in_training(ys: dict, heads, train: list[int], val: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    labels = _class_labels(ys, heads)
     if labels:
         counts = {name: {} for name in labels}
         for name, column in labels.items():

@@ -229,7 +229,7 @@ class AutoModel:
         class_weight: Any = None,
         **kwargs: Any,
     ):
-        """Search for the best model on `(x, y)`, validating on `validation_data` or the last `validation_split`.
+        """Search for the best model on `(x, y)`, validating on `validation_data` or a `validation_split` of it.
 
         Args:
             x: arrays/DataFrames (a list in input order, a dict keyed by input
@@ -238,7 +238,8 @@ class AutoModel:
             batch_size: defaults to 32..128 by data size.
             epochs: epochs per trial (early stopping on the objective); 10 when None.
             callbacks: extra Keras callbacks for every trial.
-            validation_split: fraction held out (the last rows) when no validation_data.
+            validation_split: fraction held out when no validation_data: rows drawn with a fixed seed,
+                stratified on the first classification head (a dataset: its last rows, as Keras does).
             validation_data: `(x, y)` or a dataset.
             verbose: Keras verbosity.
             class_weight: "balanced" or `{label: weight}` for the single classification head,

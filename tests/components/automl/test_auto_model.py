@@ -181,3 +181,18 @@ def test_multi_output_regression_and_one_hot_classification(tmp_path):
     auto_model.fit(x, [x[:, :2] * 1000, np.eye(4)[rng.integers(0, 4, 50)]], epochs=1, verbose=0)
     pair, onehot = auto_model.predict(x)
     assert pair.shape == (50, 2) and set(onehot.ravel()) <= {0, 1, 2, 3}
+
+
+def test_the_validation_split_of_rows_sorted_by_class_holds_every_class():
+    from components.automl.adapters import split_arrays
+
+    head = ak.ClassificationHead(name="digit")
+    y = np.repeat(np.arange(10), 50)  # sorted by class, as MNIST's CSV is: Keras' last fifth would be 8s and 9s
+    (train_x, train_y), (val_x, val_y) = split_arrays({"x": np.arange(500)}, {"digit": y}, 0.2, [head])
+    assert np.bincount(val_y["digit"]).tolist() == [10] * 10
+    assert sorted(np.concatenate([train_x["x"], val_x["x"]])) == list(range(500))
+    again = split_arrays({"x": np.arange(500)}, {"digit": y}, 0.2, [head])[1][0]["x"]
+    assert again.tolist() == val_x["x"].tolist(), "the same rows every time: the split draws with a fixed seed"
+    # no classification head: a seeded random fifth, not the last rows
+    (_, _), (val_x, _) = split_arrays({"x": np.arange(500)}, {"r": np.arange(500.0)}, 0.2, [ak.RegressionHead(name="r")])
+    assert len(val_x["x"]) == 100 and val_x["x"].min() < 300
