@@ -135,7 +135,8 @@ def evaluate(contract: Contract, home: str, run: pipeline.TrackingRun, prepared:
 def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
              trained: pipeline.Trained, evaluated: pipeline.Evaluated, settings: dict[str, Any]) -> pipeline.Decision:
     decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated,
-                                 require_beating_classical=settings["require_beating_classical"])
+                                 require_beating_classical=settings["require_beating_classical"],
+                                 require_beating_trivial=settings["require_beating_trivial"])
     create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
                              description=f"Registry decision for {contract.name}")
     return decision

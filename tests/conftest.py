@@ -27,10 +27,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo",
-                       refit: bool = True) -> Path:
+                       refit: bool = True, require_beating_trivial: bool = False) -> Path:
     """Write `rows` of demo data under `folder` and a contract for it (the bundled demo contract with
     absolute paths and small images; `refit=False` skips the refit after the search, for tests that
-    do not look at the model's quality). Returns the contract's path."""
+    do not look at the model's quality). A model of a test's few rows and epochs may tie a head's
+    trivial baseline, which keeps it from `champion` (the gate's default): tests of the registry and
+    serving plumbing turn that check off unless they ask for it (tests/flows/test_gate.py).
+    Returns the contract's path."""
     from components.data.demo import write_demo_data
 
     data_dir = folder / "data"
@@ -44,6 +47,7 @@ def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed
             feature["expect"] = {"nullable": False}
     if not refit:
         raw.setdefault("training", {})["refit"] = False
+    raw.setdefault("training", {})["require_beating_trivial"] = require_beating_trivial
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

@@ -149,6 +149,8 @@ class Training(_Strict):
     refit: bool = True  # retrain the ensemble's trials on train + validation rows after the search
     # Promote a new champion only when every head also beats its classical baseline on the holdout.
     require_beating_classical: bool = False
+    # Promote no model that fails to beat the trivial baseline on some head (the first version included).
+    require_beating_trivial: bool = True
     # Processes that run trials side by side, sharing one keras-tuner oracle (1: trials run in the
     # pipeline's own process). Each worker gets its share of the CPU cores, or one GPU.
     workers: int = Field(1, ge=1, le=64)

@@ -44,7 +44,8 @@ def decide(challenger: float, champion_version: str | None, champion: float | No
 
 
 def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
-             evaluated: Evaluated, require_beating_classical: bool = False) -> Decision:
+             evaluated: Evaluated, require_beating_classical: bool = False,
+             require_beating_trivial: bool = True) -> Decision:
     """Log and register the model; move `champion` to it when `decide` says so (both scores logged)."""
     report("register", detail="logging the model, scoring the champion on the same holdout")
     directory = Path(prepared.directory)
@@ -96,7 +97,7 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         lost = [head for head, ok in evaluated.beats_classical.items() if not ok]
         promote, reason = False, f"the contract requires beating the classical model, and {', '.join(lost)} did not"
     trivial = [head for head, ok in evaluated.beats_trivial.items() if not ok]
-    if trivial:  # the first version too: a trivial model must never be served as the champion
+    if trivial and require_beating_trivial:  # the first version too: a trivial model must never be served as the champion
         promote, reason = False, (f"{', '.join(trivial)} did not beat the trivial baseline on the test split "
                                   "(its primary metric); registered without the champion alias")
     if promote:

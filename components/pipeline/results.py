@@ -35,6 +35,7 @@ class RunSettings(_Record):
     ensemble_size: int = 3
     refit: bool = True
     require_beating_classical: bool = False
+    require_beating_trivial: bool = True
     workers: int = 1
 
     @classmethod

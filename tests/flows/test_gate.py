@@ -15,7 +15,7 @@ def test_a_head_no_better_than_trivial_keeps_the_first_version_from_champion(mod
     root, env = module_store
     home = root / "home"
     env.setenv("BRAID_HOME", str(home))
-    path = demo_contract_factory(root, rows=120, image_size=8, refit=False)
+    path = demo_contract_factory(root, rows=120, image_size=8, refit=False, require_beating_trivial=True)
     raw = yaml.safe_load(path.read_text())
     data = pd.read_csv(raw["source"]["path"])
     # the training median (the trivial baseline) is exact on all rows but two: a model's errors on the
@@ -32,3 +32,4 @@ def test_a_head_no_better_than_trivial_keeps_the_first_version_from_champion(mod
     assert "challenger" in version.aliases and "champion" not in version.aliases
     tags = client.get_run(result["run"]["run_id"]).data.tags
     assert tags["braid.beats_trivial"] == "False" and tags["braid.promoted"] == "False"
+    assert "Beats the trivial baseline: " in result["evaluated"]["table_markdown"]
