@@ -134,8 +134,8 @@ class AutoModel:
             the chief waits for every worker, as keras-tuner does. On a worker, `fit` runs trials for
             the chief and returns None; only the chief ends with a model.
         portfolio: the first trials' configurations, after `warm_start`'s (`automl.portfolio`): None
-            for the benchmark suite's choice for this kind of data (image-only data: a small-image CNN
-            with batch norm and flatten, then frozen EfficientNet-Lite0 features, then a deeper CNN;
+            for the benchmark suite's choice for this kind of data (image-only data: a small ResNet with
+            batch norm and flatten, then frozen EfficientNet-Lite0 features, then a deeper plain CNN;
             other data: the blocks' defaults), a list of names from `portfolio.CANDIDATES` or of
             candidate dicts, or `[]` for none. Candidates this graph cannot run are skipped.
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
