@@ -37,7 +37,7 @@ from benchmarks import report, sets, systems
 from components.evaluation.metrics import higher_is_better
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SETS = ("digits", "mnist", "posters_image", "posters", "movies", "rotten_tomatoes", "flights", "demo",
+SETS = ("digits", "digits32", "mnist", "posters_image", "posters", "movies", "rotten_tomatoes", "flights", "demo",
         "breast_cancer")
 SYSTEMS = ("braid", "linear_probe", "classical", "autokeras", "autogluon", "trivial")
 LABELS = {"braid": "Braid", "linear_probe": "linear probe", "classical": "classical", "autokeras": "AutoKeras",

@@ -17,6 +17,7 @@ import tensorflow as tf
 from components.automl.blocks.general import name_unnamed
 from components.automl.ensemble import combine, ensemble
 from components.automl.frozen import Embedder, plan
+from components.automl.portfolio import DataFacts, choose, data_facts, resolve
 from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
@@ -55,7 +56,7 @@ class GraphHyperModel(kt.HyperModel):
         with seeded(None if self.seed is None else self.seed + self.execution):
             inner = self.graph.build(hp)
             mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-            rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3])
+            rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3, 1e-3])
             model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
             model.compile(optimizer=training.optimizer(rate, self.total_steps))
         return model
@@ -108,7 +109,7 @@ class AutoModel:
             tuned after the refit). Skipped once `time_budget` is spent. On by default: on small data
             the fifth of the rows held out for the search is worth more as training data (benchmarks/README.md).
         learning_rate: fixed peak Adam learning rate (warmup + cosine decay, gradient clipping:
-            see `training`); searched in {1e-2, 3e-3} when None (a small budget of epochs needs the
+            see `training`); searched in {1e-2, 3e-3, 1e-3} when None (a small budget of epochs needs the
             larger one first).
         ensemble_size: keep the best `ensemble_size` trials and combine them per head by greedy
             ensemble selection on the validation data (Caruana et al., 2004) into one model;
@@ -132,6 +133,11 @@ class AutoModel:
             trial a dead worker was running fails and the search goes on with the others. Without it
             the chief waits for every worker, as keras-tuner does. On a worker, `fit` runs trials for
             the chief and returns None; only the chief ends with a model.
+        portfolio: the first trials' configurations, after `warm_start`'s (`automl.portfolio`): None
+            for the benchmark suite's choice for this kind of data (image-only data: a small-image CNN
+            with batch norm and flatten, then frozen EfficientNet-Lite0 features, then a deeper CNN;
+            other data: the blocks' defaults), a list of names from `portfolio.CANDIDATES` or of
+            candidate dicts, or `[]` for none. Candidates this graph cannot run are skipped.
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
             `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
             `InputError` naming it).
@@ -169,10 +175,13 @@ class AutoModel:
         pretrained: bool | None = None,
         warm_start: list[dict] | None = None,
         workers: Any = None,
+        portfolio: list | None = None,
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
         self.warm_start = _check_warm_start(warm_start)
+        self.portfolio = portfolio
+        choose(DataFacts(()), portfolio)  # a bad portfolio fails here, before any data is read
         self.tuner_kwargs = dict(kwargs)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not self.inputs or not all(isinstance(n, InputNode) for n in self.inputs):
@@ -268,11 +277,14 @@ class AutoModel:
                                          self.learning_rate, batch_size, min(analysis.rows, 10000))
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             worker = distributed.role() == "worker"
+            first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
                 self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
                 self.directory, self.project_name, self.overwrite and not worker,  # the chief owns the folder
-                self.max_model_size, self._strategy(), warm_start=self.warm_start, **self.tuner_kwargs,
+                self.max_model_size, self._strategy(), warm_start=self.warm_start + first, **self.tuner_kwargs,
             )
+            if space is not None:
+                self.tuner.oracle.update_space(space)  # hyperparameters only a portfolio choice activates
             deadline = started + self.time_budget if self.time_budget else None
             self.tuner.setup(self.observers, patience=3, deadline=deadline, workers=self.workers)
             self.tuner.search(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose)
@@ -418,6 +430,20 @@ class AutoModel:
             raise InputError(f"The model graph cannot be built from these inputs and blocks: {error}") from None
         finally:
             keras.backend.clear_session()
+
+    def _portfolio(self, hypermodel: GraphHyperModel, rows: int) -> tuple[list[dict], kt.HyperParameters | None]:
+        """The portfolio's configurations for this data, fitted to this graph, and the space they span."""
+        candidates = choose(data_facts(self.raw_inputs, rows), self.portfolio)
+        configs, space = [], kt.HyperParameters()
+        try:
+            for candidate in candidates:
+                fitted = resolve(candidate, self.graph.blocks, hypermodel.build)
+                if fitted is not None:
+                    configs.append(fitted[0])
+                    space.merge(fitted[1].space)
+        finally:
+            keras.backend.clear_session()
+        return configs, (space if configs else None)
 
     def _strategy(self):
         if self.distribution_strategy in (None, False):

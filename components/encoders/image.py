@@ -13,8 +13,10 @@ from components.errors import InputError
 
 NAME = "efficientnet_lite0"
 DIM = 1280
-# The network halves the resolution five times; below 32 pixels its last feature map is one pixel of padding.
-MIN_SIDE = 32
+# The network halves the resolution five times: below 32 pixels its last feature map is one pixel of padding, and
+# small images gain from more: a linear probe on the features of 8x8 digits / 28x28 MNIST upscaled to 32, 64 and
+# 96 pixels scored 0.856 / 0.936 / 0.969 and 0.777 / 0.926 / 0.927 accuracy; 96 embeds 2.4x slower than 64.
+MIN_SIDE = 64
 
 
 def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), trainable_blocks: int = 0,
@@ -111,7 +113,7 @@ def embed_images(images: np.ndarray | Sequence[np.ndarray], batch_size: int = 64
 
     Grayscale images are repeated to RGB, alpha is composited on white, and every image is resized
     (bilinear, antialiased) to `image_size`. By default that is the images' own size, raised to at least
-    32 pixels a side so tiny images still reach the last layer with content.
+    64 pixels a side (`MIN_SIDE`): small images give much better features upscaled.
 
     Args:
         images: uint8 (or float in [0, 255]) array [N, H, W], [N, H, W, 1|3|4], or a list of such images.

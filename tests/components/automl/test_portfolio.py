@@ -1,0 +1,71 @@
+"""The portfolio of first trials: which candidates a kind of data gets, how a candidate fits a graph,
+and that a search runs them first, in order, before its tuner's own choices."""
+
+import random
+
+import numpy as np
+import pytest
+
+import components as ak
+from components.automl.portfolio import CANDIDATES, PORTFOLIOS, DataFacts, choose, data_facts
+from components.automl.tuners.greedy import STRUCTURAL, mutation_target
+from components.errors import InputError
+
+
+def test_image_only_data_gets_the_image_portfolio_and_other_data_the_defaults():
+    image = choose(DataFacts(("image",), image_side=28, rows=4000))
+    assert image == [CANDIDATES[name] for name in PORTFOLIOS["image"]]
+    assert choose(DataFacts(("image", "structured", "text"))) == []
+    assert choose(DataFacts(("image",)), []) == []
+
+
+def test_facts_come_from_fitted_input_nodes():
+    node = ak.ImageInput(name="image")
+    node.shape = (28, 32, 1)
+    facts = data_facts([ak.TextInput(name="text"), node], rows=10)
+    assert facts.kind == "image+text" and facts.image_side == 28 and facts.rows == 10
+
+
+@pytest.mark.parametrize("bad", ["cnn_flat_bn", ["no_such_candidate"], [3], {"image:block_type": "resnet"}])
+def test_a_bad_portfolio_is_refused_before_any_data_is_read(bad, tmp_path):
+    with pytest.raises(InputError, match="portfolio"):
+        ak.ImageClassifier(max_trials=1, portfolio=bad, directory=tmp_path)
+
+
+def _digits(rows=48, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 255, size=(rows, 8, 8, 1), dtype=np.uint8), rng.integers(0, 3, size=rows)
+
+
+def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
+    x, y = _digits()
+    clf = ak.ImageClassifier(max_trials=3, seed=0, overwrite=True, directory=tmp_path, pretrained=False,
+                             portfolio=["resnet_flat", "cnn_flat_bn"], refit=False)
+    clf.fit(x, y, epochs=1, verbose=0)
+    trials = sorted(clf.tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    first, second = (t.hyperparameters.values for t in trials[:2])
+    assert first["image_block_1/block_type"] == "resnet" and first["image_block_1/reduction"] == "flatten"
+    assert first["image_block_1/resnet/num_stages"] == 2 and first["learning_rate"] == 3e-3
+    assert second["image_block_1/block_type"] == "vanilla" and second["image_block_1/vanilla/use_batchnorm"] is True
+    assert second["image_block_1/vanilla/filters"] == 32
+    # the third trial is the tuner's own: not a copy of either portfolio trial
+    assert trials[2].hyperparameters.values not in (first, second)
+
+
+def test_a_candidate_the_graph_cannot_run_is_skipped(tmp_path):
+    x, y = _digits()
+    # no frozen image encoder in this graph: "pretrained" does not fit it, the CNN does
+    clf = ak.ImageClassifier(max_trials=1, seed=0, overwrite=True, directory=tmp_path, pretrained=False,
+                             portfolio=["pretrained", "cnn_flat_bn"], refit=False)
+    clf.fit(x, y, epochs=1, verbose=0)
+    (trial,) = clf.tuner.oracle.trials.values()
+    assert trial.hyperparameters.values["image_block_1/vanilla/filters"] == 32
+
+
+def test_greedy_mutates_a_structural_choice_half_the_time():
+    names = ["image_block_1/block_type", "image_block_1/reduction", "learning_rate"] + [f"x/n{i}" for i in range(20)]
+    rng = random.Random(0)
+    picks = [mutation_target(rng, names) for _ in range(2000)]
+    structural = sum(p.rsplit("/", 1)[-1] in STRUCTURAL for p in picks) / len(picks)
+    assert 0.45 < structural < 0.65  # uniform draws would give 2/23
+    assert mutation_target(random.Random(0), ["a", "b"]) in {"a", "b"}  # no structural name: any
