@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -86,12 +87,20 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) ->
                "trivial": {"heads": systems.trivial(bench), "seconds": 0.0}}
     for name, result in results.items():
         print(f"  {name}: {systems.summary(result)}", flush=True)
-    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "trials": trials, "epochs": epochs,
+    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "code": code_version(), "trials": trials,
+             "epochs": epochs,
              "seeds": seeds, "split": "80/20 of numpy.random.default_rng(0).permutation", **bench.spec(),
              "systems": results}
     entry["normalised"] = normalised(entry)
     entry["session_seconds"] = round(time.monotonic() - started, 1)
     return entry
+
+
+def code_version() -> str:
+    """The commit the figures came from (`-dirty`: with uncommitted changes), as Braid's defaults keep moving."""
+    done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
 
 
 def normalised(entry: dict) -> dict[str, dict[str, float]]:
@@ -149,7 +158,8 @@ def markdown(document: dict) -> str:
         systems_ = [s for s in SYSTEMS if s in entry["systems"]]
         lines += ["", f"## {entry['set']}", "",
                   f"{entry['train_rows']:,} train / {entry['test_rows']:,} test rows; Braid {entry['trials']} trials x "
-                  f"{entry['epochs']} epochs, seeds {entry['seeds']}; {entry['date']}.", "",
+                  f"{entry['epochs']} epochs, seeds {entry['seeds']}; {entry['date']}, code {entry.get('code', '?')}.",
+                  "",
                   "| head (metric) | " + " | ".join(LABELS[s] for s in systems_) + " |",
                   "|---|" + "---|" * len(systems_)]
         for head in entry["heads"]:
