@@ -316,7 +316,8 @@ def demo(rows: int = 2000) -> BenchSet:
     frame = pd.DataFrame({"text": raw["description"].astype(str), "description": raw["description"].astype(str),
                           "price": raw["price"].astype(float), "weight": raw["weight"].astype(float),
                           "listed_year": listed.dt.year.astype(float), "listed_month": listed.dt.month.astype(float),
-                          "listed_day_of_year": listed.dt.dayofyear.astype(float), "color": raw["color"].astype(object)})
+                          "listed_day_of_year": listed.dt.dayofyear.astype(float),
+                          "color": raw["color"].astype(object)})
     kinds = tuple(sorted(raw["kind"].unique()))
     tags, names = multi_hot([s.split("|") if isinstance(s, str) and s else [] for s in raw["tags"]])
     targets = {"kind": raw["kind"].map(kinds.index).to_numpy(np.int64), "score": raw["score"].to_numpy(float),
@@ -345,5 +346,5 @@ def breast_cancer() -> BenchSet:
 
 
 LOADERS = {"movies": movies, "posters": posters, "digits": digits, "digits32": digits32, "mnist": mnist,
-           "posters_image": posters_image, "rotten_tomatoes": rotten_tomatoes, "flights": flights, "demo": demo, "breast_cancer": breast_cancer,
-           "synthetic": synthetic}
+           "posters_image": posters_image, "rotten_tomatoes": rotten_tomatoes, "flights": flights, "demo": demo,
+           "breast_cancer": breast_cancer, "synthetic": synthetic}

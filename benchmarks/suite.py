@@ -77,7 +77,7 @@ def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
 
 def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
     """Every system on one set; the entry suite.json keeps for it."""
-    started = time.monotonic()
+    started, code = time.monotonic(), code_version()  # before the run: later edits do not belong to it
     print(f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows, Braid {trials} x {epochs}, "
           f"seeds {seeds}", flush=True)
     results = {"braid": systems.braid_over_seeds(bench, seeds, trials, epochs),
@@ -87,7 +87,7 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) ->
                "trivial": {"heads": systems.trivial(bench), "seconds": 0.0}}
     for name, result in results.items():
         print(f"  {name}: {systems.summary(result)}", flush=True)
-    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "code": code_version(), "trials": trials,
+    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "code": code, "trials": trials,
              "epochs": epochs,
              "seeds": seeds, "split": "80/20 of numpy.random.default_rng(0).permutation", **bench.spec(),
              "systems": results}
