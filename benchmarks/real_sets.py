@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,26 +43,6 @@ README_AUTOKERAS = {
 }
 
 
-def braid_over_seeds(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int,
-                     pretrained: bool | None = None) -> dict:
-    """Scores per seed, then the median, min and max of each head's primary metric.
-
-    Searches run in temporary folders under benchmarks/.work/braid, whose _embeddings/ keeps the
-    embeddings: the first seed of the first run computes them (its `seconds` include that), later ones
-    read them, as a user's later runs would."""
-    per_seed = {}
-    (sets.WORK / "braid").mkdir(parents=True, exist_ok=True)
-    for seed in seeds:
-        with tempfile.TemporaryDirectory(prefix="search-", dir=sets.WORK / "braid") as workdir:
-            run = systems.run_braid(bench, seed, trials, epochs, Path(workdir), pretrained)
-        per_seed[str(seed)] = systems.score(bench, run)
-        print(f"  braid seed {seed}: {_summary(per_seed[str(seed)])}", flush=True)
-    heads = {h.name: [s["heads"][h.name]["value"] for s in per_seed.values()] for h in bench.heads}
-    return {"heads": {k: {"value": statistics.median(v)} for k, v in heads.items()},
-            "min": {k: min(v) for k, v in heads.items()}, "max": {k: max(v) for k, v in heads.items()},
-            "seconds": statistics.median(s["seconds"] for s in per_seed.values()), "per_seed": per_seed}
-
-
 def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, peers: list[str]) -> dict:
     started = time.monotonic()
     entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "trials": trials, "epochs": epochs,
@@ -72,9 +50,9 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, pe
              "trivial": systems.trivial(bench), "systems": {},
              "goals": {k: {"metric": m, "value": v, "higher": h} for k, (m, v, h) in GOALS[bench.name].items()}}
     print(f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows", flush=True)
-    braid = entry["systems"]["braid"] = braid_over_seeds(bench, seeds, trials, epochs)
+    braid = entry["systems"]["braid"] = systems.braid_over_seeds(bench, seeds, trials, epochs)
     if "braid_scratch" in peers:
-        entry["systems"]["braid_scratch"] = braid_over_seeds(bench, seeds, trials, epochs, pretrained=False)
+        entry["systems"]["braid_scratch"] = systems.braid_over_seeds(bench, seeds, trials, epochs, pretrained=False)
     if "classical" in peers:
         entry["systems"]["classical"] = systems.score(bench, systems.run_classical(bench, seed=0))
     set_dir = bench.save(sets.WORK / f"set-{bench.name}") if {"autokeras", "autogluon"} & set(peers) else None
@@ -90,15 +68,9 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, pe
             run = systems.run_peer("autogluon", set_dir, ["--seconds-per-head", f"{per_head:.1f}"])
             entry["systems"][key] = systems.score(bench, run)
     for name, result in entry["systems"].items():
-        print(f"  {name}: {_summary(result)}", flush=True)
+        print(f"  {name}: {systems.summary(result)}", flush=True)
     entry["session_seconds"] = round(time.monotonic() - started, 1)
     return entry
-
-
-def _summary(result: dict) -> str:
-    if "heads" not in result:
-        return f"failed: {result.get('error')}"
-    return ", ".join(f"{k} {v['value']:.3f}" for k, v in result["heads"].items()) + f" ({result['seconds']:.0f} s)"
 
 
 def write(entries: list[dict], out: Path) -> dict[str, Path]:
@@ -117,7 +89,7 @@ def write(entries: list[dict], out: Path) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=["movies", "posters"], choices=sorted(sets.LOADERS))
+    parser.add_argument("--sets", nargs="+", default=["movies", "posters"], choices=sorted(set(GOALS) & set(sets.LOADERS)))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)

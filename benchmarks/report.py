@@ -80,17 +80,25 @@ def plot(history: list[dict], path: Path) -> Path:
             bars.append(row)
             goals.append(normalised(goal["value"], base, goal["higher"]))
             names.append(f"{entry['set']}\n{head}")
-    figure = Figure(figsize=(max(7, 1.6 * len(names) + 2.5), 4.5))
+    series = {LABELS[name]: [row[k] for row in bars] for k, name in enumerate(COLUMNS)}
+    return bar_chart(names, series, path, "Test split, each head normalised (missing bar: not run)", goals)
+
+
+def bar_chart(names: list[str], series: dict[str, list[float]], path: Path, title: str,
+              goals: list[float] | None = None) -> Path:
+    """Grouped bars of normalised scores: one group per name, one bar per series (NaN: no bar)."""
+    figure = Figure(figsize=(max(7, 0.35 * len(series) * len(names) + 3.5), 4.5))
     axes = figure.add_subplot()
-    width = 0.8 / len(COLUMNS)
+    width = 0.8 / len(series)
     positions = np.arange(len(names))
-    for k, name in enumerate(COLUMNS):
-        axes.bar(positions + (k - (len(COLUMNS) - 1) / 2) * width, [row[k] for row in bars], width, label=LABELS[name])
-    axes.scatter(positions, goals, marker="_", s=900, color="black", label="goal", zorder=3)
+    for k, (label, values) in enumerate(series.items()):
+        axes.bar(positions + (k - (len(series) - 1) / 2) * width, values, width, label=label)
+    if goals is not None:
+        axes.scatter(positions, goals, marker="_", s=900, color="black", label="goal", zorder=3)
     axes.axhline(0.0, color="grey", linewidth=0.8)
     axes.set_xticks(positions, names, fontsize=8)
     axes.set_ylabel("0 = trivial baseline, 1 = perfect")
-    axes.set_title("Test split, each head normalised (missing bar: not run)")
+    axes.set_title(title)
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
