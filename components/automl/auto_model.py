@@ -131,8 +131,9 @@ class AutoModel:
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
         pretrained: frozen pretrained encoders in the default graph (`automl.frozen`): each text and
-            image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row and tried
-            first. None: when the `braid[pretrained]` extra is installed; True: required; False: never.
+            image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row when a trial
+            first picks them (text tries them first, images the scratch CNN first). None: when the
+            `braid[pretrained]` extra is installed; True: required; False: never.
             Custom graphs wire `PretrainedTextEncoder` / `PretrainedImageEncoder` themselves.
         warm_start: hyperparameter values of earlier searches' trials, best first (e.g.
             `[row["hyperparameters"] for row in earlier.leaderboard()]`): the first trials run them in
@@ -327,6 +328,8 @@ class AutoModel:
             self._tune_thresholds(val_ds)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
+            if self.tuner is not None:  # the datasets' in-memory caches go with the fit
+                self.tuner.hypermodel.feeds = None
         return history
 
     def _best_history(self) -> keras.callbacks.History:
