@@ -273,7 +273,7 @@ class AutoModel:
             # (or any other code) must not change what this one sees.
             keras.utils.set_random_seed(self.seed)
         started = time.time()
-        train, val = self._training_data(x, y, validation_split, validation_data)
+        train, val = self._training_parts(x, y, validation_split, validation_data)
         # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
         validation = data.analyse(self.raw_inputs, self.heads, val.raw, fitting=False, check=False)
         analysis = data.analyse(self.raw_inputs, self.heads, train.raw, fitting=True, other_targets=validation.targets)
@@ -364,7 +364,12 @@ class AutoModel:
         else:
             raise InputError(f"class_weight must be a dict keyed by classification head names {sorted(names)} when there are several.")
 
-    def _training_data(self, x, y, validation_split, validation_data) -> tuple[Part, Part]:
+    def _training_data(self, x, y, validation_split, validation_data) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+        """The raw training and validation examples with the frozen vectors (what a trial that reads them sees)."""
+        train, val = self._training_parts(x, y, validation_split, validation_data)
+        return train.with_vectors(), val.with_vectors()
+
+    def _training_parts(self, x, y, validation_split, validation_data) -> tuple[Part, Part]:
         """The raw training and validation examples (the frozen vectors are added when a trial reads them)."""
         if isinstance(x, tf.data.Dataset):
             if y is not None:
