@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from components.automl.blocks.general import name_unnamed
 from components.automl.ensemble import combine, ensemble
-from components.automl.frozen import Embedder, plan
+from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.portfolio import DataFacts, choose, data_facts, resolve
 from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
@@ -50,8 +50,15 @@ class GraphHyperModel(kt.HyperModel):
         self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
         self.execution = 0  # set by the tuner: executions of one trial start from different seeds
         self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
+        self.feeds: Feeds | None = None  # set by AutoModel.fit: the data, frozen vectors computed on first need
 
     def build(self, hp):
+        if self.feeds is not None and self.graph.reads_frozen(hp):
+            self.feeds.feed()  # before `seeded`: the encoders' layers must not draw the trial's seeds
+        return self.build_unfed(hp)
+
+    def build_unfed(self, hp):
+        """`build` without computing the frozen vectors (for looking at the hyperparameter space)."""
         # Initialisers, dropout and augmentation seeds, and tf.data shuffles made after this.
         with seeded(None if self.seed is None else self.seed + self.execution):
             inner = self.graph.build(hp)
@@ -64,9 +71,16 @@ class GraphHyperModel(kt.HyperModel):
     def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
         """Unbatched training examples → shuffled batches (seeded by `seed`)."""
         shuffled = examples.shuffle(self.shuffle_buffer, seed=self.seed, reshuffle_each_iteration=True)
-        return shuffled.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
+        batched = shuffled.batch(self.batch_size)
+        if self.feeds is not None:
+            batched = batched.map(self.feeds.embedder.fill)
+        return batched.prefetch(tf.data.AUTOTUNE)
 
     def fit(self, hp, model, x, *args, **kwargs):
+        if self.feeds is not None:  # once computed, every trial reads the frozen vectors (not zeros)
+            x, validation = self.feeds.swap(x, kwargs.get("validation_data"))
+            if validation is not None:
+                kwargs["validation_data"] = validation
         # Keras' own shuffle flag means nothing for tf.data; `batches` shuffles.
         return model.fit(self.batches(x), *args, shuffle=False, **kwargs)
 
@@ -117,8 +131,9 @@ class AutoModel:
         distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
         mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
         pretrained: frozen pretrained encoders in the default graph (`automl.frozen`): each text and
-            image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row and tried
-            first. None: when the `braid[pretrained]` extra is installed; True: required; False: never.
+            image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row when a trial
+            first picks them (text tries them first, images the scratch CNN first). None: when the
+            `braid[pretrained]` extra is installed; True: required; False: never.
             Custom graphs wire `PretrainedTextEncoder` / `PretrainedImageEncoder` themselves.
         warm_start: hyperparameter values of earlier searches' trials, best first (e.g.
             `[row["hyperparameters"] for row in earlier.leaderboard()]`): the first trials run them in
@@ -259,10 +274,10 @@ class AutoModel:
             # (or any other code) must not change what this one sees.
             keras.utils.set_random_seed(self.seed)
         started = time.time()
-        train_raw, val_raw = self._training_data(x, y, validation_split, validation_data)
+        train, val = self._training_parts(x, y, validation_split, validation_data)
         # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
-        validation = data.analyse(self.inputs, self.heads, val_raw, fitting=False, check=False)
-        analysis = data.analyse(self.inputs, self.heads, train_raw, fitting=True, other_targets=validation.targets)
+        validation = data.analyse(self.raw_inputs, self.heads, val.raw, fitting=False, check=False)
+        analysis = data.analyse(self.raw_inputs, self.heads, train.raw, fitting=True, other_targets=validation.targets)
         data.check_targets(self.heads, validation.targets)
         val_rows = validation.rows
         batch_size = batch_size or data.default_batch_size(analysis.rows)
@@ -272,11 +287,13 @@ class AutoModel:
             keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             self._dry_build()
-            train_ds = self._pipeline(train_raw, analysis.rows)
-            val_ds = self._pipeline(val_raw, val_rows).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+            feeds = Feeds(self.embedder, train, val, lambda train_raw, val_raw, fed: self._datasets(
+                train_raw, val_raw, fed, analysis.rows, val_rows, batch_size))
+            train_ds, val_ds = feeds.light
             hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
                                          self.learning_rate, batch_size, min(analysis.rows, 10000))
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
+            hypermodel.feeds = feeds
             worker = distributed.role() == "worker"
             first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
@@ -297,6 +314,7 @@ class AutoModel:
                 # Only completed trials have checkpoints (keras-tuner pads with failed ones).
                 best = [t for t in self.tuner.oracle.get_best_trials(self.ensemble_size) if t.status == "COMPLETED"]
                 members = [self.tuner.load_model(t).inner for t in best]
+            train_ds, val_ds = feeds.current()  # with the frozen vectors when any trial read them
             self.model, self.ensemble_picks = members[0], {h.name: [0] for h in self.heads}
             if len(members) > 1:
                 self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
@@ -304,11 +322,15 @@ class AutoModel:
             self.refit_history = None
             if self.refit and (deadline is None or time.time() < deadline):  # a spent time budget skips it
                 self.refit_history = self._refit(best, members, train_ds, val_ds, verbose)
+            used = {i for chosen in self.ensemble_picks.values() for i in chosen}
+            self.embedder.fed = any(self.graph.reads_frozen(best[i].hyperparameters) for i in used)
             # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
             # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
             self._tune_thresholds(val_ds)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
+            if self.tuner is not None:  # the datasets' in-memory caches go with the fit
+                self.tuner.hypermodel.feeds = None
         return history
 
     def _best_history(self) -> keras.callbacks.History:
@@ -343,11 +365,17 @@ class AutoModel:
         else:
             raise InputError(f"class_weight must be a dict keyed by classification head names {sorted(names)} when there are several.")
 
-    def _training_data(self, x, y, validation_split, validation_data):
+    def _training_data(self, x, y, validation_split, validation_data) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+        """The raw training and validation examples with the frozen vectors (what a trial that reads them sees)."""
+        train, val = self._training_parts(x, y, validation_split, validation_data)
+        return train.with_vectors(), val.with_vectors()
+
+    def _training_parts(self, x, y, validation_split, validation_data) -> tuple[Part, Part]:
+        """The raw training and validation examples (the frozen vectors are added when a trial reads them)."""
         if isinstance(x, tf.data.Dataset):
             if y is not None:
                 raise InputError("y must be None when x is a tf.data.Dataset of (x, y) pairs.")
-            train = self._from_dataset(x, with_targets=True)
+            train = data.from_tf_dataset(self.raw_inputs, self.heads, x, with_targets=True)
             if validation_data is None:
                 rows = data.count(train)
                 if rows == 0:
@@ -355,26 +383,28 @@ class AutoModel:
                 held = max(1, int(round(rows * validation_split)))
                 if rows - held < 1:
                     raise DataError(f"Only {rows} examples: too few to hold out a validation split; pass validation_data.")
-                return train.take(rows - held), train.skip(rows - held)
-            return train, self._validation(validation_data)
+                return self.embedder.part_of_dataset(train.take(rows - held)), self.embedder.part_of_dataset(train.skip(rows - held))
+            return self.embedder.part_of_dataset(train), self._validation(validation_data)
         if x is None or y is None:
             raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
         other_y = validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
-        xs, ys = self._arrays(x, y, fitting=True, other_y=other_y)
+        xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=True, other_y=other_y)
         if validation_data is None:
             (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split, self.heads)
-            val = tf.data.Dataset.from_tensor_slices((vx, vy))
+            val = self.embedder.part_of_arrays(vx, vy)
         else:
             val = self._validation(validation_data)
-        return tf.data.Dataset.from_tensor_slices((xs, ys)), val
+        return self.embedder.part_of_arrays(xs, ys), val
 
-    def _validation(self, validation_data):
+    def _validation(self, validation_data) -> Part:
         if isinstance(validation_data, tf.data.Dataset):
-            return self._from_dataset(validation_data, with_targets=True)
+            return self.embedder.part_of_dataset(
+                data.from_tf_dataset(self.raw_inputs, self.heads, validation_data, with_targets=True))
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise InputError("validation_data must be (x, y) or a tf.data.Dataset of (x, y).")
-        vx, vy = self._arrays(validation_data[0], validation_data[1], what="validation x")
-        return tf.data.Dataset.from_tensor_slices((vx, vy))
+        vx, vy = data.from_arrays(self.raw_inputs, self.heads, validation_data[0], validation_data[1], fitting=False,
+                                  what="validation x")
+        return self.embedder.part_of_arrays(vx, vy)
 
     def _from_dataset(self, dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
         raw = data.from_tf_dataset(self.raw_inputs, self.heads, dataset, with_targets=with_targets)
@@ -385,11 +415,20 @@ class AutoModel:
         xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=fitting, **kwargs)
         return self.embedder.add(xs), ys
 
-    def _pipeline(self, raw, rows: int):
+    def _datasets(self, train_raw, val_raw, fed: bool, rows: int, val_rows: int, batch_size: int):
+        """Raw training and validation examples → (unbatched training, batched validation) datasets, with
+        the frozen vectors when `fed` (their inputs then fitted on the training ones), else zeros in their place."""
+        inputs = self.inputs if fed else self.raw_inputs
+        if fed:  # the image features are standardised with their training statistics
+            data.analyse([item.vector for item in self.graph.frozen], [], train_raw, fitting=True)
+        val_ds = self._pipeline(val_raw, val_rows, inputs).batch(batch_size).map(self.embedder.fill)
+        return self._pipeline(train_raw, rows, inputs), val_ds.prefetch(tf.data.AUTOTUNE)
+
+    def _pipeline(self, raw, rows: int, inputs: list[InputNode]):
         """Raw examples → encoded, unbatched examples, cached in memory when they fit."""
         # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
-        ds = data.encode(self.inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
-        bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in self.inputs)
+        ds = data.encode(inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
+        bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in inputs)
         return ds.cache() if rows * bytes_per_row < 2e9 else ds
 
     def _objective(self) -> kt.Objective:
@@ -438,7 +477,7 @@ class AutoModel:
         configs, space = [], kt.HyperParameters()
         try:
             for candidate in candidates:
-                fitted = resolve(candidate, self.graph.blocks, hypermodel.build)
+                fitted = resolve(candidate, self.graph.blocks, hypermodel.build_unfed)
                 if fitted is not None:
                     configs.append(fitted[0])
                     space.merge(fitted[1].space)
@@ -462,7 +501,8 @@ class AutoModel:
         Each keeps its configuration, seed and learning-rate schedule, and the ensemble its picks. Returns the best trial's refit history."""
         hypermodel = self.tuner.hypermodel
         hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
-        everything = train_ds.concatenate(val_ds.unbatch())
+        names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
+        everything = train_ds.concatenate(val_ds.unbatch().map(lambda x, y: ({k: x[k] for k in names}, y)))
         histories = {}
         for i in sorted({i for chosen in self.ensemble_picks.values() for i in chosen}):
             hps = trials[i].hyperparameters
@@ -502,7 +542,8 @@ class AutoModel:
             raw = self._from_dataset(x, with_targets=False)
         else:
             raw = tf.data.Dataset.from_tensor_slices(self._arrays(x, None)[0])
-        return raw.map(lambda item: data.cast_inputs(self.inputs, item)).batch(batch_size)
+        inputs = self.embedder.inputs(self.inputs)
+        return raw.map(lambda item: data.cast_inputs(inputs, item)).batch(batch_size).map(self.embedder.fill)
 
     def model_inputs(self, x: Any) -> dict:
         """Raw arrays / DataFrames → the dict the exported model takes (tables with categorical
@@ -561,7 +602,8 @@ class AutoModel:
         raw = self._score_unseen_classes_as_wrong(raw, batch_size)
         wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
         wrapper.compile(optimizer="adam")
-        logs = wrapper.evaluate(data.encode(self.inputs, self.heads, raw).batch(batch_size), verbose=verbose, return_dict=True)
+        encoded = data.encode(self.embedder.inputs(self.inputs), self.heads, raw).batch(batch_size).map(self.embedder.fill)
+        logs = wrapper.evaluate(encoded, verbose=verbose, return_dict=True)
         logs = {k: float(v) for k, v in logs.items()}
         if return_dict:
             return logs
@@ -571,7 +613,7 @@ class AutoModel:
         return values[0] if len(values) == 1 else values
 
     def _score_unseen_classes_as_wrong(self, raw: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
-        targets = data.analyse(self.inputs, self.heads, raw, fitting=False, check=False).targets
+        targets = data.analyse(self.embedder.inputs(self.inputs), self.heads, raw, fitting=False, check=False).targets
         unseen = {h.name: h.unknown_rows(targets[h.name]) for h in self.heads if isinstance(h, ClassificationHead)}
         unseen = {name: rows for name, rows in unseen.items() if rows.any()}
         if not unseen:

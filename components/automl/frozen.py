@@ -7,10 +7,14 @@ hidden vector input `<input>__<encoder>` and the search chooses, per input, betw
 and the from-scratch block (`EncoderChoice`): text tries the embedding first, images the scratch CNN
 first (see `graph.Graph._wire_default` for why).
 
-The AutoModel adds the vectors to the data it is given (arrays: computed once per distinct array and
-kept in memory and on disk under `<directory>/_embeddings`, which `overwrite=True` leaves alone;
-a `tf.data.Dataset`: computed batch by batch, then cached with the dataset). `export_model()` puts
-the encoders in front of the searched model, so the exported model takes the raw inputs alone.
+The vectors are computed lazily: only when a trial's configuration picks a frozen encoder (`Feeds`).
+Until then the hidden inputs read zeros, which feed nothing in a model whose choices all say "scratch";
+a small search that never reaches the pretrained option never builds an encoder (benchmarks/README.md,
+"overhead"). Once needed, the AutoModel adds the vectors to the data it is given (arrays: computed once
+per distinct array and kept in memory and on disk under `<directory>/_embeddings`, which `overwrite=True`
+leaves alone; a `tf.data.Dataset`: computed batch by batch, then cached with the dataset), and keeps
+adding them to what it predicts on while its final model reads them. `export_model()` puts the encoders
+in front of the searched model, so the exported model takes the raw inputs alone.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -43,7 +48,7 @@ def plan(inputs: list[InputNode], pretrained: bool | None) -> list[Frozen]:
         raise InputError(f"pretrained={pretrained!r}; use True, False or None (pretrained when installed).")
     if pretrained is False:
         return []
-    from components.encoders import is_available, require
+    from components.encoders import is_available, require, spec
 
     frozen = []
     for node in inputs:
@@ -54,7 +59,9 @@ def plan(inputs: list[InputNode], pretrained: bool | None) -> list[Frozen]:
             require(encoder)  # MissingExtraError naming the extra
         elif not is_available(encoder):
             continue
-        frozen.append(Frozen(node, encoder, Input(name=f"{node.name}__{encoder}")))
+        vector = Input(name=f"{node.name}__{encoder}")
+        vector.shape = (spec(encoder).dim,)  # known before any row is embedded: models build without them
+        frozen.append(Frozen(node, encoder, vector))
     return frozen
 
 
@@ -70,8 +77,29 @@ class Embedder:
         self.frozen, self.cache_dir = frozen, cache_dir
         self._memory: dict[str, np.ndarray] = {}
         self.computed_rows = 0  # rows actually run through an encoder (the rest came from a cache)
+        self.fed = True  # whether `add` and `map_dataset` compute the vectors (the model reads them)
+
+    def inputs(self, inputs: list[InputNode]) -> list[InputNode]:
+        """The inputs the data carries: all of them when fed, the raw ones otherwise (`fill` adds zeros)."""
+        vectors = {id(item.vector) for item in self.frozen}
+        return list(inputs) if self.fed else [node for node in inputs if id(node) not in vectors]
+
+    def fill(self, x: dict, *rest):
+        """A batch with zeros for every hidden vector input it lacks (a model that does not read them)."""
+        import tensorflow as tf
+
+        x = dict(x)
+        for item in self.frozen:
+            if item.vector.name not in x:
+                rows = tf.shape(x[item.source.name])[0]
+                x[item.vector.name] = tf.zeros([rows, *item.vector.shape], "float32")
+        return (x, *rest) if rest else x
 
     def add(self, xs: dict) -> dict:
+        """`xs` (raw arrays keyed by input name) with each hidden vector input added, when fed."""
+        return self.vectors(xs) if self.fed else xs
+
+    def vectors(self, xs: dict) -> dict:
         """`xs` (raw arrays keyed by input name) with each hidden vector input added."""
         if not self.frozen:
             return xs
@@ -103,9 +131,10 @@ class Embedder:
         self._memory[name] = vectors
         return vectors
 
-    def map_dataset(self, dataset, with_targets: bool):
-        """A dataset of raw examples with the hidden vectors added (batches of 64 through the encoders)."""
-        if not self.frozen:
+    def map_dataset(self, dataset, with_targets: bool, fed: bool | None = None):
+        """A dataset of raw examples with the hidden vectors added (batches of 64 through the encoders),
+        when fed (`fed` overrides `self.fed`)."""
+        if not self.frozen or not (self.fed if fed is None else fed):
             return dataset
         import tensorflow as tf
 
@@ -123,6 +152,17 @@ class Embedder:
         out = batched.unbatch()
         return out.apply(tf.data.experimental.assert_cardinality(rows)) if rows >= 0 else out
 
+    def part_of_arrays(self, xs: dict, ys: dict | None) -> "Part":
+        """Raw `(x, y)` arrays as a `Part`."""
+        import tensorflow as tf
+
+        return Part(tf.data.Dataset.from_tensor_slices((xs, ys)),
+                    lambda: tf.data.Dataset.from_tensor_slices((self.vectors(xs), ys)))
+
+    def part_of_dataset(self, dataset) -> "Part":
+        """Raw `(x, y)` examples of a dataset as a `Part`."""
+        return Part(dataset, lambda: self.map_dataset(dataset, with_targets=True, fed=True))
+
     def export(self, model, inputs: list[InputNode]):
         """`model` (taking the raw inputs and the hidden vectors) behind the encoders: a model of the raw inputs."""
         if not self.frozen:
@@ -138,6 +178,54 @@ class Embedder:
         # e.g. `get_layer(head)`, and its output names); the layers and their weights are shared.
         outputs = model._run_through_graph([feed[name] for name in names], operation_fn=lambda layer: layer)
         return keras.Model(inputs=[raw[node.name] for node in inputs], outputs=outputs, name=model.name)
+
+
+@dataclass
+class Part:
+    """Raw `(x, y)` examples of one part of the data (training or validation), without the hidden vectors,
+    and how to get them with the vectors (which runs the encoders, or reads their cache)."""
+
+    raw: object
+    with_vectors: Callable[[], object]
+
+
+class Feeds:
+    """A search's training and validation datasets: zeros for the hidden vectors until a configuration reads
+    them, the vectors from then on.
+
+    Args:
+        embedder: computes the vectors.
+        train, val: the two parts of the data.
+        make: `(train_raw, val_raw, fed) → (train_ds, val_ds)`, the model-ready datasets; with `fed`, the raw
+            examples carry the vectors and `make` fits the vector inputs on the training ones.
+    """
+
+    def __init__(self, embedder: Embedder, train: Part, val: Part, make: Callable):
+        self.embedder, self.parts, self.make = embedder, (train, val), make
+        self.light = make(train.raw, val.raw, False)
+        self.vectors: tuple | None = None  # (train_ds, val_ds) with the vectors, made on first need
+
+    @property
+    def fed(self) -> bool:
+        """Whether a configuration has read the vectors (they are computed)."""
+        return self.vectors is not None
+
+    def feed(self) -> None:
+        """Compute the vectors (once): called before a model that reads them is built."""
+        if self.vectors is None and self.embedder.frozen:
+            train, val = self.parts
+            self.vectors = self.make(train.with_vectors(), val.with_vectors(), True)
+
+    def current(self) -> tuple:
+        """(train_ds, val_ds): with the vectors once computed (right for every model), else with zeros."""
+        return self.vectors or self.light
+
+    def swap(self, x, validation_data):
+        """A trial's `fit` arguments given the datasets without vectors → the current ones."""
+        if self.vectors is None:
+            return x, validation_data
+        lookup = {id(light): fed for light, fed in zip(self.light, self.vectors)}
+        return lookup.get(id(x), x), lookup.get(id(validation_data), validation_data)
 
 
 def _content(values: np.ndarray) -> bytes:

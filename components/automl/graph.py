@@ -39,6 +39,7 @@ class Graph:
         if wired and len(wired) != len(heads):
             raise InputError("Either call every head on a node or none of them (then AutoModel wires the graph).")
         self.frozen = [] if wired else list(frozen or [])
+        self.choices: list[EncoderChoice] = []  # the default graph's choices between a frozen vector and scratch
         if not wired:
             self._wire_default()
         self.blocks = self._topological_blocks()
@@ -60,9 +61,12 @@ class Graph:
                 # not (benchmarks/README.md).
                 if isinstance(node, ImageInput):
                     pretrained = DenseBlock(num_layers=1, num_units=64, dropout=0.25)(Normalization()(vector))
-                    scratch = EncoderChoice(["scratch", "pretrained"])([scratch, pretrained])
+                    choice = EncoderChoice(["scratch", "pretrained"])
+                    scratch = choice([scratch, pretrained])
                 else:
-                    scratch = EncoderChoice(["pretrained", "scratch"])([vector, scratch])
+                    choice = EncoderChoice(["pretrained", "scratch"])
+                    scratch = choice([vector, scratch])
+                self.choices.append(choice)
             encoded.append(scratch)
         self.inputs += [item.vector for item in self.frozen]
         merged = Fusion()(encoded) if len(encoded) > 1 else encoded[0]
@@ -104,6 +108,14 @@ class Graph:
 
     def _name_blocks(self) -> None:
         name_unnamed(self.blocks, {b.name for b in self.blocks if b.name})
+
+    def reads_frozen(self, hp) -> bool:
+        """Whether the model of `hp` reads a frozen vector (one of its `EncoderChoice`s picks "pretrained").
+
+        A model that reads none still takes the vectors as inputs, but they feed nothing: zeros do."""
+        values = getattr(hp, "values", {})
+        return any((choice.fixed or values.get(choice.hp_name("encoder"), choice.options[0])) == "pretrained"
+                   for choice in self.choices)
 
     def build(self, hp) -> keras.Model:
         """A new functional model for these hyperparameters (inputs named after the input nodes)."""
