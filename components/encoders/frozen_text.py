@@ -23,18 +23,24 @@ from typing import Sequence
 import numpy as np
 
 # Padded lengths are multiples of this: finer buckets pad less but give oneDNN more shapes to prepare.
-BUCKET = 16
+BUCKET = 8
 # Texts tokenized and bucketed at a time, in batches: bounds the token-id arrays held at once.
 CHUNK_BATCHES = 64
+BFLOAT16_VARIABLE = "BRAID_MINILM_BFLOAT16"
 
 
 def bfloat16_is_fast() -> bool:
-    """Whether this machine multiplies bfloat16 matrices faster than float32 ones in TensorFlow.
+    """Whether frozen MiniLM embeddings should use bfloat16 matmuls: this machine multiplies bfloat16
+    matrices faster than float32 ones in TensorFlow.
 
     True on x86 Linux with AMX-BF16 or AVX512-BF16 and TensorFlow's oneDNN kernels on (the default);
-    without them bfloat16 matmuls are emulated and slower than float32.
+    without them bfloat16 matmuls are emulated and slower than float32. `BRAID_MINILM_BFLOAT16=0` in the
+    environment answers False, for float32 vectors equal to `text_encoder`'s to ~1e-6 everywhere.
     """
-    if not sys.platform.startswith("linux") or os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in ("0", "false"):
+    off = ("0", "false")
+    if os.environ.get(BFLOAT16_VARIABLE, "1").lower() in off or os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in off:
+        return False
+    if not sys.platform.startswith("linux"):
         return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
@@ -53,6 +59,7 @@ class FrozenMiniLM:
     """
 
     def __init__(self, model, bfloat16: bool | None = None):
+        import keras_hub
         import tensorflow as tf
 
         self.bfloat16 = bfloat16_is_fast() if bfloat16 is None else bool(bfloat16)
@@ -60,7 +67,9 @@ class FrozenMiniLM:
         self.max_length = packer.sequence_length
         self.dim = model.output_shape[-1]
         self._tokenize = tf.function(packer, input_signature=[tf.TensorSpec([None], tf.string)])
-        self._forward = _forward_graph(model.get_layer("bert_backbone"), tf.bfloat16 if self.bfloat16 else tf.float32)
+        # Found by type: Keras numbers the name (bert_backbone_1, ...) when a process builds several.
+        backbone = next(layer for layer in model.layers if isinstance(layer, keras_hub.models.BertBackbone))
+        self._forward = _forward_graph(backbone, tf.bfloat16 if self.bfloat16 else tf.float32)
 
     def __call__(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Embeddings [len(texts), dim] (float32, unit rows) of `texts`, a list of str, in their order."""
