@@ -91,6 +91,13 @@ def _frozen_encoder(max_length: int):
     return text_encoder(max_length=max_length, trainable_layers=0)
 
 
+@functools.lru_cache(maxsize=2)
+def _frozen_graph(max_length: int):
+    from components.encoders.frozen_text import FrozenMiniLM
+
+    return FrozenMiniLM(_frozen_encoder(max_length))
+
+
 def _check_texts(texts: Sequence[str]) -> list[str]:
     values = list(texts.tolist() if isinstance(texts, np.ndarray) else texts)
     for index, value in enumerate(values):
@@ -104,12 +111,13 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
 
 
 def embed_texts(texts: Sequence[str], batch_size: int = 64, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
-    """Frozen-mode sentence embeddings: batched, deterministic, computed with the model `text_encoder` builds.
+    """Frozen-mode sentence embeddings: batched, deterministic, the network `text_encoder` builds.
 
     The empty string is fine (it embeds as "[CLS] [SEP]"); text longer than `max_length` WordPiece tokens
     (about 90 English words at 128) is truncated, so only its beginning counts. Texts are batched by
-    length to save padding. The same texts always give the same vectors; a text embedded among others
-    (or by the model alone) agrees to float32 rounding (~1e-6).
+    token length to save padding, and a text's vector does not depend on the texts embedded with it.
+    On CPUs with bfloat16 matrix units the matmuls run in bfloat16 (cosine >= 0.9999 to the float32
+    model); elsewhere the vectors agree with `text_encoder`'s to float32 rounding (~1e-6).
 
     Args:
         texts: Strings (a list, NumPy array or pandas Series); `None`/NaN raise `InputError`.
@@ -124,10 +132,18 @@ def embed_texts(texts: Sequence[str], batch_size: int = 64, max_length: int = DE
     values = _check_texts(texts)
     if not values:
         return np.zeros((0, DIM), dtype=np.float32)
+    return _frozen_graph(max_length)(values, batch_size=batch_size)
+
+
+def _embed_texts_keras(texts: Sequence[str], batch_size: int = 64, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    # The earlier frozen path, `text_encoder`'s model itself over batches sorted by character length: the
+    # float32 reference the graph path is tested against, and the baseline of benchmarks/encoders_bench.py.
+    values = _check_texts(texts)
+    if not values:
+        return np.zeros((0, DIM), dtype=np.float32)
     import tensorflow as tf
 
     model = _frozen_encoder(max_length)
-    # Batches of similar length carry little padding; a stable sort keeps the result order-independent.
     order = np.argsort([len(value) for value in values], kind="stable")
     dataset = tf.data.Dataset.from_tensor_slices(tf.constant([values[i] for i in order], dtype=tf.string))
     embeddings = np.empty((len(values), DIM), dtype=np.float32)

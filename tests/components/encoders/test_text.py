@@ -60,8 +60,43 @@ def test_missing_cells_are_refused_with_a_hint(encoders):
 def test_model_and_frozen_embeddings_agree(encoders):
     import tensorflow as tf
 
+    from components.encoders.text import _frozen_graph
+
     served = encoders.text_model.predict(tf.constant(SENTENCES), verbose=0)
-    np.testing.assert_allclose(served, enc.embed_texts(SENTENCES), atol=1e-6)
+    frozen = enc.embed_texts(SENTENCES)
+    if _frozen_graph(128).bfloat16:  # bfloat16 matmuls where the CPU has bfloat16 units (AMX, AVX512-BF16)
+        assert np.sum(served * frozen, axis=1).min() > 0.9999
+    else:
+        np.testing.assert_allclose(served, frozen, atol=1e-6)
+
+
+# Very different token counts (1, a few, ~40, ~90, past the 128-token truncation) so several length buckets.
+MIXED = ["", "Rain.", "A retired detective returns to the small coastal town where his brother vanished, and "
+         "finds that the villagers he once trusted are hiding a secret that could tear the town apart.",
+         "An epic story of two families, " * 12, "word " * 300, "naïve café 東京 🎉", "the end"]
+
+
+@pytest.mark.parametrize("bfloat16", [False, True])
+def test_graph_path_matches_the_keras_model(encoders, bfloat16):
+    from components.encoders.frozen_text import FrozenMiniLM
+    from components.encoders.text import _embed_texts_keras, _frozen_encoder
+
+    reference = _embed_texts_keras(MIXED)
+    vectors = FrozenMiniLM(_frozen_encoder(128), bfloat16=bfloat16)(MIXED, batch_size=3)
+    assert vectors.shape == (len(MIXED), 384) and vectors.dtype == np.float32
+    if bfloat16:
+        assert np.sum(reference * vectors, axis=1).min() >= 0.999
+    else:
+        np.testing.assert_allclose(vectors, reference, atol=1e-5)
+
+
+def test_bucketing_keeps_the_input_order(encoders):
+    shuffled = [MIXED[i] for i in (4, 0, 6, 2, 1, 5, 3)]
+    together = enc.embed_texts(shuffled, batch_size=2)
+    alone = np.concatenate([enc.embed_texts([text]) for text in shuffled])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert np.sum(together * alone, axis=1).min() > 0.99999  # each row is its own text's vector
+    assert (together @ together.T - np.eye(len(shuffled))).max() < 0.99  # and the texts differ
 
 
 def test_matches_sentence_transformers_reference(encoders):
