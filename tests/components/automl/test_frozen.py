@@ -39,8 +39,10 @@ def test_default_graph_tries_pretrained_first_and_exports_raw_inputs(tmp_path):
     exported.save(path)
     again = ak.load_model(path)
     raw = model.model_inputs([texts[:6], images[:6]])
+    # the exported model runs the float32 Keras encoder; frozen embeddings come from the bfloat16 graph
+    # where the CPU has bfloat16 matmuls (cosine >= 0.9999 to float32: encoders/frozen_text.py)
     np.testing.assert_allclose(again.predict([raw["text"], raw["image"]], verbose=0),
-                               model.predict_proba([texts[:6], images[:6]])[:, 1:], atol=1e-4)
+                               model.predict_proba([texts[:6], images[:6]])[:, 1:], atol=1e-3)
 
 
 def test_embeddings_are_cached_on_disk_across_searches(tmp_path):
