@@ -15,7 +15,7 @@ export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: install test test-fast demo ui stack stack-down benchmark clean
+.PHONY: install lint format test test-fast demo ui stack stack-down benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ install: $(STAMP)
 # once: long tests sit in classes of their own to balance the two. (`--dist loadgroup` would group by
 # mark, but pytest-xdist 3.8 cannot rename pytest 9's node ids, so its groups never form.)
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25 tests
+
+# ruff (configured in pyproject.toml): lint and the formatter's check; `make format` rewrites.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" tests
