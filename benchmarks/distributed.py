@@ -34,14 +34,30 @@ def automodel(folder: Path, trials: int, workers=None):
     from benchmarks import sets
 
     bench = sets.movies()
-    table = ak.StructuredDataInput(name="table", column_names=list(bench.number_columns),
-                                   column_types={c: "numerical" for c in bench.number_columns})
-    model = ak.AutoModel(inputs=[ak.TextInput(name="text"), table],
-                         outputs=[ak.ClassificationHead(name="genres", multi_label=True), ak.RegressionHead(name="vote_average")],
-                         max_trials=trials, tuner="random", seed=0, directory=folder, project_name="search",
-                         pretrained=False, refit=False, ensemble_size=1, workers=workers, observers=[Clock(folder)])
+    table = ak.StructuredDataInput(
+        name="table",
+        column_names=list(bench.number_columns),
+        column_types={c: "numerical" for c in bench.number_columns},
+    )
+    model = ak.AutoModel(
+        inputs=[ak.TextInput(name="text"), table],
+        outputs=[ak.ClassificationHead(name="genres", multi_label=True), ak.RegressionHead(name="vote_average")],
+        max_trials=trials,
+        tuner="random",
+        seed=0,
+        directory=folder,
+        project_name="search",
+        pretrained=False,
+        refit=False,
+        ensemble_size=1,
+        workers=workers,
+        observers=[Clock(folder)],
+    )
     rows = bench.train
-    x = [bench.frame["text"].to_numpy(dtype=str)[rows], bench.frame[list(bench.number_columns)].iloc[rows].reset_index(drop=True)]
+    x = [
+        bench.frame["text"].to_numpy(dtype=str)[rows],
+        bench.frame[list(bench.number_columns)].iloc[rows].reset_index(drop=True),
+    ]
     y = [bench.targets["genres"][rows], bench.targets["vote_average"][rows]]
     return model, x, y
 
@@ -92,12 +108,32 @@ def search(count: int, trials: int, epochs: int) -> dict:
         workers = LocalWorkers()
         for i, place in enumerate(placements(count, 0, cores)):
             tuner_id = f"worker{i}"
-            env = {**os.environ, **environment(tuner_id, "127.0.0.1", port), "CUDA_VISIBLE_DEVICES": "",
-                   "BRAID_WORKER_CORES": ",".join(map(str, place["cores"][:1])), "TF_CPP_MIN_LOG_LEVEL": "2"}
+            env = {
+                **os.environ,
+                **environment(tuner_id, "127.0.0.1", port),
+                "CUDA_VISIBLE_DEVICES": "",
+                "BRAID_WORKER_CORES": ",".join(map(str, place["cores"][:1])),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+            }
             log = (folder / f"{tuner_id}.log").open("w")
             workers.processes[tuner_id] = subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.distributed", "--worker", str(folder), "--trials", str(trials),
-                 "--epochs", str(epochs)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.distributed",
+                    "--worker",
+                    str(folder),
+                    "--trials",
+                    str(trials),
+                    "--epochs",
+                    str(epochs),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             workers.logs[tuner_id] = folder / f"{tuner_id}.log"
         started = time.monotonic()
         try:
@@ -110,10 +146,16 @@ def search(count: int, trials: int, epochs: int) -> dict:
         completed = sum(r["status"] == "COMPLETED" for r in model.leaderboard())
         failures = workers.failures()
         span = trial_span(folder)
-    return {"workers": count, "seconds": round(seconds, 1), "trial_span_s": round(span, 1), "completed": completed,
-            "trials_per_hour": round(completed / seconds * 3600, 1),
-            "trials_per_hour_in_span": round(completed / span * 3600, 1),
-            "best_score": model.leaderboard()[0]["score"], "worker_failures": failures}
+    return {
+        "workers": count,
+        "seconds": round(seconds, 1),
+        "trial_span_s": round(span, 1),
+        "completed": completed,
+        "trials_per_hour": round(completed / seconds * 3600, 1),
+        "trials_per_hour_in_span": round(completed / span * 3600, 1),
+        "best_score": model.leaderboard()[0]["score"],
+        "worker_failures": failures,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -134,8 +176,13 @@ def main(argv: list[str] | None = None) -> dict:
             run["repeat"] = repeat
             runs.append(run)
             print(json.dumps(run), flush=True)
-    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": len(os.sched_getaffinity(0)), "trials": args.trials,
-              "epochs": args.epochs, "runs": runs}
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cores": len(os.sched_getaffinity(0)),
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "runs": runs,
+    }
     for key in ("trials_per_hour", "trials_per_hour_in_span"):
         medians = {count: statistics.median(r[key] for r in runs if r["workers"] == count) for count in args.workers}
         base = medians[min(args.workers)]

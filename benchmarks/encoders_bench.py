@@ -66,14 +66,23 @@ def text_paths(texts: list[str], batch_size: int, runs: int) -> dict:
     from components.encoders.text import _embed_texts_keras, _frozen_encoder, _frozen_graph
 
     load_s, graph = timed(_frozen_graph, 128)
-    paths = {"keras": lambda values: _embed_texts_keras(values, batch_size=batch_size),
-             "graph": lambda values: graph(values, batch_size=batch_size)}
+    paths = {
+        "keras": lambda values: _embed_texts_keras(values, batch_size=batch_size),
+        "graph": lambda values: graph(values, batch_size=batch_size),
+    }
     if graph.bfloat16:
         float32 = FrozenMiniLM(_frozen_encoder(128), bfloat16=False)
         paths["graph_float32"] = lambda values: float32(values, batch_size=batch_size)
-    out: dict = {"texts": len(texts), "runs": runs, "batch_size": batch_size, "graph_bfloat16": graph.bfloat16,
-                 "load_average_1m_at_start": os.getloadavg()[0], "uptime_at_start": _uptime(),
-                 "mean_tokens": _mean_tokens(graph, texts), "model_load_s": load_s}
+    out: dict = {
+        "texts": len(texts),
+        "runs": runs,
+        "batch_size": batch_size,
+        "graph_bfloat16": graph.bfloat16,
+        "load_average_1m_at_start": os.getloadavg()[0],
+        "uptime_at_start": _uptime(),
+        "mean_tokens": _mean_tokens(graph, texts),
+        "model_load_s": load_s,
+    }
     for name, embed in paths.items():
         # Keras traces its predict function, the graph path its forward graph (weights as constants).
         out[f"{name}_first_call_s"], _ = timed(embed, texts[:1])
@@ -94,8 +103,9 @@ def text_paths(texts: list[str], batch_size: int, runs: int) -> dict:
         out[f"{name}_seconds_per_run"] = walls[name]
         if name != "keras":
             out[f"{name}_speedup"] = out[f"{name}_texts_per_s"] / out["keras_texts_per_s"]
-            out[f"{name}_speedup_idle_estimate"] = (out[f"{name}_texts_per_s_idle_estimate"]
-                                                    / out["keras_texts_per_s_idle_estimate"])
+            out[f"{name}_speedup_idle_estimate"] = (
+                out[f"{name}_texts_per_s_idle_estimate"] / out["keras_texts_per_s_idle_estimate"]
+            )
             out[f"{name}_min_cosine_to_keras"] = float(np.sum(vectors[name] * vectors["keras"], axis=1).min())
     out["load_average_1m_at_end"] = os.getloadavg()[0]
     out["uptime_at_end"] = _uptime()
@@ -122,8 +132,14 @@ def cache_effect(texts: list[str]) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as folder:
         for run in ("first", "second"):
-            model = ak.AutoModel(inputs=ak.TextInput(name="text"), outputs=ak.ClassificationHead(name="label"),
-                                 max_trials=1, directory=folder, overwrite=True, seed=0)
+            model = ak.AutoModel(
+                inputs=ak.TextInput(name="text"),
+                outputs=ak.ClassificationHead(name="label"),
+                max_trials=1,
+                directory=folder,
+                overwrite=True,
+                seed=0,
+            )
             seconds, _ = timed(model.fit, np.asarray(texts), labels, epochs=1, verbose=0)
             out[f"library_fit_{run}_run_s"] = seconds
             out[f"library_fit_{run}_run_embedded_rows"] = model.embedder.computed_rows
@@ -144,8 +160,9 @@ def main() -> None:
     import components.encoders as enc
 
     results: dict = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results.update({"cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0],
-                    "batch_size": args.batch_size})
+    results.update(
+        {"cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0], "batch_size": args.batch_size}
+    )
     texts = sample_texts(args.texts)
     results["text_mean_words"] = float(np.mean([len(text.split()) for text in texts]))
     if "text_paths" in args.parts:
@@ -160,8 +177,15 @@ def main() -> None:
             for side, count in ((64, args.images), (224, max(args.images // 8, args.batch_size))):
                 images = rng.integers(0, 256, (count, side, side, 3), dtype=np.uint8)
                 results[f"image_{side}_load_cached_s"], _ = timed(enc.embed_images, images[:1], home=Path(home))
-                throughput(results, f"image_{side}x{side}", count, enc.embed_images, images,
-                           batch_size=args.batch_size, home=Path(home))
+                throughput(
+                    results,
+                    f"image_{side}x{side}",
+                    count,
+                    enc.embed_images,
+                    images,
+                    batch_size=args.batch_size,
+                    home=Path(home),
+                )
     if "cache" in args.parts:
         results.update(cache_effect(texts))
     results["load_average_1m_at_end"] = os.getloadavg()[0]

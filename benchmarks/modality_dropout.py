@@ -52,10 +52,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
-    for key, value in {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                       "MLFLOW_DISABLE_TELEMETRY": "true", "GX_ANALYTICS_ENABLED": "false",
-                       "CUDA_VISIBLE_DEVICES": "", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
-                       "PREFECT_HOME": str(WORK / "prefect")}.items():
+    for key, value in {
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GX_ANALYTICS_ENABLED": "false",
+        "CUDA_VISIBLE_DEVICES": "",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+        "PREFECT_HOME": str(WORK / "prefect"),
+    }.items():
         os.environ.setdefault(key, value)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -65,17 +71,31 @@ def main() -> None:
     started = time.time()
     for seed in args.seeds:
         for rate in RATES:
-            summary = training_pipeline(contract=str(contract(args.rows, rate)), max_trials=args.trials,
-                                        epochs=args.epochs, tuner="greedy", seed=seed, home=str(WORK / "home"))
+            summary = training_pipeline(
+                contract=str(contract(args.rows, rate)),
+                max_trials=args.trials,
+                epochs=args.epochs,
+                tuner="greedy",
+                seed=seed,
+                home=str(WORK / "home"),
+            )
             metrics = summary["evaluated"]["metrics"]
             row = {"full": metrics["test/combined_score"]}
-            row |= {k.split("/")[1]: metrics["test/combined_score"] - v for k, v in metrics.items()
-                    if k.startswith("contribution/")}
+            row |= {
+                k.split("/")[1]: metrics["test/combined_score"] - v
+                for k, v in metrics.items()
+                if k.startswith("contribution/")
+            }
             runs[str(rate)].append(row)
             print(f"seed {seed} dropout {rate}: {json.dumps({k: round(v, 4) for k, v in row.items()})}", flush=True)
     medians = {rate: {key: statistics.median(r[key] for r in rows) for key in rows[0]} for rate, rows in runs.items()}
-    out = {"settings": vars(args), "runs": runs, "median_combined_score": medians, "wall_s": time.time() - started,
-           "note": "per modality: the combined score with that modality blanked on every test row"}
+    out = {
+        "settings": vars(args),
+        "runs": runs,
+        "median_combined_score": medians,
+        "wall_s": time.time() - started,
+        "note": "per modality: the combined score with that modality blanked on every test row",
+    }
     RESULTS.write_text(json.dumps(out, indent=1))
     modalities = [k for k in medians[str(RATES[0])] if k != "full"]
     print("| modality_dropout | full model | " + " | ".join(f"without {m}" for m in modalities) + " |")

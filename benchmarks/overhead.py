@@ -62,15 +62,23 @@ def run_braid(folder: Path, rows: int, trials: int, epochs: int, **options) -> d
 
     imported = time.perf_counter()
     images, table, scores, labels = tutorial_data(rows)
-    model = ak.AutoModel(inputs=[ak.ImageInput(), ak.StructuredDataInput()],
-                         outputs=[ak.RegressionHead(), ak.ClassificationHead()], max_trials=trials,
-                         directory=folder, overwrite=True, **options)
+    model = ak.AutoModel(
+        inputs=[ak.ImageInput(), ak.StructuredDataInput()],
+        outputs=[ak.RegressionHead(), ak.ClassificationHead()],
+        max_trials=trials,
+        directory=folder,
+        overwrite=True,
+        **options,
+    )
     model.fit([images, table], [scores, labels], epochs=epochs, verbose=0)
     model.predict([images, table])
-    return {"import_s": imported - started, "search_s": time.perf_counter() - imported,
-            "embedded_rows": model.embedder.computed_rows,
-            "frozen_inputs": [item.vector.name for item in model.graph.frozen],
-            "trials": len(model.leaderboard())}
+    return {
+        "import_s": imported - started,
+        "search_s": time.perf_counter() - imported,
+        "embedded_rows": model.embedder.computed_rows,
+        "frozen_inputs": [item.vector.name for item in model.graph.frozen],
+        "trials": len(model.leaderboard()),
+    }
 
 
 class TutorialHyperModel:
@@ -104,9 +112,11 @@ class TutorialHyperModel:
                 label = keras.layers.Dense(5, activation="softmax", name="label")(merged)
                 model = keras.Model([image, columns], [score, label])
                 rate = hp.Choice("learning_rate", [1e-2, 3e-3, 1e-3])
-                model.compile(optimizer=keras.optimizers.Adam(rate),
-                              loss={"score": "mse", "label": "sparse_categorical_crossentropy"},
-                              metrics={"score": ["mae"], "label": ["accuracy"]})
+                model.compile(
+                    optimizer=keras.optimizers.Adam(rate),
+                    loss={"score": "mse", "label": "sparse_categorical_crossentropy"},
+                    metrics={"score": ["mae"], "label": ["accuracy"]},
+                )
                 return model
 
         return HyperModel
@@ -121,14 +131,30 @@ def run_keras_tuner(folder: Path, rows: int, trials: int, epochs: int) -> dict:
     held = int(round(rows * 0.2))
     train, val = slice(0, rows - held), slice(rows - held, rows)
     hypermodel = TutorialHyperModel.make()(images[train], table[train])
-    tuner = kt.RandomSearch(hypermodel, objective="val_loss", max_trials=trials, seed=0,
-                            directory=str(folder), project_name="tutorial", overwrite=True)
-    tuner.search([images[train], table[train]], [scores[train], labels[train]], epochs=epochs, batch_size=32,
-                 validation_data=([images[val], table[val]], [scores[val], labels[val]]), verbose=0)
+    tuner = kt.RandomSearch(
+        hypermodel,
+        objective="val_loss",
+        max_trials=trials,
+        seed=0,
+        directory=str(folder),
+        project_name="tutorial",
+        overwrite=True,
+    )
+    tuner.search(
+        [images[train], table[train]],
+        [scores[train], labels[train]],
+        epochs=epochs,
+        batch_size=32,
+        validation_data=([images[val], table[val]], [scores[val], labels[val]]),
+        verbose=0,
+    )
     best = tuner.get_best_models(1)[0]
     best.predict([images, table], verbose=0)
-    return {"import_s": imported - started, "search_s": time.perf_counter() - imported,
-            "trials": len(tuner.oracle.trials)}
+    return {
+        "import_s": imported - started,
+        "search_s": time.perf_counter() - imported,
+        "trials": len(tuner.oracle.trials),
+    }
 
 
 def child(arm: str, folder: Path, rows: int, trials: int, epochs: int) -> None:
@@ -140,23 +166,43 @@ def child(arm: str, folder: Path, rows: int, trials: int, epochs: int) -> None:
 
 
 def environment() -> dict:
-    return {**os.environ, "BRAID_HOME": str(HOME), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT),
-            "DO_NOT_TRACK": "1", "PYTHONHASHSEED": "0"}
+    return {
+        **os.environ,
+        "BRAID_HOME": str(HOME),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(ROOT),
+        "DO_NOT_TRACK": "1",
+        "PYTHONHASHSEED": "0",
+    }
 
 
 def timed(arm: str, rows: int, trials: int, epochs: int) -> dict:
     """One fresh process: its wall time and what it reports."""
     with tempfile.TemporaryDirectory(prefix=f"overhead_{arm}_") as folder:
-        command = [sys.executable, "-m", "benchmarks.overhead", "--child", arm, folder,
-                   "--rows", str(rows), "--trials", str(trials), "--epochs", str(epochs)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.overhead",
+            "--child",
+            arm,
+            folder,
+            "--rows",
+            str(rows),
+            "--trials",
+            str(trials),
+            "--epochs",
+            str(epochs),
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True, text=True)
         wall = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{arm} run failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return {"wall_s": round(wall, 2), **{k: round(v, 2) if isinstance(v, float) else v
-                                         for k, v in json.loads(lines[-1][len("RESULT "):]).items()}}
+    return {
+        "wall_s": round(wall, 2),
+        **{k: round(v, 2) if isinstance(v, float) else v for k, v in json.loads(lines[-1][len("RESULT ") :]).items()},
+    }
 
 
 def load() -> str:
@@ -184,11 +230,19 @@ def main() -> None:
         for arm in ARMS:
             runs[arm].append(timed(arm, args.rows, args.trials, args.epochs))
             print(repeat, arm, runs[arm][-1], flush=True)
-    medians = {arm: {key: round(statistics.median(r[key] for r in runs[arm]), 2)
-                     for key in ("wall_s", "import_s", "search_s")} for arm in ARMS}
+    medians = {
+        arm: {key: round(statistics.median(r[key] for r in runs[arm]), 2) for key in ("wall_s", "import_s", "search_s")}
+        for arm in ARMS
+    }
     result = {
-        "label": args.label, "rows": args.rows, "trials": args.trials, "epochs": args.epochs,
-        "load_before": load_before, "load_after": load(), "runs": runs, "medians": medians,
+        "label": args.label,
+        "rows": args.rows,
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "load_before": load_before,
+        "load_after": load(),
+        "runs": runs,
+        "medians": medians,
         "ratio_wall": round(medians["braid"]["wall_s"] / medians["keras_tuner"]["wall_s"], 2),
         "ratio_wall_search_only": round(medians["braid_search_only"]["wall_s"] / medians["keras_tuner"]["wall_s"], 2),
         "ratio_search": round(medians["braid"]["search_s"] / medians["keras_tuner"]["search_s"], 2),
@@ -198,11 +252,19 @@ def main() -> None:
     previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     history = previous.get("history", [])
     if previous.get("medians"):
-        history.append({k: previous[k] for k in ("label", "medians", "ratio_wall", "ratio_search", "load_before")
-                        if k in previous})
+        history.append(
+            {k: previous[k] for k in ("label", "medians", "ratio_wall", "ratio_search", "load_before") if k in previous}
+        )
     RESULTS.write_text(json.dumps({**result, "history": history}, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("medians", "ratio_wall", "ratio_wall_search_only", "ratio_search",
-                                             "paired_ratios")}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in ("medians", "ratio_wall", "ratio_wall_search_only", "ratio_search", "paired_ratios")
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

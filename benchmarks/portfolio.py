@@ -23,14 +23,19 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import sets
-from benchmarks.systems import score, trivial, Run
+from benchmarks.systems import Run, score, trivial
 
 RESULTS = Path(__file__).resolve().parent / "results"
 IMAGE_SETS = ("digits", "digits32", "mnist", "posters_image")
 
 
 def image_sets(names: tuple[str, ...]) -> list[sets.BenchSet]:
-    loaders = {"digits": sets.digits, "digits32": sets.digits32, "mnist": sets.mnist, "posters_image": sets.posters_image}
+    loaders = {
+        "digits": sets.digits,
+        "digits32": sets.digits32,
+        "mnist": sets.mnist,
+        "posters_image": sets.posters_image,
+    }
     return [loaders[name]() for name in names]
 
 
@@ -42,9 +47,16 @@ def run_candidate(bench: sets.BenchSet, candidate: str, seed: int, epochs: int, 
 
     head = bench.heads[0]
     keras.utils.set_random_seed(seed)
-    model = ak.AutoModel(inputs=ak.ImageInput(name="image"), outputs=ak.ClassificationHead(name=head.name),
-                         max_trials=1, portfolio=[candidate], overwrite=True, seed=seed,
-                         directory=str(workdir), project_name=f"{bench.name}-{candidate}-{seed}")
+    model = ak.AutoModel(
+        inputs=ak.ImageInput(name="image"),
+        outputs=ak.ClassificationHead(name=head.name),
+        max_trials=1,
+        portfolio=[candidate],
+        overwrite=True,
+        seed=seed,
+        directory=str(workdir),
+        project_name=f"{bench.name}-{candidate}-{seed}",
+    )
     started = time.monotonic()
     model.fit(bench.images[bench.train], bench.targets[head.name][bench.train], epochs=epochs, verbose=0)
     predicted = np.asarray(model.predict(bench.images[bench.test])).reshape(-1).astype(int)
@@ -105,8 +117,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--size", type=int, default=3)
     parser.add_argument("--redraw", action="store_true", help="choose again from the existing results file")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the sets of the existing results file that this run does not measure")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the sets of the existing results file that this run does not measure"
+    )
     args = parser.parse_args(argv)
     workdir = sets.WORK / "portfolio"
     out = RESULTS / f"portfolio_{args.kind}.json"
@@ -118,24 +131,41 @@ def main(argv: list[str] | None = None) -> dict:
         for candidate in args.candidates:
             runs = [run_candidate(bench, candidate, seed, args.epochs, workdir) for seed in args.seeds]
             values = [v for v, _ in runs]
-            raw[bench.name]["candidates"][candidate] = {"accuracy": values, "median": float(np.median(values)),
-                                                        "seconds": float(np.median([s for _, s in runs]))}
-            print(f"{bench.name:14s} {candidate:20s} acc {np.median(values):.4f}  {np.median([s for _, s in runs]):.0f} s",
-                  flush=True)
+            raw[bench.name]["candidates"][candidate] = {
+                "accuracy": values,
+                "median": float(np.median(values)),
+                "seconds": float(np.median([s for _, s in runs])),
+            }
+            print(
+                f"{bench.name:14s} {candidate:20s} acc {np.median(values):.4f}  {np.median([s for _, s in runs]):.0f} s",
+                flush=True,
+            )
     names = [name for name in raw if all(c in raw[name]["candidates"] for c in args.candidates)]
-    matrix = {c: {s: normalised(raw[s]["candidates"][c]["median"], raw[s]["trivial"]) for s in names}
-              for c in args.candidates}
+    matrix = {
+        c: {s: normalised(raw[s]["candidates"][c]["median"], raw[s]["trivial"]) for s in names} for c in args.candidates
+    }
     used = informative(matrix, names)
     scratch = {c: row for c, row in matrix.items() if c != "pretrained"}
     portfolio = with_pretrained(greedy_portfolio(scratch, args.size - 1, used))
     loso = {}
     for held_out in used:
         pick = with_pretrained(greedy_portfolio(scratch, args.size - 1, [s for s in used if s != held_out]))
-        loso[held_out] = {"portfolio": pick, "regret": regret_on(matrix, pick[:2], held_out),
-                          "regret_first_only": regret_on(matrix, pick[:1], held_out),
-                          "regret_old_default": regret_on(matrix, ["cnn_gap"], held_out) if "cnn_gap" in matrix else None}
-    result = {"kind": args.kind, "epochs": args.epochs, "seeds": args.seeds, "sets": raw, "normalised": matrix,
-              "informative_sets": used, "portfolio": portfolio, "leave_one_set_out": loso}
+        loso[held_out] = {
+            "portfolio": pick,
+            "regret": regret_on(matrix, pick[:2], held_out),
+            "regret_first_only": regret_on(matrix, pick[:1], held_out),
+            "regret_old_default": regret_on(matrix, ["cnn_gap"], held_out) if "cnn_gap" in matrix else None,
+        }
+    result = {
+        "kind": args.kind,
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "sets": raw,
+        "normalised": matrix,
+        "informative_sets": used,
+        "portfolio": portfolio,
+        "leave_one_set_out": loso,
+    }
     RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     (RESULTS / f"portfolio_{args.kind}.md").write_text(markdown(result))
@@ -152,20 +182,31 @@ def with_pretrained(scratch: list[str]) -> list[str]:
 
 def markdown(result: dict) -> str:
     names = list(result["sets"])
-    lines = [f"Portfolio for `{result['kind']}` data: {', '.join(result['portfolio'])} "
-             f"(one trial x {result['epochs']} epochs each, seeds {result['seeds']}; test accuracy, median of seeds)", "",
-             "| candidate | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = [
+        f"Portfolio for `{result['kind']}` data: {', '.join(result['portfolio'])} "
+        f"(one trial x {result['epochs']} epochs each, seeds {result['seeds']}; test accuracy, median of seeds)",
+        "",
+        "| candidate | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     lines.append("| trivial | " + " | ".join(f"{result['sets'][s]['trivial']:.3f}" for s in names) + " |")
     for candidate in result["normalised"]:
         cells = [f"{result['sets'][s]['candidates'][candidate]['median']:.3f}" for s in names]
         lines.append(f"| {candidate} | " + " | ".join(cells) + " |")
-    lines += ["", f"Sets the choice used (some candidate >= {INFORMATIVE} normalised): "
-              f"{', '.join(result['informative_sets'])}.", "", "Leave one set out (regret in normalised score; 0 = as good as the best candidate on that set):", "",
-              "| held-out set | portfolio chosen without it | regret, its first 2 | its first only | old default (cnn_gap) |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Sets the choice used (some candidate >= {INFORMATIVE} normalised): {', '.join(result['informative_sets'])}.",
+        "",
+        "Leave one set out (regret in normalised score; 0 = as good as the best candidate on that set):",
+        "",
+        "| held-out set | portfolio chosen without it | regret, its first 2 | its first only | old default (cnn_gap) |",
+        "|---|---|---|---|---|",
+    ]
     for name, row in result["leave_one_set_out"].items():
         old = "" if row["regret_old_default"] is None else f"{row['regret_old_default']:.3f}"
-        lines.append(f"| {name} | {', '.join(row['portfolio'])} | {row['regret']:.3f} | {row['regret_first_only']:.3f} | {old} |")
+        lines.append(
+            f"| {name} | {', '.join(row['portfolio'])} | {row['regret']:.3f} | {row['regret_first_only']:.3f} | {old} |"
+        )
     return "\n".join(lines) + "\n"
 
 

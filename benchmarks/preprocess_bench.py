@@ -40,7 +40,9 @@ def demo_contract(directory: Path, image_size=(32, 32)):
 
     contract = load_contract(ROOT / "data_contracts" / "demo.yaml")
     source = contract.source.model_copy(update={"path": directory / "demo.csv", "image_root": directory / "images"})
-    features = [f.model_copy(update={"image_size": image_size}) if f.modality == "image" else f for f in contract.features]
+    features = [
+        f.model_copy(update={"image_size": image_size}) if f.modality == "image" else f for f in contract.features
+    ]
     return contract.model_copy(update={"source": source, "features": features})
 
 
@@ -50,8 +52,8 @@ def input_bytes(directory: Path) -> int:
 
 def child(rows: int, executor_kind: str, workers: int) -> dict:
     """One preprocessing run in this (fresh) process; peak RSS comes from ru_maxrss."""
-    from components.layout import Layout
     from components.data.preprocess import preprocess
+    from components.layout import Layout
 
     directory = demo_dir(rows)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -159,9 +161,9 @@ def reader_wait(rows: int, steps: int = 200) -> dict:
     """Fraction of each training step spent waiting for the next batch, feeding a small Keras model."""
     import keras
 
-    from components.layout import Layout
     from components.data.preprocess import preprocess
     from components.data.records import make_dataset
+    from components.layout import Layout
 
     with tempfile.TemporaryDirectory(dir=WORK) as out:
         result = preprocess(demo_contract(demo_dir(rows)), Layout(Path(out)), data_hash="reader")

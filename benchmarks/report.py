@@ -8,8 +8,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 COLUMNS = ("braid", "braid_scratch", "classical", "autokeras", "autogluon", "autogluon_wallclock")
-LABELS = {"braid": "Braid", "braid_scratch": "Braid without pretrained encoders", "classical": "classical", "autokeras": "AutoKeras 3.0", "autogluon": "AutoGluon 60 s/head",
-          "autogluon_wallclock": "AutoGluon, Braid's wall clock"}
+LABELS = {
+    "braid": "Braid",
+    "braid_scratch": "Braid without pretrained encoders",
+    "classical": "classical",
+    "autokeras": "AutoKeras 3.0",
+    "autogluon": "AutoGluon 60 s/head",
+    "autogluon_wallclock": "AutoGluon, Braid's wall clock",
+}
 
 
 def latest_per_set(history: list[dict]) -> list[dict]:
@@ -32,28 +38,40 @@ def _cell(system: dict | None, head: str, name: str) -> str:
         text += f" [{low:.3f}-{high:.3f}]" if low != high else ""
     extra = system["heads"][head]
     if name == "classical" and "at_best_test_threshold" in extra:  # the others answer 0/1 labels
-        text += (f" (threshold {extra['threshold']:.2f} from train; {extra['at_0.5']:.3f} at 0.5, "
-                 f"{extra['at_best_test_threshold']:.3f} at the best test threshold)")
+        text += (
+            f" (threshold {extra['threshold']:.2f} from train; {extra['at_0.5']:.3f} at 0.5, "
+            f"{extra['at_best_test_threshold']:.3f} at the best test threshold)"
+        )
     if system.get("source"):
         text += f" ({system['source']})"
     return text
 
 
 def markdown(history: list[dict]) -> str:
-    lines = ["| set · head | " + " | ".join(LABELS[c] for c in COLUMNS) + " | trivial | goal |",
-             "|---|" + "---|" * (len(COLUMNS) + 2)]
+    lines = [
+        "| set · head | " + " | ".join(LABELS[c] for c in COLUMNS) + " | trivial | goal |",
+        "|---|" + "---|" * (len(COLUMNS) + 2),
+    ]
     notes = []
     for entry in latest_per_set(history):
         systems = entry["systems"]
         for head, goal in entry["goals"].items():
             cells = [_cell(systems.get(c), head, c) for c in COLUMNS]
             sign = ">=" if goal["higher"] else "<="
-            lines.append(f"| {entry['set']} · {head} {goal['metric']} | " + " | ".join(cells)
-                         + f" | {entry['trivial'][head]['value']:.3f} | {sign} {goal['value']} |")
-        seconds = " · ".join(f"{LABELS[c]} {systems[c]['seconds']:.0f} s" for c in COLUMNS
-                             if systems.get(c) and systems[c].get("seconds"))
-        notes.append(f"- {entry['set']} ({entry['date']}, {entry['trials']} trials x {entry['epochs']} epochs, "
-                     f"Braid seeds {entry['seeds']}): fit seconds {seconds}.")
+            lines.append(
+                f"| {entry['set']} · {head} {goal['metric']} | "
+                + " | ".join(cells)
+                + f" | {entry['trivial'][head]['value']:.3f} | {sign} {goal['value']} |"
+            )
+        seconds = " · ".join(
+            f"{LABELS[c]} {systems[c]['seconds']:.0f} s"
+            for c in COLUMNS
+            if systems.get(c) and systems[c].get("seconds")
+        )
+        notes.append(
+            f"- {entry['set']} ({entry['date']}, {entry['trials']} trials x {entry['epochs']} epochs, "
+            f"Braid seeds {entry['seeds']}): fit seconds {seconds}."
+        )
         for name in COLUMNS:
             if systems.get(name, {}).get("error"):
                 notes.append(f"  - {LABELS[name]} on {entry['set']}: {systems[name]['error']}")
@@ -84,8 +102,9 @@ def plot(history: list[dict], path: Path) -> Path:
     return bar_chart(names, series, path, "Test split, each head normalised (missing bar: not run)", goals)
 
 
-def bar_chart(names: list[str], series: dict[str, list[float]], path: Path, title: str,
-              goals: list[float] | None = None) -> Path:
+def bar_chart(
+    names: list[str], series: dict[str, list[float]], path: Path, title: str, goals: list[float] | None = None
+) -> Path:
     """Grouped bars of normalised scores: one group per name, one bar per series (NaN: no bar)."""
     figure = Figure(figsize=(max(7, 0.35 * len(series) * len(names) + 3.5), 4.5))
     axes = figure.add_subplot()

@@ -77,11 +77,19 @@ class BenchSet:
     images: np.ndarray | None = None
 
     def spec(self) -> dict:
-        return {"name": self.name, "text_columns": list(self.text_columns), "number_columns": list(self.number_columns),
-                "category_columns": list(self.category_columns), "image": self.images is not None,
-                "heads": [{"name": h.name, "task": h.task, "names": list(h.names), "metric": h.primary}
-                          for h in self.heads],
-                "rows": len(self.frame), "train_rows": len(self.train), "test_rows": len(self.test)}
+        return {
+            "name": self.name,
+            "text_columns": list(self.text_columns),
+            "number_columns": list(self.number_columns),
+            "category_columns": list(self.category_columns),
+            "image": self.images is not None,
+            "heads": [
+                {"name": h.name, "task": h.task, "names": list(h.names), "metric": h.primary} for h in self.heads
+            ],
+            "rows": len(self.frame),
+            "train_rows": len(self.train),
+            "test_rows": len(self.test),
+        }
 
     def save(self, folder: Path) -> Path:
         """Writes the set for a peer's script; returns the folder."""
@@ -146,17 +154,37 @@ def movies() -> BenchSet:
     labels, names = multi_hot(list(genres))
     targets = {"genres": labels, "vote_average": pd.to_numeric(raw["vote_average"], errors="coerce").to_numpy(float)}
     train, test = split(len(frame))
-    return BenchSet("movies", frame, ("overview",), numbers, (), (Head("genres", "multilabel", names),
-                    Head("vote_average", "regression")), targets, train, test)
+    return BenchSet(
+        "movies",
+        frame,
+        ("overview",),
+        numbers,
+        (),
+        (Head("genres", "multilabel", names), Head("vote_average", "regression")),
+        targets,
+        train,
+        test,
+    )
 
 
 def posters(image_size: int = IMAGE_SIZE) -> BenchSet:
     """posters.csv: poster + title + keywords + log1p numbers + categoricals → genres, imdb_score, content_rating."""
     folder = datasets_root() / "posters"
     raw = pd.read_csv(folder / "posters.csv")
-    numbers = ("title_year", "duration", "budget", "gross", "aspect_ratio", "facenumber_in_poster", "num_voted_users",
-               "num_critic_for_reviews", "num_user_for_reviews", "director_facebook_likes",
-               "cast_total_facebook_likes", "movie_facebook_likes")
+    numbers = (
+        "title_year",
+        "duration",
+        "budget",
+        "gross",
+        "aspect_ratio",
+        "facenumber_in_poster",
+        "num_voted_users",
+        "num_critic_for_reviews",
+        "num_user_for_reviews",
+        "director_facebook_likes",
+        "cast_total_facebook_likes",
+        "movie_facebook_likes",
+    )
     categories = ("color", "language", "country", "director_name", "actor_1_name", "actor_2_name", "actor_3_name")
     texts = ("movie_title", "plot_keywords")
     frame = pd.DataFrame({c: raw[c].fillna("").astype(str).str.strip() for c in texts})
@@ -168,13 +196,29 @@ def posters(image_size: int = IMAGE_SIZE) -> BenchSet:
     labels, names = multi_hot([s.split("|") if isinstance(s, str) and s else [] for s in raw["genres"]])
     classes = (*RATINGS, "other")
     rating = raw["content_rating"].map(lambda r: classes.index(r) if r in RATINGS else len(RATINGS))
-    targets = {"genres": labels, "imdb_score": raw["imdb_score"].to_numpy(float),
-               "content_rating": rating.to_numpy(np.int64)}
+    targets = {
+        "genres": labels,
+        "imdb_score": raw["imdb_score"].to_numpy(float),
+        "content_rating": rating.to_numpy(np.int64),
+    }
     train, test = split(len(frame))
-    heads = (Head("genres", "multilabel", names), Head("imdb_score", "regression"),
-             Head("content_rating", "classification", classes))
-    return BenchSet("posters", frame, texts, numbers, categories, heads, targets, train, test,
-                    images=poster_images(folder, raw["poster"].tolist(), image_size))
+    heads = (
+        Head("genres", "multilabel", names),
+        Head("imdb_score", "regression"),
+        Head("content_rating", "classification", classes),
+    )
+    return BenchSet(
+        "posters",
+        frame,
+        texts,
+        numbers,
+        categories,
+        heads,
+        targets,
+        train,
+        test,
+        images=poster_images(folder, raw["poster"].tolist(), image_size),
+    )
 
 
 def poster_images(folder: Path, paths: list[str], size: int) -> np.ndarray:
@@ -201,16 +245,36 @@ def synthetic(rows: int = 120, seed: int = 0, image_size: int = 8) -> BenchSet:
     words = np.array(["space", "ship", "love", "kiss", "gun", "chase"])
     labels = rng.random((rows, 3)) < 0.4
     text = [" ".join(words[2 * np.flatnonzero(row)].tolist() + ["film"]) for row in labels]
-    frame = pd.DataFrame({"text": text, "overview": text, "budget": rng.normal(size=rows),
-                          "runtime": rng.normal(size=rows), "color": rng.choice(["a", "b"], size=rows)})
+    frame = pd.DataFrame(
+        {
+            "text": text,
+            "overview": text,
+            "budget": rng.normal(size=rows),
+            "runtime": rng.normal(size=rows),
+            "color": rng.choice(["a", "b"], size=rows),
+        }
+    )
     score = 2.0 * frame["budget"].to_numpy() + rng.normal(scale=0.1, size=rows)
     kind = (frame["runtime"].to_numpy() > 0).astype(np.int64)
     images = rng.integers(0, 255, size=(rows, image_size, image_size, 3), dtype=np.uint8)
     train, test = split(rows, seed)
-    heads = (Head("genres", "multilabel", ("action", "romance", "sci-fi")), Head("score", "regression"),
-             Head("kind", "classification", ("short", "long")))
-    return BenchSet("synthetic", frame, ("overview",), ("budget", "runtime"), ("color",), heads,
-                    {"genres": labels.astype(np.int64), "score": score, "kind": kind}, train, test, images=images)
+    heads = (
+        Head("genres", "multilabel", ("action", "romance", "sci-fi")),
+        Head("score", "regression"),
+        Head("kind", "classification", ("short", "long")),
+    )
+    return BenchSet(
+        "synthetic",
+        frame,
+        ("overview",),
+        ("budget", "runtime"),
+        ("color",),
+        heads,
+        {"genres": labels.astype(np.int64), "score": score, "kind": kind},
+        train,
+        test,
+        images=images,
+    )
 
 
 def digits() -> BenchSet:
@@ -220,8 +284,9 @@ def digits() -> BenchSet:
 
     data = load_digits()
     images = np.round(data.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-    return image_only("digits", images, Head("digit", "classification", tuple(map(str, range(10)))),
-                      data.target.astype(np.int64))
+    return image_only(
+        "digits", images, Head("digit", "classification", tuple(map(str, range(10)))), data.target.astype(np.int64)
+    )
 
 
 def image_only(name: str, images: np.ndarray, head: Head, target: np.ndarray, rows: tuple | None = None) -> BenchSet:
@@ -238,16 +303,18 @@ def digits32() -> BenchSet:
 
     bench = digits()
     images = tf.image.resize(bench.images.astype("float32"), (32, 32)).numpy().round().clip(0, 255).astype(np.uint8)
-    return image_only("digits32", np.repeat(images, 3, axis=-1), bench.heads[0], bench.targets["digit"],
-                      (bench.train, bench.test))
+    return image_only(
+        "digits32", np.repeat(images, 3, axis=-1), bench.heads[0], bench.targets["digit"], (bench.train, bench.test)
+    )
 
 
 def mnist() -> BenchSet:
     """mnist_5k.csv.gz: 5,000 MNIST digits (28x28 grey, 500 per class) → digit."""
     raw = pd.read_csv(datasets_root() / "mnist" / "mnist_5k.csv.gz", header=None).to_numpy()
     images = raw[:, :784].astype(np.uint8).reshape(-1, 28, 28, 1)
-    return image_only("mnist", images, Head("digit", "classification", tuple(map(str, range(10)))),
-                      raw[:, 784].astype(np.int64))
+    return image_only(
+        "mnist", images, Head("digit", "classification", tuple(map(str, range(10)))), raw[:, 784].astype(np.int64)
+    )
 
 
 def posters_image(image_size: int = IMAGE_SIZE) -> BenchSet:
@@ -265,8 +332,17 @@ def rotten_tomatoes() -> BenchSet:
     frame = pd.DataFrame({"text": raw["text"].astype(str)})
     target = raw["category"].map(classes.index).to_numpy(np.int64)
     train, test = split(len(frame))
-    return BenchSet("rotten_tomatoes", frame, ("text",), (), (), (Head("category", "classification", classes),),
-                    {"category": target}, train, test)
+    return BenchSet(
+        "rotten_tomatoes",
+        frame,
+        ("text",),
+        (),
+        (),
+        (Head("category", "classification", classes),),
+        {"category": target},
+        train,
+        test,
+    )
 
 
 FLIGHT_ROWS = 20_000  # the suite's default subsample: the full 336,776 rows take minutes per system
@@ -283,8 +359,11 @@ def flights(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     if rows is not None and rows < len(raw):
         raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))].reset_index(drop=True)
     date = pd.to_datetime(raw[["year", "month", "day"]])
-    frame = raw[["month", "day"]].astype(float).assign(day_of_year=date.dt.dayofyear.astype(float),
-                                                      day_of_week=date.dt.dayofweek.astype(float))
+    frame = (
+        raw[["month", "day"]]
+        .astype(float)
+        .assign(day_of_year=date.dt.dayofyear.astype(float), day_of_week=date.dt.dayofweek.astype(float))
+    )
     for column in ("hour", "minute", "sched_dep_time", "sched_arr_time", "distance"):
         frame[column] = raw[column].astype(float)
     frame.insert(0, "text", "")
@@ -292,8 +371,7 @@ def flights(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     categories = ("carrier", "tailnum", "origin", "dest")
     for column in categories:
         frame[column] = raw[column].astype(object).where(raw[column].notna(), None)
-    targets = {"arr_delay": raw["arr_delay"].to_numpy(float),
-               "cancelled": raw["dep_time"].isna().to_numpy(np.int64)}
+    targets = {"arr_delay": raw["arr_delay"].to_numpy(float), "cancelled": raw["dep_time"].isna().to_numpy(np.int64)}
     train, test = split(len(frame))
     heads = (Head("arr_delay", "regression"), Head("cancelled", "classification", ("flew", "cancelled"), "macro_f1"))
     return BenchSet("flights", frame, (), numbers, categories, heads, targets, train, test)
@@ -313,19 +391,39 @@ def demo(rows: int = 2000) -> BenchSet:
     raw = pd.read_csv(csv)
     images = np.stack([np.asarray(Image.open(folder / "images" / name).convert("RGB")) for name in raw["image"]])
     listed = pd.to_datetime(raw["listed_on"])
-    frame = pd.DataFrame({"text": raw["description"].astype(str), "description": raw["description"].astype(str),
-                          "price": raw["price"].astype(float), "weight": raw["weight"].astype(float),
-                          "listed_year": listed.dt.year.astype(float), "listed_month": listed.dt.month.astype(float),
-                          "listed_day_of_year": listed.dt.dayofyear.astype(float),
-                          "color": raw["color"].astype(object)})
+    frame = pd.DataFrame(
+        {
+            "text": raw["description"].astype(str),
+            "description": raw["description"].astype(str),
+            "price": raw["price"].astype(float),
+            "weight": raw["weight"].astype(float),
+            "listed_year": listed.dt.year.astype(float),
+            "listed_month": listed.dt.month.astype(float),
+            "listed_day_of_year": listed.dt.dayofyear.astype(float),
+            "color": raw["color"].astype(object),
+        }
+    )
     kinds = tuple(sorted(raw["kind"].unique()))
     tags, names = multi_hot([s.split("|") if isinstance(s, str) and s else [] for s in raw["tags"]])
-    targets = {"kind": raw["kind"].map(kinds.index).to_numpy(np.int64), "score": raw["score"].to_numpy(float),
-               "tags": tags}
+    targets = {
+        "kind": raw["kind"].map(kinds.index).to_numpy(np.int64),
+        "score": raw["score"].to_numpy(float),
+        "tags": tags,
+    }
     train, test = split(len(frame))
     heads = (Head("kind", "classification", kinds), Head("score", "regression"), Head("tags", "multilabel", names))
-    return BenchSet("demo", frame, ("description",), ("price", "weight", "listed_year", "listed_month",
-                    "listed_day_of_year"), ("color",), heads, targets, train, test, images=images)
+    return BenchSet(
+        "demo",
+        frame,
+        ("description",),
+        ("price", "weight", "listed_year", "listed_month", "listed_day_of_year"),
+        ("color",),
+        heads,
+        targets,
+        train,
+        test,
+        images=images,
+    )
 
 
 def breast_cancer() -> BenchSet:
@@ -341,10 +439,21 @@ def breast_cancer() -> BenchSet:
     frame.insert(0, "text", "")
     train, test = split(len(frame))
     head = Head("diagnosis", "classification", tuple(data.target_names))
-    return BenchSet("breast_cancer", frame, (), numbers, (), (head,), {"diagnosis": data.target.to_numpy(np.int64)},
-                    train, test)
+    return BenchSet(
+        "breast_cancer", frame, (), numbers, (), (head,), {"diagnosis": data.target.to_numpy(np.int64)}, train, test
+    )
 
 
-LOADERS = {"movies": movies, "posters": posters, "digits": digits, "digits32": digits32, "mnist": mnist,
-           "posters_image": posters_image, "rotten_tomatoes": rotten_tomatoes, "flights": flights, "demo": demo,
-           "breast_cancer": breast_cancer, "synthetic": synthetic}
+LOADERS = {
+    "movies": movies,
+    "posters": posters,
+    "digits": digits,
+    "digits32": digits32,
+    "mnist": mnist,
+    "posters_image": posters_image,
+    "rotten_tomatoes": rotten_tomatoes,
+    "flights": flights,
+    "demo": demo,
+    "breast_cancer": breast_cancer,
+    "synthetic": synthetic,
+}

@@ -38,11 +38,27 @@ from benchmarks import report, sets, systems
 from components.evaluation.metrics import higher_is_better
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SETS = ("digits", "digits32", "mnist", "posters_image", "posters", "movies", "rotten_tomatoes", "flights", "demo",
-        "breast_cancer")
+SETS = (
+    "digits",
+    "digits32",
+    "mnist",
+    "posters_image",
+    "posters",
+    "movies",
+    "rotten_tomatoes",
+    "flights",
+    "demo",
+    "breast_cancer",
+)
 SYSTEMS = ("braid", "linear_probe", "classical", "autokeras", "autogluon", "trivial")
-LABELS = {"braid": "Braid", "linear_probe": "linear probe", "classical": "classical", "autokeras": "AutoKeras",
-          "autogluon": "AutoGluon 60 s/head", "trivial": "trivial"}
+LABELS = {
+    "braid": "Braid",
+    "linear_probe": "linear probe",
+    "classical": "classical",
+    "autokeras": "AutoKeras",
+    "autogluon": "AutoGluon 60 s/head",
+    "trivial": "trivial",
+}
 QUICK = {"seeds": [0], "trials": 1, "epochs": 1, "flights_rows": 2000, "demo_rows": 300}
 
 
@@ -69,8 +85,11 @@ def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
             out[name] = {"error": "not applicable: AutoGluon Tabular has no image model"}
             continue
         set_dir = set_dir or bench.save(sets.WORK / f"set-{bench.name}")
-        args = (["--trials", str(trials), "--epochs", str(epochs), "--seed", "0"] if name == "autokeras"
-                else ["--seconds-per-head", "60"])
+        args = (
+            ["--trials", str(trials), "--epochs", str(epochs), "--seed", "0"]
+            if name == "autokeras"
+            else ["--seconds-per-head", "60"]
+        )
         out[name] = systems.score(bench, systems.run_peer(name, set_dir, args))
     return out
 
@@ -78,19 +97,31 @@ def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
 def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
     """Every system on one set; the entry suite.json keeps for it."""
     started, code = time.monotonic(), code_version()  # before the run: later edits do not belong to it
-    print(f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows, Braid {trials} x {epochs}, "
-          f"seeds {seeds}", flush=True)
-    results = {"braid": systems.braid_over_seeds(bench, seeds, trials, epochs),
-               "linear_probe": systems.score(bench, systems.run_linear_probe(bench)),
-               "classical": systems.score(bench, systems.run_classical(bench, seed=0)),
-               **run_peers(bench, trials, epochs),
-               "trivial": {"heads": systems.trivial(bench), "seconds": 0.0}}
+    print(
+        f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows, Braid {trials} x {epochs}, "
+        f"seeds {seeds}",
+        flush=True,
+    )
+    results = {
+        "braid": systems.braid_over_seeds(bench, seeds, trials, epochs),
+        "linear_probe": systems.score(bench, systems.run_linear_probe(bench)),
+        "classical": systems.score(bench, systems.run_classical(bench, seed=0)),
+        **run_peers(bench, trials, epochs),
+        "trivial": {"heads": systems.trivial(bench), "seconds": 0.0},
+    }
     for name, result in results.items():
         print(f"  {name}: {systems.summary(result)}", flush=True)
-    entry = {"set": bench.name, "date": time.strftime("%Y-%m-%d %H:%M"), "code": code, "trials": trials,
-             "epochs": epochs,
-             "seeds": seeds, "split": "80/20 of numpy.random.default_rng(0).permutation", **bench.spec(),
-             "systems": results}
+    entry = {
+        "set": bench.name,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "code": code,
+        "trials": trials,
+        "epochs": epochs,
+        "seeds": seeds,
+        "split": "80/20 of numpy.random.default_rng(0).permutation",
+        **bench.spec(),
+        "systems": results,
+    }
     entry["normalised"] = normalised(entry)
     entry["session_seconds"] = round(time.monotonic() - started, 1)
     return entry
@@ -98,8 +129,13 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) ->
 
 def code_version() -> str:
     """The commit the figures came from (`-dirty`: with uncommitted changes), as Braid's defaults keep moving."""
-    done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or "unknown"
 
 
@@ -108,8 +144,10 @@ def normalised(entry: dict) -> dict[str, dict[str, float]]:
     out = {}
     for head in entry["heads"]:
         base = entry["systems"]["trivial"]["heads"][head["name"]]["value"]
-        out[head["name"]] = {name: report.normalised(value, base, higher_is_better(head["metric"]))
-                             for name, value in _values(entry, head["name"]).items()}
+        out[head["name"]] = {
+            name: report.normalised(value, base, higher_is_better(head["metric"]))
+            for name, value in _values(entry, head["name"]).items()
+        }
     return out
 
 
@@ -128,15 +166,25 @@ def ranks(entries: list[dict]) -> dict[str, dict]:
             places = rankdata([sign * v for v in values.values()])
             for (name, _), place in zip(values.items(), places):
                 per_system.setdefault(name, []).append((float(place), entry["normalised"][head["name"]][name]))
-    return {name: {"mean_rank": float(np.mean([p for p, _ in pairs])), "heads": len(pairs),
-                   "mean_normalised": float(np.mean([n for _, n in pairs]))}
-            for name, pairs in sorted(per_system.items(), key=lambda item: np.mean([p for p, _ in item[1]]))}
+    return {
+        name: {
+            "mean_rank": float(np.mean([p for p, _ in pairs])),
+            "heads": len(pairs),
+            "mean_normalised": float(np.mean([n for _, n in pairs])),
+        }
+        for name, pairs in sorted(per_system.items(), key=lambda item: np.mean([p for p, _ in item[1]]))
+    }
 
 
 def _cell(result: dict, head: str, score: float | None) -> str:
     if "heads" not in result:
-        return "not built" if "not built" in str(result.get("error")) else "n/a" if "not applicable" in str(
-            result.get("error")) else "failed"
+        return (
+            "not built"
+            if "not built" in str(result.get("error"))
+            else "n/a"
+            if "not applicable" in str(result.get("error"))
+            else "failed"
+        )
     text = f"{result['heads'][head]['value']:.3f}"
     if "min" in result and result["min"][head] != result["max"][head]:
         text += f" [{result['min'][head]:.3f}-{result['max'][head]:.3f}]"
@@ -145,30 +193,45 @@ def _cell(result: dict, head: str, score: float | None) -> str:
 
 def markdown(document: dict) -> str:
     entries = list(document["sets"].values())
-    lines = ["# Benchmark suite: Braid and the alternatives, set by set, head by head", "",
-             "Regenerated by `python -m benchmarks.suite` from suite.json (the latest run of each set). Cells: "
-             "the head's primary metric on the test split, Braid's median over seeds [min-max], and in "
-             "parentheses the normalised score (0 = trivial baseline, 1 = perfect; MAE: 1 - value / trivial's).",
-             "", "## Mean rank over the heads each system ran (1 = best)", "",
-             "| system | mean rank | heads | mean normalised score |", "|---|---|---|---|"]
+    lines = [
+        "# Benchmark suite: Braid and the alternatives, set by set, head by head",
+        "",
+        "Regenerated by `python -m benchmarks.suite` from suite.json (the latest run of each set). Cells: "
+        "the head's primary metric on the test split, Braid's median over seeds [min-max], and in "
+        "parentheses the normalised score (0 = trivial baseline, 1 = perfect; MAE: 1 - value / trivial's).",
+        "",
+        "## Mean rank over the heads each system ran (1 = best)",
+        "",
+        "| system | mean rank | heads | mean normalised score |",
+        "|---|---|---|---|",
+    ]
     for name, row in document["ranks"].items():
-        lines.append(f"| {LABELS.get(name, name)} | {row['mean_rank']:.2f} | {row['heads']} | "
-                     f"{row['mean_normalised']:.3f} |")
+        lines.append(
+            f"| {LABELS.get(name, name)} | {row['mean_rank']:.2f} | {row['heads']} | {row['mean_normalised']:.3f} |"
+        )
     for entry in entries:
         systems_ = [s for s in SYSTEMS if s in entry["systems"]]
-        lines += ["", f"## {entry['set']}", "",
-                  f"{entry['train_rows']:,} train / {entry['test_rows']:,} test rows; Braid {entry['trials']} trials x "
-                  f"{entry['epochs']} epochs, seeds {entry['seeds']}; {entry['date']}, code {entry.get('code', '?')}.",
-                  "",
-                  "| head (metric) | " + " | ".join(LABELS[s] for s in systems_) + " |",
-                  "|---|" + "---|" * len(systems_)]
+        lines += [
+            "",
+            f"## {entry['set']}",
+            "",
+            f"{entry['train_rows']:,} train / {entry['test_rows']:,} test rows; Braid {entry['trials']} trials x "
+            f"{entry['epochs']} epochs, seeds {entry['seeds']}; {entry['date']}, code {entry.get('code', '?')}.",
+            "",
+            "| head (metric) | " + " | ".join(LABELS[s] for s in systems_) + " |",
+            "|---|" + "---|" * len(systems_),
+        ]
         for head in entry["heads"]:
             scores = entry["normalised"][head["name"]]
-            cells = [_cell(entry["systems"][s], head["name"], scores.get(s) if s != "trivial" else None)
-                     for s in systems_]
+            cells = [
+                _cell(entry["systems"][s], head["name"], scores.get(s) if s != "trivial" else None) for s in systems_
+            ]
             lines.append(f"| {head['name']} ({head['metric']}) | " + " | ".join(cells) + " |")
-        seconds = " · ".join(f"{LABELS[s]} {entry['systems'][s]['seconds']:.0f} s" for s in systems_
-                             if s != "trivial" and entry["systems"][s].get("seconds"))
+        seconds = " · ".join(
+            f"{LABELS[s]} {entry['systems'][s]['seconds']:.0f} s"
+            for s in systems_
+            if s != "trivial" and entry["systems"][s].get("seconds")
+        )
         lines += ["", f"Fit seconds (Braid: median over seeds): {seconds}."]
         for name in systems_:
             error = entry["systems"][name].get("error")
@@ -184,8 +247,9 @@ def plot(document: dict, path: Path) -> Path:
             names.append(f"{entry['set']}\n{head['name']}")
             for name in SYSTEMS[:-1]:
                 series[LABELS[name]].append(entry["normalised"][head["name"]].get(name, np.nan))
-    return report.bar_chart(names, series, path, "Benchmark suite: test split, each head normalised "
-                            "(missing bar: not run)")
+    return report.bar_chart(
+        names, series, path, "Benchmark suite: test split, each head normalised (missing bar: not run)"
+    )
 
 
 def write(entries: list[dict], out: Path) -> dict[str, Path]:
@@ -209,10 +273,15 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="Braid's search seeds")
     parser.add_argument("--trials", type=int, help="Braid's trials (default 3; image-only sets 2)")
     parser.add_argument("--epochs", type=int, help="Braid's epochs per trial (default 5)")
-    parser.add_argument("--rows", type=int, default=sets.FLIGHT_ROWS,
-                        help=f"flights drawn before the split (default {sets.FLIGHT_ROWS:,}; 336776 = all)")
-    parser.add_argument("--quick", action="store_true", help="smoke budget: seed 0, 1 trial x 1 epoch, "
-                        "2,000 flights, 300 demo rows")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=sets.FLIGHT_ROWS,
+        help=f"flights drawn before the split (default {sets.FLIGHT_ROWS:,}; 336776 = all)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke budget: seed 0, 1 trial x 1 epoch, 2,000 flights, 300 demo rows"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of suite.json/.md/.png")
     parser.add_argument("--redraw", action="store_true", help="only redraw the table and plot from the JSON")
     args = parser.parse_args(argv)
@@ -224,8 +293,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     paths = {}
     for name in args.sets:
         bench = load(name, rows, demo_rows)
-        trials, epochs = budget(bench, QUICK["trials"] if args.quick else args.trials,
-                                QUICK["epochs"] if args.quick else args.epochs)
+        trials, epochs = budget(
+            bench, QUICK["trials"] if args.quick else args.trials, QUICK["epochs"] if args.quick else args.epochs
+        )
         # written set by set, so a later set's crash keeps the earlier results
         paths = write([run_set(bench, seeds, trials, epochs)], args.out)
     return paths

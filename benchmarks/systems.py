@@ -76,8 +76,9 @@ def trivial(bench: BenchSet) -> dict:
     for head in bench.heads:
         train, test = bench.known(head, bench.train), bench.known(head, bench.test)
         classes = head.names if head.task == "classification" else None
-        report = baseline_report(head.task, bench.targets[head.name][train], bench.targets[head.name][test],
-                                 classes=classes)
+        report = baseline_report(
+            head.task, bench.targets[head.name][train], bench.targets[head.name][test], classes=classes
+        )
         out[head.name] = {"value": report.metrics[head.primary], "rule": report.notes[0]}
     return out
 
@@ -90,11 +91,16 @@ def run_pixels_logistic(bench: BenchSet, seed: int = 0) -> Run:
     pixels = bench.images.reshape(len(bench.images), -1).astype(float) / 255.0
     predictions = {}
     for head in bench.heads:
-        model = LogisticRegression(max_iter=5000, random_state=seed).fit(pixels[bench.train],
-                                                                       bench.targets[head.name][bench.train])
+        model = LogisticRegression(max_iter=5000, random_state=seed).fit(
+            pixels[bench.train], bench.targets[head.name][bench.train]
+        )
         predictions[head.name] = model.predict_proba(pixels[bench.test])
-    return Run("classical", predictions, time.monotonic() - started,
-               info={"models": {h.name: "logistic regression on raw pixels" for h in bench.heads}})
+    return Run(
+        "classical",
+        predictions,
+        time.monotonic() - started,
+        info={"models": {h.name: "logistic regression on raw pixels" for h in bench.heads}},
+    )
 
 
 def _classical_inputs(bench: BenchSet, rows: np.ndarray, texts: bool = True) -> ClassicalInputs:
@@ -115,15 +121,23 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
     for head in bench.heads:
         rows = bench.known(head, bench.train)
         # the numbers are log1p-scaled already (the README's features)
-        fit = fit_classical(head.task, _classical_inputs(bench, rows), bench.targets[head.name][rows], test,
-                            seed=seed, log_numbers=False)
+        fit = fit_classical(
+            head.task,
+            _classical_inputs(bench, rows),
+            bench.targets[head.name][rows],
+            test,
+            seed=seed,
+            log_numbers=False,
+        )
         predictions[head.name], models[head.name] = fit.y_pred, fit.description
         if fit.threshold is not None:
             thresholds[head.name] = fit.threshold
     return Run("classical", predictions, time.monotonic() - started, thresholds, {"models": models})
 
 
-def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None) -> Run:
+def run_braid(
+    bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None
+) -> Run:
     """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once.
 
     `pretrained` is the AutoModel's (None: the frozen encoders when installed). Embeddings are cached
@@ -160,8 +174,16 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
 
     keras.utils.set_random_seed(seed)
     # The search lives in workdir; the AutoModel keeps embeddings beside it, in workdir.parent/_embeddings.
-    model = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=trials, overwrite=True, seed=seed,
-                         directory=str(workdir.parent), project_name=workdir.name, pretrained=pretrained)
+    model = ak.AutoModel(
+        inputs=inputs,
+        outputs=outputs,
+        max_trials=trials,
+        overwrite=True,
+        seed=seed,
+        directory=str(workdir.parent),
+        project_name=workdir.name,
+        pretrained=pretrained,
+    )
     started = time.monotonic()
     model.fit([rows(v, bench.train) for v in x], [rows(v, bench.train) for v in y], epochs=epochs, verbose=0)
     seconds = time.monotonic() - started
@@ -176,12 +198,26 @@ def run_braid(bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Pat
         elif head.task == "regression":
             value = value.reshape(-1).astype(float)
         predictions[head.name] = value.astype(float)  # multi-label: 0/1 at Braid's tuned thresholds
-    info = {"seed": seed, "trials": trials, "epochs": epochs, "embedded_rows": model.embedder.computed_rows,
-            "encoders": [f.encoder for f in model.embedder.frozen],
-            "leaderboard": [{"score": r["score"], "status": r["status"],
-                             "changed": {k: v for k, v in r["hyperparameters"].items() if "encoder" in k or "fusion" in k
-                                         or k == "learning_rate"}} for r in model.leaderboard()],
-            "ensemble": {head: list(map(int, picks)) for head, picks in model.ensemble_picks.items()}}
+    info = {
+        "seed": seed,
+        "trials": trials,
+        "epochs": epochs,
+        "embedded_rows": model.embedder.computed_rows,
+        "encoders": [f.encoder for f in model.embedder.frozen],
+        "leaderboard": [
+            {
+                "score": r["score"],
+                "status": r["status"],
+                "changed": {
+                    k: v
+                    for k, v in r["hyperparameters"].items()
+                    if "encoder" in k or "fusion" in k or k == "learning_rate"
+                },
+            }
+            for r in model.leaderboard()
+        ],
+        "ensemble": {head: list(map(int, picks)) for head, picks in model.ensemble_picks.items()},
+    }
     return Run("braid" if pretrained is not False else "braid_scratch", predictions, seconds, info=info)
 
 
@@ -212,8 +248,13 @@ def run_linear_probe(bench: BenchSet, seed: int = 0) -> Run:
         if fit[1] is not None:
             thresholds[head.name] = fit[1]
     # `embedded_rows`: rows run through an encoder here (0 when Braid's search had cached them all)
-    return Run("linear_probe", predictions, time.monotonic() - started, thresholds,
-               {"models": models, "embedded_rows": embedded})
+    return Run(
+        "linear_probe",
+        predictions,
+        time.monotonic() - started,
+        thresholds,
+        {"models": models, "embedded_rows": embedded},
+    )
 
 
 def _probe_features(bench: BenchSet) -> tuple[np.ndarray, np.ndarray, str, int]:
@@ -225,13 +266,22 @@ def _probe_features(bench: BenchSet) -> tuple[np.ndarray, np.ndarray, str, int]:
     blocks, parts = {"train": [], "test": []}, []
     sources = []
     if bench.images is not None:
-        sources.append((Frozen(ak.ImageInput(name="image"), "efficientnet_lite0", None),
-                        lambda rows: bench.images[rows], "EfficientNet-Lite0 features"))
+        sources.append(
+            (
+                Frozen(ak.ImageInput(name="image"), "efficientnet_lite0", None),
+                lambda rows: bench.images[rows],
+                "EfficientNet-Lite0 features",
+            )
+        )
     if bench.text_columns:
         # the array Braid's TextInput adapter makes (its dtype is part of the cache key)
-        sources.append((Frozen(ak.TextInput(name="text"), "minilm", None),
-                        lambda rows: np.asarray([str(v) for v in bench.frame["text"].iloc[rows]], dtype=str),
-                        "MiniLM embeddings"))
+        sources.append(
+            (
+                Frozen(ak.TextInput(name="text"), "minilm", None),
+                lambda rows: np.asarray([str(v) for v in bench.frame["text"].iloc[rows]], dtype=str),
+                "MiniLM embeddings",
+            )
+        )
     for item, values, name in sources:
         train, test = embedder.embed(item, values(bench.train)), embedder.embed(item, values(bench.test))
         # one scale per block, not per feature: EfficientNet's ReLU6 features are often near-constant on
@@ -271,7 +321,7 @@ def _probe_head(head, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, seed: in
         return out
 
     order = np.random.default_rng(seed).permutation(len(y))
-    val, rest = order[: len(y) // 5], order[len(y) // 5:]
+    val, rest = order[: len(y) // 5], order[len(y) // 5 :]
     choices = {}
     for c in (0.01, 0.1, 1.0):
         p = proba(fitted(c, rest), x[val])
@@ -285,8 +335,9 @@ def _probe_head(head, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, seed: in
     return proba(fitted(c, np.arange(len(y))), x_test), threshold, f"{kind} (C={c:g} chosen on 20% of train)"
 
 
-def braid_over_seeds(bench: BenchSet, seeds: list[int], trials: int, epochs: int,
-                     pretrained: bool | None = None) -> dict:
+def braid_over_seeds(
+    bench: BenchSet, seeds: list[int], trials: int, epochs: int, pretrained: bool | None = None
+) -> dict:
     """Scores per seed, then the median, min and max of each head's primary metric.
 
     Searches run in temporary folders under benchmarks/.work/braid, whose _embeddings/ keeps the
@@ -300,9 +351,13 @@ def braid_over_seeds(bench: BenchSet, seeds: list[int], trials: int, epochs: int
         per_seed[str(seed)] = score(bench, run)
         print(f"  braid seed {seed}: {summary(per_seed[str(seed)])}", flush=True)
     heads = {h.name: [s["heads"][h.name]["value"] for s in per_seed.values()] for h in bench.heads}
-    return {"heads": {k: {"value": statistics.median(v)} for k, v in heads.items()},
-            "min": {k: min(v) for k, v in heads.items()}, "max": {k: max(v) for k, v in heads.items()},
-            "seconds": statistics.median(s["seconds"] for s in per_seed.values()), "per_seed": per_seed}
+    return {
+        "heads": {k: {"value": statistics.median(v)} for k, v in heads.items()},
+        "min": {k: min(v) for k, v in heads.items()},
+        "max": {k: max(v) for k, v in heads.items()},
+        "seconds": statistics.median(s["seconds"] for s in per_seed.values()),
+        "per_seed": per_seed,
+    }
 
 
 def summary(result: dict) -> str:
@@ -335,7 +390,7 @@ def run_peer(name: str, set_dir: Path, args: list[str], timeout: float = 3600) -
         last = ((done.stderr or done.stdout).strip().splitlines() or [""])[-1]
         return Run(name, None, seconds, error=f"exit {done.returncode}: {last[:300]}")
     with np.load(out_dir / "predictions.npz") as stored:
-        predictions = {key[len("pred_"):]: stored[key] for key in stored.files}
+        predictions = {key[len("pred_") :]: stored[key] for key in stored.files}
     info = json.loads((out_dir / "result.json").read_text())
     info["wall_seconds_with_startup"] = round(seconds, 1)
     return Run(name, predictions, float(info.get("seconds", seconds)), info=info)

@@ -49,20 +49,34 @@ def night_rows(frame: pd.DataFrame, night: int, rows: int) -> pd.DataFrame:
 ARMS = {"cold": 0, "warm": None, "warm_best": 1}  # how many of the previous night's trials seed each (None: all)
 
 
-def search(rows: pd.DataFrame, night: int, arm: str, warm_start: list[dict] | None, trials: int, epochs: int,
-           directory: str) -> list[dict]:
+def search(
+    rows: pd.DataFrame, night: int, arm: str, warm_start: list[dict] | None, trials: int, epochs: int, directory: str
+) -> list[dict]:
     """One night's search → its leaderboard (trials best first)."""
     import components as ak
 
     model = ak.AutoModel(
-        inputs=[ak.StructuredDataInput(name="table", column_types={"listed_on": "datetime"}), ak.TextInput(name="text")],
-        outputs=ak.RegressionHead(name="score"), max_trials=trials, tuner="greedy", seed=night,
-        directory=directory, project_name=f"night{night}_{arm}", overwrite=True,
-        ensemble_size=1, pretrained=False, warm_start=warm_start)
+        inputs=[
+            ak.StructuredDataInput(name="table", column_types={"listed_on": "datetime"}),
+            ak.TextInput(name="text"),
+        ],
+        outputs=ak.RegressionHead(name="score"),
+        max_trials=trials,
+        tuner="greedy",
+        seed=night,
+        directory=directory,
+        project_name=f"night{night}_{arm}",
+        overwrite=True,
+        ensemble_size=1,
+        pretrained=False,
+        warm_start=warm_start,
+    )
     table = rows[TABLE].copy()
     table["price"] = table["price"].fillna(table["price"].median())
     table["weight"] = table["weight"].fillna(table["weight"].median())
-    model.fit([table, rows["description"].to_numpy()], rows["score"].to_numpy(dtype="float32"), epochs=epochs, verbose=0)
+    model.fit(
+        [table, rows["description"].to_numpy()], rows["score"].to_numpy(dtype="float32"), epochs=epochs, verbose=0
+    )
     return model.leaderboard()
 
 
@@ -86,8 +100,13 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     frame = demo_frame(args.demo_rows)
-    results: dict = {"settings": vars(args), "objective": "val_combined_loss (lower is better)",
-                     "cpus": os.cpu_count(), "load_average_1m_at_start": os.getloadavg()[0], "nights": []}
+    results: dict = {
+        "settings": vars(args),
+        "objective": "val_combined_loss (lower is better)",
+        "cpus": os.cpu_count(),
+        "load_average_1m_at_start": os.getloadavg()[0],
+        "nights": [],
+    }
     with tempfile.TemporaryDirectory() as directory:
         first = search(night_rows(frame, 0, args.rows), 0, "cold", None, args.trials, args.epochs, directory)
         previous = {arm: first for arm in ARMS}

@@ -68,9 +68,13 @@ def check_writable(folder: Path) -> None:
         probe.write_bytes(b"0" * 1024)
         probe.unlink()
     except OSError as exc:
-        raise StorageError(f"cannot write to {folder}: {exc.strerror or exc}. "
-                           "Free disk space or point BRAID_HOME at a writable directory") from None
+        raise StorageError(
+            f"cannot write to {folder}: {exc.strerror or exc}. "
+            "Free disk space or point BRAID_HOME at a writable directory"
+        ) from None
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
-        raise StorageError(f"only {free // 2**20} MiB free under {folder}; Braid needs at least "
-                           f"{MIN_FREE_BYTES // 2**20} MiB. Free disk space or point BRAID_HOME elsewhere")
+        raise StorageError(
+            f"only {free // 2**20} MiB free under {folder}; Braid needs at least "
+            f"{MIN_FREE_BYTES // 2**20} MiB. Free disk space or point BRAID_HOME elsewhere"
+        )

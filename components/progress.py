@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+
 @dataclass(frozen=True)
 class Progress:
     """One step forward: `done` of `total` units of `stage` (rows, trials); None when not countable."""
@@ -69,15 +70,24 @@ class SearchProgress:
 
     def on_trial_begin(self, trial_id: str, hyperparameters: dict) -> None:
         self.epoch = 0
-        report("search", self.trials_done * self.epochs, self.total,
-               f"trial {self.trials_done + 1} of {self.max_trials}")
+        report(
+            "search", self.trials_done * self.epochs, self.total, f"trial {self.trials_done + 1} of {self.max_trials}"
+        )
 
     def on_epoch_end(self, trial_id: str, epoch: int, logs: dict) -> None:
         self.epoch = epoch + 1
-        report("search", self.trials_done * self.epochs + min(self.epoch, self.epochs), self.total,
-               f"trial {self.trials_done + 1} of {self.max_trials}, epoch {self.epoch} of {self.epochs}")
+        report(
+            "search",
+            self.trials_done * self.epochs + min(self.epoch, self.epochs),
+            self.total,
+            f"trial {self.trials_done + 1} of {self.max_trials}, epoch {self.epoch} of {self.epochs}",
+        )
 
     def on_trial_end(self, trial_id: str, status: str, *args: Any) -> None:
         self.trials_done += 1
-        report("search", self.trials_done * self.epochs, self.total,
-               f"{self.trials_done} of {self.max_trials} trials done ({status.lower()})")
+        report(
+            "search",
+            self.trials_done * self.epochs,
+            self.total,
+            f"{self.trials_done} of {self.max_trials} trials done ({status.lower()})",
+        )

@@ -73,10 +73,23 @@ class TrackingConfig:
 
 def _is_transient(exc: Exception) -> bool:
     text = f"{type(exc).__name__}: {exc}".lower()
-    markers = ("connection", "timed out", "timeout", "max retries", "database is locked", "unavailable",
-               "temporarily", "503", "502", "504", "refused", "reset by peer",
-               # several processes creating one new SQLite store race through its schema migration
-               "_alembic_tmp_", "alembic_version")
+    markers = (
+        "connection",
+        "timed out",
+        "timeout",
+        "max retries",
+        "database is locked",
+        "unavailable",
+        "temporarily",
+        "503",
+        "502",
+        "504",
+        "refused",
+        "reset by peer",
+        # several processes creating one new SQLite store race through its schema migration
+        "_alembic_tmp_",
+        "alembic_version",
+    )
     return any(m in text for m in markers)
 
 
@@ -143,8 +156,9 @@ class Tracker:
         else:
             location = f"{self.config.artifact_root}/{name}" if self.config.artifact_root else None
             try:
-                experiment_id = self._call("create experiment", self.client.create_experiment, name,
-                                           artifact_location=location)
+                experiment_id = self._call(
+                    "create experiment", self.client.create_experiment, name, artifact_location=location
+                )
             except TrackingError:
                 # Another process may have created it between our look-up and create.
                 found = self._call("look up experiment", self.client.get_experiment_by_name, name)
@@ -158,8 +172,9 @@ class Tracker:
                 self._call("tag experiment", self.client.set_experiment_tag, experiment_id, key, value)
         return experiment_id
 
-    def start_run(self, experiment_id: str, run_name: str, tags: dict[str, str] | None = None,
-                  parent_run_id: str | None = None) -> str:
+    def start_run(
+        self, experiment_id: str, run_name: str, tags: dict[str, str] | None = None, parent_run_id: str | None = None
+    ) -> str:
         tags = dict(tags or {})
         if parent_run_id:
             tags[PARENT_TAG] = parent_run_id
@@ -169,20 +184,29 @@ class Tracker:
     def find_unfinished_run(self, experiment_id: str, run_key: str) -> str | None:
         """A parent run with this key that never finished (killed or failed): the one to resume."""
         runs = self._call(
-            "search runs", self.client.search_runs, [experiment_id],
+            "search runs",
+            self.client.search_runs,
+            [experiment_id],
             filter_string=f"tags.`{RUN_KEY_TAG}` = '{run_key}' and attributes.status != 'FINISHED'",
-            max_results=5, order_by=["attributes.start_time DESC"],
+            max_results=5,
+            order_by=["attributes.start_time DESC"],
         )
         runs = [r for r in runs if PARENT_TAG not in r.data.tags]
         return runs[0].info.run_id if runs else None
 
-    def finished_runs(self, experiment_id: str, tags: dict[str, str], exclude: str | None = None,
-                      limit: int = 5) -> list[mlflow.entities.Run]:
+    def finished_runs(
+        self, experiment_id: str, tags: dict[str, str], exclude: str | None = None, limit: int = 5
+    ) -> list[mlflow.entities.Run]:
         """The latest finished parent runs carrying these tags, newest first."""
         match = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
-        runs = self._call("search runs", self.client.search_runs, [experiment_id],
-                          filter_string=f"{match} and attributes.status = 'FINISHED'",
-                          max_results=limit + 1, order_by=["attributes.start_time DESC"])
+        runs = self._call(
+            "search runs",
+            self.client.search_runs,
+            [experiment_id],
+            filter_string=f"{match} and attributes.status = 'FINISHED'",
+            max_results=limit + 1,
+            order_by=["attributes.start_time DESC"],
+        )
         return [r for r in runs if PARENT_TAG not in r.data.tags and r.info.run_id != exclude][:limit]
 
     def get_run(self, run_id: str) -> mlflow.entities.Run:
@@ -193,8 +217,13 @@ class Tracker:
         import json
 
         try:
-            local = self._call("download artifact", mlflow.artifacts.download_artifacts, run_id=run_id,
-                               artifact_path=artifact_path, tracking_uri=self.config.tracking_uri)
+            local = self._call(
+                "download artifact",
+                mlflow.artifacts.download_artifacts,
+                run_id=run_id,
+                artifact_path=artifact_path,
+                tracking_uri=self.config.tracking_uri,
+            )
         except (TrackingError, OSError):  # the run has no such artifact (a refusal is not retried)
             return None
         try:
@@ -211,8 +240,9 @@ class Tracker:
 
     def runs_urls(self, prefix: str = "braid-", local_ui: str = "http://127.0.0.1:5000") -> dict[str, str]:
         """`{experiment name: its runs table in the model-training view}` for the experiments named `prefix*`."""
-        found = self._call("search experiments", self.client.search_experiments,
-                           filter_string=f"name LIKE '{prefix}%'", max_results=50)
+        found = self._call(
+            "search experiments", self.client.search_experiments, filter_string=f"name LIKE '{prefix}%'", max_results=50
+        )
         base = self._ui_base(local_ui)
         return {e.name: f"{base}/#/experiments/{e.experiment_id}/runs" for e in found}
 
@@ -226,16 +256,24 @@ class Tracker:
     def children(self, parent_run_id: str) -> list[mlflow.entities.Run]:
         run = self._call("get run", self.client.get_run, parent_run_id)
         return self._call(
-            "search child runs", self.client.search_runs, [run.info.experiment_id],
-            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'", max_results=1000,
+            "search child runs",
+            self.client.search_runs,
+            [run.info.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+            max_results=1000,
         )
 
     def mark_stale_children(self, parent_run_id: str) -> int:
         """Children still RUNNING belong to a process that died: mark them KILLED. Returns how many."""
         stale = [r for r in self.children(parent_run_id) if r.info.status == "RUNNING"]
         for run in stale:
-            self._call("tag killed trial", self.client.set_tag, run.info.run_id, "braid.error",
-                       "the process running this trial was killed; the trial is re-run on resume")
+            self._call(
+                "tag killed trial",
+                self.client.set_tag,
+                run.info.run_id,
+                "braid.error",
+                "the process running this trial was killed; the trial is re-run on resume",
+            )
             self._call("end killed trial", self.client.set_terminated, run.info.run_id, "KILLED")
         return len(stale)
 
@@ -258,20 +296,29 @@ class Tracker:
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         items = [Param(str(k), _param_value(v)) for k, v in params.items()]
         for start in range(0, len(items), 100):
-            self._call("log params", self.client.log_batch, run_id, params=items[start:start + 100])
+            self._call("log params", self.client.log_batch, run_id, params=items[start : start + 100])
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None,
-                    dataset: tuple[str, str] | None = None, model_id: str | None = None) -> None:
+    def log_metrics(
+        self,
+        run_id: str,
+        metrics: dict[str, float],
+        step: int | None = None,
+        dataset: tuple[str, str] | None = None,
+        model_id: str | None = None,
+    ) -> None:
         """Log finite numbers; `dataset` (name, digest) ties them to a logged input (e.g. the test split),
         `model_id` to a logged model."""
         now = int(time.time() * 1000)
         name, digest = dataset or (None, None)
-        items = [Metric(_metric_key(k), float(v), now, step or 0, dataset_name=name, dataset_digest=digest,
-                        model_id=model_id)
-                 for k, v in metrics.items()
-                 if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))]
+        items = [
+            Metric(
+                _metric_key(k), float(v), now, step or 0, dataset_name=name, dataset_digest=digest, model_id=model_id
+            )
+            for k, v in metrics.items()
+            if v is not None and isinstance(v, (int, float)) and math.isfinite(float(v))
+        ]
         for start in range(0, len(items), 500):
-            self._call("log metrics", self.client.log_batch, run_id, metrics=items[start:start + 500])
+            self._call("log metrics", self.client.log_batch, run_id, metrics=items[start : start + 500])
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         items = [RunTag(str(k), str(v)[:5000]) for k, v in tags.items()]
@@ -288,16 +335,16 @@ class Tracker:
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         self._call("upload text", self.client.log_text, run_id, text, artifact_file)
 
-    def log_dataset(self, run_id: str, frame: Any, source: str, name: str, digest: str,
-                    context: str = "training") -> None:
+    def log_dataset(
+        self, run_id: str, frame: Any, source: str, name: str, digest: str, context: str = "training"
+    ) -> None:
         """Record the dataset (schema, profile, digest, source) as the run's input."""
         from mlflow.entities import DatasetInput, InputTag
 
         with warnings.catch_warnings():  # MLflow muses aloud about local paths and integer columns
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest[:36])
-            entity = DatasetInput(dataset=dataset._to_mlflow_entity(),
-                                  tags=[InputTag(key=CONTEXT_TAG, value=context)])
+            entity = DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[InputTag(key=CONTEXT_TAG, value=context)])
         self._call("log dataset", self.client.log_inputs, run_id, datasets=[entity])
 
     def dataset_inputs(self, run_id: str, contexts: tuple[str, ...]) -> list[Any]:
@@ -305,15 +352,19 @@ class Tracker:
         from mlflow.entities import DatasetInput
 
         inputs = self._call("get run", self.client.get_run, run_id).inputs
-        return [DatasetInput(dataset=i.dataset, tags=i.tags) for i in (inputs.dataset_inputs if inputs else [])
-                if any(t.key == CONTEXT_TAG and t.value in contexts for t in i.tags)]
+        return [
+            DatasetInput(dataset=i.dataset, tags=i.tags)
+            for i in (inputs.dataset_inputs if inputs else [])
+            if any(t.key == CONTEXT_TAG and t.value in contexts for t in i.tags)
+        ]
 
     def log_dataset_inputs(self, run_id: str, inputs: list[Any]) -> None:
         if inputs:
             self._call("log datasets", self.client.log_inputs, run_id, datasets=inputs)
 
-    def trial_observer(self, experiment_id: str, parent_run_id: str,
-                       tags: dict[str, str] | None = None) -> "TrialObserver":
+    def trial_observer(
+        self, experiment_id: str, parent_run_id: str, tags: dict[str, str] | None = None
+    ) -> "TrialObserver":
         return TrialObserver(self, experiment_id, parent_run_id, tags)
 
     # ----------------------------------------------------------------- registry
@@ -340,9 +391,19 @@ class Tracker:
                 else:
                     os.environ[key] = value
 
-    def log_pyfunc(self, run_id: str, *, name: str, python_model: str, artifacts: dict[str, str],
-                   signature: Any, input_example: Any, code_paths: list[str] | None = None,
-                   metrics: dict[str, float] | None = None, dataset: tuple[str, str] | None = None) -> str:
+    def log_pyfunc(
+        self,
+        run_id: str,
+        *,
+        name: str,
+        python_model: str,
+        artifacts: dict[str, str],
+        signature: Any,
+        input_example: Any,
+        code_paths: list[str] | None = None,
+        metrics: dict[str, float] | None = None,
+        dataset: tuple[str, str] | None = None,
+    ) -> str:
         """Log a models-from-code pyfunc named `name` into `run_id`, with `metrics` (its own test scores,
         tied to `dataset`) as the logged model's metrics; returns its model URI."""
 
@@ -352,9 +413,14 @@ class Tracker:
                 # search time...); at a step no run metric uses it copies none, and the model's own are
                 # logged below.
                 info = mlflow.pyfunc.log_model(
-                    name=name, python_model=python_model, artifacts=artifacts, signature=signature,
-                    input_example=input_example, code_paths=code_paths,
-                    pip_requirements=_pip_requirements(), step=MODEL_STEP,
+                    name=name,
+                    python_model=python_model,
+                    artifacts=artifacts,
+                    signature=signature,
+                    input_example=input_example,
+                    code_paths=code_paths,
+                    pip_requirements=_pip_requirements(),
+                    step=MODEL_STEP,
                 )
             return info.model_uri, info.model_id
 
@@ -383,8 +449,14 @@ class Tracker:
 
         return self._call(f"load model {model_uri}", _load)
 
-    def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None,
-                 description: str | None = None, version_description: str | None = None) -> str:
+    def register(
+        self,
+        model_uri: str,
+        name: str,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        version_description: str | None = None,
+    ) -> str:
         """Register the logged model `model_uri` as a new version of `name`; returns the version.
         Never leaves a version without its files: the model is logged (files uploaded) first.
         `description` describes the registered model (set when it has none), `version_description` the version."""
@@ -399,8 +471,7 @@ class Tracker:
         if description and not self._call("get registered model", self.client.get_registered_model, name).description:
             self._call("describe registered model", self.client.update_registered_model, name, description)
         if version_description:
-            self._call("describe model version", self.client.update_model_version, name, version,
-                       version_description)
+            self._call("describe model version", self.client.update_model_version, name, version, version_description)
         return version
 
     def alias_version(self, name: str, alias: str) -> str | None:
@@ -431,8 +502,12 @@ class TrialObserver:
         self._inputs: list[Any] | None = None
 
     def on_trial_begin(self, trial_id: str, hyperparameters: dict[str, Any]) -> None:
-        run_id = self.tracker.start_run(self.experiment_id, f"trial-{trial_id}", {TRIAL_TAG: str(trial_id), **self.tags},
-                                        parent_run_id=self.parent_run_id)
+        run_id = self.tracker.start_run(
+            self.experiment_id,
+            f"trial-{trial_id}",
+            {TRIAL_TAG: str(trial_id), **self.tags},
+            parent_run_id=self.parent_run_id,
+        )
         self.runs[trial_id] = run_id
         self.tracker.log_params(run_id, hyperparameters)
         if self._inputs is None:  # the parent's datasets, read once for every trial
@@ -443,8 +518,15 @@ class TrialObserver:
         if trial_id in self.runs:
             self.tracker.log_metrics(self.runs[trial_id], logs, step=epoch)
 
-    def on_trial_end(self, trial_id: str, status: str, metrics: dict[str, float], error: str | None,
-                     model_size: int | None, duration_s: float) -> None:
+    def on_trial_end(
+        self,
+        trial_id: str,
+        status: str,
+        metrics: dict[str, float],
+        error: str | None,
+        model_size: int | None,
+        duration_s: float,
+    ) -> None:
         run_id = self.runs.get(trial_id)
         if run_id is None:
             return

@@ -32,12 +32,17 @@ from flows.local_api import local_api
 if TYPE_CHECKING:
     from flows.stack import Stack
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Braid: multimodal, multi-task AutoML pipelines from a data contract.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Braid: multimodal, multi-task AutoML pipelines from a data contract.",
+)
 contract_app = typer.Typer(no_args_is_help=True, help="Write and check data contracts.")
 app.add_typer(contract_app, name="contract")
-stack_app = typer.Typer(no_args_is_help=True, help="A local PostgreSQL + MLflow + Prefect stack with a worker, "
-                                                    "without docker (under the Braid home).")
+stack_app = typer.Typer(
+    no_args_is_help=True,
+    help="A local PostgreSQL + MLflow + Prefect stack with a worker, without docker (under the Braid home).",
+)
 app.add_typer(stack_app, name="stack")
 console = Console()
 err = Console(stderr=True)
@@ -50,6 +55,8 @@ def _main() -> None:
         from flows.native_logs import quiet_native_logs
 
         quiet_native_logs()
+
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _OFFLINE_ENV = {
@@ -85,8 +92,9 @@ class _NoTracebackForBraidErrors(logging.Filter):
 
 
 def _quiet_braid_tracebacks() -> None:
-    loggers = [logging.getLogger()] + [log for log in logging.Logger.manager.loggerDict.values()
-                                       if isinstance(log, logging.Logger)]
+    loggers = [logging.getLogger()] + [
+        log for log in logging.Logger.manager.loggerDict.values() if isinstance(log, logging.Logger)
+    ]
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING)
     for log in loggers:
@@ -130,8 +138,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_column(col)
     for row in board:
         score = row.get("score")
-        table.add_row(str(row.get("trial_id")), str(row.get("status")),
-                      f"{score:.4f}" if isinstance(score, (int, float)) else "-")
+        table.add_row(
+            str(row.get("trial_id")), str(row.get("status")), f"{score:.4f}" if isinstance(score, (int, float)) else "-"
+        )
     console.print(table)
     drift = summary["drift"]
     if drift["drifted"]:
@@ -161,14 +170,25 @@ def _progress() -> Iterator[None]:
 
     from components.progress import listen
 
-    columns = (SpinnerColumn(), TextColumn("[bold]{task.fields[stage]:<10}"), BarColumn(),
-               TextColumn("{task.description}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[stage]:<10}"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None, stage="start")
 
         def show(event) -> None:
-            bar.update(task, description=event.detail or event.stage, stage=event.stage,
-                       completed=event.done or 0, total=event.total)
+            bar.update(
+                task,
+                description=event.detail or event.stage,
+                stage=event.stage,
+                completed=event.done or 0,
+                total=event.total,
+            )
 
         with listen(show):
             yield
@@ -177,21 +197,35 @@ def _progress() -> Iterator[None]:
 @app.command()
 def run(
     contract: Annotated[Path, typer.Argument(help="The data contract YAML.")],
-    max_trials: Annotated[Optional[int], typer.Option(help="Models the search may try (default: the contract's training.max_trials, 3).")] = None,
+    max_trials: Annotated[
+        Optional[int], typer.Option(help="Models the search may try (default: the contract's training.max_trials, 3).")
+    ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the contract's, 5).")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds after which no new trial starts.")] = None,
-    tuner: Annotated[Optional[str], typer.Option(help="greedy | random | bayesian | hyperband (default: the contract's, greedy)")] = None,
+    tuner: Annotated[
+        Optional[str], typer.Option(help="greedy | random | bayesian | hyperband (default: the contract's, greedy)")
+    ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the search (default: the contract's, 0).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Rows per step (default: picked from the data).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Search worker processes sharing one oracle (default: the contract's, 1).")] = None,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Search worker processes sharing one oracle (default: the contract's, 1).")
+    ] = None,
 ) -> None:
     """Run the whole training pipeline on CONTRACT."""
 
     def _do() -> None:
         _check_budget(max_trials, epochs, time_budget)
         _positive("workers", workers, allow_none=True)
-        summary = _run_training(contract, max_trials=max_trials, epochs=epochs, time_budget=time_budget,
-                                tuner=tuner, seed=seed, batch_size=batch_size, workers=workers)
+        summary = _run_training(
+            contract,
+            max_trials=max_trials,
+            epochs=epochs,
+            time_budget=time_budget,
+            tuner=tuner,
+            seed=seed,
+            batch_size=batch_size,
+            workers=workers,
+        )
         _print_summary(summary)
 
     _guard(_do)
@@ -255,8 +289,9 @@ def score(
 
         _quiet_braid_tracebacks()
         with local_api():
-            result = scoring_pipeline(contract=str(contract), data=str(data),
-                                      output=str(output) if output else None, alias=alias)
+            result = scoring_pipeline(
+                contract=str(contract), data=str(data), output=str(output) if output else None, alias=alias
+            )
         console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
 
     _guard(_do)
@@ -296,16 +331,20 @@ def demo(
         console.rule("Braid demo")
         console.print(f"1/2 demo data → {write_demo_data(layout.demo_data, n_rows=rows)}")
         console.print("2/2 pipeline on data_contracts/demo.yaml")
-        summary = _run_training(PROJECT_ROOT / "data_contracts" / "demo.yaml", max_trials=max_trials,
-                                epochs=epochs, tuner="greedy", seed=0)
+        summary = _run_training(
+            PROJECT_ROOT / "data_contracts" / "demo.yaml", max_trials=max_trials, epochs=epochs, tuner="greedy", seed=0
+        )
         _print_summary(summary)
         console.rule("Where things are")
         console.print(f"Braid home:        {layout.home}")
         console.print(f"MLflow store:      {layout.mlflow_uri}")
         console.print(f"Preprocessed data: {summary['prepared']['directory']}")
         runs = _runs_urls(layout, 5000)
-        console.print("Open the MLflow UI:  [bold]make ui[/]   (or: .venv/bin/braid ui) → "
-                      + next(iter(runs.values()), "http://127.0.0.1:5000"), soft_wrap=True)
+        console.print(
+            "Open the MLflow UI:  [bold]make ui[/]   (or: .venv/bin/braid ui) → "
+            + next(iter(runs.values()), "http://127.0.0.1:5000"),
+            soft_wrap=True,
+        )
         console.print(f"Open the Prefect UI: {_prefect_ui_command()} → http://127.0.0.1:4200", soft_wrap=True)
 
     _guard(_do)
@@ -321,8 +360,18 @@ def ui(
     layout = Layout.default()
     store = os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri)
     # One worker: a local UI for one person needs no more (MLflow's default of 4 costs ~3 GB and seconds).
-    mlflow_cmd = [str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri", store,
-                  "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    mlflow_cmd = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "ui",
+        "--backend-store-uri",
+        store,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     # soft_wrap: a command is never broken across lines, so it can be copied even from a narrow terminal
     console.print(f"Prefect UI: {_prefect_ui_command()}  → http://127.0.0.1:4200", soft_wrap=True)
     console.print(f"MLflow UI:  {' '.join(mlflow_cmd)}  → http://127.0.0.1:{port}", soft_wrap=True)
@@ -335,7 +384,9 @@ def ui(
 @app.command()
 def trials(
     contract: Annotated[Path, typer.Argument(help="The data contract YAML (names the registered model).")],
-    weight: Annotated[Optional[list[str]], typer.Option(help="HEAD=W, once per head to weigh (default 1 each).")] = None,
+    weight: Annotated[
+        Optional[list[str]], typer.Option(help="HEAD=W, once per head to weigh (default 1 each).")
+    ] = None,
 ) -> None:
     """The champion's trials across heads: the Pareto front, and the trial these weights pick from it."""
 
@@ -357,23 +408,38 @@ def trials(
             table.add_column(column)
         for row in front.trials:
             losses = [f"{row[f'val/{h}_loss']:.4f}" if f"val/{h}_loss" in row else "-" for h in front.heads]
-            marks = ("searched " if row["trial_id"] == front.searched else "") + ("← chosen" if row["trial_id"] == front.chosen else "")
+            marks = ("searched " if row["trial_id"] == front.searched else "") + (
+                "← chosen" if row["trial_id"] == front.chosen else ""
+            )
             score = row.get("score")
-            table.add_row(str(row["trial_id"]), str(row["status"]), f"{score:.4f}" if isinstance(score, float) else "-",
-                          *losses, "yes" if row.get("pareto", True) else "", marks)
+            table.add_row(
+                str(row["trial_id"]),
+                str(row["status"]),
+                f"{score:.4f}" if isinstance(score, float) else "-",
+                *losses,
+                "yes" if row.get("pareto", True) else "",
+                marks,
+            )
         console.print(table)
-        console.print(f"These weights pick trial {front.chosen}" + (
-            "" if front.chosen == front.searched else
-            f" (the search's objective picked {front.searched}): raise its heads' `loss_weight` in the contract "
-            "to train towards it"))
+        console.print(
+            f"These weights pick trial {front.chosen}"
+            + (
+                ""
+                if front.chosen == front.searched
+                else f" (the search's objective picked {front.searched}): raise its heads' `loss_weight` in the contract "
+                "to train towards it"
+            )
+        )
 
     _guard(_do)
 
 
 def _prefect_ui_command() -> str:
     """The command that starts the Prefect UI on the project's Prefect home, analytics off."""
-    return (f"PREFECT_HOME={os.environ['PREFECT_HOME']} PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 "
-            f"{Path(sys.executable).with_name('prefect')} server start")
+    return (
+        f"PREFECT_HOME={os.environ['PREFECT_HOME']} PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 "
+        f"{Path(sys.executable).with_name('prefect')} server start"
+    )
 
 
 def _runs_urls(layout: Layout, port: int) -> dict[str, str]:
@@ -381,7 +447,7 @@ def _runs_urls(layout: Layout, port: int) -> dict[str, str]:
     from components.tracking import Tracker, TrackingConfig
 
     config = TrackingConfig.from_env(layout)
-    if config.tracking_uri.startswith("sqlite:///") and not Path(config.tracking_uri[len("sqlite:///"):]).is_file():
+    if config.tracking_uri.startswith("sqlite:///") and not Path(config.tracking_uri[len("sqlite:///") :]).is_file():
         return {}  # no runs yet: do not create the store just to look
     try:
         tracker = Tracker(config)
@@ -395,8 +461,12 @@ def serve(
     contract: Annotated[Path, typer.Argument(help="The data contract YAML whose model to serve.")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5001,
     alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
-    image_root: Annotated[Optional[Path], typer.Option(help="Directory path-based image cells are relative to "
-                                                             "(default: the contract's source.image_root).")] = None,
+    image_root: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Directory path-based image cells are relative to (default: the contract's source.image_root)."
+        ),
+    ] = None,
     print_only: Annotated[bool, typer.Option("--print-only", help="Only print the command.")] = False,
 ) -> None:
     """Serve the contract's registered model over REST (`mlflow models serve`, one worker, 127.0.0.1).
@@ -414,11 +484,27 @@ def serve(
         root = image_root or loaded.source.image_base
         # MLflow execs `uvicorn` by name: the environment's own bin folder comes first on PATH.
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri),
-               **({"BRAID_IMAGE_ROOT": str(Path(root).resolve())} if root else {})}
-        command = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m",
-                   f"models:/{registered_name(loaded)}@{alias}", "--env-manager", "local", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", "1"]
+        env = {
+            **os.environ,
+            "PATH": path,
+            "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri),
+            **({"BRAID_IMAGE_ROOT": str(Path(root).resolve())} if root else {}),
+        }
+        command = [
+            str(Path(sys.executable).with_name("mlflow")),
+            "models",
+            "serve",
+            "-m",
+            f"models:/{registered_name(loaded)}@{alias}",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
         console.print(f"Serving: {' '.join(command)}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
         if not print_only:
             subprocess.run(command, env=env, check=False)
@@ -434,8 +520,10 @@ def deploy() -> None:
     def _do() -> None:
         _prepare_env()
         if not os.environ.get("PREFECT_API_URL"):
-            raise BraidError("PREFECT_API_URL is not set: start `prefect server start` and "
-                             "`export PREFECT_API_URL=http://127.0.0.1:4200/api` first")
+            raise BraidError(
+                "PREFECT_API_URL is not set: start `prefect server start` and "
+                "`export PREFECT_API_URL=http://127.0.0.1:4200/api` first"
+            )
         prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
         done = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], cwd=PROJECT_ROOT, check=False)
         if done.returncode:
@@ -457,8 +545,9 @@ def stack_up(
 
         home = Layout.default().home
         check_writable(home)
-        with console.status("Starting PostgreSQL, MLflow, Prefect and a worker (a first start migrates both "
-                            "databases: a minute or two)"):
+        with console.status(
+            "Starting PostgreSQL, MLflow, Prefect and a worker (a first start migrates both databases: a minute or two)"
+        ):
             stack, started = up(home, Ports(postgres_port, mlflow_port, prefect_port))
         _say(f"the stack is {'up' if started else 'already up'} under {stack.folder}")
         _print_stack(stack)
@@ -519,8 +608,10 @@ def _say(text: str) -> None:
 def _print_stack(stack: Stack) -> None:
     _say(f"Prefect UI:  {stack.prefect_ui_url}   (API {stack.prefect_api_url})")
     _say(f"MLflow:      {stack.mlflow_uri}")
-    _say(f"PostgreSQL:  127.0.0.1:{stack.ports.postgres}, databases mlflow and prefect "
-         f"(user braid, password in {stack.folder / 'postgres.password'})")
+    _say(
+        f"PostgreSQL:  127.0.0.1:{stack.ports.postgres}, databases mlflow and prefect "
+        f"(user braid, password in {stack.folder / 'postgres.password'})"
+    )
     _say(f"Worker:      pool braid-process, flows from {stack.project_dir}; logs in {stack.folder / 'logs'}")
     _say(f"export {stack.exports()}")
 

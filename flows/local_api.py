@@ -27,10 +27,12 @@ PORT_IN_USE, PORT_ATTEMPTS = 3, 3  # uvicorn exits 3 when another process took t
 
 
 # Run in the server process before uvicorn: SIGTERM when the parent dies; exit at once if it already has.
-_CHILD = ("import ctypes, os, runpy, signal, sys; "
-          f"ctypes.CDLL('libc.so.6').prctl({PR_SET_PDEATHSIG}, signal.SIGTERM); "
-          "os.getppid() == int(os.environ['BRAID_API_PARENT']) or sys.exit(1); "
-          "sys.argv = ['uvicorn', *sys.argv[1:]]; runpy.run_module('uvicorn', run_name='__main__')")
+_CHILD = (
+    "import ctypes, os, runpy, signal, sys; "
+    f"ctypes.CDLL('libc.so.6').prctl({PR_SET_PDEATHSIG}, signal.SIGTERM); "
+    "os.getppid() == int(os.environ['BRAID_API_PARENT']) or sys.exit(1); "
+    "sys.argv = ['uvicorn', *sys.argv[1:]]; runpy.run_module('uvicorn', run_name='__main__')"
+)
 
 
 @contextlib.contextmanager
@@ -43,16 +45,35 @@ def local_api() -> Iterator[str | None]:
     import prefect
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
-           "BRAID_API_PARENT": str(os.getpid())}
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+        "BRAID_API_PARENT": str(os.getpid()),
+    }
     with _startup_lock():
         # One server at a time migrates the Prefect database under PREFECT_HOME: concurrent first starts
         # race through its migrations ("duplicate column name").
         for attempt in range(PORT_ATTEMPTS):
             port = free_port()
-            command = [sys.executable, "-c", _CHILD, "--app-dir", str(prefect.__module_path__.parent), "--factory",
-                       "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-                       "--log-level", "error", "--lifespan", "on"]
+            command = [
+                sys.executable,
+                "-c",
+                _CHILD,
+                "--app-dir",
+                str(prefect.__module_path__.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ]
             url = f"http://127.0.0.1:{port}/api"
             server = subprocess.Popen(command, env=env)
             try:
@@ -111,13 +132,17 @@ def _wait_healthy(server: subprocess.Popen, url: str) -> None:
     with httpx.Client() as client:
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise BraidError(f"the local Prefect API exited with code {server.returncode} while starting; "
-                                 "run `prefect server start` yourself and set PREFECT_API_URL")
+                raise BraidError(
+                    f"the local Prefect API exited with code {server.returncode} while starting; "
+                    "run `prefect server start` yourself and set PREFECT_API_URL"
+                )
             try:
                 if client.get(f"{url}/health", timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-    raise BraidError(f"the local Prefect API at {url} did not answer within {STARTUP_TIMEOUT_S:.0f} s; "
-                     "run `prefect server start` yourself and set PREFECT_API_URL")
+    raise BraidError(
+        f"the local Prefect API at {url} did not answer within {STARTUP_TIMEOUT_S:.0f} s; "
+        "run `prefect server start` yourself and set PREFECT_API_URL"
+    )

@@ -16,15 +16,17 @@ from components.layout import Layout
 
 @task(name="score", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def score(contract_path: str, data_path: str, home: str, output: str | None, alias: str) -> dict[str, Any]:
-    result = pipeline.score_file(load_contract(contract_path), Layout(Path(home)), Path(data_path),
-                                 Path(output) if output else None, alias=alias)
+    result = pipeline.score_file(
+        load_contract(contract_path), Layout(Path(home)), Path(data_path), Path(output) if output else None, alias=alias
+    )
     get_run_logger().info("scored %s rows with %s → %s", result.rows, result.model_uri, result.output)
     return result.to_dict()
 
 
 @flow(name="braid-scoring", log_prints=True)
-def scoring_pipeline(contract: str, data: str, output: str | None = None, alias: str = "champion",
-                     home: str | None = None) -> dict[str, Any]:
+def scoring_pipeline(
+    contract: str, data: str, output: str | None = None, alias: str = "champion", home: str | None = None
+) -> dict[str, Any]:
     """Score a CSV/Parquet file of raw rows with the contract's registered model.
 
     Args:
@@ -38,8 +40,10 @@ def scoring_pipeline(contract: str, data: str, output: str | None = None, alias:
     result = score(str(Path(contract).resolve()), str(Path(data).resolve()), home, output, alias)
     create_markdown_artifact(
         key="scores-" + "".join(c if c.isalnum() else "-" for c in load_contract(contract).name.lower()),
-        markdown=(f"Scored **{result['rows']}** rows with `{result['model_uri']}` → `{result['output']}`\n\n"
-                  + result["drift_markdown"]),
+        markdown=(
+            f"Scored **{result['rows']}** rows with `{result['model_uri']}` → `{result['output']}`\n\n"
+            + result["drift_markdown"]
+        ),
         description="Batch scoring result",
     )
     return result

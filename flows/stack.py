@@ -127,8 +127,13 @@ class Stack:
 
 
 # ---------------------------------------------------------------------------------------- the commands
-def up(home: Path, ports: Ports = Ports(), project_dir: Path = PROJECT_ROOT,
-       env: Mapping[str, str] | None = None, settings: Settings | None = None) -> tuple[Stack, bool]:
+def up(
+    home: Path,
+    ports: Ports = Ports(),
+    project_dir: Path = PROJECT_ROOT,
+    env: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> tuple[Stack, bool]:
     """Start the stack under `home` (a Braid home), or find it already running there.
 
     Args:
@@ -164,9 +169,16 @@ def up(home: Path, ports: Ports = Ports(), project_dir: Path = PROJECT_ROOT,
         stack = _record(stack, "postgres", _start_postgres(stack, pg_bin, base))
         _create_databases(stack)
         stack = _record(stack, "mlflow", _spawn("mlflow", _mlflow_command(stack), stack, _mlflow_env(stack, base)))
-        stack = _record(stack, "prefect", _spawn("prefect", [str(BIN / "prefect"), "server", "start", "--host",
-                                                             "127.0.0.1", "--port", str(chosen.prefect)],
-                                                 stack, _prefect_server_env(stack, base)))
+        stack = _record(
+            stack,
+            "prefect",
+            _spawn(
+                "prefect",
+                [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(chosen.prefect)],
+                stack,
+                _prefect_server_env(stack, base),
+            ),
+        )
         _wait_http(stack, "mlflow", f"{stack.mlflow_uri}/health")
         _wait_http(stack, "prefect", f"{stack.prefect_api_url}/health")
         _ensure_pool(stack, base)
@@ -205,8 +217,9 @@ def status(stack: Stack) -> dict[str, bool]:
 
 
 @contextlib.contextmanager
-def local_stack(home: Path, ports: Ports = Ports(0, 0, 0), project_dir: Path = PROJECT_ROOT,
-                env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+def local_stack(
+    home: Path, ports: Ports = Ports(0, 0, 0), project_dir: Path = PROJECT_ROOT, env: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
     """The stack under `home` for the length of the block (free ports by default), stopped after it."""
     stack, _ = up(home, ports, project_dir, env)
     try:
@@ -223,12 +236,20 @@ def read_state(home: Path) -> Stack | None:
     try:
         raw = json.loads(path.read_text())
         folder = Path(raw["folder"])
-        password = (folder / "postgres.password").read_text().strip() if (folder / "postgres.password").is_file() else ""
-        return Stack(folder, Path(raw["project_dir"]), Ports(**raw["ports"]),
-                     {name: Process(**p) for name, p in raw["processes"].items()}, password)
+        password = (
+            (folder / "postgres.password").read_text().strip() if (folder / "postgres.password").is_file() else ""
+        )
+        return Stack(
+            folder,
+            Path(raw["project_dir"]),
+            Ports(**raw["ports"]),
+            {name: Process(**p) for name, p in raw["processes"].items()},
+            password,
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StackError(f"cannot read the stack's state file {path} ({exc}): stop its processes by hand "
-                         "and delete it") from None
+        raise StackError(
+            f"cannot read the stack's state file {path} ({exc}): stop its processes by hand and delete it"
+        ) from None
 
 
 def find_postgres(settings: Settings) -> Path:
@@ -238,13 +259,16 @@ def find_postgres(settings: Settings) -> Path:
     else:
         on_path = shutil.which("pg_ctl")
         candidates = ([Path(on_path).resolve().parent] if on_path else []) + sorted(
-            Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: _version(p.parent.name), reverse=True)
+            Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: _version(p.parent.name), reverse=True
+        )
     for folder in candidates:
         if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
             return folder
     where = f"in BRAID_PG_BIN={settings.braid_pg_bin}" if settings.braid_pg_bin else "on PATH or in /usr/lib/postgresql"
-    raise StackError(f"PostgreSQL's server binaries (initdb, pg_ctl) are not {where}: "
-                     "apt-get install postgresql (or set BRAID_PG_BIN to their folder)")
+    raise StackError(
+        f"PostgreSQL's server binaries (initdb, pg_ctl) are not {where}: "
+        "apt-get install postgresql (or set BRAID_PG_BIN to their folder)"
+    )
 
 
 # ---------------------------------------------------------------------------------------- PostgreSQL
@@ -252,8 +276,10 @@ def _start_postgres(stack: Stack, pg_bin: Path, env: dict[str, str]) -> Process:
     data = stack.data_dir
     socket_path = data / f".s.PGSQL.{stack.ports.postgres}"
     if len(str(socket_path)) > SOCKET_PATH_MAX:
-        raise StackError(f"the PostgreSQL socket path {socket_path} is longer than {SOCKET_PATH_MAX} characters: "
-                         "use a shorter BRAID_HOME")
+        raise StackError(
+            f"the PostgreSQL socket path {socket_path} is longer than {SOCKET_PATH_MAX} characters: "
+            "use a shorter BRAID_HOME"
+        )
     owner = _postgres_user()
     if owner is not None:
         _check_reachable(data.parent, owner)
@@ -264,10 +290,27 @@ def _start_postgres(stack: Stack, pg_bin: Path, env: dict[str, str]) -> Process:
     if not (data / "PG_VERSION").is_file():
         _initdb(stack, pg_bin, owner, env)
     # pg_ctl hands these to a shell: quote the path.
-    options = (f"-c listen_addresses=127.0.0.1 -p {stack.ports.postgres} "
-               f"-c unix_socket_directories={shlex.quote(str(data))}")
-    done = _as_postgres(owner, [str(pg_bin / "pg_ctl"), "start", "-D", str(data), "-l", str(log), "-w",
-                                "-t", str(int(STARTUP_TIMEOUT_S)), "-o", options], env, cwd=data)
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {stack.ports.postgres} -c unix_socket_directories={shlex.quote(str(data))}"
+    )
+    done = _as_postgres(
+        owner,
+        [
+            str(pg_bin / "pg_ctl"),
+            "start",
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            str(int(STARTUP_TIMEOUT_S)),
+            "-o",
+            options,
+        ],
+        env,
+        cwd=data,
+    )
     if done.returncode:
         raise StackError(f"PostgreSQL did not start ({_last_line(done.stdout)}); see {log}")
     pid = int((data / "postmaster.pid").read_text().split()[0])
@@ -287,9 +330,24 @@ def _initdb(stack: Stack, pg_bin: Path, owner: pwd.struct_passwd | None, env: di
         # Socket connections are trusted: the socket lies in the data directory, which only its owner
         # can enter. TCP on 127.0.0.1 asks for the password. --no-sync: a crash during initdb only means
         # deleting the fresh directory, and skipping the fsyncs saves seconds on every new stack.
-        done = _as_postgres(owner, [str(pg_bin / "initdb"), "-D", str(data), f"--username={DB_USER}",
-                                    f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                                    "--encoding=UTF8", "--locale=C", "--no-instructions", "--no-sync"], env, cwd=data)
+        done = _as_postgres(
+            owner,
+            [
+                str(pg_bin / "initdb"),
+                "-D",
+                str(data),
+                f"--username={DB_USER}",
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+                "--no-sync",
+            ],
+            env,
+            cwd=data,
+        )
     finally:
         pwfile.unlink(missing_ok=True)
     if done.returncode:
@@ -321,8 +379,12 @@ def _stop_postgres(stack: Stack, grace_s: float) -> bool:
     owner = _postgres_user()
     pg_ctl = next((folder / "pg_ctl" for folder in _pg_bins() if (folder / "pg_ctl").is_file()), None)
     if pg_ctl is not None:
-        _as_postgres(owner, [str(pg_ctl), "stop", "-D", str(stack.data_dir), "-m", "fast", "-w",
-                             "-t", str(int(grace_s))], {**os.environ}, cwd=stack.data_dir)
+        _as_postgres(
+            owner,
+            [str(pg_ctl), "stop", "-D", str(stack.data_dir), "-m", "fast", "-w", "-t", str(int(grace_s))],
+            {**os.environ},
+            cwd=stack.data_dir,
+        )
     if _is_running(process):  # no pg_ctl, or it timed out: SIGINT is PostgreSQL's fast shutdown too
         _signal_group(process.pid, signal.SIGINT)
         if not _wait_gone(process, grace_s):
@@ -337,16 +399,30 @@ def _pg_bins() -> list[Path]:
     return []
 
 
-def _as_postgres(owner: pwd.struct_passwd | None, command: list[str], env: dict[str, str],
-                 cwd: Path) -> subprocess.CompletedProcess:
+def _as_postgres(
+    owner: pwd.struct_passwd | None, command: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess:
     """Run a PostgreSQL tool as the data directory's owner (the `postgres` user when we are root)."""
     user = {} if owner is None else {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-    env = {**env, "LC_ALL": "C"} if owner is None else {**env, "LC_ALL": "C", "HOME": owner.pw_dir,
-                                                         "USER": owner.pw_name, "LOGNAME": owner.pw_name}
+    env = (
+        {**env, "LC_ALL": "C"}
+        if owner is None
+        else {**env, "LC_ALL": "C", "HOME": owner.pw_dir, "USER": owner.pw_name, "LOGNAME": owner.pw_name}
+    )
     # A new session: postgres must not get the terminal's Ctrl-C.
-    return subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          stdin=subprocess.DEVNULL, start_new_session=True, check=False, timeout=STARTUP_TIMEOUT_S,
-                          **user)
+    return subprocess.run(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+        timeout=STARTUP_TIMEOUT_S,
+        **user,
+    )
 
 
 def _postgres_user() -> pwd.struct_passwd | None:
@@ -355,8 +431,10 @@ def _postgres_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam("postgres")
     except KeyError:
-        raise StackError("PostgreSQL refuses to run as root and there is no `postgres` user: "
-                         "apt-get install postgresql (it creates one), or run braid as another user") from None
+        raise StackError(
+            "PostgreSQL refuses to run as root and there is no `postgres` user: "
+            "apt-get install postgresql (it creates one), or run braid as another user"
+        ) from None
 
 
 def _check_reachable(folder: Path, owner: pwd.struct_passwd) -> None:
@@ -366,8 +444,10 @@ def _check_reachable(folder: Path, owner: pwd.struct_passwd) -> None:
         info = path.stat()
         bit = 0o100 if info.st_uid == owner.pw_uid else 0o010 if info.st_gid in groups else 0o001
         if not info.st_mode & bit:
-            raise StackError(f"the postgres user cannot enter {path} (mode {info.st_mode & 0o777:o}), so it "
-                             f"cannot reach its data directory: `chmod o+x {path}` or use another BRAID_HOME")
+            raise StackError(
+                f"the postgres user cannot enter {path} (mode {info.st_mode & 0o777:o}), so it "
+                f"cannot reach its data directory: `chmod o+x {path}` or use another BRAID_HOME"
+            )
 
 
 def _password(folder: Path) -> str:
@@ -383,9 +463,21 @@ def _mlflow_command(stack: Stack) -> list[str]:
     # The password reaches the server as PGPASSWORD, not on its command line (which `ps` shows). The
     # driver is named: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which Braid does not install.
     store = f"postgresql+psycopg2://{DB_USER}@127.0.0.1:{stack.ports.postgres}/mlflow"
-    return [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(stack.ports.mlflow),
-            "--backend-store-uri", store, "--serve-artifacts",
-            "--artifacts-destination", str(stack.folder / "mlflow-artifacts"), "--workers", "1"]
+    return [
+        str(BIN / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(stack.ports.mlflow),
+        "--backend-store-uri",
+        store,
+        "--serve-artifacts",
+        "--artifacts-destination",
+        str(stack.folder / "mlflow-artifacts"),
+        "--workers",
+        "1",
+    ]
 
 
 def _mlflow_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
@@ -394,27 +486,43 @@ def _mlflow_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
 
 def _prefect_server_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
     url = stack.database_url("prefect", "postgresql+asyncpg")
-    return {**base, "PREFECT_HOME": str(stack.prefect_home), "PREFECT_API_DATABASE_CONNECTION_URL": url,
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": url, "PREFECT_UI_API_URL": stack.prefect_api_url}
+    return {
+        **base,
+        "PREFECT_HOME": str(stack.prefect_home),
+        "PREFECT_API_DATABASE_CONNECTION_URL": url,
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": url,
+        "PREFECT_UI_API_URL": stack.prefect_api_url,
+    }
 
 
 def _worker_env(stack: Stack, home: Path, base: dict[str, str]) -> dict[str, str]:
     # Flow runs inherit this: they run this checkout's code, track to this MLflow, keep data in this home.
     # INFO on the console: the worker's log says which flow runs it took and what they did.
     path = os.pathsep.join(p for p in (str(stack.project_dir), base.get("PYTHONPATH", "")) if p)
-    return {**base, **stack.client_env(), "PREFECT_HOME": str(stack.prefect_home), "BRAID_PROJECT_DIR":
-            str(stack.project_dir), "BRAID_HOME": str(home.resolve()), "PYTHONPATH": path,
-            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO"}
+    return {
+        **base,
+        **stack.client_env(),
+        "PREFECT_HOME": str(stack.prefect_home),
+        "BRAID_PROJECT_DIR": str(stack.project_dir),
+        "BRAID_HOME": str(home.resolve()),
+        "PYTHONPATH": path,
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "INFO",
+    }
 
 
 def _ensure_pool(stack: Stack, base: dict[str, str]) -> None:
     if httpx.get(f"{stack.prefect_api_url}/work_pools/{POOL}", timeout=30).status_code == 200:
         return
-    done = subprocess.run([str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
-                          env={**base, "PREFECT_API_URL": stack.prefect_api_url,
-                               "PREFECT_HOME": str(stack.prefect_home)},
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-                          timeout=STARTUP_TIMEOUT_S, check=False)
+    done = subprocess.run(
+        [str(BIN / "prefect"), "work-pool", "create", POOL, "--type", "process"],
+        env={**base, "PREFECT_API_URL": stack.prefect_api_url, "PREFECT_HOME": str(stack.prefect_home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=STARTUP_TIMEOUT_S,
+        check=False,
+    )
     if done.returncode:
         raise StackError(f"cannot create the work pool {POOL}: {_last_line(done.stdout)}")
 
@@ -424,8 +532,15 @@ def _spawn(name: str, command: list[str], stack: Stack, env: dict[str, str]) -> 
     with log.open("w") as out:
         # Its own session and process group: `down` stops the server with all its workers, and the
         # terminal's Ctrl-C after `braid stack up` does not reach it.
-        proc = subprocess.Popen(command, env=env, cwd=stack.project_dir, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            cwd=stack.project_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return Process(proc.pid, _start_time(proc.pid), str(log))
 
 
@@ -433,8 +548,12 @@ def _record(stack: Stack, name: str, process: Process) -> Stack:
     """Write the state file with one more process, so that `down` finds it even if `up` fails later."""
     stack = Stack(stack.folder, stack.project_dir, stack.ports, {**stack.processes, name: process}, stack.password)
     path = stack.folder / "state.json"
-    raw = {"folder": str(stack.folder), "project_dir": str(stack.project_dir), "ports": asdict(stack.ports),
-           "processes": {n: asdict(p) for n, p in stack.processes.items()}}
+    raw = {
+        "folder": str(stack.folder),
+        "project_dir": str(stack.project_dir),
+        "ports": asdict(stack.ports),
+        "processes": {n: asdict(p) for n, p in stack.processes.items()},
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(raw, indent=2))
     tmp.replace(path)
@@ -523,7 +642,7 @@ def _stat(pid: int) -> list[str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return None if fields[0] in ("Z", "X") else fields
 
 
@@ -604,8 +723,10 @@ def _check_port_free(name: str, port: int) -> None:
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
-            raise StackError(f"port {port} on 127.0.0.1 is taken, so {name} cannot listen there: stop what uses "
-                             f"it or choose another with --{name}-port (0 for any free port)") from None
+            raise StackError(
+                f"port {port} on 127.0.0.1 is taken, so {name} cannot listen there: stop what uses "
+                f"it or choose another with --{name}-port (0 for any free port)"
+            ) from None
 
 
 def _version(name: str) -> tuple[int, ...]:

@@ -52,11 +52,17 @@ def validate(contract: Contract, data_hash: str, home: str) -> pipeline.Validate
     try:
         report = pipeline.validate(contract, Layout(Path(home)), data_hash)
     except DataValidationError as exc:
-        create_markdown_artifact(key=_artifact_key("validation", contract.name), markdown=str(exc),
-                                 description=f"Validation of {contract.name} FAILED")
+        create_markdown_artifact(
+            key=_artifact_key("validation", contract.name),
+            markdown=str(exc),
+            description=f"Validation of {contract.name} FAILED",
+        )
         raise
-    create_markdown_artifact(key=_artifact_key("validation", contract.name), markdown=report.summary_markdown,
-                             description=f"Validation of {contract.name}")
+    create_markdown_artifact(
+        key=_artifact_key("validation", contract.name),
+        markdown=report.summary_markdown,
+        description=f"Validation of {contract.name}",
+    )
     get_run_logger().info("validation passed: %s rows, %s quarantined", report.n_rows, report.n_quarantined)
     return report
 
@@ -70,13 +76,20 @@ def preprocess(contract: Contract, data_hash: str, home: str, quarantine_path: s
 
 # Tracking calls retry inside `components.tracking` (the one retry layer for them): no task retries here.
 @task(name="open-tracking-run", cache_policy=NO_CACHE)
-def open_run(contract: Contract, data_hash: str, home: str, settings: dict[str, Any],
-             validation: pipeline.Validated, prepared: pipeline.Prepared) -> pipeline.TrackingRun:
+def open_run(
+    contract: Contract,
+    data_hash: str,
+    home: str,
+    settings: dict[str, Any],
+    validation: pipeline.Validated,
+    prepared: pipeline.Prepared,
+) -> pipeline.TrackingRun:
     layout = Layout(Path(home))
     run = pipeline.open_tracking_run(contract, layout, data_hash, settings, validation, prepared)
     if run.resumed:
-        get_run_logger().info("resuming unfinished run %s (%s stale trial runs marked KILLED)",
-                              run.run_id, run.killed_trials)
+        get_run_logger().info(
+            "resuming unfinished run %s (%s stale trial runs marked KILLED)", run.run_id, run.killed_trials
+        )
     _link_the_two_uis(layout, run)
     get_run_logger().info("MLflow run %s: %s", run.run_name, run.ui_url)
     return run
@@ -97,62 +110,119 @@ def _link_the_two_uis(layout: Layout, run: pipeline.TrackingRun) -> None:
     with get_client(sync_client=True) as client:
         client.update_flow_run(flow_run_id, name=run.run_name)
     pipeline.link_flow_run(layout, run, str(flow_run_id), flow_run_url)
-    create_link_artifact(key=_artifact_key("mlflow-run", run.experiment), link=run.ui_url,
-                         link_text=f"MLflow run {run.run_name}",
-                         description="This pipeline run in the MLflow UI (runs, metrics, plots, the model)")
+    create_link_artifact(
+        key=_artifact_key("mlflow-run", run.experiment),
+        link=run.ui_url,
+        link_text=f"MLflow run {run.run_name}",
+        description="This pipeline run in the MLflow UI (runs, metrics, plots, the model)",
+    )
 
 
 @task(name="drift", cache_policy=NO_CACHE)
-def check_drift(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-                settings: dict[str, Any]) -> pipeline.Drifted:
+def check_drift(
+    contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared, settings: dict[str, Any]
+) -> pipeline.Drifted:
     result = pipeline.check_drift(contract, Layout(Path(home)), run, prepared, seed=settings["seed"])
-    create_markdown_artifact(key=_artifact_key("drift", contract.name), markdown=result.markdown,
-                             description=f"{contract.name}: tonight's training rows against the champion's")
+    create_markdown_artifact(
+        key=_artifact_key("drift", contract.name),
+        markdown=result.markdown,
+        description=f"{contract.name}: tonight's training rows against the champion's",
+    )
     return result
 
 
 @task(name="search-and-train", cache_policy=NO_CACHE)
-def search_and_train(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-                     settings: dict[str, Any]) -> pipeline.Trained:
+def search_and_train(
+    contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared, settings: dict[str, Any]
+) -> pipeline.Trained:
     result = pipeline.search_and_train(contract, Layout(Path(home)), run, prepared, settings)
-    create_table_artifact(key=_artifact_key("leaderboard", contract.name), table=result.leaderboard,
-                          description=f"Trials of {contract.name}, best first: score = {result.objective} "
-                                      f"({'lower' if result.direction == 'min' else 'higher'} is better)")
+    create_table_artifact(
+        key=_artifact_key("leaderboard", contract.name),
+        table=result.leaderboard,
+        description=f"Trials of {contract.name}, best first: score = {result.objective} "
+        f"({'lower' if result.direction == 'min' else 'higher'} is better)",
+    )
     return result
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-             trained: pipeline.Trained, settings: dict[str, Any]) -> pipeline.Evaluated:
+def evaluate(
+    contract: Contract,
+    home: str,
+    run: pipeline.TrackingRun,
+    prepared: pipeline.Prepared,
+    trained: pipeline.Trained,
+    settings: dict[str, Any],
+) -> pipeline.Evaluated:
     result = pipeline.evaluate(contract, Layout(Path(home)), run, prepared, trained, seed=settings["seed"])
-    create_markdown_artifact(key=_artifact_key("evaluation", contract.name),
-                             markdown=result.table_markdown + "\n" + result.contributions_markdown,
-                             description=f"Test-split metrics of {contract.name} against trivial and classical baselines")
+    create_markdown_artifact(
+        key=_artifact_key("evaluation", contract.name),
+        markdown=result.table_markdown + "\n" + result.contributions_markdown,
+        description=f"Test-split metrics of {contract.name} against trivial and classical baselines",
+    )
     return result
 
 
 @task(name="register", cache_policy=NO_CACHE)
-def register(contract: Contract, home: str, run: pipeline.TrackingRun, prepared: pipeline.Prepared,
-             trained: pipeline.Trained, evaluated: pipeline.Evaluated, settings: dict[str, Any]) -> pipeline.Decision:
-    decision = pipeline.register(contract, Layout(Path(home)), run, prepared, trained, evaluated,
-                                 require_beating_classical=settings["require_beating_classical"],
-                                 require_beating_trivial=settings["require_beating_trivial"])
-    create_markdown_artifact(key=_artifact_key("champion", contract.name), markdown=decision.markdown,
-                             description=f"Registry decision for {contract.name}")
+def register(
+    contract: Contract,
+    home: str,
+    run: pipeline.TrackingRun,
+    prepared: pipeline.Prepared,
+    trained: pipeline.Trained,
+    evaluated: pipeline.Evaluated,
+    settings: dict[str, Any],
+) -> pipeline.Decision:
+    decision = pipeline.register(
+        contract,
+        Layout(Path(home)),
+        run,
+        prepared,
+        trained,
+        evaluated,
+        require_beating_classical=settings["require_beating_classical"],
+        require_beating_trivial=settings["require_beating_trivial"],
+    )
+    create_markdown_artifact(
+        key=_artifact_key("champion", contract.name),
+        markdown=decision.markdown,
+        description=f"Registry decision for {contract.name}",
+    )
     return decision
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def write_report(contract: Contract, home: str, run: pipeline.TrackingRun, validated: pipeline.Validated,
-                 prepared: pipeline.Prepared, drifted: pipeline.Drifted, trained: pipeline.Trained,
-                 evaluated: pipeline.Evaluated, decision: pipeline.Decision) -> str:
-    path = pipeline.write_report(contract, Layout(Path(home)), run, validated, prepared, trained, evaluated,
-                                 decision, drift_markdown=drifted.markdown, flow_run_url=_flow_run_url())
-    create_link_artifact(key=_artifact_key("report", contract.name), link=path.resolve().as_uri(),
-                         link_text=f"Run report of {run.run_name}",
-                         description="One self-contained HTML page: data, search, Pareto front, metrics against "
-                                     "baselines, modality contributions, the champion decision (also the MLflow "
-                                     "run's artifact report/run_report.html)")
+def write_report(
+    contract: Contract,
+    home: str,
+    run: pipeline.TrackingRun,
+    validated: pipeline.Validated,
+    prepared: pipeline.Prepared,
+    drifted: pipeline.Drifted,
+    trained: pipeline.Trained,
+    evaluated: pipeline.Evaluated,
+    decision: pipeline.Decision,
+) -> str:
+    path = pipeline.write_report(
+        contract,
+        Layout(Path(home)),
+        run,
+        validated,
+        prepared,
+        trained,
+        evaluated,
+        decision,
+        drift_markdown=drifted.markdown,
+        flow_run_url=_flow_run_url(),
+    )
+    create_link_artifact(
+        key=_artifact_key("report", contract.name),
+        link=path.resolve().as_uri(),
+        link_text=f"Run report of {run.run_name}",
+        description="One self-contained HTML page: data, search, Pareto front, metrics against "
+        "baselines, modality contributions, the champion decision (also the MLflow "
+        "run's artifact report/run_report.html)",
+    )
     return str(path)
 
 
@@ -189,9 +259,16 @@ def training_pipeline(
     """
     home = str(Layout(Path(home)).home if home else Layout.default().home)
     loaded = load_contract(Path(contract).resolve())
-    settings = pipeline.RunSettings.resolve(loaded.training, max_trials=max_trials, epochs=epochs,
-                                            time_budget=time_budget, tuner=tuner, seed=seed,
-                                            batch_size=batch_size, workers=workers).as_dict()
+    settings = pipeline.RunSettings.resolve(
+        loaded.training,
+        max_trials=max_trials,
+        epochs=epochs,
+        time_budget=time_budget,
+        tuner=tuner,
+        seed=seed,
+        batch_size=batch_size,
+        workers=workers,
+    ).as_dict()
     data_hash = fingerprint(loaded)
     validation = validate(loaded, data_hash, home)
     prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)
@@ -206,6 +283,13 @@ def training_pipeline(
         pipeline.close_tracking_run(home, run, error=exc)
         raise
     pipeline.close_tracking_run(home, run)
-    steps = {"run": run, "validation": validation, "prepared": prepared, "drift": drifted, "trained": trained,
-             "evaluated": evaluated, "decision": decision}
+    steps = {
+        "run": run,
+        "validation": validation,
+        "prepared": prepared,
+        "drift": drifted,
+        "trained": trained,
+        "evaluated": evaluated,
+        "decision": decision,
+    }
     return {**{name: record.to_dict() for name, record in steps.items()}, "report": report}

@@ -26,8 +26,15 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_demo_contract(folder: Path, rows: int = 120, image_size: int = 16, seed: int = 0, name: str = "demo",
-                       refit: bool = True, require_beating_trivial: bool = False) -> Path:
+def make_demo_contract(
+    folder: Path,
+    rows: int = 120,
+    image_size: int = 16,
+    seed: int = 0,
+    name: str = "demo",
+    refit: bool = True,
+    require_beating_trivial: bool = False,
+) -> Path:
     """Write `rows` of demo data under `folder` and a contract for it (the bundled demo contract with
     absolute paths and small images; `refit=False` skips the refit after the search, for tests that
     do not look at the model's quality). A model of a test's few rows and epochs may tie a head's

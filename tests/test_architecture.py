@@ -11,14 +11,43 @@ ROOT = Path(__file__).resolve().parents[1]
 # package prefix → imported-module prefixes it must never import
 FORBIDDEN = {
     "components": ("prefect", "flows"),
-    "components.automl": ("components.data", "components.pipeline", "components.tracking", "components.serving",
-                          "components.evaluation", "mlflow", "great_expectations"),
-    "components.data": ("components.automl", "components.pipeline", "components.tracking", "components.serving",
-                        "mlflow"),
-    "components.encoders": ("components.automl", "components.data", "components.pipeline", "components.tracking",
-                            "components.serving", "components.evaluation", "mlflow", "great_expectations"),
-    "components.evaluation": ("components.automl", "components.data", "components.pipeline", "components.tracking",
-                              "components.serving", "components.encoders", "tensorflow", "keras", "mlflow"),
+    "components.automl": (
+        "components.data",
+        "components.pipeline",
+        "components.tracking",
+        "components.serving",
+        "components.evaluation",
+        "mlflow",
+        "great_expectations",
+    ),
+    "components.data": (
+        "components.automl",
+        "components.pipeline",
+        "components.tracking",
+        "components.serving",
+        "mlflow",
+    ),
+    "components.encoders": (
+        "components.automl",
+        "components.data",
+        "components.pipeline",
+        "components.tracking",
+        "components.serving",
+        "components.evaluation",
+        "mlflow",
+        "great_expectations",
+    ),
+    "components.evaluation": (
+        "components.automl",
+        "components.data",
+        "components.pipeline",
+        "components.tracking",
+        "components.serving",
+        "components.encoders",
+        "tensorflow",
+        "keras",
+        "mlflow",
+    ),
     "components.serving": ("components.pipeline", "components.tracking"),
     "components.tracking": ("components.automl", "components.data", "components.pipeline", "components.serving"),
 }
@@ -93,10 +122,12 @@ def test_reading_a_contract_and_validating_do_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys; import flows.cli, components.data.validation, components.pipeline.prepare, "
-            "components.data.infer; "
-            "from components.data.contract import load_contract; load_contract('data_contracts/movies.yaml'); "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))")
+    code = (
+        "import sys; import flows.cli, components.data.validation, components.pipeline.prepare, "
+        "components.data.infer; "
+        "from components.data.contract import load_contract; load_contract('data_contracts/movies.yaml'); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

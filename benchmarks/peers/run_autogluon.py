@@ -50,9 +50,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="autogluon-"))
     fit_args = {"presets": args.presets, "verbosity": 0}
 
-    def fit(table, label: np.ndarray, problem: str, metric: str, seconds: float, name: str, **extra) -> TabularPredictor:
-        predictor = TabularPredictor(label="__label__", problem_type=problem, eval_metric=metric,
-                                     path=str(workdir / name))
+    def fit(
+        table, label: np.ndarray, problem: str, metric: str, seconds: float, name: str, **extra
+    ) -> TabularPredictor:
+        predictor = TabularPredictor(
+            label="__label__", problem_type=problem, eval_metric=metric, path=str(workdir / name)
+        )
         return predictor.fit(table.assign(__label__=label[train]), time_limit=max(seconds, 1.0), **fit_args, **extra)
 
     out, per_head = {}, {}
@@ -72,8 +75,15 @@ def main() -> None:
                 if positives < 2 or positives > len(train) - 2:
                     proba[:, j] = positives / len(train)  # one class in train: nothing to learn
                     continue
-                predictor = fit(encoded_train, target[:, j], "binary", "log_loss", share, f"{head['name']}_{j}",
-                                feature_generator=None)
+                predictor = fit(
+                    encoded_train,
+                    target[:, j],
+                    "binary",
+                    "log_loss",
+                    share,
+                    f"{head['name']}_{j}",
+                    feature_generator=None,
+                )
                 proba[:, j] = predictor.predict_proba(encoded_test, as_multiclass=True)[1].to_numpy()
             out[f"pred_{head['name']}"] = proba
         else:
@@ -91,9 +101,15 @@ def main() -> None:
     seconds = time.monotonic() - started
     args.out_dir.mkdir(parents=True, exist_ok=True)
     np.savez(args.out_dir / "predictions.npz", **out)
-    result = {"system": "autogluon", "version": autogluon.tabular.__version__, "seconds": round(seconds, 1),
-              "seconds_per_head": per_head, "time_limit_per_head": args.seconds_per_head, "presets": args.presets,
-              "features": "text columns (n-grams) + numbers + categories, no image"}
+    result = {
+        "system": "autogluon",
+        "version": autogluon.tabular.__version__,
+        "seconds": round(seconds, 1),
+        "seconds_per_head": per_head,
+        "time_limit_per_head": args.seconds_per_head,
+        "presets": args.presets,
+        "features": "text columns (n-grams) + numbers + categories, no image",
+    }
     (args.out_dir / "result.json").write_text(json.dumps(result, indent=1))
 
 

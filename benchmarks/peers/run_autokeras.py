@@ -68,8 +68,15 @@ def main() -> None:
 
     keras.utils.set_random_seed(args.seed)
     directory = tempfile.mkdtemp(prefix="autokeras-", dir=args.out_dir.parent if args.out_dir.parent.is_dir() else None)
-    model = ak.AutoModel(inputs=inputs, outputs=outputs, max_trials=args.trials, directory=directory,
-                         project_name=spec["name"], overwrite=True, seed=args.seed)
+    model = ak.AutoModel(
+        inputs=inputs,
+        outputs=outputs,
+        max_trials=args.trials,
+        directory=directory,
+        project_name=spec["name"],
+        overwrite=True,
+        seed=args.seed,
+    )
     started = time.monotonic()
     model.fit([v[train] for v in x], [v[train] for v in y], epochs=args.epochs, verbose=0)
     seconds = time.monotonic() - started
@@ -89,11 +96,20 @@ def main() -> None:
         out[f"pred_{head['name']}"] = value
     args.out_dir.mkdir(parents=True, exist_ok=True)
     np.savez(args.out_dir / "predictions.npz", **out)
-    result = {"system": "autokeras", "version": ak.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-              "seconds": round(seconds, 1), "trials": args.trials, "epochs": args.epochs, "seed": args.seed,
-              "features": "image + joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)"
-              if spec["image"] else "joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)",
-              "threads": os.cpu_count()}
+    result = {
+        "system": "autokeras",
+        "version": ak.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "seconds": round(seconds, 1),
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "features": "image + joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)"
+        if spec["image"]
+        else "joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)",
+        "threads": os.cpu_count(),
+    }
     (args.out_dir / "result.json").write_text(json.dumps(result, indent=1))
 
 

@@ -15,10 +15,18 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from components.errors import DataError, InputError
 from components.automl.blocks.numeric import numeric_stats
 from components.automl.heads import ClassificationHead, Head
-from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, ImageInput, InputNode, StructuredDataInput, TextInput
+from components.automl.nodes import (
+    CATEGORICAL,
+    DATETIME,
+    NUMERICAL,
+    ImageInput,
+    InputNode,
+    StructuredDataInput,
+    TextInput,
+)
+from components.errors import DataError, InputError
 
 MAX_VOCABULARY = 20000
 MAX_NGRAMS = 20000
@@ -36,7 +44,9 @@ def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) ->
     single_of_many_rows = len(names) == 1 and isinstance(value, (list, tuple)) and len(value) != 1
     if isinstance(value, (list, tuple)) and _is_container_of_arrays(value) and not single_of_many_rows:
         if len(value) != len(names):
-            raise InputError(f"{what} has {len(value)} entries but the model has {len(names)} ({names}); give one per node, in order.")
+            raise InputError(
+                f"{what} has {len(value)} entries but the model has {len(names)} ({names}); give one per node, in order."
+            )
         return list(value)
     if len(names) != 1:
         raise InputError(f"{what} must be a list of {len(names)} arrays or a dict keyed by {names}.")
@@ -44,7 +54,9 @@ def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) ->
 
 
 def _is_container_of_arrays(value) -> bool:
-    return len(value) > 0 and all(isinstance(v, (np.ndarray, pd.DataFrame, pd.Series, list, tuple, tf.Tensor, tf.TensorSpec, dict)) for v in value)
+    return len(value) > 0 and all(
+        isinstance(v, (np.ndarray, pd.DataFrame, pd.Series, list, tuple, tf.Tensor, tf.TensorSpec, dict)) for v in value
+    )
 
 
 # ---------- inputs from numpy / pandas ----------
@@ -56,7 +68,9 @@ def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
         if array.ndim == 3:
             array = array[..., None]
         if array.ndim != 4 or array.dtype.kind not in "uif":
-            raise InputError(f"Image input {node.name!r} needs a numeric array (N, H, W, C) or (N, H, W); got shape {array.shape}, dtype {array.dtype}.")
+            raise InputError(
+                f"Image input {node.name!r} needs a numeric array (N, H, W, C) or (N, H, W); got shape {array.shape}, dtype {array.dtype}."
+            )
         if node.shape is not None and not fitting and tuple(array.shape[1:]) != tuple(node.shape):
             raise InputError(f"Image input {node.name!r} was trained on shape {node.shape}; got {array.shape[1:]}.")
         return array
@@ -69,8 +83,12 @@ def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
         if array.ndim == 2 and array.shape[1] == 1:
             array = array[:, 0]
         if array.ndim != 1:
-            raise InputError(f"Text input {node.name!r} needs one string per example, shape (N,) or (N, 1); got {array.shape}.")
-        return np.asarray(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in array], dtype=str)
+            raise InputError(
+                f"Text input {node.name!r} needs one string per example, shape (N,) or (N, 1); got {array.shape}."
+            )
+        return np.asarray(
+            ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in array], dtype=str
+        )
     if isinstance(node, StructuredDataInput):
         return convert_table(node, value, fitting)
     array = np.asarray(value, dtype="float32")
@@ -90,7 +108,9 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
             raise InputError(f"Structured input {node.name!r} needs a 2-D table (N, columns); got shape {array.shape}.")
         names = node.column_names or [f"column_{i}" for i in range(array.shape[1])]
         if len(names) != array.shape[1]:
-            raise InputError(f"Structured input {node.name!r} has column_names {names} but the array has {array.shape[1]} columns.")
+            raise InputError(
+                f"Structured input {node.name!r} has column_names {names} but the array has {array.shape[1]} columns."
+            )
         value = pd.DataFrame(array, columns=names)
     if fitting and node.shape is None:
         names = node.column_names or [str(c) for c in value.columns]
@@ -107,7 +127,9 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
         try:
             return frame.to_numpy(dtype="float32")
         except (TypeError, ValueError) as error:
-            raise DataError(f"Structured input {node.name!r}: a numerical column holds non-numbers ({error}); mark it categorical in column_types.") from None
+            raise DataError(
+                f"Structured input {node.name!r}: a numerical column holds non-numbers ({error}); mark it categorical in column_types."
+            ) from None
     columns = []
     for name in node.column_names:
         column = frame[name]
@@ -116,12 +138,16 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
             bad = numbers.isna() & column.notna() & (column.astype(str).str.strip() != "")
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DataError(f"Structured input {node.name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a number; mark the column categorical or fix the value.")
+                raise DataError(
+                    f"Structured input {node.name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a number; mark the column categorical or fix the value."
+                )
             columns.append(np.asarray([repr(float(v)) for v in numbers.to_numpy(dtype="float64")], dtype=object))
         elif node.column_types[name] == DATETIME:
             columns.append(iso_dates(column, node.name, name))
         else:
-            columns.append(np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object))
+            columns.append(
+                np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object)
+            )
     return np.stack(columns, axis=1).astype(str)
 
 
@@ -132,8 +158,10 @@ def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
     bad = dates.isna() & present
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
-                        "fix the value or mark the column categorical.")
+        raise DataError(
+            f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
+            "fix the value or mark the column categorical."
+        )
     return np.asarray(["" if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dates], dtype=object)
 
 
@@ -183,8 +211,11 @@ def convert_target(head: Head, value: Any, fitting: bool, other: Any = None) -> 
                     else:
                         unseen.add(str(label))
             if unseen:
-                warnings.warn(f"Head {head.name!r} got labels never seen in fit ({sorted(unseen)[:10]}); "
-                              "they count as labels the model did not predict.", stacklevel=3)
+                warnings.warn(
+                    f"Head {head.name!r} got labels never seen in fit ({sorted(unseen)[:10]}); "
+                    "they count as labels the model did not predict.",
+                    stacklevel=3,
+                )
             return hot
         return array
     array = np.asarray(value)
@@ -203,8 +234,15 @@ def _is_label_lists(value) -> bool:
 # ---------- building datasets ----------
 
 
-def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | None, fitting: bool, what: str = "x",
-                other_y: Any = None):
+def from_arrays(
+    inputs: list[InputNode],
+    heads: list[Head],
+    x: Any,
+    y: Any | None,
+    fitting: bool,
+    what: str = "x",
+    other_y: Any = None,
+):
     """Arrays / DataFrames / dicts → (dict of input arrays, dict of target arrays or None), checked.
 
     `other_y`: the validation targets when fitting, whose label lists are labels too.
@@ -217,11 +255,15 @@ def from_arrays(inputs: list[InputNode], heads: list[Head], x: Any, y: Any | Non
     ys = None
     if y is not None:
         targets = as_list(y, [h.name for h in heads], "y")
-        others = as_list(other_y, [h.name for h in heads], "validation y") if other_y is not None else [None] * len(heads)
+        others = (
+            as_list(other_y, [h.name for h in heads], "validation y") if other_y is not None else [None] * len(heads)
+        )
         ys = {h.name: convert_target(h, t, fitting, o) for h, t, o in zip(heads, targets, others)}
         for name, array in ys.items():
             if len(array) != next(iter(lengths.values())):
-                raise InputError(f"y[{name!r}] has {len(array)} rows but {what} has {next(iter(lengths.values()))}; give one target per example.")
+                raise InputError(
+                    f"y[{name!r}] has {len(array)} rows but {what} has {next(iter(lengths.values()))}; give one target per example."
+                )
     if next(iter(lengths.values())) == 0:
         raise DataError(f"{what} is empty; give at least one example.")
     return xs, ys
@@ -240,14 +282,16 @@ def split_arrays(xs: dict, ys: dict, fraction: float, heads: list[Head] = ()):
     n = len(next(iter(xs.values())))
     held = max(1, int(round(n * fraction)))
     if n - held < 1:
-        raise DataError(f"Only {n} examples: too few to keep {fraction:.0%} for validation; pass more data or validation_data.")
+        raise DataError(
+            f"Only {n} examples: too few to keep {fraction:.0%} for validation; pass more data or validation_data."
+        )
     order = np.random.default_rng(0).permutation(n)
     labels = _class_labels(ys, heads)
     if labels:
         column = next(iter(labels.values()))
         val = _stratified(order, [column[i] for i in order], held)
     else:
-        val = order[n - held:]
+        val = order[n - held :]
     chosen = set(int(i) for i in val)
     train, val = _keep_classes_in_training(ys, heads, [i for i in range(n) if i not in chosen], sorted(chosen))
     rows = lambda d, index: {k: v[index] for k, v in d.items()}  # noqa: E731
@@ -268,7 +312,7 @@ def _stratified(order: np.ndarray, labels: list[str], held: int) -> list[int]:
             break
         if quotas[label] < len(by_class[label]) - 1:
             quotas[label] += 1
-    return [row for label, rows in by_class.items() for row in rows[:quotas[label]]]
+    return [row for label, rows in by_class.items() for row in rows[: quotas[label]]]
 
 
 def _class_labels(ys: dict, heads) -> dict[str, list[str]]:
@@ -292,8 +336,10 @@ def _keep_classes_in_training(ys: dict, heads, train: list[int], val: list[int])
             if all(counts[name].get(column[row], 0) > 0 for name, column in labels.items()):
                 continue
             # The latest training row whose every label is there at least twice can go to validation.
-            spare = next((i for i in reversed(train)
-                          if all(counts[name][column[i]] > 1 for name, column in labels.items())), None)
+            spare = next(
+                (i for i in reversed(train) if all(counts[name][column[i]] > 1 for name, column in labels.items())),
+                None,
+            )
             if spare is None:
                 break
             train[train.index(spare)], val[position] = row, spare
@@ -303,7 +349,9 @@ def _keep_classes_in_training(ys: dict, heads, train: list[int], val: list[int])
     return np.asarray(sorted(train)), np.asarray(sorted(val))
 
 
-def from_tf_dataset(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
+def from_tf_dataset(
+    inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, with_targets: bool
+) -> tf.data.Dataset:
     """A user dataset (tuples or dicts, batched or not) → unbatched dicts keyed by names."""
     spec = dataset.element_spec
     if with_targets:
@@ -348,7 +396,11 @@ def count(dataset: tf.data.Dataset) -> int:
     known = int(dataset.cardinality())
     if known >= 0:
         return known
-    return int(dataset.batch(1024).reduce(np.int64(0), lambda n, batch: n + tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], tf.int64)))
+    return int(
+        dataset.batch(1024).reduce(
+            np.int64(0), lambda n, batch: n + tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], tf.int64)
+        )
+    )
 
 
 # ---------- one pass over the data ----------
@@ -360,8 +412,14 @@ class Analysis:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset, fitting: bool,
-            other_targets: dict | None = None, check: bool = True) -> Analysis:
+def analyse(
+    inputs: list[InputNode],
+    heads: list[Head],
+    dataset: tf.data.Dataset,
+    fitting: bool,
+    other_targets: dict | None = None,
+    check: bool = True,
+) -> Analysis:
     """One pass: count rows, gather all targets and a sample of each input; fit nodes and heads when `fitting`.
 
     Args:
@@ -387,7 +445,9 @@ def analyse(inputs: list[InputNode], heads: list[Head], dataset: tf.data.Dataset
     for head in heads:
         array = np.concatenate(targets[head.name])
         if array.dtype.kind in "SO":
-            array = np.asarray([v.decode() if isinstance(v, bytes) else v for v in array.reshape(-1)], dtype=str).reshape(array.shape)
+            array = np.asarray(
+                [v.decode() if isinstance(v, bytes) else v for v in array.reshape(-1)], dtype=str
+            ).reshape(array.shape)
         result.targets[head.name] = array
         if fitting and isinstance(head, ClassificationHead):
             head.fit_targets(array, (other_targets or {}).get(head.name))
@@ -417,7 +477,9 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
         if sample.ndim == 3:
             sample = sample[..., None]
         if sample.ndim != 4:
-            raise InputError(f"Image input {node.name!r} needs (H, W, C) images; got examples of shape {sample.shape[1:]}.")
+            raise InputError(
+                f"Image input {node.name!r} needs (H, W, C) images; got examples of shape {sample.shape[1:]}."
+            )
         node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
         pixels = sample.reshape(-1, sample.shape[-1]).astype("float64")
         node.stats = {"mean": pixels.mean(axis=0).tolist(), "std": np.maximum(pixels.std(axis=0), 1e-3).tolist()}
@@ -443,11 +505,17 @@ def text_stats(texts: list[str]) -> dict:
     vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
     lengths = [len(t.split()) for t in texts] or [1]
     ngrams, idf = ngram_stats(texts)
-    return {"vocabulary": vocabulary, "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256)),
-            "ngram_vocabulary": ngrams, "ngram_idf": idf}
+    return {
+        "vocabulary": vocabulary,
+        "sequence_length": int(np.clip(np.percentile(lengths, 95), 8, 256)),
+        "ngram_vocabulary": ngrams,
+        "ngram_idf": idf,
+    }
 
 
-def ngram_stats(texts: list[str], ngrams: int = 2, max_tokens: int = MAX_NGRAMS, min_df: int = 2) -> tuple[list[str], list[float]]:
+def ngram_stats(
+    texts: list[str], ngrams: int = 2, max_tokens: int = MAX_NGRAMS, min_df: int = 2
+) -> tuple[list[str], list[float]]:
     """Unigrams..`ngrams`-grams kept by document frequency (at least `min_df` documents, as a
     TF-IDF model's `min_df`: a term seen once teaches nothing), most frequent first, with the
     smoothed idf `ln((1 + n) / (1 + df)) + 1` (scikit-learn's)."""
@@ -463,7 +531,7 @@ def ngram_stats(texts: list[str], ngrams: int = 2, max_tokens: int = MAX_NGRAMS,
     hot = vectorizer(vocabulary=candidates, ngrams=ngrams, output_mode="multi_hot")
     df = np.zeros(len(candidates) + 1, "float64")
     for start in range(0, len(texts), 256):
-        df += hot(tf.constant(texts[start:start + 256])).numpy().sum(axis=0)
+        df += hot(tf.constant(texts[start : start + 256])).numpy().sum(axis=0)
     df = df[1:]
     order = np.argsort(-df, kind="stable")
     kept = order[df[order] >= min(min_df, df.max())][:max_tokens]
@@ -477,14 +545,21 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     width = sample.shape[1]
     string = sample.dtype.kind in "SOU"
     if string:
-        sample = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v), otypes=[object])(sample)
+        sample = np.vectorize(
+            lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v), otypes=[object]
+        )(sample)
     if node.column_names is None:
         node.column_names = [f"column_{i}" for i in range(width)]
     if len(node.column_names) != width:
-        raise InputError(f"Structured input {node.name!r} has {len(node.column_names)} column_names but rows have {width} values.")
+        raise InputError(
+            f"Structured input {node.name!r} has {len(node.column_names)} column_names but rows have {width} values."
+        )
     if not node.column_types or set(node.column_types) != set(node.column_names):
         frame = pd.DataFrame(sample, columns=node.column_names)
-        node.column_types = {n: node.column_types.get(n) or (_infer_type(frame[n].replace("", np.nan)) if string else NUMERICAL) for n in node.column_names}
+        node.column_types = {
+            n: node.column_types.get(n) or (_infer_type(frame[n].replace("", np.nan)) if string else NUMERICAL)
+            for n in node.column_names
+        }
     node.shape = (width,)
     node.dtype = "string" if string else "float32"
     columns, plain = [], []
@@ -493,11 +568,19 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
         if node.column_types[name] == DATETIME:
             years = pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64")
             years = years[np.isfinite(years)]
-            columns.append({"name": name, "type": DATETIME, "mean": float(years.mean()) if len(years) else 2000.0,
-                            "std": float(years.std()) if len(years) > 1 and years.std() > 1e-12 else 1.0})
+            columns.append(
+                {
+                    "name": name,
+                    "type": DATETIME,
+                    "mean": float(years.mean()) if len(years) else 2000.0,
+                    "std": float(years.std()) if len(years) > 1 and years.std() > 1e-12 else 1.0,
+                }
+            )
         elif node.column_types[name] == CATEGORICAL:
             if not string:
-                raise InputError(f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings.")
+                raise InputError(
+                    f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings."
+                )
             kept = [v for v in values if v != ""]
             top = pd.Series(kept, dtype=object).value_counts().index[:MAX_CATEGORIES]
             columns.append({"name": name, "type": CATEGORICAL, "vocabulary": [str(v) for v in sorted(top)]})

@@ -14,20 +14,26 @@ import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 
+from components.automl import adapters as data
+from components.automl import training
 from components.automl.blocks.general import name_unnamed
 from components.automl.ensemble import combine, ensemble
 from components.automl.frozen import Embedder, Feeds, Part, plan
-from components.automl.portfolio import DataFacts, choose, data_facts, resolve
-from components.errors import BraidError, DataError, InputError, InputTypeError
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
 from components.automl.nodes import InputNode
-from components.automl import adapters as data
-from components.automl import training
+from components.automl.portfolio import DataFacts, choose, data_facts, resolve
 from components.automl.seeding import seeded
-from components.automl.tuners import distributed
-from components.automl.tuners import check_tuner_arguments, make_tuner, raise_if_all_failed, tuner_class, warm_trial_ids
+from components.automl.tuners import (
+    check_tuner_arguments,
+    distributed,
+    make_tuner,
+    raise_if_all_failed,
+    tuner_class,
+    warm_trial_ids,
+)
+from components.errors import BraidError, DataError, InputError, InputTypeError
 
 COMBINED_OBJECTIVE = "val_combined_loss"
 
@@ -42,8 +48,16 @@ class GraphHyperModel(kt.HyperModel):
     so every trial (and a trial rerun after a resume) sees the same sequence of batches.
     """
 
-    def __init__(self, graph: Graph, loss_weighting: str, loss_weights: list[float], seed: int | None,
-                 learning_rate: float | None, batch_size: int = 32, shuffle_buffer: int = 10000):
+    def __init__(
+        self,
+        graph: Graph,
+        loss_weighting: str,
+        loss_weights: list[float],
+        seed: int | None,
+        learning_rate: float | None,
+        batch_size: int = 32,
+        shuffle_buffer: int = 10000,
+    ):
         super().__init__()
         self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
         self.seed, self.learning_rate = seed, learning_rate
@@ -200,7 +214,9 @@ class AutoModel:
         self.tuner_kwargs = dict(kwargs)
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if not self.inputs or not all(isinstance(n, InputNode) for n in self.inputs):
-            raise InputTypeError("AutoModel inputs must be input nodes such as ak.ImageInput(), ak.TextInput(), ak.StructuredDataInput().")
+            raise InputTypeError(
+                "AutoModel inputs must be input nodes such as ak.ImageInput(), ak.TextInput(), ak.StructuredDataInput()."
+            )
         self.heads: list[Head] = output_heads(list(outputs) if isinstance(outputs, (list, tuple)) else [outputs])
         _name_nodes(self.inputs + self.heads)
         tuner_class(tuner)  # an unknown tuner fails here, before any data is read
@@ -287,25 +303,50 @@ class AutoModel:
             keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             self._dry_build()
-            feeds = Feeds(self.embedder, train, val, lambda train_raw, val_raw, fed: self._datasets(
-                train_raw, val_raw, fed, analysis.rows, val_rows, batch_size))
+            feeds = Feeds(
+                self.embedder,
+                train,
+                val,
+                lambda train_raw, val_raw, fed: self._datasets(
+                    train_raw, val_raw, fed, analysis.rows, val_rows, batch_size
+                ),
+            )
             train_ds, val_ds = feeds.light
-            hypermodel = GraphHyperModel(self.graph, self.loss_weighting, self.loss_weights, self.seed,
-                                         self.learning_rate, batch_size, min(analysis.rows, 10000))
+            hypermodel = GraphHyperModel(
+                self.graph,
+                self.loss_weighting,
+                self.loss_weights,
+                self.seed,
+                self.learning_rate,
+                batch_size,
+                min(analysis.rows, 10000),
+            )
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             hypermodel.feeds = feeds
             worker = distributed.role() == "worker"
             first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
-                self.tuner_name, hypermodel, objective, self.max_trials, epochs, self.seed,
-                self.directory, self.project_name, self.overwrite and not worker,  # the chief owns the folder
-                self.max_model_size, self._strategy(), warm_start=self.warm_start + first, **self.tuner_kwargs,
+                self.tuner_name,
+                hypermodel,
+                objective,
+                self.max_trials,
+                epochs,
+                self.seed,
+                self.directory,
+                self.project_name,
+                self.overwrite and not worker,  # the chief owns the folder
+                self.max_model_size,
+                self._strategy(),
+                warm_start=self.warm_start + first,
+                **self.tuner_kwargs,
             )
             if space is not None:
                 self.tuner.oracle.update_space(space)  # hyperparameters only a portfolio choice activates
             deadline = started + self.time_budget if self.time_budget else None
             self.tuner.setup(self.observers, patience=3, deadline=deadline, workers=self.workers)
-            self.tuner.search(train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose)
+            self.tuner.search(
+                train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose
+            )
             if worker:
                 return None
             raise_if_all_failed(self.tuner)
@@ -363,7 +404,9 @@ class AutoModel:
         elif len(classifiers) == 1:
             classifiers[0].class_weight = class_weight
         else:
-            raise InputError(f"class_weight must be a dict keyed by classification head names {sorted(names)} when there are several.")
+            raise InputError(
+                f"class_weight must be a dict keyed by classification head names {sorted(names)} when there are several."
+            )
 
     def _training_data(self, x, y, validation_split, validation_data) -> tuple[tf.data.Dataset, tf.data.Dataset]:
         """The raw training and validation examples with the frozen vectors (what a trial that reads them sees)."""
@@ -382,12 +425,18 @@ class AutoModel:
                     raise DataError("The training dataset is empty; give at least one example.")
                 held = max(1, int(round(rows * validation_split)))
                 if rows - held < 1:
-                    raise DataError(f"Only {rows} examples: too few to hold out a validation split; pass validation_data.")
-                return self.embedder.part_of_dataset(train.take(rows - held)), self.embedder.part_of_dataset(train.skip(rows - held))
+                    raise DataError(
+                        f"Only {rows} examples: too few to hold out a validation split; pass validation_data."
+                    )
+                return self.embedder.part_of_dataset(train.take(rows - held)), self.embedder.part_of_dataset(
+                    train.skip(rows - held)
+                )
             return self.embedder.part_of_dataset(train), self._validation(validation_data)
         if x is None or y is None:
             raise InputError("fit needs x and y (or a tf.data.Dataset of (x, y) as x).")
-        other_y = validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
+        other_y = (
+            validation_data[1] if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2 else None
+        )
         xs, ys = data.from_arrays(self.raw_inputs, self.heads, x, y, fitting=True, other_y=other_y)
         if validation_data is None:
             (xs, ys), (vx, vy) = data.split_arrays(xs, ys, validation_split, self.heads)
@@ -399,11 +448,13 @@ class AutoModel:
     def _validation(self, validation_data) -> Part:
         if isinstance(validation_data, tf.data.Dataset):
             return self.embedder.part_of_dataset(
-                data.from_tf_dataset(self.raw_inputs, self.heads, validation_data, with_targets=True))
+                data.from_tf_dataset(self.raw_inputs, self.heads, validation_data, with_targets=True)
+            )
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise InputError("validation_data must be (x, y) or a tf.data.Dataset of (x, y).")
-        vx, vy = data.from_arrays(self.raw_inputs, self.heads, validation_data[0], validation_data[1], fitting=False,
-                                  what="validation x")
+        vx, vy = data.from_arrays(
+            self.raw_inputs, self.heads, validation_data[0], validation_data[1], fitting=False, what="validation x"
+        )
         return self.embedder.part_of_arrays(vx, vy)
 
     def _from_dataset(self, dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
@@ -438,7 +489,9 @@ class AutoModel:
         known = {"loss", "combined_loss"}
         for head in self.heads:
             known.add(f"{head.name}_loss")
-            known.update(f"{head.name}_{m}" if isinstance(m, str) else m.name for m in (head.metrics or head.default_metrics))
+            known.update(
+                f"{head.name}_{m}" if isinstance(m, str) else m.name for m in (head.metrics or head.default_metrics)
+            )
         known |= {f"val_{k}" for k in known}
         name = self._head_metric(name, known)
         if name not in known:
@@ -453,10 +506,10 @@ class AutoModel:
         if name in known or len(self.heads) != 1:
             return name
         prefix = "val_" if name.startswith("val_") else ""
-        candidate = f"{prefix}{self.heads[0].name}_{name[len(prefix):]}"
+        candidate = f"{prefix}{self.heads[0].name}_{name[len(prefix) :]}"
         aliases = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
         if candidate not in known:
-            long = aliases.get(name[len(prefix):])
+            long = aliases.get(name[len(prefix) :])
             candidate = f"{prefix}{self.heads[0].name}_{long}" if long else candidate
         return candidate if candidate in known else name
 
@@ -493,7 +546,9 @@ class AutoModel:
             return tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
         if isinstance(self.distribution_strategy, tf.distribute.Strategy):
             return self.distribution_strategy
-        raise InputError(f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy.")
+        raise InputError(
+            f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy."
+        )
 
     def _refit(self, trials: list, members: list, train_ds, val_ds, verbose: int):
         """Retrain every trial the ensemble uses on training + validation rows for its best epoch count.
@@ -507,7 +562,9 @@ class AutoModel:
         for i in sorted({i for chosen in self.ensemble_picks.values() for i in chosen}):
             hps = trials[i].hyperparameters
             model = hypermodel.build(hps)
-            histories[i] = hypermodel.fit(hps, model, everything, epochs=(trials[i].best_step or 0) + 1, verbose=verbose)
+            histories[i] = hypermodel.fit(
+                hps, model, everything, epochs=(trials[i].best_step or 0) + 1, verbose=verbose
+            )
             members[i] = model.inner
         if all(chosen == [0] for chosen in self.ensemble_picks.values()):
             self.model = members[0]
@@ -571,8 +628,10 @@ class AutoModel:
             One array per head in head order (a list), or the array itself for a single head.
         """
         outputs = self._outputs(x, batch_size, verbose)
-        probabilities = [head.probabilities(out) if isinstance(head, ClassificationHead) else out
-                         for head, out in zip(self.heads, outputs)]
+        probabilities = [
+            head.probabilities(out) if isinstance(head, ClassificationHead) else out
+            for head, out in zip(self.heads, outputs)
+        ]
         return probabilities if len(probabilities) > 1 else probabilities[0]
 
     def _outputs(self, x, batch_size: int, verbose: int) -> list[np.ndarray]:
@@ -580,8 +639,9 @@ class AutoModel:
         outputs = model.predict(self._features(x, batch_size), verbose=verbose)
         return [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]
 
-    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, return_dict: bool = False,
-                 **kwargs: Any):
+    def evaluate(
+        self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, return_dict: bool = False, **kwargs: Any
+    ):
         """The loss and metrics on `(x, y)`, like `keras.Model.evaluate`.
 
         Rows whose label is a class never seen in `fit` count as wrong (scored as the class the
@@ -602,7 +662,9 @@ class AutoModel:
         raw = self._score_unseen_classes_as_wrong(raw, batch_size)
         wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
         wrapper.compile(optimizer="adam")
-        encoded = data.encode(self.embedder.inputs(self.inputs), self.heads, raw).batch(batch_size).map(self.embedder.fill)
+        encoded = (
+            data.encode(self.embedder.inputs(self.inputs), self.heads, raw).batch(batch_size).map(self.embedder.fill)
+        )
         logs = wrapper.evaluate(encoded, verbose=verbose, return_dict=True)
         logs = {k: float(v) for k, v in logs.items()}
         if return_dict:
@@ -630,7 +692,9 @@ class AutoModel:
             targets[name] = labels.astype(kind or targets[name].dtype).reshape(targets[name].shape)
             warnings.warn(
                 f"Head {name!r}: {int(rows.sum())} rows have labels never seen in fit "
-                f"(e.g. {sample}); they count as wrong.", stacklevel=3)
+                f"(e.g. {sample}); they count as wrong.",
+                stacklevel=3,
+            )
         data.check_targets(self.heads, targets)
         return tf.data.Dataset.zip((raw.map(lambda x, y: x), tf.data.Dataset.from_tensor_slices(targets)))
 
@@ -651,8 +715,13 @@ class AutoModel:
         sign = 1 if self.tuner.oracle.objective.direction == "min" else -1
         warm = set(warm_trial_ids(self.tuner.oracle))
         rows = [
-            {"trial_id": t.trial_id, "status": str(t.status), "score": None if t.score is None else float(t.score),
-             "hyperparameters": dict(t.hyperparameters.values), "warm": t.trial_id in warm}
+            {
+                "trial_id": t.trial_id,
+                "status": str(t.status),
+                "score": None if t.score is None else float(t.score),
+                "hyperparameters": dict(t.hyperparameters.values),
+                "warm": t.trial_id in warm,
+            }
             for t in trials
         ]
         return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
@@ -662,12 +731,16 @@ def _check_warm_start(warm_start: Any) -> list[dict]:
     if warm_start is None:
         return []
     if isinstance(warm_start, dict) or not isinstance(warm_start, (list, tuple)):
-        raise InputError(f"warm_start must be a list of hyperparameter dicts, best first (e.g. "
-                         f"[row['hyperparameters'] for row in leaderboard]); got {type(warm_start).__name__}.")
+        raise InputError(
+            f"warm_start must be a list of hyperparameter dicts, best first (e.g. "
+            f"[row['hyperparameters'] for row in leaderboard]); got {type(warm_start).__name__}."
+        )
     for position, values in enumerate(warm_start):
         if not isinstance(values, dict):
-            raise InputError(f"warm_start[{position}] is a {type(values).__name__}; each item must be a dict of "
-                             "hyperparameter name → value (a trial's hyperparameters.values).")
+            raise InputError(
+                f"warm_start[{position}] is a {type(values).__name__}; each item must be a dict of "
+                "hyperparameter name → value (a trial's hyperparameters.values)."
+            )
     return [dict(values) for values in warm_start]
 
 

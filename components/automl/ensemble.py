@@ -69,13 +69,19 @@ def combine(members: list[keras.Model], heads: list[Head], picks: dict[str, list
         parts = [outputs[i][position] for i in chosen]
         x = parts[0] if len(parts) == 1 else keras.layers.Average(name=f"{head.name}_ensemble")(parts)
         if isinstance(head, ClassificationHead):
-            final.append(ClassificationOutput(head.classes, head.multi_label, head.thresholds, name=head.name, dtype="float32")(x))
+            final.append(
+                ClassificationOutput(head.classes, head.multi_label, head.thresholds, name=head.name, dtype="float32")(
+                    x
+                )
+            )
         else:
             final.append(keras.layers.Identity(name=head.name, dtype="float32")(x))
     return keras.Model(tensors, final, name="ensemble")
 
 
-def ensemble(members: list[keras.Model], heads: list[Head], inputs: list, val_ds, size: int) -> tuple[keras.Model, dict]:
+def ensemble(
+    members: list[keras.Model], heads: list[Head], inputs: list, val_ds, size: int
+) -> tuple[keras.Model, dict]:
     """Select per head among `members` on `val_ds` (encoded `(x, y)` batches) and combine them.
 
     Returns:

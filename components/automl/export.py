@@ -21,7 +21,15 @@ def custom_objects() -> dict[str, Any]:
     from components.automl.blocks.text import PositionEmbedding, TfIdf, standardize_text
     from components.automl.heads import ClassificationOutput, Destandardize
 
-    objects = (ModalityEmbedding, TableEncoder, PositionEmbedding, TfIdf, ClassificationOutput, Destandardize, standardize_text)
+    objects = (
+        ModalityEmbedding,
+        TableEncoder,
+        PositionEmbedding,
+        TfIdf,
+        ClassificationOutput,
+        Destandardize,
+        standardize_text,
+    )
     found = {obj.__name__: obj for obj in objects}
     # Pretrained encoders' layers (and keras-hub's backbone) register themselves on import; they are only
     # there with the `pretrained` extra, and a model without encoders does not need them.

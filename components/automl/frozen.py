@@ -156,8 +156,10 @@ class Embedder:
         """Raw `(x, y)` arrays as a `Part`."""
         import tensorflow as tf
 
-        return Part(tf.data.Dataset.from_tensor_slices((xs, ys)),
-                    lambda: tf.data.Dataset.from_tensor_slices((self.vectors(xs), ys)))
+        return Part(
+            tf.data.Dataset.from_tensor_slices((xs, ys)),
+            lambda: tf.data.Dataset.from_tensor_slices((self.vectors(xs), ys)),
+        )
 
     def part_of_dataset(self, dataset) -> "Part":
         """Raw `(x, y)` examples of a dataset as a `Part`."""
@@ -230,8 +232,9 @@ class Feeds:
 
 def _content(values: np.ndarray) -> bytes:
     if values.dtype.kind in "OUS":
-        return "\x00".join(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                           for v in values.reshape(-1)).encode("utf-8")
+        return "\x00".join(
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values.reshape(-1)
+        ).encode("utf-8")
     return np.ascontiguousarray(values).tobytes()
 
 

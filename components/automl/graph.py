@@ -13,12 +13,19 @@ import inspect
 
 import keras
 
-from components.automl.blocks import (DenseBlock, EncoderChoice, Fusion, ImageBlock, Normalization,
-                                      StructuredDataBlock, TextBlock)
+from components.automl.blocks import (
+    DenseBlock,
+    EncoderChoice,
+    Fusion,
+    ImageBlock,
+    Normalization,
+    StructuredDataBlock,
+    TextBlock,
+)
 from components.automl.blocks.general import Block, name_unnamed
-from components.errors import InputError, InputTypeError
 from components.automl.heads import Head
 from components.automl.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput
+from components.errors import InputError, InputTypeError
 
 _DEFAULT_BLOCK = {ImageInput: ImageBlock, TextInput: TextBlock, StructuredDataInput: StructuredDataBlock}
 
@@ -104,7 +111,9 @@ class Graph:
         used = {id(n) for b in self.blocks for n in b.inputs}
         for node in self.inputs:
             if id(node) not in used:
-                raise InputError(f"Input {node.name or type(node).__name__} is not connected to any head; wire it or remove it.")
+                raise InputError(
+                    f"Input {node.name or type(node).__name__} is not connected to any head; wire it or remove it."
+                )
 
     def _name_blocks(self) -> None:
         name_unnamed(self.blocks, {b.name for b in self.blocks if b.name})
@@ -114,8 +123,10 @@ class Graph:
 
         A model that reads none still takes the vectors as inputs, but they feed nothing: zeros do."""
         values = getattr(hp, "values", {})
-        return any((choice.fixed or values.get(choice.hp_name("encoder"), choice.options[0])) == "pretrained"
-                   for choice in self.choices)
+        return any(
+            (choice.fixed or values.get(choice.hp_name("encoder"), choice.options[0])) == "pretrained"
+            for choice in self.choices
+        )
 
     def build(self, hp) -> keras.Model:
         """A new functional model for these hyperparameters (inputs named after the input nodes)."""

@@ -61,8 +61,15 @@ class Head(Block):
 
     accepts = ("vector", "image", "structured")
 
-    def __init__(self, name: str | None = None, loss: Any = None, metrics: list | None = None, dropout: float | None = None,
-                 mask_missing: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        name: str | None = None,
+        loss: Any = None,
+        metrics: list | None = None,
+        dropout: float | None = None,
+        mask_missing: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, **kwargs)
         self.loss, self.metrics, self.dropout = loss, metrics, dropout
         # Missing targets (NaN, or class index -1) are an error unless masked: then those rows add
@@ -207,9 +214,13 @@ class ClassificationHead(Head):
                 is_int = labels.dtype.kind in "iub" or (labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
                 if is_int and self.num_classes is not None and len(labels) != self.num_classes and -1 in labels:
                     labels = labels[labels != -1]  # the code of a missing target or an unseen class, not a class
-                contiguous = is_int and labels.min() >= 0 and (
-                    (self.num_classes is not None and labels.max() < self.num_classes)
-                    or (self.num_classes is None and len(labels) == labels.max() + 1)
+                contiguous = (
+                    is_int
+                    and labels.min() >= 0
+                    and (
+                        (self.num_classes is not None and labels.max() < self.num_classes)
+                        or (self.num_classes is None and len(labels) == labels.max() + 1)
+                    )
                 )
                 if contiguous:
                     self.label_kind = "index"
@@ -236,7 +247,9 @@ class ClassificationHead(Head):
         weights = np.ones(len(self.classes), "float32")
         for label, weight in self.class_weight.items():
             if _py(label) not in self.classes:
-                raise InputError(f"class_weight of head {self.name!r} names unknown class {label!r}; classes are {self.classes}.")
+                raise InputError(
+                    f"class_weight of head {self.name!r} names unknown class {label!r}; classes are {self.classes}."
+                )
             weights[self.classes.index(_py(label))] = weight
         return weights
 
@@ -249,8 +262,10 @@ class ClassificationHead(Head):
             known = (flat >= 0) & (flat < len(self.classes)) & (flat == np.round(flat.astype("float64")))
             return ~known & ~((flat == -1) & self.mask_missing)
         lookup = {str(c) for c in self.classes}
-        return np.asarray([str(_py(v)) not in lookup and not (self.mask_missing and not p)
-                           for v, p in zip(flat, self.present(y))], bool)
+        return np.asarray(
+            [str(_py(v)) not in lookup and not (self.mask_missing and not p) for v, p in zip(flat, self.present(y))],
+            bool,
+        )
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs → one probability column per class (in `classes` order)."""
@@ -270,14 +285,22 @@ class ClassificationHead(Head):
             bad = known & ((flat < 0) | (flat >= len(self.classes)) | (flat != np.round(flat.astype("float64"))))
             bad |= ~known & (flat != -1)
             if bad.any():
-                hint = " (-1 codes a missing target: pass mask_missing=True to leave such rows out)" if (flat[bad] == -1).any() else ""
-                raise DataError(f"Head {self.name!r} got label {flat[bad][0]!r} outside its classes 0..{len(self.classes) - 1}{hint}.")
+                hint = (
+                    " (-1 codes a missing target: pass mask_missing=True to leave such rows out)"
+                    if (flat[bad] == -1).any()
+                    else ""
+                )
+                raise DataError(
+                    f"Head {self.name!r} got label {flat[bad][0]!r} outside its classes 0..{len(self.classes) - 1}{hint}."
+                )
             return flat.astype("int64")
         lookup = {str(c): i for i, c in enumerate(self.classes)}
         keys = [str(_py(v)) for v in flat]
         missing = [k for k in keys if k not in lookup]
         if missing:
-            raise DataError(f"Head {self.name!r} got label {missing[0]!r} not seen in the training targets {self.classes[:10]}.")
+            raise DataError(
+                f"Head {self.name!r} got label {missing[0]!r} not seen in the training targets {self.classes[:10]}."
+            )
         return np.asarray([lookup[k] for k in keys], "int64")
 
     def encode_tensor(self, y):
@@ -291,7 +314,11 @@ class ClassificationHead(Head):
         else:
             numeric = all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in self.classes)
             with tf.init_scope():
-                keys = tf.constant([int(c) for c in self.classes], tf.int64) if numeric else tf.constant([str(c) for c in self.classes])
+                keys = (
+                    tf.constant([int(c) for c in self.classes], tf.int64)
+                    if numeric
+                    else tf.constant([str(c) for c in self.classes])
+                )
             with tf.init_scope():  # one table for every trace of the dataset map
                 if getattr(self, "_table", None) is None:
                     values = tf.range(len(self.classes), dtype=tf.int64)
@@ -328,14 +355,20 @@ class ClassificationHead(Head):
             name = f"{self.name}_{metric}"
             sigmoid = self.binary or self.multi_label
             if metric in ("accuracy", "acc"):
-                objects.append(keras.metrics.BinaryAccuracy(name=name) if sigmoid else keras.metrics.SparseCategoricalAccuracy(name=name))
+                objects.append(
+                    keras.metrics.BinaryAccuracy(name=name)
+                    if sigmoid
+                    else keras.metrics.SparseCategoricalAccuracy(name=name)
+                )
             elif metric == "auc" and sigmoid:
                 objects.append(keras.metrics.AUC(name=name, multi_label=self.multi_label))
             elif metric in ("precision", "recall") and sigmoid:
                 cls = keras.metrics.Precision if metric == "precision" else keras.metrics.Recall
                 objects.append(cls(name=name))
             else:
-                raise InputError(f"Metric {metric!r} of head {self.name!r} is not supported; use accuracy, or auc/precision/recall for binary and multi-label heads.")
+                raise InputError(
+                    f"Metric {metric!r} of head {self.name!r} is not supported; use accuracy, or auc/precision/recall for binary and multi-label heads."
+                )
         return objects
 
     def decode(self, probabilities: np.ndarray) -> np.ndarray:
@@ -395,9 +428,24 @@ class RegressionHead(Head):
     """
 
     default_metrics = ("mean_squared_error",)
-    _losses = {"mean_squared_error": "mse", "mse": "mse", "mean_absolute_error": "mae", "mae": "mae", "huber": "huber", "huber_loss": "huber"}
+    _losses = {
+        "mean_squared_error": "mse",
+        "mse": "mse",
+        "mean_absolute_error": "mae",
+        "mae": "mae",
+        "huber": "huber",
+        "huber_loss": "huber",
+    }
 
-    def __init__(self, output_dim: int | None = None, loss: Any = None, metrics: list | None = None, dropout: float | None = None, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        output_dim: int | None = None,
+        loss: Any = None,
+        metrics: list | None = None,
+        dropout: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, loss=loss, metrics=metrics, dropout=dropout, **kwargs)
         if isinstance(loss, str) and loss not in self._losses:
             raise InputError(f"RegressionHead loss={loss!r}; use one of {sorted(self._losses)}.")
@@ -420,7 +468,9 @@ class RegressionHead(Head):
         if np.isnan(y).any() or np.isinf(y).any():
             raise DataError(f"Targets of head {self.name!r} contain NaN or infinity; drop or fill those rows.")
         if self.output_dim is not None and y.shape[1] != self.output_dim:
-            raise DataError(f"RegressionHead {self.name!r} has output_dim={self.output_dim} but targets have {y.shape[1]} columns.")
+            raise DataError(
+                f"RegressionHead {self.name!r} has output_dim={self.output_dim} but targets have {y.shape[1]} columns."
+            )
         self.mean = [float(v) for v in y.mean(axis=0)]
         self.std = [float(v) if v > 1e-12 else 1.0 for v in y.std(axis=0)]
         self.fitted = True
@@ -469,10 +519,14 @@ class RegressionHead(Head):
 
     def metric_objects(self) -> list:
         table = {
-            "mae": keras.metrics.MeanAbsoluteError, "mean_absolute_error": keras.metrics.MeanAbsoluteError,
-            "mse": keras.metrics.MeanSquaredError, "mean_squared_error": keras.metrics.MeanSquaredError,
-            "rmse": keras.metrics.RootMeanSquaredError, "root_mean_squared_error": keras.metrics.RootMeanSquaredError,
-            "mape": keras.metrics.MeanAbsolutePercentageError, "mean_absolute_percentage_error": keras.metrics.MeanAbsolutePercentageError,
+            "mae": keras.metrics.MeanAbsoluteError,
+            "mean_absolute_error": keras.metrics.MeanAbsoluteError,
+            "mse": keras.metrics.MeanSquaredError,
+            "mean_squared_error": keras.metrics.MeanSquaredError,
+            "rmse": keras.metrics.RootMeanSquaredError,
+            "root_mean_squared_error": keras.metrics.RootMeanSquaredError,
+            "mape": keras.metrics.MeanAbsolutePercentageError,
+            "mean_absolute_percentage_error": keras.metrics.MeanAbsolutePercentageError,
         }
         objects = []
         for metric in self.metric_list():
@@ -481,7 +535,9 @@ class RegressionHead(Head):
             elif metric in table:
                 objects.append(table[metric](name=f"{self.name}_{metric}"))
             else:
-                raise InputError(f"Metric {metric!r} of head {self.name!r} is not supported; use one of {sorted(table)}.")
+                raise InputError(
+                    f"Metric {metric!r} of head {self.name!r} is not supported; use one of {sorted(table)}."
+                )
         return objects
 
     def decode(self, values: np.ndarray) -> np.ndarray:
@@ -496,7 +552,11 @@ def _same_kind(y: np.ndarray, other: np.ndarray | None) -> np.ndarray:
     if other.ndim != 1:
         return y
     if y.dtype.kind in "USO" or other.dtype.kind in "USO":
-        return np.concatenate([y.astype(str), other.astype(str)]) if y.dtype.kind in "USO" and other.dtype.kind in "USO" else y
+        return (
+            np.concatenate([y.astype(str), other.astype(str)])
+            if y.dtype.kind in "USO" and other.dtype.kind in "USO"
+            else y
+        )
     return np.concatenate([y, other])
 
 

@@ -42,10 +42,15 @@ class LossWeighting(keras.layers.Layer):
             self.log_vars = self.add_weight(name="log_vars", shape=(self.count,), initializer="zeros")
         if mode == "gradnorm":
             self.task_weights = self.add_weight(
-                name="task_weights", shape=(self.count,), trainable=False,
-                initializer=keras.initializers.Constant(np.asarray(weights, "float32")), aggregation="mean",
+                name="task_weights",
+                shape=(self.count,),
+                trainable=False,
+                initializer=keras.initializers.Constant(np.asarray(weights, "float32")),
+                aggregation="mean",
             )
-            self.initial_losses = self.add_weight(name="initial_losses", shape=(self.count,), trainable=False, initializer="zeros", aggregation="mean")
+            self.initial_losses = self.add_weight(
+                name="initial_losses", shape=(self.count,), trainable=False, initializer="zeros", aggregation="mean"
+            )
         self.built = True
 
     def current_weights(self):
@@ -145,7 +150,9 @@ class MultiTaskModel(keras.Model):
         batch = tf.shape(y_pred[self.head_names[0]])[0]
         stacked = tf.stack(losses)
         self.loss_tracker.update_state(total, sample_weight=batch)
-        self.combined_tracker.update_state(tf.reduce_sum(self.weighting.static * stacked / self.baselines), sample_weight=batch)
+        self.combined_tracker.update_state(
+            tf.reduce_sum(self.weighting.static * stacked / self.baselines), sample_weight=batch
+        )
         for name, tracker, loss, group in zip(self.head_names, self.task_trackers, losses, self.task_metrics):
             tracker.update_state(loss, sample_weight=batch)
             for metric in group:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import keras_tuner as kt
 
 from components.automl.blocks.general import Block
-from components.automl.tuners.warm import valid_value
 from components.automl.nodes import ImageInput, Input, InputNode, StructuredDataInput, TextInput
+from components.automl.tuners.warm import valid_value
 from components.errors import InputError
 
 MODALITY_OF = {ImageInput: "image", TextInput: "text", StructuredDataInput: "structured"}
@@ -37,36 +37,95 @@ MODALITY_OF = {ImageInput: "image", TextInput: "text", StructuredDataInput: "str
 # The pool: every configuration the portfolio may choose from (benchmarks/portfolio.py measures them).
 CANDIDATES: dict[str, dict] = {
     # A small-image CNN that keeps where things are: batch norm, flatten, a gentler learning rate.
-    "cnn_flat_bn": {"image:encoder": "scratch", "image:block_type": "vanilla", "image:augment": False,
-                    "image:vanilla/kernel_size": 3, "image:vanilla/num_blocks": 2, "image:vanilla/num_layers": 1,
-                    "image:vanilla/filters": 32, "image:vanilla/dropout": 0.25, "image:vanilla/use_batchnorm": True,
-                    "image:reduction": "flatten", "learning_rate": 3e-3},
-    "cnn_flat": {"image:encoder": "scratch", "image:block_type": "vanilla", "image:augment": False,
-                 "image:vanilla/kernel_size": 3, "image:vanilla/num_blocks": 2, "image:vanilla/num_layers": 1,
-                 "image:vanilla/filters": 32, "image:vanilla/dropout": 0.25, "image:vanilla/use_batchnorm": False,
-                 "image:reduction": "flatten", "learning_rate": 3e-3},
-    "cnn_flat_bn_deep": {"image:encoder": "scratch", "image:block_type": "vanilla", "image:augment": False,
-                         "image:vanilla/kernel_size": 3, "image:vanilla/num_blocks": 2, "image:vanilla/num_layers": 2,
-                         "image:vanilla/filters": 32, "image:vanilla/dropout": 0.25,
-                         "image:vanilla/use_batchnorm": True, "image:reduction": "flatten", "learning_rate": 3e-3},
-    "cnn_flat_bn_augment": {"image:encoder": "scratch", "image:block_type": "vanilla", "image:augment": True,
-                            "image:augmentation/horizontal_flip": False, "image:augmentation/translation_factor": 0.1,
-                            "image:augmentation/rotation_factor": 0.0, "image:augmentation/zoom_factor": 0.1,
-                            "image:augmentation/contrast_factor": 0.0, "image:vanilla/kernel_size": 3,
-                            "image:vanilla/num_blocks": 2, "image:vanilla/num_layers": 1, "image:vanilla/filters": 32,
-                            "image:vanilla/dropout": 0.25, "image:vanilla/use_batchnorm": True,
-                            "image:reduction": "flatten", "learning_rate": 3e-3},
+    "cnn_flat_bn": {
+        "image:encoder": "scratch",
+        "image:block_type": "vanilla",
+        "image:augment": False,
+        "image:vanilla/kernel_size": 3,
+        "image:vanilla/num_blocks": 2,
+        "image:vanilla/num_layers": 1,
+        "image:vanilla/filters": 32,
+        "image:vanilla/dropout": 0.25,
+        "image:vanilla/use_batchnorm": True,
+        "image:reduction": "flatten",
+        "learning_rate": 3e-3,
+    },
+    "cnn_flat": {
+        "image:encoder": "scratch",
+        "image:block_type": "vanilla",
+        "image:augment": False,
+        "image:vanilla/kernel_size": 3,
+        "image:vanilla/num_blocks": 2,
+        "image:vanilla/num_layers": 1,
+        "image:vanilla/filters": 32,
+        "image:vanilla/dropout": 0.25,
+        "image:vanilla/use_batchnorm": False,
+        "image:reduction": "flatten",
+        "learning_rate": 3e-3,
+    },
+    "cnn_flat_bn_deep": {
+        "image:encoder": "scratch",
+        "image:block_type": "vanilla",
+        "image:augment": False,
+        "image:vanilla/kernel_size": 3,
+        "image:vanilla/num_blocks": 2,
+        "image:vanilla/num_layers": 2,
+        "image:vanilla/filters": 32,
+        "image:vanilla/dropout": 0.25,
+        "image:vanilla/use_batchnorm": True,
+        "image:reduction": "flatten",
+        "learning_rate": 3e-3,
+    },
+    "cnn_flat_bn_augment": {
+        "image:encoder": "scratch",
+        "image:block_type": "vanilla",
+        "image:augment": True,
+        "image:augmentation/horizontal_flip": False,
+        "image:augmentation/translation_factor": 0.1,
+        "image:augmentation/rotation_factor": 0.0,
+        "image:augmentation/zoom_factor": 0.1,
+        "image:augmentation/contrast_factor": 0.0,
+        "image:vanilla/kernel_size": 3,
+        "image:vanilla/num_blocks": 2,
+        "image:vanilla/num_layers": 1,
+        "image:vanilla/filters": 32,
+        "image:vanilla/dropout": 0.25,
+        "image:vanilla/use_batchnorm": True,
+        "image:reduction": "flatten",
+        "learning_rate": 3e-3,
+    },
     # The blocks' defaults before the portfolio (16 filters, no batch norm, global average pooling).
-    "cnn_gap": {"image:encoder": "scratch", "image:block_type": "vanilla", "image:augment": False,
-                "image:vanilla/kernel_size": 3, "image:vanilla/num_blocks": 2, "image:vanilla/num_layers": 1,
-                "image:vanilla/filters": 16, "image:vanilla/dropout": 0.0, "image:vanilla/use_batchnorm": False,
-                "image:reduction": "global_avg", "learning_rate": 1e-2},
-    "resnet_gap": {"image:encoder": "scratch", "image:block_type": "resnet", "image:augment": False,
-                   "image:resnet/version": "v2", "image:resnet/num_stages": 2, "image:reduction": "global_avg",
-                   "learning_rate": 3e-3},
-    "resnet_flat": {"image:encoder": "scratch", "image:block_type": "resnet", "image:augment": False,
-                    "image:resnet/version": "v2", "image:resnet/num_stages": 2, "image:reduction": "flatten",
-                    "learning_rate": 3e-3},
+    "cnn_gap": {
+        "image:encoder": "scratch",
+        "image:block_type": "vanilla",
+        "image:augment": False,
+        "image:vanilla/kernel_size": 3,
+        "image:vanilla/num_blocks": 2,
+        "image:vanilla/num_layers": 1,
+        "image:vanilla/filters": 16,
+        "image:vanilla/dropout": 0.0,
+        "image:vanilla/use_batchnorm": False,
+        "image:reduction": "global_avg",
+        "learning_rate": 1e-2,
+    },
+    "resnet_gap": {
+        "image:encoder": "scratch",
+        "image:block_type": "resnet",
+        "image:augment": False,
+        "image:resnet/version": "v2",
+        "image:resnet/num_stages": 2,
+        "image:reduction": "global_avg",
+        "learning_rate": 3e-3,
+    },
+    "resnet_flat": {
+        "image:encoder": "scratch",
+        "image:block_type": "resnet",
+        "image:augment": False,
+        "image:resnet/version": "v2",
+        "image:resnet/num_stages": 2,
+        "image:reduction": "flatten",
+        "learning_rate": 3e-3,
+    },
     # Frozen EfficientNet-Lite0 features (needs the pretrained extra; skipped where the graph lacks them).
     "pretrained": {"image:encoder": "pretrained", "learning_rate": 3e-3},
 }
@@ -103,8 +162,11 @@ def data_facts(inputs: list[InputNode], rows: int) -> DataFacts:
     """The facts of fitted input nodes. Frozen embeddings of another input (`<input>__<encoder>`, as the
     AutoModel's default graph and the pipeline name them) are that input's, not a modality of their own."""
     names = {node.name for node in inputs}
-    raw = [node for node in inputs
-           if not (type(node) is Input and "__" in (node.name or "") and node.name.partition("__")[0] in names)]
+    raw = [
+        node
+        for node in inputs
+        if not (type(node) is Input and "__" in (node.name or "") and node.name.partition("__")[0] in names)
+    ]
     modalities = sorted({MODALITY_OF.get(type(node), "vector") for node in raw})
     images = [node for node in inputs if isinstance(node, ImageInput) and node.shape]
     side = min(images[0].shape[:2]) if images else None
@@ -122,8 +184,10 @@ def choose(facts: DataFacts, portfolio: list | tuple | None = None) -> list[dict
     if portfolio is None:
         portfolio = PORTFOLIOS.get(facts.kind, ())
     if isinstance(portfolio, (str, dict)) or not isinstance(portfolio, (list, tuple)):
-        raise InputError(f"portfolio={portfolio!r}; give a list of names from {sorted(CANDIDATES)} or of dicts, "
-                         "[] for none, or None for the default.")
+        raise InputError(
+            f"portfolio={portfolio!r}; give a list of names from {sorted(CANDIDATES)} or of dicts, "
+            "[] for none, or None for the default."
+        )
     chosen = []
     for item in portfolio:
         if isinstance(item, str):
@@ -187,4 +251,3 @@ def _key(name: str, owners: dict[str, set[str]]) -> str:
     if not inner or not modalities or len(modalities) != 1:
         return name
     return f"{next(iter(modalities))}:{inner}"
-

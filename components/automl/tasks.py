@@ -1,9 +1,9 @@
 """AutoKeras's task APIs: one input, one head, AutoKeras's argument names and defaults.
 
-    clf = ak.StructuredDataClassifier(max_trials=3, overwrite=True, seed=0)
-    clf.fit("train.csv", "survived", epochs=10)      # a CSV path and the label column's name
-    print(clf.evaluate("test.csv", "survived"))      # [loss, accuracy]
-    labels = clf.predict("test.csv")                 # in the labels' own form (ints or strings)
+clf = ak.StructuredDataClassifier(max_trials=3, overwrite=True, seed=0)
+clf.fit("train.csv", "survived", epochs=10)      # a CSV path and the label column's name
+print(clf.evaluate("test.csv", "survived"))      # [loss, accuracy]
+labels = clf.predict("test.csv")                 # in the labels' own form (ints or strings)
 """
 
 from __future__ import annotations
@@ -22,11 +22,35 @@ from components.errors import DataError, InputError
 class _Task(AutoModel):
     """One input node, one head; the rest is AutoModel (a `tuner=None` means "greedy")."""
 
-    def __init__(self, node, head, project_name: str, max_trials: int, directory, objective, tuner, overwrite: bool,
-                 seed, max_model_size, time_budget, **kwargs: Any):
-        super().__init__(inputs=node, outputs=head, project_name=project_name, max_trials=max_trials,
-                         directory=directory, objective=objective, tuner=tuner or "greedy", overwrite=overwrite,
-                         seed=seed, max_model_size=max_model_size, time_budget=time_budget, **kwargs)
+    def __init__(
+        self,
+        node,
+        head,
+        project_name: str,
+        max_trials: int,
+        directory,
+        objective,
+        tuner,
+        overwrite: bool,
+        seed,
+        max_model_size,
+        time_budget,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            inputs=node,
+            outputs=head,
+            project_name=project_name,
+            max_trials=max_trials,
+            directory=directory,
+            objective=objective,
+            tuner=tuner or "greedy",
+            overwrite=overwrite,
+            seed=seed,
+            max_model_size=max_model_size,
+            time_budget=time_budget,
+            **kwargs,
+        )
 
 
 def _classification_head(num_classes, multi_label, loss, metrics) -> ClassificationHead:
@@ -47,46 +71,144 @@ class ImageClassifier(_Task):
         **kwargs: passed on to the keras-tuner Tuner (e.g. `executions_per_trial`).
     """
 
-    def __init__(self, num_classes: int | None = None, multi_label: bool = False, loss: Any = None, metrics: Any = None,
-                 project_name: str = "image_classifier", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_loss", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(ImageInput(), _classification_head(num_classes, multi_label, loss, metrics), project_name,
-                         max_trials, directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        loss: Any = None,
+        metrics: Any = None,
+        project_name: str = "image_classifier",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            ImageInput(),
+            _classification_head(num_classes, multi_label, loss, metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
 
 
 class ImageRegressor(_Task):
     """Image regression (AutoKeras `ak.ImageRegressor`); arguments as `ImageClassifier`, with
     `output_dim` (inferred when None) instead of `num_classes` / `multi_label`."""
 
-    def __init__(self, output_dim: int | None = None, loss: Any = "mean_squared_error", metrics: Any = None,
-                 project_name: str = "image_regressor", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_loss", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(ImageInput(), RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics), project_name,
-                         max_trials, directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        output_dim: int | None = None,
+        loss: Any = "mean_squared_error",
+        metrics: Any = None,
+        project_name: str = "image_regressor",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            ImageInput(),
+            RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
 
 
 class TextClassifier(_Task):
     """Text classification from raw strings (AutoKeras `ak.TextClassifier`); arguments as `ImageClassifier`."""
 
-    def __init__(self, num_classes: int | None = None, multi_label: bool = False, loss: Any = None, metrics: Any = None,
-                 project_name: str = "text_classifier", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_loss", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(TextInput(), _classification_head(num_classes, multi_label, loss, metrics), project_name,
-                         max_trials, directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        loss: Any = None,
+        metrics: Any = None,
+        project_name: str = "text_classifier",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            TextInput(),
+            _classification_head(num_classes, multi_label, loss, metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
 
 
 class TextRegressor(_Task):
     """Text regression from raw strings (AutoKeras `ak.TextRegressor`); arguments as `ImageRegressor`."""
 
-    def __init__(self, output_dim: int | None = None, loss: Any = "mean_squared_error", metrics: Any = None,
-                 project_name: str = "text_regressor", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_loss", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(TextInput(), RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics), project_name,
-                         max_trials, directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        output_dim: int | None = None,
+        loss: Any = "mean_squared_error",
+        metrics: Any = None,
+        project_name: str = "text_regressor",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            TextInput(),
+            RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
 
 
 class _StructuredTask(_Task):
@@ -101,7 +223,9 @@ class _StructuredTask(_Task):
                 raise DataError(f"Cannot read the CSV file {str(x)!r}: {error}") from None
         if isinstance(y, str):
             if not isinstance(x, pd.DataFrame):
-                raise InputError(f"y={y!r} names a column, so x must be a CSV path or a DataFrame; got {type(x).__name__}.")
+                raise InputError(
+                    f"y={y!r} names a column, so x must be a CSV path or a DataFrame; got {type(x).__name__}."
+                )
             if y not in x.columns:
                 raise DataError(f"The label column {y!r} is not in the data; its columns are {list(x.columns)}.")
             x, y = x.drop(columns=[y]), x[y]
@@ -111,16 +235,31 @@ class _StructuredTask(_Task):
 
     _label_column: str | None = None
 
-    def fit(self, x: Any = None, y: Any = None, epochs: int | None = None, callbacks: list | None = None,
-            validation_split: float = 0.2, validation_data: Any = None, **kwargs: Any):
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        epochs: int | None = None,
+        callbacks: list | None = None,
+        validation_split: float = 0.2,
+        validation_data: Any = None,
+        **kwargs: Any,
+    ):
         """As `AutoModel.fit`; `x` may be a CSV path and `y` the name of its label column."""
         if isinstance(y, str):
             self._label_column = y
         x, y = self._table(x, y)
         if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
             validation_data = self._table(*validation_data)
-        return super().fit(x, y, epochs=epochs, callbacks=callbacks, validation_split=validation_split,
-                           validation_data=validation_data, **kwargs)
+        return super().fit(
+            x,
+            y,
+            epochs=epochs,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            **kwargs,
+        )
 
     def predict(self, x: Any, **kwargs: Any):
         return super().predict(self._table(x)[0], **kwargs)
@@ -143,14 +282,39 @@ class StructuredDataClassifier(_StructuredTask):
             time_budget, **kwargs: as `ImageClassifier` (objective defaults to "val_accuracy").
     """
 
-    def __init__(self, column_names: list[str] | None = None, column_types: dict[str, str] | None = None,
-                 num_classes: int | None = None, multi_label: bool = False, loss: Any = None, metrics: Any = None,
-                 project_name: str = "structured_data_classifier", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_accuracy", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(StructuredDataInput(column_names=column_names, column_types=column_types),
-                         _classification_head(num_classes, multi_label, loss, metrics), project_name, max_trials,
-                         directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        column_names: list[str] | None = None,
+        column_types: dict[str, str] | None = None,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        loss: Any = None,
+        metrics: Any = None,
+        project_name: str = "structured_data_classifier",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_accuracy",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            StructuredDataInput(column_names=column_names, column_types=column_types),
+            _classification_head(num_classes, multi_label, loss, metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
 
 
 class StructuredDataRegressor(_StructuredTask):
@@ -158,11 +322,35 @@ class StructuredDataRegressor(_StructuredTask):
     `StructuredDataClassifier`, with `output_dim` instead of `num_classes` / `multi_label` and
     objective "val_loss"."""
 
-    def __init__(self, column_names: list[str] | None = None, column_types: dict[str, str] | None = None,
-                 output_dim: int | None = None, loss: Any = "mean_squared_error", metrics: Any = None,
-                 project_name: str = "structured_data_regressor", max_trials: int = 100, directory: str | None = None,
-                 objective: str = "val_loss", tuner: Any = None, overwrite: bool = False, seed: int | None = None,
-                 max_model_size: int | None = None, time_budget: float | None = None, **kwargs: Any):
-        super().__init__(StructuredDataInput(column_names=column_names, column_types=column_types),
-                         RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics), project_name, max_trials,
-                         directory, objective, tuner, overwrite, seed, max_model_size, time_budget, **kwargs)
+    def __init__(
+        self,
+        column_names: list[str] | None = None,
+        column_types: dict[str, str] | None = None,
+        output_dim: int | None = None,
+        loss: Any = "mean_squared_error",
+        metrics: Any = None,
+        project_name: str = "structured_data_regressor",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            StructuredDataInput(column_names=column_names, column_types=column_types),
+            RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )

@@ -30,8 +30,11 @@ def optimizer(rate: float, total_steps: int | None = None) -> keras.optimizers.O
         return keras.optimizers.Adam(rate, clipnorm=CLIPNORM)
     warmup = max(1, int(total_steps * WARMUP_FRACTION))
     schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=rate * 0.1, decay_steps=total_steps - warmup, alpha=FINAL_FRACTION,
-        warmup_target=rate, warmup_steps=warmup,
+        initial_learning_rate=rate * 0.1,
+        decay_steps=total_steps - warmup,
+        alpha=FINAL_FRACTION,
+        warmup_target=rate,
+        warmup_steps=warmup,
     )
     return keras.optimizers.Adam(schedule, clipnorm=CLIPNORM)
 

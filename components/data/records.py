@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from components.errors import DataError
 from components.data.preprocess import SPLITS, Manifest, PreprocessState
+from components.errors import DataError
 
 TABULAR = "tabular"
 
@@ -38,7 +38,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"{path}: not found; this directory holds no complete preprocessing run (rerun preprocess)") from None
+        raise DataError(
+            f"{path}: not found; this directory holds no complete preprocessing run (rerun preprocess)"
+        ) from None
 
 
 def tabular_columns(state: PreprocessState) -> list[str]:

@@ -35,13 +35,15 @@ def data_files(path: Path) -> list[Path]:
     """The file(s) a source path stands for (a directory: its Parquet shards, sorted)."""
     if not path.exists():
         # The bundled demo contract reads generated data: say how to make it.
-        demo = (" This is the demo data: `braid demo-data` (or `make demo`) writes it."
-                if path.name == "demo.csv" and path.parent.name == "demo" else "")
+        demo = (
+            " This is the demo data: `braid demo-data` (or `make demo`) writes it."
+            if path.name == "demo.csv" and path.parent.name == "demo"
+            else ""
+        )
         raise DataError(f"{path}: data file not found (check `source.path` in the contract).{demo}")
     if path.is_dir():
         return sorted(p for p in path.rglob("*.parquet") if p.is_file())
     return [path]
-
 
 
 def read_header(contract: Contract) -> list[str]:
@@ -66,8 +68,9 @@ def require_columns(contract: Contract, wanted: list[str]) -> None:
     present = read_header(contract)
     missing = [c for c in wanted if c not in present]
     if missing:
-        raise DataError(f"{contract.source.path}: column(s) {missing} named by the contract are not in the data "
-                        f"(found {present})")
+        raise DataError(
+            f"{contract.source.path}: column(s) {missing} named by the contract are not in the data (found {present})"
+        )
 
 
 def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -90,8 +93,13 @@ def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iter
     wanted = set(columns) if columns is not None else None
     try:
         reader = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=NA_VALUES, chunksize=batch_rows,
-            encoding="utf-8", encoding_errors="replace",
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=NA_VALUES,
+            chunksize=batch_rows,
+            encoding="utf-8",
+            encoding_errors="replace",
             **({"usecols": lambda c: c in wanted} if wanted is not None else {}),
         )
         yield from reader

@@ -13,9 +13,20 @@ force_offline()
 
 from components.encoders import layers  # noqa: E402,F401  (registers the Keras layers)
 from components.encoders.image import embed_images, image_encoder  # noqa: E402
-from components.encoders.registry import (  # noqa: E402
-    ENCODERS, EXTRA, EncoderSpec, is_available, missing_packages, require, spec)
+from components.encoders.registry import ENCODERS, EXTRA, EncoderSpec, is_available, missing_packages, require, spec  # noqa: E402
 from components.encoders.text import embed_texts, text_encoder  # noqa: E402
 
-__all__ = ["ENCODERS", "EXTRA", "EncoderSpec", "embed_images", "embed_texts", "force_offline", "image_encoder",
-           "is_available", "missing_packages", "require", "spec", "text_encoder"]
+__all__ = [
+    "ENCODERS",
+    "EXTRA",
+    "EncoderSpec",
+    "embed_images",
+    "embed_texts",
+    "force_offline",
+    "image_encoder",
+    "is_available",
+    "missing_packages",
+    "require",
+    "spec",
+    "text_encoder",
+]

@@ -77,7 +77,8 @@ def read_state_dict(path: Path) -> dict[str, np.ndarray]:
     except ImportError:
         raise MissingExtraError(
             f"converting the EfficientNet-Lite0 weights ({path.name}) to Keras needs PyTorch, once per Braid "
-            f"home. Install the pretrained extra, which brings CPU torch: pip install '{EXTRA}'") from None
+            f"home. Install the pretrained extra, which brings CPU torch: pip install '{EXTRA}'"
+        ) from None
     state = torch.load(path, map_location="cpu", weights_only=True)
     return {key: value.numpy().astype(np.float32) for key, value in state.items() if value.ndim > 0}
 
@@ -89,8 +90,10 @@ def _source_version() -> str:
 def _cache_is_current(path: Path) -> bool:
     try:
         with h5py.File(path, "r") as file:
-            return (file.attrs.get("format_version") == FORMAT_VERSION
-                    and file.attrs.get("source_version") == _source_version())
+            return (
+                file.attrs.get("format_version") == FORMAT_VERSION
+                and file.attrs.get("source_version") == _source_version()
+            )
     except OSError:
         return False
 
@@ -124,8 +127,9 @@ def ensure_weights(home: Path | None = None) -> Path:
         os.replace(partial, path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise StorageError(f"cannot write the converted encoder weights to {path}: {exc}. "
-                           "Point BRAID_HOME at a writable directory") from None
+        raise StorageError(
+            f"cannot write the converted encoder weights to {path}: {exc}. Point BRAID_HOME at a writable directory"
+        ) from None
     return path
 
 

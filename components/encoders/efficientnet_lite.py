@@ -69,8 +69,9 @@ def lite0_blocks() -> list[Block]:
 
 
 def _conv_bn(x, filters: int, kernel_size: int, stride: int, prefix: str, activation: bool):
-    x = keras.layers.Conv2D(filters, kernel_size, strides=stride, padding="same", use_bias=False,
-                            name=f"{prefix}_conv")(x)
+    x = keras.layers.Conv2D(
+        filters, kernel_size, strides=stride, padding="same", use_bias=False, name=f"{prefix}_conv"
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{prefix}_bn")(x)
     return keras.layers.ReLU(max_value=6.0, name=f"{prefix}_relu6")(x) if activation else x
 
@@ -80,8 +81,9 @@ def _mbconv(x, block: Block):
     inputs = x
     if block.expand_ratio != 1:
         x = _conv_bn(x, block.filters_in * block.expand_ratio, 1, 1, f"{prefix}_expand", activation=True)
-    x = keras.layers.DepthwiseConv2D(block.kernel_size, strides=block.stride, padding="same", use_bias=False,
-                                     name=f"{prefix}_dw_conv")(x)
+    x = keras.layers.DepthwiseConv2D(
+        block.kernel_size, strides=block.stride, padding="same", use_bias=False, name=f"{prefix}_dw_conv"
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{prefix}_dw_bn")(x)
     x = keras.layers.ReLU(max_value=6.0, name=f"{prefix}_dw_relu6")(x)
     x = _conv_bn(x, block.filters_out, 1, 1, f"{prefix}_project", activation=False)
@@ -90,8 +92,9 @@ def _mbconv(x, block: Block):
     return x
 
 
-def efficientnet_lite0(image_size: tuple[int | None, int | None] = (224, 224), include_top: bool = False,
-                       name: str = "efficientnet_lite0") -> keras.Model:
+def efficientnet_lite0(
+    image_size: tuple[int | None, int | None] = (224, 224), include_top: bool = False, name: str = "efficientnet_lite0"
+) -> keras.Model:
     """EfficientNet-Lite0 with random weights: pixels [B, H, W, 3] in [0, 255] -> pooled features [B, 1280].
 
     Args:

@@ -38,7 +38,10 @@ def bfloat16_is_fast() -> bool:
     environment answers False, for float32 vectors equal to `text_encoder`'s to ~1e-6 everywhere.
     """
     off = ("0", "false")
-    if os.environ.get(BFLOAT16_VARIABLE, "1").lower() in off or os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in off:
+    if (
+        os.environ.get(BFLOAT16_VARIABLE, "1").lower() in off
+        or os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").lower() in off
+    ):
         return False
     if not sys.platform.startswith("linux"):
         return False
@@ -76,7 +79,7 @@ class FrozenMiniLM:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         chunk = batch_size * CHUNK_BATCHES
         for start in range(0, len(texts), chunk):
-            out[start:start + chunk] = self._embed_chunk(texts[start:start + chunk], batch_size)
+            out[start : start + chunk] = self._embed_chunk(texts[start : start + chunk], batch_size)
         return out
 
     def _embed_chunk(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
@@ -92,7 +95,7 @@ class FrozenMiniLM:
         for bucket in np.unique(padded):
             rows = order[padded[order] == bucket]
             for start in range(0, len(rows), batch_size):
-                batch = rows[start:start + batch_size]
+                batch = rows[start : start + batch_size]
                 ids = np.zeros((len(batch), bucket), dtype=np.int32)
                 width = min(bucket, token_ids.shape[1])
                 ids[:, :width] = token_ids[batch, :width]
@@ -115,21 +118,33 @@ def _forward_graph(backbone, compute_dtype):
     for index in range(backbone.num_layers):
         prefix = f"transformer_layer_{index}/"
         attention = prefix + "self_attention_layer/"
-        layers.append({
-            "qkv": np.concatenate([weights[f"{attention}{n}/kernel"].reshape(hidden, hidden)
-                                   for n in ("query", "key", "value")], axis=1) * qkv_scale,
-            "qkv_bias": np.concatenate([weights[f"{attention}{n}/bias"].reshape(hidden)
-                                        for n in ("query", "key", "value")]) * qkv_scale,
-            "out": weights[attention + "attention_output/kernel"].reshape(hidden, hidden),
-            "out_bias": weights[attention + "attention_output/bias"],
-            "norm1": (weights[prefix + "self_attention_layer_norm/gamma"],
-                      weights[prefix + "self_attention_layer_norm/beta"]),
-            "up": weights[prefix + "feedforward_intermediate_dense/kernel"],
-            "up_bias": weights[prefix + "feedforward_intermediate_dense/bias"],
-            "down": weights[prefix + "feedforward_output_dense/kernel"],
-            "down_bias": weights[prefix + "feedforward_output_dense/bias"],
-            "norm2": (weights[prefix + "feedforward_layer_norm/gamma"], weights[prefix + "feedforward_layer_norm/beta"]),
-        })
+        layers.append(
+            {
+                "qkv": np.concatenate(
+                    [weights[f"{attention}{n}/kernel"].reshape(hidden, hidden) for n in ("query", "key", "value")],
+                    axis=1,
+                )
+                * qkv_scale,
+                "qkv_bias": np.concatenate(
+                    [weights[f"{attention}{n}/bias"].reshape(hidden) for n in ("query", "key", "value")]
+                )
+                * qkv_scale,
+                "out": weights[attention + "attention_output/kernel"].reshape(hidden, hidden),
+                "out_bias": weights[attention + "attention_output/bias"],
+                "norm1": (
+                    weights[prefix + "self_attention_layer_norm/gamma"],
+                    weights[prefix + "self_attention_layer_norm/beta"],
+                ),
+                "up": weights[prefix + "feedforward_intermediate_dense/kernel"],
+                "up_bias": weights[prefix + "feedforward_intermediate_dense/bias"],
+                "down": weights[prefix + "feedforward_output_dense/kernel"],
+                "down_bias": weights[prefix + "feedforward_output_dense/bias"],
+                "norm2": (
+                    weights[prefix + "feedforward_layer_norm/gamma"],
+                    weights[prefix + "feedforward_layer_norm/beta"],
+                ),
+            }
+        )
     token_table = tf.constant(weights["token_embedding/embeddings"])
     position_table = tf.constant(weights["position_embedding/embeddings"] + weights["segment_embedding/embeddings"][0])
     embedding_norm = (weights["embeddings_layer_norm/gamma"], weights["embeddings_layer_norm/beta"])
@@ -161,7 +176,9 @@ def _forward_graph(backbone, compute_dtype):
             attended = tf.cast(dense(context, layer["out"], layer["out_bias"]), tf.float32)
             x = layer_norm(x + attended, layer["norm1"], epsilon)
             up = tf.nn.gelu(dense(x, layer["up"], layer["up_bias"]), approximate=True)
-            x = layer_norm(x + tf.cast(dense(up, layer["down"], layer["down_bias"]), tf.float32), layer["norm2"], epsilon)
+            x = layer_norm(
+                x + tf.cast(dense(up, layer["down"], layer["down_bias"]), tf.float32), layer["norm2"], epsilon
+            )
         x = tf.reshape(x, [batch, length, hidden])
         pooled = tf.reduce_sum(x * mask[:, :, None], axis=1) / tf.maximum(tf.reduce_sum(mask, 1, keepdims=True), 1e-9)
         return pooled / tf.maximum(tf.norm(pooled, axis=-1, keepdims=True), 1e-12)

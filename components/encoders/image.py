@@ -19,8 +19,12 @@ DIM = 1280
 MIN_SIDE = 64
 
 
-def image_encoder(image_size: tuple[int | None, int | None] = (224, 224), trainable_blocks: int = 0,
-                  include_top: bool = False, home: Path | None = None):
+def image_encoder(
+    image_size: tuple[int | None, int | None] = (224, 224),
+    trainable_blocks: int = 0,
+    include_top: bool = False,
+    home: Path | None = None,
+):
     """Build EfficientNet-Lite0 with its ImageNet weights: RGB pixels [B, H, W, 3] -> features [B, 1280].
 
     Pixels are uint8 or float in [0, 255]; the model scales them itself (as the reference did in
@@ -57,7 +61,7 @@ def _unfreeze_top(model, trainable_blocks: int) -> None:
     frozen_below = len(lite0_blocks()) - trainable_blocks
     for layer in model.layers:
         if layer.name.startswith("block"):
-            layer.trainable = int(layer.name[len("block"):].split("_", 1)[0]) >= frozen_below
+            layer.trainable = int(layer.name[len("block") :].split("_", 1)[0]) >= frozen_below
         elif layer.name.startswith("stem"):
             layer.trainable = frozen_below <= 0
         else:
@@ -107,8 +111,12 @@ def _target_size(images: list[np.ndarray], image_size: tuple[int, int] | None) -
     return max(height, MIN_SIDE), max(width, MIN_SIDE)
 
 
-def embed_images(images: np.ndarray | Sequence[np.ndarray], batch_size: int = 64,
-                 image_size: tuple[int, int] | None = None, home: Path | None = None) -> np.ndarray:
+def embed_images(
+    images: np.ndarray | Sequence[np.ndarray],
+    batch_size: int = 64,
+    image_size: tuple[int, int] | None = None,
+    home: Path | None = None,
+) -> np.ndarray:
     """Frozen-mode image features from EfficientNet-Lite0: batched and deterministic.
 
     Grayscale images are repeated to RGB, alpha is composited on white, and every image is resized
@@ -143,7 +151,7 @@ def embed_images(images: np.ndarray | Sequence[np.ndarray], batch_size: int = 64
     model = _frozen_encoder(size, home)
     features = []
     for start in range(0, len(rgb), batch_size):
-        chunk = rgb[start:start + batch_size]
+        chunk = rgb[start : start + batch_size]
         if all(image.shape[:2] == size for image in chunk):
             pixels = np.stack(chunk)
         else:

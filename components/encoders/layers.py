@@ -33,8 +33,9 @@ class TextPacker(keras.layers.Layer):
         self.sequence_length = int(sequence_length)
         self.lowercase = bool(lowercase)
         # Hugging Face's uncased BERT tokenizer strips accents whenever it lower-cases; keras-hub needs telling.
-        self._tokenizer = keras_hub.models.BertTokenizer(vocabulary=self.vocabulary, lowercase=self.lowercase,
-                                                         strip_accents=self.lowercase)
+        self._tokenizer = keras_hub.models.BertTokenizer(
+            vocabulary=self.vocabulary, lowercase=self.lowercase, strip_accents=self.lowercase
+        )
         self._packer = keras_hub.layers.MultiSegmentPacker(
             start_value=self._tokenizer.cls_token_id,
             end_value=self._tokenizer.sep_token_id,
@@ -61,8 +62,11 @@ class TextPacker(keras.layers.Layer):
     def compute_output_spec(self, texts):
         shape = (texts.shape[0], None)
         spec = keras.KerasTensor(shape, dtype="int32")
-        return {"token_ids": spec, "segment_ids": keras.KerasTensor(shape, dtype="int32"),
-                "padding_mask": keras.KerasTensor(shape, dtype="int32")}
+        return {
+            "token_ids": spec,
+            "segment_ids": keras.KerasTensor(shape, dtype="int32"),
+            "padding_mask": keras.KerasTensor(shape, dtype="int32"),
+        }
 
     def get_config(self) -> dict:
         config = super().get_config()

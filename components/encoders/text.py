@@ -68,8 +68,9 @@ def text_encoder(max_length: int = DEFAULT_MAX_LENGTH, trainable_layers: int = 0
     _unfreeze_top(backbone, trainable_layers)
     tokenizer = keras_hub.models.BertTokenizer.from_preset(str(folder))
     text = keras.Input(shape=(), dtype="string", name="text")
-    packed = TextPacker(tokenizer.vocabulary, sequence_length=max_length, lowercase=tokenizer.lowercase,
-                        name="minilm_tokenizer")(text)
+    packed = TextPacker(
+        tokenizer.vocabulary, sequence_length=max_length, lowercase=tokenizer.lowercase, name="minilm_tokenizer"
+    )(text)
     tokens = backbone(packed)["sequence_output"]
     embedding = MaskedMeanPooling(normalize=True, name="minilm_pooling")(tokens, packed["padding_mask"])
     return keras.Model(text, embedding, name="minilm_encoder")
@@ -104,8 +105,11 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
         if isinstance(value, bytes):
             values[index] = value.decode("utf-8", errors="replace")
         elif not isinstance(value, str):
-            hint = (" Missing cells must be masked before embedding (Braid gives them a learned 'missing' "
-                    "embedding)." if value is None or (isinstance(value, float) and math.isnan(value)) else "")
+            hint = (
+                " Missing cells must be masked before embedding (Braid gives them a learned 'missing' embedding)."
+                if value is None or (isinstance(value, float) and math.isnan(value))
+                else ""
+            )
             raise InputError(f"texts[{index}] is {value!r} ({type(value).__name__}), not a string.{hint}")
     return values
 

@@ -31,7 +31,22 @@ from components.evaluation.plots import (
     rank_trials,
 )
 
-__all__ = ["LOWER_IS_BETTER", "PRIMARY_METRIC", "TASKS", "TaskReport", "baseline_report", "combined_score",
-           "evaluate_task", "higher_is_better", "markdown_table", "normalized_score", "plot_confusion_matrix",
-           "plot_learning_curves", "plot_per_label_f1", "plot_predicted_vs_actual", "plot_trial_leaderboard",
-           "primary_score", "rank_trials"]
+__all__ = [
+    "LOWER_IS_BETTER",
+    "PRIMARY_METRIC",
+    "TASKS",
+    "TaskReport",
+    "baseline_report",
+    "combined_score",
+    "evaluate_task",
+    "higher_is_better",
+    "markdown_table",
+    "normalized_score",
+    "plot_confusion_matrix",
+    "plot_learning_curves",
+    "plot_per_label_f1",
+    "plot_predicted_vs_actual",
+    "plot_trial_leaderboard",
+    "primary_score",
+    "rank_trials",
+]

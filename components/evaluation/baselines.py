@@ -55,8 +55,7 @@ def baseline_report(
         test = _as_float(y_test, "y_test")
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
             raise InputError(
-                f"multilabel y_train and y_test must be [N, L] with the same L; got "
-                f"{train.shape} and {test.shape}"
+                f"multilabel y_train and y_test must be [N, L] with the same L; got {train.shape} and {test.shape}"
             )
         rule, chosen = _multilabel_baseline(train)
         proba = np.tile(chosen.astype(float), (len(test), 1))
@@ -103,5 +102,3 @@ def _multilabel_baseline(train: np.ndarray) -> tuple[str, np.ndarray]:
     if train_f1(top_k) > train_f1(by_prevalence):
         return f"top-{k} most frequent labels", top_k
     return "labels with train prevalence > 0.5", by_prevalence
-
-

@@ -168,15 +168,23 @@ def _fit_multilabel(train, y, test, seed, log_numbers, validation_fraction) -> C
         # a label absent from (part of) train is predicted constant: expected for rare genres
         warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
         features = _LinearFeatures(log_numbers)
-        proba_val = _one_vs_rest(seed).fit(features.fit(_take(train, fit)), y[fit]).predict_proba(
-            features.transform(_take(train, val)))
+        proba_val = (
+            _one_vs_rest(seed)
+            .fit(features.fit(_take(train, fit)), y[fit])
+            .predict_proba(features.transform(_take(train, val)))
+        )
         threshold, val_f1 = best_threshold(y[val], proba_val)
 
         features = _LinearFeatures(log_numbers)
         model = _one_vs_rest(seed).fit(features.fit(train), y)
         proba = model.predict_proba(features.transform(test))
-    return ClassicalFit("multilabel", proba, f"one-vs-rest logistic regression (C=4) on {features.describe()}",
-                        threshold=threshold, validation_f1=val_f1)
+    return ClassicalFit(
+        "multilabel",
+        proba,
+        f"one-vs-rest logistic regression (C=4) on {features.describe()}",
+        threshold=threshold,
+        validation_f1=val_f1,
+    )
 
 
 def _fit_classification(train, y, test, seed, log_numbers) -> ClassicalFit:
@@ -244,8 +252,9 @@ class _LinearFeatures:
             numbers = self._numbers(inputs.numbers)
             self.median = np.nan_to_num(np.nanmedian(numbers, axis=0)) if len(numbers) else 0.0
             self.scaler = StandardScaler().fit(self._filled(numbers))
-            self.parts.append(("standardised log1p numbers" if self.log_numbers else "standardised numbers")
-                              + " with missing flags")
+            self.parts.append(
+                ("standardised log1p numbers" if self.log_numbers else "standardised numbers") + " with missing flags"
+            )
         if inputs.categories is not None:
             self.onehot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=2)
             self.onehot.fit(_strings(inputs.categories))
@@ -282,8 +291,12 @@ class _TreeFeatures:
     def fit(self, inputs: ClassicalInputs) -> np.ndarray:
         self.encoder = None
         if inputs.categories is not None:
-            self.encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                          encoded_missing_value=np.nan, max_categories=_MAX_TREE_CATEGORIES)
+            self.encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value",
+                unknown_value=np.nan,
+                encoded_missing_value=np.nan,
+                max_categories=_MAX_TREE_CATEGORIES,
+            )
             self.encoder.fit(_strings(inputs.categories))
         self.has_numbers = inputs.numbers is not None
         return self.transform(inputs)
@@ -317,9 +330,13 @@ def _check_same_columns(train: ClassicalInputs, test: ClassicalInputs) -> None:
     for name in ("numbers", "categories"):
         a, b = getattr(train, name), getattr(test, name)
         if (a is None) != (b is None):
-            raise InputError(f"{name} is given for {'train' if a is not None else 'test'} only; give it for both or neither")
+            raise InputError(
+                f"{name} is given for {'train' if a is not None else 'test'} only; give it for both or neither"
+            )
         if a is not None and (np.ndim(a) != 2 or np.ndim(b) != 2 or np.shape(a)[1] != np.shape(b)[1]):
-            raise InputError(f"{name} must be 2-D with the same columns in train and test; got {np.shape(a)} and {np.shape(b)}")
+            raise InputError(
+                f"{name} must be 2-D with the same columns in train and test; got {np.shape(a)} and {np.shape(b)}"
+            )
 
 
 def _take(inputs: ClassicalInputs, rows: np.ndarray) -> ClassicalInputs:

@@ -29,9 +29,11 @@ def markdown(present: Scores, blanked: Mapping[str, Scores], metric_names: Mappi
     for modality, scores in blanked.items():
         cells = [f"{scores[h]:.4f} ({scores[h] - present[h]:+.4f})" for h in [*heads, "combined"]]
         lines.append(f"| {modality} | " + " | ".join(cells) + " |")
-    return ("What each modality contributes: every head's test score with one modality blanked on every "
-            "row (images missing, texts empty, numbers and categories unknown); in brackets the change "
-            "from the full model.\n\n" + "\n".join(lines) + "\n")
+    return (
+        "What each modality contributes: every head's test score with one modality blanked on every "
+        "row (images missing, texts empty, numbers and categories unknown); in brackets the change "
+        "from the full model.\n\n" + "\n".join(lines) + "\n"
+    )
 
 
 def contribution(present: Scores, blanked: Mapping[str, Scores]) -> dict[str, float]:
@@ -39,8 +41,9 @@ def contribution(present: Scores, blanked: Mapping[str, Scores]) -> dict[str, fl
     return {m: float(present["combined"] - s["combined"]) for m, s in blanked.items()}
 
 
-def plot(present: Scores, blanked: Mapping[str, Scores], out_dir: str | Path,
-         filename: str = "modality_contributions.png") -> Path:
+def plot(
+    present: Scores, blanked: Mapping[str, Scores], out_dir: str | Path, filename: str = "modality_contributions.png"
+) -> Path:
     """Grouped bars: per modality, each head's drop in normalised score terms (combined score first)."""
     modalities = list(blanked)
     keys = ["combined"] + [h for h in present if h != "combined"]

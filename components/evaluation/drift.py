@@ -81,8 +81,10 @@ class DriftReport:
         lines = [verdict, "", "| | column | modality | statistic | value | threshold | note |", "|---" * 7 + "|"]
         for c in self.checks:
             threshold = "—" if c.threshold is None else f"{c.threshold:g}"
-            lines.append(f"| {'DRIFT' if c.drifted else ''} | {c.column} | {c.modality} | {c.statistic} | "
-                         f"{c.value:.4g} | {threshold} | {c.note} |")
+            lines.append(
+                f"| {'DRIFT' if c.drifted else ''} | {c.column} | {c.modality} | {c.statistic} | "
+                f"{c.value:.4g} | {threshold} | {c.note} |"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -117,10 +119,15 @@ def compare(reference: dict, current: dict, thresholds: Mapping[str, float] | No
     """
     limits = _thresholds(thresholds)
     for name, profile in (("reference", reference), ("current", current)):
-        if not isinstance(profile, dict) or not isinstance(profile.get("columns"), dict) or \
-                profile.get("version") != _VERSION:
-            raise InputError(f"{name}: not a version {_VERSION} data profile (a dict with 'version' and "
-                             "'columns'); build it with components.data.profile.profile_frame")
+        if (
+            not isinstance(profile, dict)
+            or not isinstance(profile.get("columns"), dict)
+            or profile.get("version") != _VERSION
+        ):
+            raise InputError(
+                f"{name}: not a version {_VERSION} data profile (a dict with 'version' and "
+                "'columns'); build it with components.data.profile.profile_frame"
+            )
     exact = current.get("reference_fingerprint") == profile_fingerprint(reference)
     ref_cols, cur_cols = reference["columns"], current["columns"]
     checks: list[DriftCheck] = []
@@ -128,8 +135,11 @@ def compare(reference: dict, current: dict, thresholds: Mapping[str, float] | No
         ref, cur = ref_cols.get(name), cur_cols.get(name)
         if ref is None or cur is None or ref.get("modality") != cur.get("modality"):
             statistic = "modality_changed" if ref and cur else "missing_column"
-            note = f"{ref.get('modality')} in the reference, {cur.get('modality')} now" if ref and cur else \
-                f"absent from the {'current' if cur is None else 'reference'} data"
+            note = (
+                f"{ref.get('modality')} in the reference, {cur.get('modality')} now"
+                if ref and cur
+                else f"absent from the {'current' if cur is None else 'reference'} data"
+            )
             checks.append(DriftCheck(name, (cur or ref).get("modality", ""), statistic, 1.0, 0.0, True, note))
             continue
         found = [("missing_rate_increase", cur["missing_rate"] - ref["missing_rate"], "missing_rate_increase")]
@@ -137,7 +147,9 @@ def compare(reference: dict, current: dict, thresholds: Mapping[str, float] | No
             # datetime: only its missing rate, since dates move forward every night by design
             found += _STATISTICS.get(ref["modality"], lambda *_: [])(ref, cur, exact, ref.get("role") == "target")
         if ref.get("embedding", {}).get("count") and cur.get("embedding", {}).get("count"):
-            found.append(("centroid_distance", _cosine_distance(ref["embedding"], cur["embedding"]), "centroid_distance"))
+            found.append(
+                ("centroid_distance", _cosine_distance(ref["embedding"], cur["embedding"]), "centroid_distance")
+            )
         for statistic, value, key in found:
             threshold = limits[key] if key else None
             drifted = threshold is not None and value > threshold
@@ -154,11 +166,15 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 def _numbers(ref: dict, cur: dict, exact: bool) -> tuple[float, float]:
     """(PSI on the reference's bins, approximate KS) of two numbers summaries; without exact shares in the
     reference's bins, they are read off the current CDF (from its quantiles) at the reference's edges."""
-    shares = cur["fractions_in_reference"] if exact and "fractions_in_reference" in cur else \
-        np.diff(np.concatenate([[0.0], _cdf(cur["quantiles"], ref["bin_edges"]), [1.0]]))
+    shares = (
+        cur["fractions_in_reference"]
+        if exact and "fractions_in_reference" in cur
+        else np.diff(np.concatenate([[0.0], _cdf(cur["quantiles"], ref["bin_edges"]), [1.0]]))
+    )
     points = np.union1d(ref["quantiles"], cur["quantiles"])
-    return psi(ref["bin_fractions"], shares), float(np.max(np.abs(_cdf(ref["quantiles"], points) -
-                                                                  _cdf(cur["quantiles"], points))))
+    return psi(ref["bin_fractions"], shares), float(
+        np.max(np.abs(_cdf(ref["quantiles"], points) - _cdf(cur["quantiles"], points)))
+    )
 
 
 def _cdf(quantiles: list[float], points) -> np.ndarray:
@@ -181,12 +197,14 @@ def _multilabel(ref: dict, cur: dict, exact: bool, target: bool) -> list:
     return found + [("mean_labels_change", cur["mean_labels"] - ref["mean_labels"], None)]
 
 
-def _shares(known: dict, now: dict, cur: dict, exact: bool, names: tuple[str, str], target: bool,
-            seen=()) -> list:
+def _shares(known: dict, now: dict, cur: dict, exact: bool, names: tuple[str, str], target: bool, seen=()) -> list:
     """New share, vanished count and PSI of two value → share maps (the rest under `__other__`); `seen`:
     more values the reference had, beyond those it kept a share of."""
-    new = cur["outside_reference"] if exact and "outside_reference" in cur else \
-        sum(share for k, share in now.items() if k not in known and k not in seen and k != _OTHER)
+    new = (
+        cur["outside_reference"]
+        if exact and "outside_reference" in cur
+        else sum(share for k, share in now.items() if k not in known and k not in seen and k != _OTHER)
+    )
     vanished = sum(1 for k in known if k != _OTHER and k not in now)
     keys = sorted(set(known) | set(now))
     bins = psi([known.get(k, 0.0) for k in keys], [now.get(k, 0.0) for k in keys])
@@ -205,8 +223,11 @@ def _label_shares(profile: dict) -> dict[str, float]:
 
 def _text(ref: dict, cur: dict, exact: bool, target: bool) -> list:
     # Approximate: tokens outside the current top tokens are counted as outside the reference vocabulary.
-    oov = cur["oov_rate_vs_reference"] if exact and "oov_rate_vs_reference" in cur else \
-        cur["oov_rate"] + sum(s for word, s in cur["vocabulary"].items() if word not in ref["vocabulary"])
+    oov = (
+        cur["oov_rate_vs_reference"]
+        if exact and "oov_rate_vs_reference" in cur
+        else cur["oov_rate"] + sum(s for word, s in cur["vocabulary"].items() if word not in ref["vocabulary"])
+    )
     found = [("oov_rate_increase", oov - ref["oov_rate"], "oov_rate_increase")]
     if ref["length"]["count"] and cur["length"]["count"]:
         found.append(("length_psi", _numbers(ref["length"], cur["length"], exact)[0], "psi"))
@@ -226,9 +247,15 @@ def _image(ref: dict, cur: dict, exact: bool, target: bool) -> list:
 
 
 _CATEGORIES = ("new_category_share", "vanished_categories")
-_STATISTICS = {"numerical": _numerical, "multilabel": _multilabel, "text": _text, "image": _image,
-               "categorical": lambda r, c, e, t: _shares(r["frequencies"], c["frequencies"], c, e, _CATEGORIES, t,
-                                                         set(r.get("known", ())))}
+_STATISTICS = {
+    "numerical": _numerical,
+    "multilabel": _multilabel,
+    "text": _text,
+    "image": _image,
+    "categorical": lambda r, c, e, t: _shares(
+        r["frequencies"], c["frequencies"], c, e, _CATEGORIES, t, set(r.get("known", ()))
+    ),
+}
 
 
 def _cosine_distance(ref: dict, cur: dict) -> float:

@@ -27,6 +27,8 @@ def higher_is_better(metric: str) -> bool:
     """Whether a larger value of `metric` ("accuracy", "mae", "mae_<output>", ...) is better."""
     base = metric.rsplit("/", 1)[-1]
     return not (base in LOWER_IS_BETTER or base.startswith("mae_"))
+
+
 _EPS = 1e-15
 
 
@@ -129,8 +131,13 @@ def _evaluate_classification(y_true: Any, y_pred: Any, classes: Sequence[str] | 
         "accuracy": float(skm.accuracy_score(y, y_hat)),
         "macro_f1": float(skm.f1_score(y, y_hat, average="macro", zero_division=0)),
         # Rows normalised first: sklearn refuses probabilities that sum to 1 only up to rounding.
-        "log_loss": float(skm.log_loss(y, np.clip(proba, _EPS, 1.0) / np.clip(proba, _EPS, 1.0).sum(axis=1, keepdims=True),
-                                       labels=np.arange(n_classes))),
+        "log_loss": float(
+            skm.log_loss(
+                y,
+                np.clip(proba, _EPS, 1.0) / np.clip(proba, _EPS, 1.0).sum(axis=1, keepdims=True),
+                labels=np.arange(n_classes),
+            )
+        ),
     }
     notes: list[str] = []
     aucs = []
@@ -162,9 +169,7 @@ def _evaluate_multilabel(
     proba = _as_float(y_pred, "y_pred")
     _check_lengths(truth, proba)
     if truth.ndim != 2 or truth.shape != proba.shape:
-        raise InputError(
-            f"multilabel y_true and y_pred must both be [N, L]; got {truth.shape} and {proba.shape}"
-        )
+        raise InputError(f"multilabel y_true and y_pred must both be [N, L]; got {truth.shape} and {proba.shape}")
     if not np.isin(truth, (0.0, 1.0)).all():
         raise InputError("multilabel y_true must be multi-hot (only 0 and 1)")
     n, n_labels = truth.shape
@@ -275,7 +280,8 @@ def combined_score(reports: Mapping[str, TaskReport], baselines: Mapping[str, Ta
 
 
 def markdown_table(
-    reports: Mapping[str, TaskReport], baselines: Mapping[str, TaskReport] | None = None,
+    reports: Mapping[str, TaskReport],
+    baselines: Mapping[str, TaskReport] | None = None,
     classical: Mapping[str, TaskReport] | None = None,
 ) -> str:
     """A Markdown table of each head's summary metrics next to its trivial baseline (and, when given,
@@ -290,7 +296,10 @@ def markdown_table(
         return "" if other is None or key not in other.metrics else f"{other.metrics[key]:.4f}"
 
     extra = " classical |" if classical else ""
-    rows = ["| head | task | metric | model | baseline |" + extra, "|---|---|---|---|---|" + ("---|" if classical else "")]
+    rows = [
+        "| head | task | metric | model | baseline |" + extra,
+        "|---|---|---|---|---|" + ("---|" if classical else ""),
+    ]
     for head, report in reports.items():
         for key, value in report.metrics.items():
             if key.startswith(("f1_", "mae_")):
@@ -322,9 +331,7 @@ def _check_lengths(y_true: np.ndarray, y_pred: np.ndarray) -> None:
         raise InputError(f"length mismatch: y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
 
 
-def _class_indices(
-    y: Any, n_classes: int | None, classes: Sequence[str] | None, name: str = "y_true"
-) -> np.ndarray:
+def _class_indices(y: Any, n_classes: int | None, classes: Sequence[str] | None, name: str = "y_true") -> np.ndarray:
     raw = np.asarray(y).reshape(-1) if np.ndim(y) else np.asarray([y])
     if raw.dtype.kind in "USO":
         if classes is None:
@@ -339,15 +346,11 @@ def _class_indices(
         raise InputError("classification targets must be integer class indices")
     indices = values.astype(int)
     if indices.min() < 0 or (n_classes is not None and indices.max() >= n_classes):
-        raise InputError(
-            f"class index out of range [0, {n_classes}): found {int(indices.min())}..{int(indices.max())}"
-        )
+        raise InputError(f"class index out of range [0, {n_classes}): found {int(indices.min())}..{int(indices.max())}")
     return indices
 
 
-def _thresholds(
-    thresholds: float | Sequence[float] | Mapping[str, float] | None, names: tuple[str, ...]
-) -> np.ndarray:
+def _thresholds(thresholds: float | Sequence[float] | Mapping[str, float] | None, names: tuple[str, ...]) -> np.ndarray:
     if thresholds is None:
         cut = np.full(len(names), 0.5)
     elif isinstance(thresholds, Mapping):

@@ -21,8 +21,9 @@ from components.evaluation.plots import _save
 Points = Mapping[str, Mapping[str, float]]  # trial id → head → validation loss
 
 
-def head_losses(history: Mapping[str, Mapping[str, Sequence[float]]], heads: Sequence[str],
-                objective: str = "val_combined_loss") -> dict[str, dict[str, float]]:
+def head_losses(
+    history: Mapping[str, Mapping[str, Sequence[float]]], heads: Sequence[str], objective: str = "val_combined_loss"
+) -> dict[str, dict[str, float]]:
     """Each trial's per-head validation losses at its best epoch (the one its checkpoint keeps).
 
     Args:
@@ -89,7 +90,9 @@ def choose(points: Points, weights: Mapping[str, float] | None = None) -> str:
     return min(front(points), key=cost)
 
 
-def plot_front(points: Points, chosen: str | None, out_dir: str | Path, filename: str = "pareto_front.png") -> Path | None:
+def plot_front(
+    points: Points, chosen: str | None, out_dir: str | Path, filename: str = "pareto_front.png"
+) -> Path | None:
     """Two heads: a scatter with the front joined; more: parallel coordinates (each head scaled to
     [0, 1] over the trials). One head has no front to draw: returns None."""
     if not points:
@@ -108,8 +111,16 @@ def plot_front(points: Points, chosen: str | None, out_dir: str | Path, filename
         line = sorted((points[t][x], points[t][y]) for t in on_front)
         ax.plot(*zip(*line), color="tab:blue", linewidth=1, zorder=1, label="Pareto front")
         if chosen in points:
-            ax.scatter(points[chosen][x], points[chosen][y], s=160, facecolors="none", edgecolors="tab:green",
-                       linewidths=2, label=f"chosen (trial {chosen})", zorder=3)
+            ax.scatter(
+                points[chosen][x],
+                points[chosen][y],
+                s=160,
+                facecolors="none",
+                edgecolors="tab:green",
+                linewidths=2,
+                label=f"chosen (trial {chosen})",
+                zorder=3,
+            )
         ax.set_xlabel(f"val {x} loss (lower is better)")
         ax.set_ylabel(f"val {y} loss (lower is better)")
     else:
@@ -117,8 +128,13 @@ def plot_front(points: Points, chosen: str | None, out_dir: str | Path, filename
         low, span = values.min(axis=0), np.ptp(values, axis=0)
         scaled = (values - low) / np.where(span > 0, span, 1.0)
         for row, trial in zip(scaled, points):
-            style = ({"color": "tab:green", "linewidth": 2.5} if trial == chosen else
-                     {"color": "tab:blue", "linewidth": 1.2} if trial in on_front else {"color": "tab:grey", "alpha": 0.5})
+            style = (
+                {"color": "tab:green", "linewidth": 2.5}
+                if trial == chosen
+                else {"color": "tab:blue", "linewidth": 1.2}
+                if trial in on_front
+                else {"color": "tab:grey", "alpha": 0.5}
+            )
             ax.plot(range(len(heads)), row, marker="o", **style)
         ax.set_xticks(range(len(heads)), labels=[f"{h}\n(val loss)" for h in heads])
         ax.set_ylabel("scaled over trials (0 = best)")

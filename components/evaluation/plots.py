@@ -62,7 +62,9 @@ def plot_per_label_f1(
     x = np.arange(len(f1))
     ax.bar(x, f1, color="tab:blue", label="model")
     if baseline is not None:
-        ax.scatter(x, np.asarray(baseline, dtype=float).reshape(-1), color="tab:red", marker="_", s=200, label="baseline")
+        ax.scatter(
+            x, np.asarray(baseline, dtype=float).reshape(-1), color="tab:red", marker="_", s=200, label="baseline"
+        )
         ax.legend()
     ax.set_xticks(x, labels=list(label_names), rotation=45, ha="right")
     ax.set_ylim(0, 1)
@@ -90,9 +92,7 @@ def plot_predicted_vs_actual(
     return _save(fig, out_dir, filename)
 
 
-def plot_learning_curves(
-    history: Any, out_dir: str | Path, *, filename: str = "learning_curves.png"
-) -> Path:
+def plot_learning_curves(history: Any, out_dir: str | Path, *, filename: str = "learning_curves.png") -> Path:
     """Draws per-epoch metrics, one panel per metric with its `val_` twin on the same axes.
 
     Args:
@@ -134,8 +134,12 @@ def _scored(t: Mapping[str, Any]) -> bool:
 
 
 def plot_trial_leaderboard(
-    trials: Sequence[Mapping[str, Any]], out_dir: str | Path, *, filename: str = "trial_leaderboard.png",
-    direction: str = "max", objective: str = "score",
+    trials: Sequence[Mapping[str, Any]],
+    out_dir: str | Path,
+    *,
+    filename: str = "trial_leaderboard.png",
+    direction: str = "max",
+    objective: str = "score",
 ) -> Path:
     """Draws one bar per search trial, best first (green); trials with no score appear greyed at 0.
 
@@ -168,8 +172,6 @@ def plot_trial_leaderboard(
     ax.set_ylabel(f"{objective} ({'higher' if direction == 'max' else 'lower'} is better)")
     ax.set_title("Trial leaderboard")
     return _save(fig, out_dir, filename)
-
-
 
 
 def _save(fig: Figure, out_dir: str | Path, filename: str) -> Path:

@@ -92,19 +92,42 @@ def render_html(report: RunReport) -> str:
         >>> html = render_html(RunReport(title="demo", metrics_markdown="| head | f1 |\\n|---|---|\\n| y | 0.9 |"))
     """
     plots = {section: [_embed(p) for p in paths] for section, paths in report.plots.items()}
-    sections = [("contract", "Contract"), ("data", "Data"), ("validation", "Validation"), ("drift", "Drift"),
-                ("search", "Search"), ("evaluation", "Evaluation"), ("contributions", "Contributions"),
-                ("decision", "Decision"), ("scoring", "How to score"), ("environment", "Environment")]
+    sections = [
+        ("contract", "Contract"),
+        ("data", "Data"),
+        ("validation", "Validation"),
+        ("drift", "Drift"),
+        ("search", "Search"),
+        ("evaluation", "Evaluation"),
+        ("contributions", "Contributions"),
+        ("decision", "Decision"),
+        ("scoring", "How to score"),
+        ("environment", "Environment"),
+    ]
     extra = [(_anchor(name), name) for name in plots if name not in _PLOT_SECTIONS]
     lb = report.leaderboard
     metric_columns = list(dict.fromkeys(k for row in lb for k in (row.get("metrics") or {})))
-    other_columns = list(dict.fromkeys(k for row in lb for k in row if k not in (
-        "trial_id", "status", "score", "metrics", "pareto", "hyperparameters")))
+    other_columns = list(
+        dict.fromkeys(
+            k
+            for row in lb
+            for k in row
+            if k not in ("trial_id", "status", "score", "metrics", "pareto", "hyperparameters")
+        )
+    )
     return _TEMPLATE.render(
-        r=report, md=_markdown, fmt=_format, plots=plots, sections=[*sections, *extra, ("links", "Links")],
-        extra=extra, contract_cards=[_card("Features", "modality", report.contract.get("features")),
-                                     _card("Targets", "task", report.contract.get("targets"))],
-        metric_columns=metric_columns, other_columns=other_columns,
+        r=report,
+        md=_markdown,
+        fmt=_format,
+        plots=plots,
+        sections=[*sections, *extra, ("links", "Links")],
+        extra=extra,
+        contract_cards=[
+            _card("Features", "modality", report.contract.get("features")),
+            _card("Targets", "task", report.contract.get("targets")),
+        ],
+        metric_columns=metric_columns,
+        other_columns=other_columns,
         has_pareto=any("pareto" in row for row in lb),
         links={label: _href(url, label) for label, url in report.links.items() if url},
         data_docs=_href(report.data_docs, "data_docs") if report.data_docs else None,
@@ -146,8 +169,9 @@ def _href(url: str, label: str) -> str:
 
 def _card(heading: str, kind: str, items: list[dict] | None) -> tuple[str, str, list[tuple[Any, Any, dict]]]:
     """A contract table: name, modality (or task) and every other key of each feature (or target)."""
-    rows = [(it.get("name"), it.get(kind), {k: v for k, v in it.items() if k not in ("name", kind)})
-            for it in items or []]
+    rows = [
+        (it.get("name"), it.get(kind), {k: v for k, v in it.items() if k not in ("name", kind)}) for it in items or []
+    ]
     return heading, kind, rows
 
 
@@ -192,7 +216,8 @@ def _markdown(text: str | None) -> Markup:
 
 
 _TEMPLATE = jinja2.Environment(
-    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True).from_string("""\
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+).from_string("""\
 <!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ r.title }}</title>

@@ -20,8 +20,13 @@ from typing import Any
 
 _HOMES = {
     "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
-    "components.pipeline.runs": ("open_tracking_run", "close_tracking_run", "experiment_name", "link_flow_run",
-                                 "registered_name"),
+    "components.pipeline.runs": (
+        "open_tracking_run",
+        "close_tracking_run",
+        "experiment_name",
+        "link_flow_run",
+        "registered_name",
+    ),
     "components.pipeline.drift": ("check_drift", "check_rows"),
     "components.pipeline.train": ("build_automodel", "search_and_train"),
     "components.pipeline.assess": ("evaluate", "score_holdout", "serving_config"),
@@ -29,8 +34,17 @@ _HOMES = {
     "components.pipeline.report": ("write_report",),
     "components.pipeline.score": ("score_file",),
     "components.pipeline.rows": ("holdout_rows", "typed_rows"),
-    "components.pipeline.results": ("Decision", "Drifted", "Evaluated", "Prepared", "RunSettings", "Scored", "Trained",
-                                    "TrackingRun", "Validated"),
+    "components.pipeline.results": (
+        "Decision",
+        "Drifted",
+        "Evaluated",
+        "Prepared",
+        "RunSettings",
+        "Scored",
+        "Trained",
+        "TrackingRun",
+        "Validated",
+    ),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 

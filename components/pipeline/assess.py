@@ -14,42 +14,62 @@ from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
 from components.layout import Layout
-from components.progress import report
 from components.pipeline import contributions
 from components.pipeline.classical import beats, classical_reports
-from components.pipeline.results import Evaluated, Prepared, Trained, TrackingRun
+from components.pipeline.results import Evaluated, Prepared, TrackingRun, Trained
 from components.pipeline.rows import holdout_rows
 from components.pipeline.runs import tracker_for
+from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
 
 
 def serving_config(contract: Contract, state: Any, thresholds: dict[str, list[float]]) -> ServingConfig:
-    targets = [TargetInfo(name=spec.name, task=spec.task, classes=codec.names(fitted),
-                          thresholds=thresholds.get(spec.name, []), separator=spec.separator or "|")
-               for spec, codec, fitted in state.target_specs()]
+    targets = [
+        TargetInfo(
+            name=spec.name,
+            task=spec.task,
+            classes=codec.names(fitted),
+            thresholds=thresholds.get(spec.name, []),
+            separator=spec.separator or "|",
+        )
+        for spec, codec, fitted in state.target_specs()
+    ]
     root = contract.source.image_root
-    return ServingConfig(contract=contract.name, id_column=contract.id_column,
-                         feature_columns=[f.name for f in contract.features], targets=targets,
-                         image_root=str(root) if root else None)
+    return ServingConfig(
+        contract=contract.name,
+        id_column=contract.id_column,
+        feature_columns=[f.name for f in contract.features],
+        targets=targets,
+        image_root=str(root) if root else None,
+    )
 
 
 def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
     """Each target's encoded values on a split, from the tabular Parquet (as the heads were trained)."""
     table = records.read_tabular(directory, split)
-    return {spec.name: np.asarray(table[spec.name].tolist(), dtype=codec.truth_dtype)
-            for spec, codec, _ in state.target_specs()}
+    return {
+        spec.name: np.asarray(table[spec.name].tolist(), dtype=codec.truth_dtype)
+        for spec, codec, _ in state.target_specs()
+    }
 
 
 def unseen_rows(state: Any, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per target, the holdout rows whose target the train split never had (a class it lacks)."""
-    return {spec.name: np.array([c is not None for c in codec.unseen(fitted, holdout[spec.name])], bool)
-            for spec, codec, fitted in state.target_specs()}
+    return {
+        spec.name: np.array([c is not None for c in codec.unseen(fitted, holdout[spec.name])], bool)
+        for spec, codec, fitted in state.target_specs()
+    }
 
 
-def score_holdout(state: Any, predictions: pd.DataFrame, truth: dict[str, np.ndarray],
-                  train_truth: dict[str, np.ndarray], holdout: pd.DataFrame) -> tuple[dict, dict, float]:
+def score_holdout(
+    state: Any,
+    predictions: pd.DataFrame,
+    truth: dict[str, np.ndarray],
+    train_truth: dict[str, np.ndarray],
+    holdout: pd.DataFrame,
+) -> tuple[dict, dict, float]:
     """Per-task reports and baselines on the holdout (raw rows `holdout`), and the combined score.
 
     A row whose class the train split lacks counts as a wrong answer of the model (the baseline, a
@@ -92,8 +112,9 @@ def primary(contract: Contract, reports: dict, combined: float) -> float:
     return value if evaluation.higher_is_better(metric) else -value
 
 
-def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
-             seed: int = 0) -> Evaluated:
+def evaluate(
+    contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained, seed: int = 0
+) -> Evaluated:
     """Score the trained model on the test split: per-task metrics, baselines, plots."""
     report("evaluate", detail="scoring the test split, fitting the classical baselines")
     directory = prepared.directory
@@ -106,8 +127,9 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     train_truth = split_targets(directory, "train", state)
     reports, baselines, combined = score_holdout(state, predictions, truth, train_truth, holdout)
     train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
-    classical, recipes = classical_reports(contract, state, train_rows, holdout, train_truth, truth,
-                                           unseen_rows(state, holdout), seed)
+    classical, recipes = classical_reports(
+        contract, state, train_rows, holdout, train_truth, truth, unseen_rows(state, holdout), seed
+    )
     beaten = beats(reports, classical, state)
     # A constant prediction ties its own baseline: such a head has learnt nothing the gate can promote.
     above_trivial = beats(reports, baselines, state, strict=True)
@@ -121,10 +143,13 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     report("evaluate", detail="scoring the test split with each modality blanked")
     names = {spec.name: codec.primary_metric for spec, codec, _ in state.target_specs()}
     contribution_table, contribution_metrics, contribution_plot = contributions.measure(
-        contract, names, holdout, rescore, reports, baselines, combined, out)
+        contract, names, holdout, rescore, reports, baselines, combined, out
+    )
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
-    plots = [codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
-             for spec, codec, _ in state.target_specs()]
+    plots = [
+        codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
+        for spec, codec, _ in state.target_specs()
+    ]
     # MLflow groups charts by the part before "/": the model's test scores, then each reference.
     metrics = model_metrics(reports, combined)
     metrics.update({f"baseline/{name}/{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
@@ -133,7 +158,11 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
     table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
-    table += "Beats the trivial baseline: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items()) + "\n"
+    table += (
+        "Beats the trivial baseline: "
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items())
+        + "\n"
+    )
     if prepared.unseen_classes:
         table += "\nClasses the train split lacks:\n" + "".join(f"- {line}\n" for line in prepared.unseen_classes)
     metrics.update(contribution_metrics)
@@ -146,6 +175,14 @@ def evaluate(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     tracker.set_tags(run.run_id, {"braid.selection_metric": selection_metric(contract)})
     tracker.log_artifacts(run.run_id, out, "evaluation")
     plots += [contribution_plot] if contribution_plot else []
-    return Evaluated(metrics=metrics, table_markdown=table, combined_score=combined, primary_score=score,
-                     plots=[str(p) for p in plots], test_rows=len(holdout), beats_classical=beaten, beats_trivial=above_trivial,
-                     contributions_markdown=contribution_table)
+    return Evaluated(
+        metrics=metrics,
+        table_markdown=table,
+        combined_score=combined,
+        primary_score=score,
+        plots=[str(p) for p in plots],
+        test_rows=len(holdout),
+        beats_classical=beaten,
+        beats_trivial=above_trivial,
+        contributions_markdown=contribution_table,
+    )

@@ -16,26 +16,42 @@ from components.evaluation.classical import ClassicalInputs, fit_classical
 def classical_inputs(contract: Contract, rows: pd.DataFrame) -> ClassicalInputs:
     """Text, number and category columns of raw rows (dates as fractional years; images are left out)."""
     texts = [rows[f.name].fillna("").astype(str).tolist() for f in contract.features_of("text")]
-    numbers = [pd.to_numeric(rows[f.name], errors="coerce").to_numpy(dtype="float64")
-               for f in contract.features_of("numerical")]
+    numbers = [
+        pd.to_numeric(rows[f.name], errors="coerce").to_numpy(dtype="float64")
+        for f in contract.features_of("numerical")
+    ]
     for feature in contract.features_of("datetime"):
         dates = pd.to_datetime(rows[feature.name], format=feature.datetime_format or "ISO8601", errors="coerce")
         numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
-    categories = [rows[f.name].astype(object).where(rows[f.name].notna(), None).to_numpy()
-                  for f in contract.features_of("categorical")]
-    return ClassicalInputs(texts=texts, numbers=np.stack(numbers, axis=1) if numbers else None,
-                           categories=np.stack(categories, axis=1) if categories else None)
+    categories = [
+        rows[f.name].astype(object).where(rows[f.name].notna(), None).to_numpy()
+        for f in contract.features_of("categorical")
+    ]
+    return ClassicalInputs(
+        texts=texts,
+        numbers=np.stack(numbers, axis=1) if numbers else None,
+        categories=np.stack(categories, axis=1) if categories else None,
+    )
 
 
 def _rows(inputs: ClassicalInputs, keep: np.ndarray) -> ClassicalInputs:
-    return ClassicalInputs(texts=[list(np.asarray(t, dtype=object)[keep]) for t in inputs.texts],
-                           numbers=None if inputs.numbers is None else inputs.numbers[keep],
-                           categories=None if inputs.categories is None else inputs.categories[keep])
+    return ClassicalInputs(
+        texts=[list(np.asarray(t, dtype=object)[keep]) for t in inputs.texts],
+        numbers=None if inputs.numbers is None else inputs.numbers[keep],
+        categories=None if inputs.categories is None else inputs.categories[keep],
+    )
 
 
-def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, test_rows: pd.DataFrame,
-                      train_truth: dict[str, np.ndarray], truth: dict[str, np.ndarray],
-                      unseen: dict[str, np.ndarray], seed: int) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
+def classical_reports(
+    contract: Contract,
+    state: Any,
+    train_rows: pd.DataFrame,
+    test_rows: pd.DataFrame,
+    train_truth: dict[str, np.ndarray],
+    truth: dict[str, np.ndarray],
+    unseen: dict[str, np.ndarray],
+    seed: int,
+) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
     """Each head's classical model scored on the test rows the network was scored on, and its recipe
     (`unseen`: per head, the rows of a class the train split lacks, which count as wrong, as for the network)."""
     train, test = classical_inputs(contract, train_rows), classical_inputs(contract, test_rows)
@@ -57,8 +73,12 @@ def classical_reports(contract: Contract, state: Any, train_rows: pd.DataFrame, 
     return reports, recipes
 
 
-def beats(reports: dict[str, evaluation.TaskReport], others: dict[str, evaluation.TaskReport],
-          state: Any, strict: bool = False) -> dict[str, bool]:
+def beats(
+    reports: dict[str, evaluation.TaskReport],
+    others: dict[str, evaluation.TaskReport],
+    state: Any,
+    strict: bool = False,
+) -> dict[str, bool]:
     """Per head: whether the model's primary metric is at least the other model's (`strict`: better)."""
     out = {}
     for spec, codec, _ in state.target_specs():

@@ -24,14 +24,22 @@ def blanked(contract: Contract, rows: pd.DataFrame, modality: str) -> pd.DataFra
     """`rows` with every feature of `modality` blanked."""
     out = rows.copy()
     for feature in contract.features_of(modality):
-        out[feature.name] = pd.Series([BLANK[modality]] * len(out), index=out.index, dtype=object
-                                      if modality != "numerical" else "float64")
+        out[feature.name] = pd.Series(
+            [BLANK[modality]] * len(out), index=out.index, dtype=object if modality != "numerical" else "float64"
+        )
     return out
 
 
-def measure(contract: Contract, metric_names: dict[str, str], holdout: pd.DataFrame,
-            rescore: Callable[[pd.DataFrame], tuple[dict, float]], reports: dict, baselines: dict,
-            combined: float, out: Path) -> tuple[str, dict[str, float], Path | None]:
+def measure(
+    contract: Contract,
+    metric_names: dict[str, str],
+    holdout: pd.DataFrame,
+    rescore: Callable[[pd.DataFrame], tuple[dict, float]],
+    reports: dict,
+    baselines: dict,
+    combined: float,
+    out: Path,
+) -> tuple[str, dict[str, float], Path | None]:
     """Score the holdout with each modality blanked.
 
     Args:
@@ -61,7 +69,8 @@ def measure(contract: Contract, metric_names: dict[str, str], holdout: pd.DataFr
         blank_reports, blank_combined = rescore(blanked(contract, holdout, modality))
         blank_raw[modality], blank_normalised[modality] = scores(blank_reports, blank_combined)
         metrics.update({f"blanked/{modality}/{h}/{m}": blank_raw[modality][h] for h, m in names.items()})
-    metrics.update({f"contribution/{m}/combined_score": v
-                    for m, v in contributions.contribution(present_raw, blank_raw).items()})
+    metrics.update(
+        {f"contribution/{m}/combined_score": v for m, v in contributions.contribution(present_raw, blank_raw).items()}
+    )
     plot = contributions.plot(present_normalised, blank_normalised, out)
     return contributions.markdown(present_raw, blank_raw, names), metrics, plot

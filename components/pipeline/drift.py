@@ -58,17 +58,27 @@ def check_drift(contract: Contract, layout: Layout, run: TrackingRun, prepared: 
     """
     reference, reference_run = champion_profile(contract, layout)
     rows = holdout_rows(contract, records.split_ids(prepared.directory, "train"))
-    current = profile_frame(contract, rows, image_base=contract.source.image_base, reference=reference,
-                            max_images=contract.drift.max_images, seed=seed,
-                            embeddings=frozen_embeddings(prepared.directory))
+    current = profile_frame(
+        contract,
+        rows,
+        image_base=contract.source.image_base,
+        reference=reference,
+        max_images=contract.drift.max_images,
+        seed=seed,
+        embeddings=frozen_embeddings(prepared.directory),
+    )
     out = Path(run.search_dir) / "profile"
     out.mkdir(parents=True, exist_ok=True)
     (out / "profile.json").write_text(json.dumps(current), encoding="utf-8")
     tracker = tracker_for(layout)
     tracker.log_artifacts(run.run_id, out, "profile")
     if reference is None:
-        return Drifted(checked=False, drifted=[], markdown="No drift check: there is no champion with "
-                       "training statistics yet (this run's are kept for the next one).")
+        return Drifted(
+            checked=False,
+            drifted=[],
+            markdown="No drift check: there is no champion with "
+            "training statistics yet (this run's are kept for the next one).",
+        )
     return _verdict(contract, layout, run, compare(reference, current, contract.drift.thresholds), reference_run)
 
 
@@ -79,10 +89,12 @@ def _verdict(contract: Contract, layout: Layout, run: TrackingRun, report, refer
     drifted = [f"{c.column} {c.statistic}" for c in report.drifted]
     tracker.set_tags(run.run_id, {"braid.drift": ", ".join(drifted) or "none"})
     if drifted and contract.drift.on_drift == "stop":
-        raise DriftError(f"the training data of '{contract.name}' drifted from the champion's (run "
-                         f"{reference_run}) on {', '.join(drifted)}; see the drift report in MLflow run "
-                         f"{run.run_id} (drift/drift.md). Check the data, raise the thresholds under "
-                         "`drift: thresholds:` or set `drift: {on_drift: warn}` in the contract to train anyway")
+        raise DriftError(
+            f"the training data of '{contract.name}' drifted from the champion's (run "
+            f"{reference_run}) on {', '.join(drifted)}; see the drift report in MLflow run "
+            f"{run.run_id} (drift/drift.md). Check the data, raise the thresholds under "
+            "`drift: thresholds:` or set `drift: {on_drift: warn}` in the contract to train anyway"
+        )
     if drifted:
         log.warning("data drift in %s: %s", contract.name, ", ".join(drifted))
     return Drifted(checked=True, drifted=drifted, markdown=report.markdown(), reference_run=reference_run)
@@ -96,8 +108,13 @@ def check_rows(contract: Contract, layout: Layout, rows: pd.DataFrame) -> Drifte
     features = {f.name for f in contract.features}
     reference = {**reference, "columns": {k: v for k, v in reference["columns"].items() if k in features}}
     inputs_only = contract.model_copy(update={"targets": []})  # rows to score have no targets
-    current = profile_frame(inputs_only, rows, image_base=contract.source.image_base, reference=reference,
-                            max_images=contract.drift.max_images)
+    current = profile_frame(
+        inputs_only,
+        rows,
+        image_base=contract.source.image_base,
+        reference=reference,
+        max_images=contract.drift.max_images,
+    )
     report = compare(reference, current, contract.drift.thresholds)
     drifted = [f"{c.column} {c.statistic}" for c in report.drifted]
     if drifted:

@@ -13,12 +13,19 @@ from components.data import records
 from components.data.contract import Contract
 from components.errors import BraidError
 from components.layout import Layout
-from components.progress import report
-from components.pipeline.assess import (HOLDOUT, model_metrics, primary, score_holdout, selection_metric,
-                                        serving_config, split_targets)
-from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun
+from components.pipeline.assess import (
+    HOLDOUT,
+    model_metrics,
+    primary,
+    score_holdout,
+    selection_metric,
+    serving_config,
+    split_targets,
+)
+from components.pipeline.results import Decision, Evaluated, Prepared, TrackingRun, Trained
 from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
+from components.progress import report
 from components.serving import predict_frame
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -29,6 +36,8 @@ def champion_run(contract: Contract, layout: Layout) -> str | None:
     tracker = tracker_for(layout)
     version = tracker.alias_version(registered_name(contract), CHAMPION)
     return None if version is None else tracker.version_run_id(registered_name(contract), version)
+
+
 PACKAGE = Path(__file__).resolve().parents[1]  # the `components` package, shipped with the pyfunc
 
 
@@ -39,13 +48,22 @@ def decide(challenger: float, champion_version: str | None, champion: float | No
     if champion is None:
         return True, f"current champion v{champion_version} cannot score this holdout; replaced"
     promote = challenger > champion
-    return promote, (f"challenger {challenger:.4f} {'>' if promote else '<='} champion v{champion_version} "
-                     f"{champion:.4f} on the same {rows} holdout rows")
+    return promote, (
+        f"challenger {challenger:.4f} {'>' if promote else '<='} champion v{champion_version} "
+        f"{champion:.4f} on the same {rows} holdout rows"
+    )
 
 
-def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, trained: Trained,
-             evaluated: Evaluated, require_beating_classical: bool = False,
-             require_beating_trivial: bool = True) -> Decision:
+def register(
+    contract: Contract,
+    layout: Layout,
+    run: TrackingRun,
+    prepared: Prepared,
+    trained: Trained,
+    evaluated: Evaluated,
+    require_beating_classical: bool = False,
+    require_beating_trivial: bool = True,
+) -> Decision:
     """Log and register the model; move `champion` to it when `decide` says so (both scores logged)."""
     report("register", detail="logging the model, scoring the champion on the same holdout")
     directory = Path(prepared.directory)
@@ -58,34 +76,54 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
     holdout = pd.read_parquet(Path(run.search_dir) / HOLDOUT)
     example = self_contained(contract, holdout[config.feature_columns].head(5))
     model = load_model(trained.model_path)
-    signature = tracker.pyfunc_signature(input_columns(contract, example), example,
-                                         predict_frame(model, state, config, example))
+    signature = tracker.pyfunc_signature(
+        input_columns(contract, example), example, predict_frame(model, state, config, example)
+    )
     name = registered_name(contract)
     model_uri = tracker.log_pyfunc(
-        run.run_id, name=name, python_model=str(PACKAGE / "serving" / "model_code.py"),
-        artifacts={"keras_model": trained.model_path, "state": str(directory / "state.json"),
-                   "serving": str(package / "serving.json")},
-        signature=signature, input_example=example, code_paths=[str(PACKAGE)],
+        run.run_id,
+        name=name,
+        python_model=str(PACKAGE / "serving" / "model_code.py"),
+        artifacts={
+            "keras_model": trained.model_path,
+            "state": str(directory / "state.json"),
+            "serving": str(package / "serving.json"),
+        },
+        signature=signature,
+        input_example=example,
+        code_paths=[str(PACKAGE)],
         metrics={k: v for k, v in evaluated.metrics.items() if k.startswith("test/")},
         dataset=dataset_key(contract, directory.name, "test"),
     )
     targets = ", ".join(f"{t.name} ({t.task})" for t in contract.targets)
     selected = selection_metric(contract)  # the gate's score as logged, in its metric's own units
     version = tracker.register(
-        model_uri, name, tags={"braid.data_hash": directory.name},
-        description=(f"Braid models of the data contract `{contract.name}`: raw rows in, {targets} out. "
-                     f"The `{CHAMPION}` alias is the one to serve; `{CHALLENGER}` is the newest."),
-        version_description=(f"From run {run.run_name}: best of {len(trained.leaderboard)} trials "
-                             f"(trial {trained.leaderboard[0]['trial_id'] if trained.leaderboard else '?'}); "
-                             f"test {selected} = {evaluated.metrics[selected]}."))
+        model_uri,
+        name,
+        tags={"braid.data_hash": directory.name},
+        description=(
+            f"Braid models of the data contract `{contract.name}`: raw rows in, {targets} out. "
+            f"The `{CHAMPION}` alias is the one to serve; `{CHALLENGER}` is the newest."
+        ),
+        version_description=(
+            f"From run {run.run_name}: best of {len(trained.leaderboard)} trials "
+            f"(trial {trained.leaderboard[0]['trial_id'] if trained.leaderboard else '?'}); "
+            f"test {selected} = {evaluated.metrics[selected]}."
+        ),
+    )
     tracker.set_alias(name, CHALLENGER, version)
     champion = tracker.alias_version(name, CHAMPION)
     champion_score, champion_value, failure = None, None, ""
     if champion is not None:
         try:
             current = tracker.load_pyfunc(tracker.model_uri(name, CHAMPION))
-            reports, _, combined = score_holdout(state, current.predict(holdout), split_targets(str(directory), "test", state),
-                                                 split_targets(str(directory), "train", state), holdout)
+            reports, _, combined = score_holdout(
+                state,
+                current.predict(holdout),
+                split_targets(str(directory), "test", state),
+                split_targets(str(directory), "train", state),
+                holdout,
+            )
             champion_score = primary(contract, reports, combined)
             champion_value = model_metrics(reports, combined)[selected]
         except (BraidError, KeyError, ValueError, OSError) as exc:
@@ -97,18 +135,43 @@ def register(contract: Contract, layout: Layout, run: TrackingRun, prepared: Pre
         lost = [head for head, ok in evaluated.beats_classical.items() if not ok]
         promote, reason = False, f"the contract requires beating the classical model, and {', '.join(lost)} did not"
     trivial = [head for head, ok in evaluated.beats_trivial.items() if not ok]
-    if trivial and require_beating_trivial:  # the first version too: a trivial model must never be served as the champion
-        promote, reason = False, (f"{', '.join(trivial)} did not beat the trivial baseline on the test split "
-                                  "(its primary metric); registered without the champion alias")
+    if (
+        trivial and require_beating_trivial
+    ):  # the first version too: a trivial model must never be served as the champion
+        promote, reason = (
+            False,
+            (
+                f"{', '.join(trivial)} did not beat the trivial baseline on the test split "
+                "(its primary metric); registered without the champion alias"
+            ),
+        )
     if promote:
         tracker.set_alias(name, CHAMPION, version)
-    tracker.set_tags(run.run_id, {"braid.registered_version": version, "braid.promoted": promote,
-                                  "braid.decision": reason, "braid.beats_classical": beaten,
-                                  "braid.beats_trivial": not trivial})
+    tracker.set_tags(
+        run.run_id,
+        {
+            "braid.registered_version": version,
+            "braid.promoted": promote,
+            "braid.decision": reason,
+            "braid.beats_classical": beaten,
+            "braid.beats_trivial": not trivial,
+        },
+    )
     if champion_value is not None:  # the challenger's own score is its `braid.selection_metric`
         tracker.log_metrics(run.run_id, {"gate/champion_score": champion_value})
-    markdown = (f"**{name} v{version}** registered as `{CHALLENGER}`; "
-                f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}.")
-    return Decision(registered_model=name, version=version, promoted=promote, reason=reason,
-                    challenger_score=evaluated.primary_score, champion_score=champion_score,
-                    previous_champion=champion, model_uri=model_uri, markdown=markdown, beats_classical=beaten)
+    markdown = (
+        f"**{name} v{version}** registered as `{CHALLENGER}`; "
+        f"{'promoted to' if promote else 'not promoted to'} `{CHAMPION}`: {reason}."
+    )
+    return Decision(
+        registered_model=name,
+        version=version,
+        promoted=promote,
+        reason=reason,
+        challenger_score=evaluated.primary_score,
+        champion_score=champion_score,
+        previous_champion=champion,
+        model_uri=model_uri,
+        markdown=markdown,
+        beats_classical=beaten,
+    )

@@ -32,11 +32,16 @@ def validate(contract: Contract, layout: Layout, data_hash: str) -> Validated:
     check_writable(out_dir)
     report = run_validation(contract, out_dir)
     result = Validated(
-        directory=str(out_dir), n_rows=report.n_rows, n_used=report.n_used, n_quarantined=report.n_quarantined,
-        results_path=str(report.results_path), data_docs_dir=str(report.data_docs_dir),
+        directory=str(out_dir),
+        n_rows=report.n_rows,
+        n_used=report.n_used,
+        n_quarantined=report.n_quarantined,
+        results_path=str(report.results_path),
+        data_docs_dir=str(report.data_docs_dir),
         data_docs_index=str(Path(report.data_docs_dir) / "index.html"),
         quarantine_path=str(report.quarantine_path) if report.quarantine_path else None,
-        summary_markdown=report.summary_markdown(), warnings=list(report.warnings),
+        summary_markdown=report.summary_markdown(),
+        warnings=list(report.warnings),
     )
     return result  # out_dir/validation_report.json is the one report (validation writes it)
 
@@ -51,13 +56,19 @@ def quarantined_ids(quarantine_path: str | None) -> frozenset[str]:
 
 def preprocess(contract: Contract, layout: Layout, data_hash: str, quarantine_path: str | None) -> Prepared:
     """Shards, state and manifest for this data (reused when a complete earlier run has the same hash)."""
-    from components.data.preprocess import preprocess as run_preprocess, unseen_summary
+    from components.data.preprocess import preprocess as run_preprocess
+    from components.data.preprocess import unseen_summary
 
     check_writable(layout.preprocessed(contract.name, data_hash))
     result = run_preprocess(contract, layout, data_hash=data_hash, quarantine_ids=quarantined_ids(quarantine_path))
     unseen = unseen_summary(result.manifest.unseen)
     for line in unseen:  # once per run, also when the shards are reused
         log.warning("%s", line)
-    return Prepared(directory=str(result.directory), reused=result.reused, rows=dict(result.manifest.rows),
-                    quarantined=result.manifest.quarantined, issues=dict(result.manifest.issues),
-                    unseen_classes=unseen)
+    return Prepared(
+        directory=str(result.directory),
+        reused=result.reused,
+        rows=dict(result.manifest.rows),
+        quarantined=result.manifest.quarantined,
+        issues=dict(result.manifest.issues),
+        unseen_classes=unseen,
+    )

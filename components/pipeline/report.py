@@ -9,7 +9,7 @@ from pathlib import Path
 from components.data.contract import Contract
 from components.evaluation.report import RunReport, write_html
 from components.layout import Layout
-from components.pipeline.results import Decision, Evaluated, Prepared, Trained, TrackingRun, Validated
+from components.pipeline.results import Decision, Evaluated, Prepared, TrackingRun, Trained, Validated
 from components.pipeline.runs import environment, tracker_for
 
 FILENAME = "run_report.html"
@@ -21,30 +21,48 @@ def how_to_score(contract: Contract, decision: Decision) -> list[str]:
     return [
         f"braid score {path} rows.csv --output predictions.parquet   # with @champion",
         f"braid serve {path} --port 5001   # REST: POST /invocations with rows as dataframe_split",
-        f'python -c "import mlflow, pandas; print(mlflow.pyfunc.load_model(\'{decision.model_uri}\')'
-        f'.predict(pandas.read_csv(\'rows.csv\')))"',
+        f"python -c \"import mlflow, pandas; print(mlflow.pyfunc.load_model('{decision.model_uri}')"
+        f".predict(pandas.read_csv('rows.csv')))\"",
     ]
 
 
-def write_report(contract: Contract, layout: Layout, run: TrackingRun, validated: Validated, prepared: Prepared,
-                 trained: Trained, evaluated: Evaluated, decision: Decision, drift_markdown: str | None = None,
-                 flow_run_url: str | None = None) -> Path:
+def write_report(
+    contract: Contract,
+    layout: Layout,
+    run: TrackingRun,
+    validated: Validated,
+    prepared: Prepared,
+    trained: Trained,
+    evaluated: Evaluated,
+    decision: Decision,
+    drift_markdown: str | None = None,
+    flow_run_url: str | None = None,
+) -> Path:
     """Write `<search dir>/report/run_report.html`, log it to the run, and return its path."""
     search = Path(run.search_dir)
-    plots = {"search": [str(p) for p in sorted((search / "plots").glob("*.png"))],
-             "evaluation": [p for p in evaluated.plots if not p.endswith("modality_contributions.png")],
-             "contributions": [p for p in evaluated.plots if p.endswith("modality_contributions.png")]}
+    plots = {
+        "search": [str(p) for p in sorted((search / "plots").glob("*.png"))],
+        "evaluation": [p for p in evaluated.plots if not p.endswith("modality_contributions.png")],
+        "contributions": [p for p in evaluated.plots if p.endswith("modality_contributions.png")],
+    }
     links = {"MLflow run": run.ui_url}
     if flow_run_url:
         links["Prefect flow run"] = flow_run_url
     report = RunReport(
         title=f"{contract.name}: run {run.run_name}",
-        contract={"name": contract.name, "description": contract.description,
-                  "features": [{"name": f.name, "modality": f.modality} for f in contract.features],
-                  "targets": [{"name": t.name, "task": t.task} for t in contract.targets]},
-        data={"source": str(contract.source.path), "rows read": validated.n_rows, "rows used": validated.n_used,
-              "rows quarantined": validated.n_quarantined,
-              **{f"{split} rows": n for split, n in prepared.rows.items()}},
+        contract={
+            "name": contract.name,
+            "description": contract.description,
+            "features": [{"name": f.name, "modality": f.modality} for f in contract.features],
+            "targets": [{"name": t.name, "task": t.task} for t in contract.targets],
+        },
+        data={
+            "source": str(contract.source.path),
+            "rows read": validated.n_rows,
+            "rows used": validated.n_used,
+            "rows quarantined": validated.n_quarantined,
+            **{f"{split} rows": n for split, n in prepared.rows.items()},
+        },
         validation_markdown=validated.summary_markdown,
         data_docs=validated.data_docs_index or None,
         drift_markdown=drift_markdown,

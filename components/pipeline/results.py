@@ -49,7 +49,9 @@ class RunSettings(_Record):
         try:
             checked = type(training).model_validate(values)
         except ValidationError as exc:
-            problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+            )
             raise InputError(f"bad search setting: {problems}") from None
         return cls.from_dict(checked.model_dump())
 

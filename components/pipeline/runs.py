@@ -41,8 +41,9 @@ def tracker_for(layout: Layout) -> Tracker:
 def code_version() -> str:
     try:
         root = Path(__file__).resolve().parents[2]
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=False
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -68,14 +69,24 @@ def schema_fingerprint(contract: Contract) -> str:
     return hashlib.sha256(json.dumps(schema).encode()).hexdigest()[:16]
 
 
-def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settings: dict[str, Any],
-                      validation: Validated, prepared: Prepared) -> TrackingRun:
+def open_tracking_run(
+    contract: Contract,
+    layout: Layout,
+    data_hash: str,
+    settings: dict[str, Any],
+    validation: Validated,
+    prepared: Prepared,
+) -> TrackingRun:
     """Start the parent MLflow run, or reopen the unfinished one of the same contract, data and budget
     (a killed run resumes: its trial runs that were left RUNNING are marked KILLED)."""
     tracker = tracker_for(layout)
-    experiment_id = tracker.experiment_id(experiment_name(contract), (
-        f"Braid searches for the data contract `{contract.name}`: one parent run per training run, a nested "
-        "run per trial; the registered model's `champion` alias is the promoted one."))
+    experiment_id = tracker.experiment_id(
+        experiment_name(contract),
+        (
+            f"Braid searches for the data contract `{contract.name}`: one parent run per training run, a nested "
+            "run per trial; the registered model's `champion` alias is the promoted one."
+        ),
+    )
     run_key = hashlib.sha256(json.dumps([contract.name, data_hash, settings], sort_keys=True).encode()).hexdigest()[:16]
     run_id = tracker.find_unfinished_run(experiment_id, run_key)
     resumed, killed = run_id is not None, 0
@@ -85,23 +96,40 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
         run_name = tracker.run_name(run_id)
     else:
         run_name = f"{contract.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run_id = tracker.start_run(experiment_id, run_name, {
-            # what the MLflow UI shows as "Created by" and "Source"
-            "mlflow.user": getpass.getuser(), "mlflow.source.type": "JOB",
-            "mlflow.source.name": f"braid training flow (flows/training.py) on contract {contract.name}",
-            DESCRIPTION_TAG: (f"Braid training run on `{contract.name}`: validate, preprocess, search "
-                              "(one nested run per trial), evaluate on the test split, register."),
-            RUN_KEY_TAG: run_key, "braid.contract": contract.name, "braid.data_hash": data_hash,
-            SCHEMA_TAG: schema_fingerprint(contract),
-            "braid.code_version": code_version(), **{f"env.{k}": v for k, v in environment().items()},
-        })
+        run_id = tracker.start_run(
+            experiment_id,
+            run_name,
+            {
+                # what the MLflow UI shows as "Created by" and "Source"
+                "mlflow.user": getpass.getuser(),
+                "mlflow.source.type": "JOB",
+                "mlflow.source.name": f"braid training flow (flows/training.py) on contract {contract.name}",
+                DESCRIPTION_TAG: (
+                    f"Braid training run on `{contract.name}`: validate, preprocess, search "
+                    "(one nested run per trial), evaluate on the test split, register."
+                ),
+                RUN_KEY_TAG: run_key,
+                "braid.contract": contract.name,
+                "braid.data_hash": data_hash,
+                SCHEMA_TAG: schema_fingerprint(contract),
+                "braid.code_version": code_version(),
+                **{f"env.{k}": v for k, v in environment().items()},
+            },
+        )
         # None means "Braid chooses" (e.g. the batch size): the chosen value is logged when it is known.
         chosen = {k: v for k, v in settings.items() if v is not None}
-        tracker.log_params(run_id, {**chosen, "contract": contract.name, "data_hash": data_hash,
-                                    "rows_train": prepared.rows.get("train"),
-                                    "rows_val": prepared.rows.get("val"),
-                                    "rows_test": prepared.rows.get("test"),
-                                    "rows_quarantined": validation.n_quarantined})
+        tracker.log_params(
+            run_id,
+            {
+                **chosen,
+                "contract": contract.name,
+                "data_hash": data_hash,
+                "rows_train": prepared.rows.get("train"),
+                "rows_val": prepared.rows.get("val"),
+                "rows_test": prepared.rows.get("test"),
+                "rows_quarantined": validation.n_quarantined,
+            },
+        )
         if contract.contract_path:
             tracker.log_artifact(run_id, Path(contract.contract_path), "contract")
         tracker.log_artifacts(run_id, Path(validation.directory), "validation")
@@ -112,14 +140,23 @@ def open_tracking_run(contract: Contract, layout: Layout, data_hash: str, settin
         tracker.set_tags(run_id, {f"braid.encoder.{c.name}": c.fitted["fingerprint"] for c in state.embeddings})
         for split, frame in split_frames(contract, prepared.directory).items():
             name, digest = dataset_key(contract, data_hash, split)
-            tracker.log_dataset(run_id, frame, source=str(contract.source.path), name=name, digest=digest,
-                                context=SPLIT_CONTEXT[split])
+            tracker.log_dataset(
+                run_id, frame, source=str(contract.source.path), name=name, digest=digest, context=SPLIT_CONTEXT[split]
+            )
     search_dir = layout.search(contract.name, run_id)
     check_writable(search_dir)
     uri = tracker.config.tracking_uri
-    return TrackingRun(run_id=run_id, run_name=run_name, experiment_id=experiment_id,
-                       experiment=experiment_name(contract), tracking_uri=uri, resumed=resumed, killed_trials=killed,
-                       search_dir=str(search_dir), ui_url=tracker.run_url(experiment_id, run_id))
+    return TrackingRun(
+        run_id=run_id,
+        run_name=run_name,
+        experiment_id=experiment_id,
+        experiment=experiment_name(contract),
+        tracking_uri=uri,
+        resumed=resumed,
+        killed_trials=killed,
+        search_dir=str(search_dir),
+        ui_url=tracker.run_url(experiment_id, run_id),
+    )
 
 
 def link_flow_run(layout: Layout, run: TrackingRun, flow_run_id: str, flow_run_url: str | None) -> None:

@@ -16,14 +16,17 @@ from components.pipeline.rows import typed_rows
 from components.pipeline.runs import registered_name, tracker_for
 
 
-def score_file(contract: Contract, layout: Layout, data_path: Path, output: Path | None,
-               alias: str = CHAMPION) -> Scored:
+def score_file(
+    contract: Contract, layout: Layout, data_path: Path, output: Path | None, alias: str = CHAMPION
+) -> Scored:
     """Score a CSV/Parquet file with the registered model at `alias`; writes Parquet."""
     tracker = tracker_for(layout)
     name = registered_name(contract)
     if tracker.alias_version(name, alias) is None:
-        raise BraidError(f"no model '{name}' has alias '{alias}' in {tracker.config.tracking_uri}: "
-                         f"train one first with `braid run {contract.contract_path}`")
+        raise BraidError(
+            f"no model '{name}' has alias '{alias}' in {tracker.config.tracking_uri}: "
+            f"train one first with `braid run {contract.contract_path}`"
+        )
     rows = typed_rows(contract, read_rows(data_path))
     drift = check_rows(contract, layout, rows)
     uri = tracker.model_uri(name, alias)
@@ -33,5 +36,6 @@ def score_file(contract: Contract, layout: Layout, data_path: Path, output: Path
     output = output or layout.scores(contract.name) / f"{data_path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.parquet"
     output.parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(output, index=False)
-    return Scored(rows=len(predictions), output=str(output), model_uri=uri, drifted=drift.drifted,
-                  drift_markdown=drift.markdown)
+    return Scored(
+        rows=len(predictions), output=str(output), model_uri=uri, drifted=drift.drifted, drift_markdown=drift.markdown
+    )

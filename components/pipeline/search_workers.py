@@ -41,8 +41,7 @@ class LocalWorkers:
         return len(self.processes)
 
     def exited(self) -> dict[str, int | None]:
-        return {tuner_id: code for tuner_id, process in self.processes.items()
-                if (code := process.poll()) is not None}
+        return {tuner_id: code for tuner_id, process in self.processes.items() if (code := process.poll()) is not None}
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop the workers still running (their process groups): SIGTERM, then SIGKILL after `grace_s`."""
@@ -59,8 +58,11 @@ class LocalWorkers:
 
     def failures(self) -> dict[str, str]:
         """Tuner id → the last lines of its log, for each worker that exited with an error."""
-        return {tuner_id: _tail(self.logs.get(tuner_id)) for tuner_id, code in self.exited().items()
-                if code and tuner_id not in self.stopped}
+        return {
+            tuner_id: _tail(self.logs.get(tuner_id))
+            for tuner_id, code in self.exited().items()
+            if code and tuner_id not in self.stopped
+        }
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -85,8 +87,7 @@ def placements(count: int, gpus: int, cores: list[int]) -> list[dict[str, Any]]:
     return [{"gpu": None, "cores": [cores[(i * share + j) % len(cores)] for j in range(share)]} for i in range(count)]
 
 
-def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, port: int,
-                  gpus: int = 0) -> LocalWorkers:
+def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, port: int, gpus: int = 0) -> LocalWorkers:
     """Start `count` worker processes for the search served at host:port; their spec and logs go in `folder`."""
     from components.automl.tuners.distributed import environment
 
@@ -109,7 +110,11 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
         with log_path.open("w") as log_file:
             workers.processes[tuner_id] = subprocess.Popen(
                 [sys.executable, "-m", "components.pipeline.search_workers", str(spec_path)],
-                env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         workers.logs[tuner_id] = log_path
         placed[tuner_id] = {"pid": workers.processes[tuner_id].pid, "log": str(log_path), **place}
     (folder / "workers.json").write_text(json.dumps(placed, indent=1))  # which process is which worker

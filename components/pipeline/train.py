@@ -12,23 +12,24 @@ import keras
 import numpy as np
 
 from components import evaluation
-from components.evaluation import pareto
 from components.automl.adapters import default_batch_size
 from components.data import records
 from components.data.contract import Contract
+from components.evaluation import pareto
 from components.layout import Layout
-from components.progress import SearchProgress
-from components.pipeline.results import Prepared, RunSettings, Trained, TrackingRun
+from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trained
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
+from components.progress import SearchProgress
 
 
 def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
     # -1 codes a missing target and a class the train split lacks (`tasks/classification.py`): a
     # validation row of either adds nothing to this head's loss and metrics. Train rows are -1 only
     # where the contract lets the target be missing, so masking always is what `masked` says there.
-    return ak.ClassificationHead(name=spec.name, num_classes=len(fitted["classes"]), mask_missing=True,
-                                 class_weight=settings.class_weight)
+    return ak.ClassificationHead(
+        name=spec.name, num_classes=len(fitted["classes"]), mask_missing=True, class_weight=settings.class_weight
+    )
 
 
 def _multilabel_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
@@ -45,8 +46,14 @@ HEADS = {"classification": _classification_head, "multilabel": _multilabel_head,
 log = logging.getLogger(__name__)
 
 
-def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: RunSettings,
-                    observers: list[Any], warm_start: list[dict] | None = None) -> Any:
+def build_automodel(
+    contract: Contract,
+    state: Any,
+    search_dir: Path,
+    settings: RunSettings,
+    observers: list[Any],
+    warm_start: list[dict] | None = None,
+) -> Any:
     """The AutoModel whose inputs/heads match the preprocessed dataset's x/y dicts; its first trials
     are `warm_start`'s configurations (earlier runs' best, see `warm.py`)."""
     import components as ak
@@ -59,7 +66,11 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
         branches = {}
         if "scratch" in spec.encoders:
             node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
-            block = ak.ImageBlock() if codec.slot == "image" else ak.TextBlock(max_tokens=spec.max_tokens, sequence_length=spec.sequence_length)
+            block = (
+                ak.ImageBlock()
+                if codec.slot == "image"
+                else ak.TextBlock(max_tokens=spec.max_tokens, sequence_length=spec.sequence_length)
+            )
             inputs.append(node)
             branches["scratch"] = block(node)
         if spec.name in embeddings:  # frozen pretrained embeddings, computed in preprocessing
@@ -67,29 +78,46 @@ def build_automodel(contract: Contract, state: Any, search_dir: Path, settings: 
             inputs.append(vector)
             branches["pretrained"] = ak.DenseBlock()(vector)
         options = [e for e in spec.encoders if e in branches]  # the contract's order: the first is tried first
-        encoded.append(ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1
-                       else branches[options[0]])
+        encoded.append(
+            ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1 else branches[options[0]]
+        )
     if state.tabular_columns():
         table = ak.StructuredDataInput(name="tabular")
         inputs.append(table)
         encoded.append(ak.StructuredDataBlock()(table))
-    merged = (ak.Fusion(fusion_type=settings.fusion, modality_dropout=settings.modality_dropout)(encoded)
-              if len(encoded) > 1 else encoded[0])
+    merged = (
+        ak.Fusion(fusion_type=settings.fusion, modality_dropout=settings.modality_dropout)(encoded)
+        if len(encoded) > 1
+        else encoded[0]
+    )
     # Rows missing one target still teach the other heads; the contract says which may be missing.
     masked = {t.name: t.allows_missing for t in contract.targets}
-    heads = [HEADS[spec.task](ak, spec, fitted, masked[spec.name], settings)(merged)
-             for spec, _, fitted in state.target_specs()]
+    heads = [
+        HEADS[spec.task](ak, spec, fitted, masked[spec.name], settings)(merged)
+        for spec, _, fitted in state.target_specs()
+    ]
     return ak.AutoModel(
-        inputs=inputs, outputs=heads, directory=str(search_dir.parent), project_name=search_dir.name,
-        max_trials=settings.max_trials, tuner=settings.tuner, seed=settings.seed, time_budget=settings.time_budget,
-        observers=observers, overwrite=False, loss_weighting=settings.loss_weighting,
-        ensemble_size=settings.ensemble_size, refit=settings.refit,
-        loss_weights={t.name: t.loss_weight for t in contract.targets}, warm_start=warm_start or None,
+        inputs=inputs,
+        outputs=heads,
+        directory=str(search_dir.parent),
+        project_name=search_dir.name,
+        max_trials=settings.max_trials,
+        tuner=settings.tuner,
+        seed=settings.seed,
+        time_budget=settings.time_budget,
+        observers=observers,
+        overwrite=False,
+        loss_weighting=settings.loss_weighting,
+        ensemble_size=settings.ensemble_size,
+        refit=settings.refit,
+        loss_weights={t.name: t.loss_weight for t in contract.targets},
+        warm_start=warm_start or None,
     )
 
 
-def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared,
-                     settings: dict[str, Any]) -> Trained:
+def search_and_train(
+    contract: Contract, layout: Layout, run: TrackingRun, prepared: Prepared, settings: dict[str, Any]
+) -> Trained:
     """Search models on the train split (validation split for selection), keep and export the best."""
     config = RunSettings.from_dict(settings)
     directory = prepared.directory
@@ -101,14 +129,29 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
     warm = warm_start(contract, layout, run.experiment_id, run.run_id, config.max_trials)
     log.info("search of %s starts %s", contract.name, warm.note)
     tracker.set_tags(run.run_id, {"braid.warm_start": warm.note, "braid.warm_start.sources": ",".join(warm.sources)})
-    automodel = build_automodel(contract, state, search_dir, config,
-                                [observer, SearchProgress(config.max_trials, config.epochs)], warm.configurations)
+    automodel = build_automodel(
+        contract,
+        state,
+        search_dir,
+        config,
+        [observer, SearchProgress(config.max_trials, config.epochs)],
+        warm.configurations,
+    )
     started = time.monotonic()
     if config.workers > 1:
-        spec = {"contract": str(contract.contract_path), "home": str(layout.home), "prepared": str(directory),
-                "train_rows": prepared.rows["train"], "settings": config.as_dict(),
-                "experiment_id": run.experiment_id, "run_id": run.run_id, "search_dir": str(search_dir)}
-        _distributed_fit(automodel, spec, config.workers, search_dir, tracker, run.run_id, train, val, batch, config.epochs)
+        spec = {
+            "contract": str(contract.contract_path),
+            "home": str(layout.home),
+            "prepared": str(directory),
+            "train_rows": prepared.rows["train"],
+            "settings": config.as_dict(),
+            "experiment_id": run.experiment_id,
+            "run_id": run.run_id,
+            "search_dir": str(search_dir),
+        }
+        _distributed_fit(
+            automodel, spec, config.workers, search_dir, tracker, run.run_id, train, val, batch, config.epochs
+        )
     else:
         automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
     model_path = search_dir / "best_model.keras"
@@ -124,17 +167,28 @@ def search_and_train(contract: Contract, layout: Layout, run: TrackingRun, prepa
         evaluation.plot_learning_curves(best_curves, plots)
     mark_pareto_front(leaderboard, curves, [t.name for t in contract.targets], objective.name, plots)
     tracker.log_artifacts(run.run_id, plots, "search")
-    tracker.log_metrics(run.run_id, {"search/seconds": time.monotonic() - started,
-                                     "search/trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard)})
+    tracker.log_metrics(
+        run.run_id,
+        {
+            "search/seconds": time.monotonic() - started,
+            "search/trials_completed": sum(r["status"] == "COMPLETED" for r in leaderboard),
+        },
+    )
     best = leaderboard[0] if leaderboard else {}
-    tracker.log_params(run.run_id, {"batch_size": batch,
-                                    **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}})
+    tracker.log_params(
+        run.run_id, {"batch_size": batch, **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}}
+    )
     if best:
         tracker.set_tags(run.run_id, {"braid.best_trial": best["trial_id"]})
-    return Trained(model_path=str(model_path),
-                   leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
-                   best_hyperparameters=best.get("hyperparameters", {}), thresholds=thresholds, batch_size=batch,
-                   objective=objective.name, direction=objective.direction)
+    return Trained(
+        model_path=str(model_path),
+        leaderboard=[{k: v for k, v in r.items() if k != "hyperparameters"} for r in leaderboard],
+        best_hyperparameters=best.get("hyperparameters", {}),
+        thresholds=thresholds,
+        batch_size=batch,
+        objective=objective.name,
+        direction=objective.direction,
+    )
 
 
 def datasets(directory: Path, config: RunSettings, train_rows: int) -> tuple[Any, Any, int]:
@@ -148,8 +202,18 @@ def datasets(directory: Path, config: RunSettings, train_rows: int) -> tuple[Any
     return train, val, batch
 
 
-def _distributed_fit(automodel: Any, spec: dict[str, Any], count: int, search_dir: Path, tracker: Any,
-                     run_id: str, train: Any, val: Any, batch: int, epochs: int) -> None:
+def _distributed_fit(
+    automodel: Any,
+    spec: dict[str, Any],
+    count: int,
+    search_dir: Path,
+    tracker: Any,
+    run_id: str,
+    train: Any,
+    val: Any,
+    batch: int,
+    epochs: int,
+) -> None:
     """Search with `count` worker processes (`search_workers`), this process serving the oracle; then
     ensemble and refit here. Trials whose worker died are failed, in the oracle and in MLflow."""
     import tensorflow as tf
@@ -172,9 +236,14 @@ def _distributed_fit(automodel: Any, spec: dict[str, Any], count: int, search_di
             except SearchError as error:
                 crashed = workers.failures()
                 if crashed:
-                    raise SearchError(f"{error} Search workers that failed: " + "; ".join(
-                        f"{tuner_id}: {tail.splitlines()[-1] if tail else 'no output'}" for tuner_id, tail in crashed.items())
-                        + f" (logs in {folder}).") from None
+                    raise SearchError(
+                        f"{error} Search workers that failed: "
+                        + "; ".join(
+                            f"{tuner_id}: {tail.splitlines()[-1] if tail else 'no output'}"
+                            for tuner_id, tail in crashed.items()
+                        )
+                        + f" (logs in {folder})."
+                    ) from None
                 raise
     finally:
         workers.stop()
@@ -184,8 +253,9 @@ def _distributed_fit(automodel: Any, spec: dict[str, Any], count: int, search_di
         tracker.fail_trials(run_id, reasons)
 
 
-def mark_pareto_front(leaderboard: list[dict[str, Any]], history: dict, heads: list[str], objective: str,
-                      plots: Path) -> None:
+def mark_pareto_front(
+    leaderboard: list[dict[str, Any]], history: dict, heads: list[str], objective: str, plots: Path
+) -> None:
     """Give each trial its per-head validation losses (`val/<head>_loss`, at its best epoch) and whether
     it is on the Pareto front across heads; draw the front and keep every trial's record (with its
     hyperparameters) in `plots/trials.json`, which a later run reads to start from the best of this one."""
@@ -198,12 +268,17 @@ def mark_pareto_front(leaderboard: list[dict[str, Any]], history: dict, heads: l
     if leaderboard:
         pareto.plot_front(points, leaderboard[0]["trial_id"], plots)
     plots.mkdir(parents=True, exist_ok=True)
-    (plots / "trials.json").write_text(json.dumps({"objective": objective, "heads": heads, "trials": leaderboard},
-                                                  indent=1, default=str), encoding="utf-8")
+    (plots / "trials.json").write_text(
+        json.dumps({"objective": objective, "heads": heads, "trials": leaderboard}, indent=1, default=str),
+        encoding="utf-8",
+    )
 
 
 def _plain_row(row: dict[str, Any]) -> dict[str, Any]:
     score = row.get("score")
-    return {"trial_id": str(row.get("trial_id")), "status": str(row.get("status")),
-            "score": float(score) if score is not None and np.isfinite(score) else None,
-            "hyperparameters": {k: v for k, v in (row.get("hyperparameters") or {}).items()}}
+    return {
+        "trial_id": str(row.get("trial_id")),
+        "status": str(row.get("status")),
+        "score": float(score) if score is not None and np.isfinite(score) else None,
+        "hyperparameters": {k: v for k, v in (row.get("hyperparameters") or {}).items()},
+    }

@@ -34,14 +34,22 @@ def champion_front(contract: Contract, layout: Layout, weights: dict[str, float]
     """
     run_id = champion_run(contract, layout)
     if run_id is None:
-        raise BraidError(f"no model '{registered_name(contract)}' has alias '{CHAMPION}': train one first with "
-                         f"`braid run {contract.contract_path or contract.name}`")
+        raise BraidError(
+            f"no model '{registered_name(contract)}' has alias '{CHAMPION}': train one first with "
+            f"`braid run {contract.contract_path or contract.name}`"
+        )
     kept = tracker_for(layout).read_json(run_id, TRIALS_ARTIFACT) or {}
     heads, trials = kept.get("heads", []), kept.get("trials", [])
-    points = {t["trial_id"]: {h: t[f"val/{h}_loss"] for h in heads} for t in trials
-              if all(f"val/{h}_loss" in t for h in heads)}
+    points = {
+        t["trial_id"]: {h: t[f"val/{h}_loss"] for h in heads}
+        for t in trials
+        if all(f"val/{h}_loss" in t for h in heads)
+    }
     if not points:
-        raise BraidError(f"the champion's run {run_id} kept no trials with per-head validation losses "
-                         f"({TRIALS_ARTIFACT}); it predates them: train again with `braid run`")
-    return Front(run_id=run_id, heads=heads, trials=trials, searched=trials[0]["trial_id"],
-                 chosen=pareto.choose(points, weights))
+        raise BraidError(
+            f"the champion's run {run_id} kept no trials with per-head validation losses "
+            f"({TRIALS_ARTIFACT}); it predates them: train again with `braid run`"
+        )
+    return Front(
+        run_id=run_id, heads=heads, trials=trials, searched=trials[0]["trial_id"], chosen=pareto.choose(points, weights)
+    )

@@ -39,19 +39,28 @@ def warm_start(contract: Contract, layout: Layout, experiment_id: str, run_id: s
     champion = champion_run(contract, layout)
     if champion:
         sources.append(champion)
-    earlier = tracker.finished_runs(experiment_id, {"braid.contract": contract.name}, exclude=run_id,
-                                    limit=EARLIER_RUNS)
+    earlier = tracker.finished_runs(
+        experiment_id, {"braid.contract": contract.name}, exclude=run_id, limit=EARLIER_RUNS
+    )
     sources += [r.info.run_id for r in earlier]
     sources = [s for s in dict.fromkeys(sources) if s != run_id]
     if not sources:
         return WarmStart()
     same = [s for s in sources if tracker.get_run(s).data.tags.get(SCHEMA_TAG) == schema]
     if not same:
-        return WarmStart(note=f"cold: the features or targets changed since run {sources[0]} (schema "
-                              f"{tracker.get_run(sources[0]).data.tags.get(SCHEMA_TAG, 'unknown')} → {schema})")
+        return WarmStart(
+            note=f"cold: the features or targets changed since run {sources[0]} (schema "
+            f"{tracker.get_run(sources[0]).data.tags.get(SCHEMA_TAG, 'unknown')} → {schema})"
+        )
     limit = max(1, max_trials // 3)
-    completed = {source: [t["hyperparameters"] for t in (tracker.read_json(source, TRIALS_ARTIFACT) or {}).get("trials", [])
-                          if t.get("status") == "COMPLETED" and t.get("hyperparameters")] for source in same}
+    completed = {
+        source: [
+            t["hyperparameters"]
+            for t in (tracker.read_json(source, TRIALS_ARTIFACT) or {}).get("trials", [])
+            if t.get("status") == "COMPLETED" and t.get("hyperparameters")
+        ]
+        for source in same
+    }
     # Each earlier run lends its best first (the champion's before the rest), then the runners-up.
     configurations: list[dict] = []
     for rank in range(max((len(c) for c in completed.values()), default=0)):
@@ -62,5 +71,8 @@ def warm_start(contract: Contract, layout: Layout, experiment_id: str, run_id: s
     if not configurations:
         return WarmStart(sources=same, note="cold: the earlier runs kept no completed trial")
     first = " (the champion's first)" if champion and same[0] == sources[0] else ""
-    return WarmStart(configurations=configurations, sources=same,
-                     note=f"warm: {len(configurations)} configuration(s) from {len(same)} earlier run(s){first}")
+    return WarmStart(
+        configurations=configurations,
+        sources=same,
+        note=f"warm: {len(configurations)} configuration(s) from {len(same)} earlier run(s){first}",
+    )

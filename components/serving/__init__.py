@@ -18,9 +18,15 @@ import pandas as pd
 from components.data.tasks import PROBA_SUFFIX, TASKS
 from components.errors import DataError
 
-__all__ = ["PROBA_SUFFIX", "ServingConfig", "TargetInfo", "decode_predictions", "model_inputs", "output_dict",
-           "predict_frame"]
-
+__all__ = [
+    "PROBA_SUFFIX",
+    "ServingConfig",
+    "TargetInfo",
+    "decode_predictions",
+    "model_inputs",
+    "output_dict",
+    "predict_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -77,13 +83,15 @@ def decode_predictions(config: ServingConfig, raw: dict[str, np.ndarray], ids: l
         columns[config.id_column] = ids
     for target in config.targets:
         out = np.asarray(raw[target.name], dtype=np.float64)
-        columns.update(TASKS[target.task].decode_outputs(out, target.classes, target.thresholds, target.separator,
-                                                          target.name))
+        columns.update(
+            TASKS[target.task].decode_outputs(out, target.classes, target.thresholds, target.separator, target.name)
+        )
     return pd.DataFrame(columns)
 
 
-def predict_frame(model: Any, state: Any, config: ServingConfig, frame: pd.DataFrame,
-                  image_root: str | Path | None = None) -> pd.DataFrame:
+def predict_frame(
+    model: Any, state: Any, config: ServingConfig, frame: pd.DataFrame, image_root: str | Path | None = None
+) -> pd.DataFrame:
     """Raw rows → predictions of every target. Rows that can't be read fail with their row numbers."""
     from components.data.preprocess import transform_frame
 
@@ -91,8 +99,10 @@ def predict_frame(model: Any, state: Any, config: ServingConfig, frame: pd.DataF
         raise DataError(f"expected a pandas DataFrame of raw rows, got {type(frame).__name__}")
     missing = [c for c in config.feature_columns if c not in frame.columns]
     if missing:
-        raise DataError(f"input rows lack column(s) {missing}; send every feature column of contract "
-                        f"'{config.contract}': {config.feature_columns}")
+        raise DataError(
+            f"input rows lack column(s) {missing}; send every feature column of contract "
+            f"'{config.contract}': {config.feature_columns}"
+        )
     if frame.empty:
         raise DataError("no rows to score: the DataFrame is empty")
     root = Path(image_root or config.image_root) if (image_root or config.image_root) else None

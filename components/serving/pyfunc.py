@@ -26,7 +26,6 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
         root = Settings().braid_image_root  # the serving machine's images, not the training machine's
         self.image_root = str(root) if root else None
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-                ) -> pd.DataFrame:
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         image_root = (params or {}).get("image_root") or self.image_root
         return predict_frame(self.model, self.state, self.config, model_input, image_root)

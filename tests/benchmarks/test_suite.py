@@ -52,8 +52,18 @@ def test_unknown_regression_targets_are_left_out_of_training_and_score():
     score = bench.targets["score"].copy()
     score[bench.test[:3]] = np.nan
     score[bench.train[:5]] = np.nan
-    bench = sets.BenchSet(bench.name, bench.frame, bench.text_columns, bench.number_columns, bench.category_columns,
-                          bench.heads, {**bench.targets, "score": score}, bench.train, bench.test, bench.images)
+    bench = sets.BenchSet(
+        bench.name,
+        bench.frame,
+        bench.text_columns,
+        bench.number_columns,
+        bench.category_columns,
+        bench.heads,
+        {**bench.targets, "score": score},
+        bench.train,
+        bench.test,
+        bench.images,
+    )
     head = bench.heads[1]
     assert len(bench.known(head, bench.test)) == len(bench.test) - 3
     trivial = systems.trivial(bench)["score"]["value"]

@@ -32,8 +32,15 @@ def test_search_progress_counts_epochs_up_to_the_budget(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)), rng.normal(size=40)
     seen = []
-    model = ak.AutoModel(inputs=ak.Input(), outputs=ak.RegressionHead(), max_trials=2, directory=tmp_path,
-                         overwrite=True, seed=0, observers=[SearchProgress(max_trials=2, epochs=2)])
+    model = ak.AutoModel(
+        inputs=ak.Input(),
+        outputs=ak.RegressionHead(),
+        max_trials=2,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+        observers=[SearchProgress(max_trials=2, epochs=2)],
+    )
     with listen(seen.append):
         model.fit(x, y, epochs=2, verbose=0)
     done = [e.done for e in seen]

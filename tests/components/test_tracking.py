@@ -12,4 +12,5 @@ def test_experiments_are_marked_as_model_training_and_described(tmp_path):
     assert tags[DESCRIPTION_TAG] == "Searches for the demo contract."
     tracker.experiment_id("other")
     assert tracker.runs_urls(local_ui="http://127.0.0.1:5001") == {
-        "braid-demo": f"http://127.0.0.1:5001/#/experiments/{experiment_id}/runs"}
+        "braid-demo": f"http://127.0.0.1:5001/#/experiments/{experiment_id}/runs"
+    }

@@ -244,7 +244,9 @@ def test_object_store_image_is_pinned_and_mlflow_image_has_the_s3_and_postgres_c
     assert image.startswith("chrislusf/seaweedfs:") and re.fullmatch(r"\d+\.\d+", image.split(":")[1]), image
     for name in ("mlflow", "create-bucket"):
         assert _services()[name]["build"]["dockerfile"] == "docker/Dockerfile.cpu", name
-    installs = " ".join(rest for kw, rest in _instructions(DOCKER / "Dockerfile.cpu") if kw == "RUN" and "pip install" in rest)
+    installs = " ".join(
+        rest for kw, rest in _instructions(DOCKER / "Dockerfile.cpu") if kw == "RUN" and "pip install" in rest
+    )
     assert '"boto3' in installs and '"psycopg2-binary' in installs
 
 
@@ -360,7 +362,9 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return logical
 
 
-@pytest.mark.parametrize(("name", "base"), [("Dockerfile", "tensorflow/tensorflow:"), ("Dockerfile.cpu", "python:3.11-slim")])
+@pytest.mark.parametrize(
+    ("name", "base"), [("Dockerfile", "tensorflow/tensorflow:"), ("Dockerfile.cpu", "python:3.11-slim")]
+)
 def test_dockerfile_copies_existing_files_and_runs_braid_as_non_root(name, base):
     dockerfile = DOCKER / name
     steps = _instructions(dockerfile)
@@ -402,7 +406,9 @@ def test_hadolint_when_available():
     if hadolint is None:
         pytest.skip("hadolint binary not installed")
     for name in ("Dockerfile", "Dockerfile.cpu"):
-        done = subprocess.run([hadolint, "--failure-threshold", "warning", str(DOCKER / name)], capture_output=True, text=True)
+        done = subprocess.run(
+            [hadolint, "--failure-threshold", "warning", str(DOCKER / name)], capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
 

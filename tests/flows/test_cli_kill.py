@@ -26,7 +26,7 @@ def _processes() -> dict[int, tuple[int, int, str, str]]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         found[int(entry.name)] = (int(fields[1]), int(fields[3]), fields[0], command)
     return found
 
@@ -37,14 +37,25 @@ def test_sigkill_of_braid_run_leaves_no_braid_process(tmp_path, demo_contract_fa
     env = {**os.environ, "BRAID_HOME": str(tmp_path / "home"), "PREFECT_HOME": str(tmp_path / "prefect")}
     for key in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
         env.pop(key, None)
-    braid = subprocess.Popen([BRAID, "run", str(contract), "--max-trials", "1", "--epochs", "1"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    braid = subprocess.Popen(
+        [BRAID, "run", str(contract), "--max-trials", "1", "--epochs", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     session = braid.pid  # a new session: everything braid starts carries its id
     try:
         deadline, server = time.monotonic() + 120, None
         while server is None and time.monotonic() < deadline and braid.poll() is None:
-            server = next((pid for pid, (parent, _, _, command) in _processes().items()
-                           if parent == braid.pid and SERVER in command), None)
+            server = next(
+                (
+                    pid
+                    for pid, (parent, _, _, command) in _processes().items()
+                    if parent == braid.pid and SERVER in command
+                ),
+                None,
+            )
             time.sleep(0.2)
         assert server is not None, "braid run never started its Prefect API server"
         time.sleep(2)  # into the flow: the server is serving it
@@ -52,8 +63,11 @@ def test_sigkill_of_braid_run_leaves_no_braid_process(tmp_path, demo_contract_fa
         braid.wait(timeout=10)
         deadline, left = time.monotonic() + 30, None
         while time.monotonic() < deadline:
-            left = {pid: command for pid, (_, sid, state, command) in _processes().items()
-                    if sid == session and state != "Z"}
+            left = {
+                pid: command
+                for pid, (_, sid, state, command) in _processes().items()
+                if sid == session and state != "Z"
+            }
             if not left:
                 break
             time.sleep(0.5)

@@ -19,18 +19,31 @@ def test_absl_info_and_gpu_probe_lines_are_dropped_and_real_errors_kept():
 
 
 def test_tensorflow_start_up_lines_never_reach_the_terminal_but_other_output_does():
-    code = ("import sys; from flows.native_logs import quiet_native_logs; quiet_native_logs(); "
-            "import tensorflow as tf; tf.constant(1) + 1; sys.stderr.write('braid says: kept\\n'); "
-            "print('on stdout')")
+    code = (
+        "import sys; from flows.native_logs import quiet_native_logs; quiet_native_logs(); "
+        "import tensorflow as tf; tf.constant(1) + 1; sys.stderr.write('braid says: kept\\n'); "
+        "print('on stdout')"
+    )
     env = {k: v for k, v in os.environ.items() if k != "BRAID_NATIVE_LOGS"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "braid says: kept" in done.stderr and "on stdout" in done.stdout
     assert "absl::InitializeLog" not in done.stderr and "I0000" not in done.stderr and "cuInit" not in done.stderr
 
 
 def test_the_braid_command_installs_the_filter(tmp_path):
-    done = subprocess.run([BRAID, "validate", str(tmp_path / "missing.yaml")], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "BRAID_HOME": str(tmp_path / "home")})
+    done = subprocess.run(
+        [BRAID, "validate", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BRAID_HOME": str(tmp_path / "home")},
+    )
     assert done.returncode == 2 and "contract file not found" in done.stdout + done.stderr

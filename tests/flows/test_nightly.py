@@ -26,8 +26,14 @@ def nights(module_store, demo_contract_factory):
     home = str(root / "home")
     first = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=0, home=home)
     second = training_pipeline(contract=str(path), max_trials=2, epochs=1, seed=1, home=home)
-    return {"root": root, "contract": path, "home": home, "first": first, "second": second,
-            "client": MlflowClient(Layout(Path(home)).mlflow_uri)}
+    return {
+        "root": root,
+        "contract": path,
+        "home": home,
+        "first": first,
+        "second": second,
+        "client": MlflowClient(Layout(Path(home)).mlflow_uri),
+    }
 
 
 def test_the_first_night_starts_cold_and_keeps_statistics_for_the_next(nights):
@@ -43,11 +49,13 @@ def test_the_second_night_starts_from_the_champions_best_trial(nights):
     first, second = nights["first"], nights["second"]
     client = nights["client"]
     tags = client.get_run(second["run"]["run_id"]).data.tags
-    assert tags["braid.warm_start"]== "warm: 1 configuration(s) from 1 earlier run(s) (the champion's first)"
+    assert tags["braid.warm_start"] == "warm: 1 configuration(s) from 1 earlier run(s) (the champion's first)"
     assert tags["braid.warm_start.sources"].split(",")[0] == first["run"]["run_id"]
-    trials = client.search_runs([second["run"]["experiment_id"]],
-                                filter_string=f"tags.`mlflow.parentRunId` = '{second['run']['run_id']}'",
-                                order_by=["attributes.start_time ASC"])
+    trials = client.search_runs(
+        [second["run"]["experiment_id"]],
+        filter_string=f"tags.`mlflow.parentRunId` = '{second['run']['run_id']}'",
+        order_by=["attributes.start_time ASC"],
+    )
     champion_best = {k: str(v) for k, v in first["trained"]["best_hyperparameters"].items() if v is not None}
     # every hyperparameter tonight's first trial used is the champion's (inactive ones are not logged)
     used = {k: v for k, v in trials[0].data.params.items() if k in champion_best}
@@ -80,8 +88,9 @@ def test_drifted_data_stops_a_run_before_training_when_the_contract_says_so(nigh
     before = len(nights["client"].search_runs([nights["second"]["run"]["experiment_id"]]))
     with pytest.raises(DriftError, match=rf"drifted .* on .*{numbers[0]}"):
         training_pipeline(contract=str(path), max_trials=1, epochs=1, home=nights["home"])
-    runs = nights["client"].search_runs([nights["second"]["run"]["experiment_id"]],
-                                        order_by=["attributes.start_time DESC"])
+    runs = nights["client"].search_runs(
+        [nights["second"]["run"]["experiment_id"]], order_by=["attributes.start_time DESC"]
+    )
     assert len(runs) == before + 1 and runs[0].info.status == "FAILED"  # no trial run was started
     assert numbers[0] in runs[0].data.tags["braid.drift"]
     assert np.isfinite(runs[0].data.metrics[f"drift/{numbers[0]}/psi"])
@@ -94,8 +103,9 @@ def test_scoring_rows_that_drifted_warns_in_the_result(nights, tmp_path):
     rows[numbers[0]] = rows[numbers[0]] * 5 + 100
     data = tmp_path / "tonight.csv"
     rows.to_csv(data, index=False)
-    scored = pipeline.score_file(load_contract(nights["contract"]), Layout(Path(nights["home"])), data,
-                                 tmp_path / "out.parquet")
+    scored = pipeline.score_file(
+        load_contract(nights["contract"]), Layout(Path(nights["home"])), data, tmp_path / "out.parquet"
+    )
     assert scored.rows == len(rows) and any(d.startswith(numbers[0]) for d in scored.drifted)
 
 

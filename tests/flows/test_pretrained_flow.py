@@ -49,13 +49,20 @@ def test_a_pretrained_champion_scores_raw_rows_in_a_fresh_process(tmp_path, demo
     rows_file = tmp_path / "rows.json"
     rows.to_json(rows_file, orient="records")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-c", SCORE, uri, str(rows_file)], capture_output=True, text=True,
-                          timeout=600, env=env, cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", SCORE, uri, str(rows_file)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     fresh = json.loads(done.stdout.strip().splitlines()[-1])
 
     mlflow.set_tracking_uri(uri)
     here = mlflow.pyfunc.load_model("models:/braid-demo_pretrained@champion").predict(
-        pd.read_json(rows_file, orient="records"))
+        pd.read_json(rows_file, orient="records")
+    )
     np.testing.assert_allclose(fresh["score"], here["score"], rtol=1e-5, atol=1e-5)
     assert fresh["kind"] == here["kind"].tolist()

@@ -13,8 +13,9 @@ from flows.training import training_pipeline
 pytestmark = pytest.mark.slow
 
 
-def test_a_class_only_validation_and_test_hold_is_masked_counted_wrong_and_reported(module_store,
-                                                                                      demo_contract_factory):
+def test_a_class_only_validation_and_test_hold_is_masked_counted_wrong_and_reported(
+    module_store, demo_contract_factory
+):
     root, env = module_store
     home = root / "home"
     env.setenv("BRAID_HOME", str(home))

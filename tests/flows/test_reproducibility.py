@@ -19,10 +19,18 @@ def _runs(home: Path) -> tuple[dict, list[dict]]:
     experiment = client.get_experiment_by_name("braid-demo")
     runs = client.search_runs([experiment.experiment_id])
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
-    trials = sorted(({"trial": r.data.tags["braid.trial_id"], "params": r.data.params,
-                      "val_loss": round(r.data.metrics["val_loss"], 5)}
-                     for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id),
-                    key=lambda t: t["trial"])
+    trials = sorted(
+        (
+            {
+                "trial": r.data.tags["braid.trial_id"],
+                "params": r.data.params,
+                "val_loss": round(r.data.metrics["val_loss"], 5),
+            }
+            for r in runs
+            if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+        ),
+        key=lambda t: t["trial"],
+    )
     metrics = {k: v for k, v in parent.data.metrics.items() if k.startswith(("test/", "classical/"))}
     return metrics, trials
 
@@ -33,8 +41,13 @@ def test_braid_run_twice_with_one_seed_logs_the_same_trials_and_metrics(tmp_path
     for name in ("first", "second"):
         env = {**os.environ, "BRAID_HOME": str(tmp_path / name)}
         env.pop("MLFLOW_TRACKING_URI", None)
-        done = subprocess.run([BRAID, "run", str(contract), "--max-trials", "2", "--epochs", "1", "--tuner", "random",
-                               "--seed", "3"], env=env, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [BRAID, "run", str(contract), "--max-trials", "2", "--epochs", "1", "--tuner", "random", "--seed", "3"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         results.append(_runs(tmp_path / name))
     (metrics_a, trials_a), (metrics_b, trials_b) = results

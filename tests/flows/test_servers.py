@@ -17,9 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg2
-
 import httpx
+import psycopg2
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -32,16 +31,31 @@ ROOT = Path(__file__).resolve().parents[2]
 def servers(stack, tmp_path_factory):
     """The module's stack (tests/flows/conftest.py), with a folder for contracts and the client environment."""
     env = {**os.environ, **stack.client_env()}
-    return {"root": tmp_path_factory.mktemp("servers"), "prefect_api": stack.prefect_api_url,
-            "mlflow_uri": stack.mlflow_uri, "env": env, "stack": stack}
+    return {
+        "root": tmp_path_factory.mktemp("servers"),
+        "prefect_api": stack.prefect_api_url,
+        "mlflow_uri": stack.mlflow_uri,
+        "env": env,
+        "stack": stack,
+    }
 
 
 def test_pipeline_runs_against_prefect_and_mlflow_servers(servers, demo_contract_factory):
     contract = demo_contract_factory(servers["root"], rows=120, image_size=16)
-    env = {**servers["env"], "PREFECT_API_URL": servers["prefect_api"], "MLFLOW_TRACKING_URI": servers["mlflow_uri"],
-           "BRAID_HOME": str(servers["root"] / "home")}
-    done = subprocess.run([str(BIN / "braid"), "run", str(contract), "--max-trials", "1", "--epochs", "1",
-                           "--tuner", "random"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    env = {
+        **servers["env"],
+        "PREFECT_API_URL": servers["prefect_api"],
+        "MLFLOW_TRACKING_URI": servers["mlflow_uri"],
+        "BRAID_HOME": str(servers["root"] / "home"),
+    }
+    done = subprocess.run(
+        [str(BIN / "braid"), "run", str(contract), "--max-trials", "1", "--epochs", "1", "--tuner", "random"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     client = MlflowClient(servers["mlflow_uri"])
@@ -59,7 +73,8 @@ def test_pipeline_runs_against_prefect_and_mlflow_servers(servers, demo_contract
     assert flow_runs and all(r["state_type"] == "COMPLETED" for r in flow_runs), names
     task_runs = httpx.post(f"{servers['prefect_api']}/task_runs/filter", json={}, timeout=30).json()
     assert {"validate", "preprocess", "search-and-train", "evaluate", "register"} <= {
-        r["name"].rsplit("-", 1)[0] for r in task_runs}
+        r["name"].rsplit("-", 1)[0] for r in task_runs
+    }
     artifacts = httpx.post(f"{servers['prefect_api']}/artifacts/filter", json={}, timeout=30).json()
     assert {"validation-demo", "leaderboard-demo", "evaluation-demo", "champion-demo"} <= {a["key"] for a in artifacts}
 
@@ -68,8 +83,9 @@ def test_prefect_yaml_deploys_with_schedules(servers):
     env = {**servers["env"], "PREFECT_API_URL": servers["prefect_api"], "BRAID_PROJECT_DIR": str(ROOT)}
     pool = httpx.get(f"{servers['prefect_api']}/work_pools/braid-process", timeout=30).json()
     assert pool["type"] == "process", "the stack creates the pool prefect.yaml names"
-    done = subprocess.run([str(BIN / "braid"), "deploy"], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [str(BIN / "braid"), "deploy"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     deployments = httpx.post(f"{servers['prefect_api']}/deployments/filter", json={}, timeout=30).json()
     by_name = {d["name"]: d for d in deployments}
@@ -82,9 +98,22 @@ def test_prefect_yaml_deploys_with_schedules(servers):
 
 def _rendered(url: str, budget_ms: int = 25000) -> str:
     """The page's DOM after a headless Chromium ran its scripts (Debian's `chromium`, installed by .ci/run)."""
-    done = subprocess.run([shutil.which("chromium"), "--headless=new", "--no-sandbox", "--disable-gpu",
-                           "--disable-dev-shm-usage", "--no-first-run", f"--virtual-time-budget={budget_ms}",
-                           "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [
+            shutil.which("chromium"),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -106,8 +135,9 @@ def test_both_uis_render_the_run_in_a_headless_browser(servers):
     flow_page = _rendered(f"{prefect_ui}/runs/flow-run/{flow_run_id}")
     flow_run = httpx.get(f"{servers['prefect_api']}/flow_runs/{flow_run_id}", timeout=30).json()
     assert flow_run["name"] in flow_page, "the flow-run page shows the run (named after the MLflow run)"
-    logs = httpx.post(f"{servers['prefect_api']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}},
-                      timeout=30).json()
+    logs = httpx.post(
+        f"{servers['prefect_api']}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}, timeout=30
+    ).json()
     assert logs and any(entry["message"][:40] in flow_page for entry in logs), "its logs are shown"
 
 
@@ -126,15 +156,18 @@ def _wait_final(api: str, flow_run_id: str, timeout: float = 900) -> dict:
     raise AssertionError(f"flow run {flow_run_id} still {flow_run['state_type']} after {timeout} s")
 
 
-def _kill_a_worker_mid_trial(client: MlflowClient, experiment: str, home: Path, victim: str, found: dict,
-                             timeout: float = 600) -> None:
+def _kill_a_worker_mid_trial(
+    client: MlflowClient, experiment: str, home: Path, victim: str, found: dict, timeout: float = 600
+) -> None:
     """Once `victim` (a search worker) has a trial running, SIGKILL it; note the trial in `found`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and "trial" not in found:
         time.sleep(0.5)
         try:
-            runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id],
-                                      filter_string=f"tags.`braid.search_worker` = '{victim}'")
+            runs = client.search_runs(
+                [client.get_experiment_by_name(experiment).experiment_id],
+                filter_string=f"tags.`braid.search_worker` = '{victim}'",
+            )
         except Exception:  # the experiment does not exist yet
             continue
         running = [r for r in runs if r.info.status == "RUNNING"]
@@ -149,24 +182,39 @@ def test_the_nightly_deployment_runs_through_the_worker_into_postgres(servers, d
     stack, api = servers["stack"], servers["prefect_api"]
     env = {**servers["env"], "BRAID_PROJECT_DIR": str(ROOT)}
     if _deployment(api, "nightly-demo") is None:  # test_prefect_yaml_deploys_with_schedules deploys it
-        done = subprocess.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "nightly-demo"], env=env,
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "nightly-demo"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     deployment = _deployment(api, "nightly-demo")
     for schedule in deployment["schedules"]:  # only the run started here may reach the worker
-        httpx.patch(f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False},
-                    timeout=30).raise_for_status()
+        httpx.patch(
+            f"{api}/deployments/{deployment['id']}/schedules/{schedule['id']}", json={"active": False}, timeout=30
+        ).raise_for_status()
 
     contract = demo_contract_factory(servers["root"] / "worker", rows=120, image_size=16, name="worker")
     params = {"contract": str(contract), "max_trials": 3, "epochs": 2, "tuner": "random", "workers": 2}
     client = MlflowClient(stack.mlflow_uri)
     killed: dict = {}
-    killer = threading.Thread(target=_kill_a_worker_mid_trial, daemon=True,
-                              args=(client, "braid-worker", stack.folder.parent, "worker1", killed))
+    killer = threading.Thread(
+        target=_kill_a_worker_mid_trial,
+        daemon=True,
+        args=(client, "braid-worker", stack.folder.parent, "worker1", killed),
+    )
     killer.start()
-    started = subprocess.run([str(BIN / "prefect"), "deployment", "run", "braid-training/nightly-demo",
-                              "--params", json.dumps(params)], env=env, cwd=ROOT, capture_output=True, text=True,
-                             timeout=120)
+    started = subprocess.run(
+        [str(BIN / "prefect"), "deployment", "run", "braid-training/nightly-demo", "--params", json.dumps(params)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode == 0, started.stdout + started.stderr
     flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
     flow_run = _wait_final(api, flow_run_id)

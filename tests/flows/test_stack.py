@@ -19,8 +19,14 @@ ANY_PORTS = ["--postgres-port", "0", "--mlflow-port", "0", "--prefect-port", "0"
 
 def _braid(home: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI")}
-    return subprocess.run([BRAID, *args], env={**base, "BRAID_HOME": str(home), **env}, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [BRAID, *args],
+        env={**base, "BRAID_HOME": str(home), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _running(pid: int) -> bool:
@@ -36,7 +42,7 @@ def _group_members(pgid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and _running(int(entry.name)):
             with_group = (entry / "stat").read_text()
-            if int(with_group[with_group.rindex(")") + 2:].split()[2]) == pgid:
+            if int(with_group[with_group.rindex(")") + 2 :].split()[2]) == pgid:
                 members.append(int(entry.name))
     return members
 
@@ -89,8 +95,9 @@ def test_up_on_a_taken_port_names_it(home):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = _braid(home, "stack", "up", "--postgres-port", "0", "--mlflow-port", str(port), "--prefect-port", "0",
-                      timeout=120)
+        done = _braid(
+            home, "stack", "up", "--postgres-port", "0", "--mlflow-port", str(port), "--prefect-port", "0", timeout=120
+        )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"port {port} on 127.0.0.1 is taken" in done.stderr and "--mlflow-port" in done.stderr
     assert read_state(home) is None

@@ -37,8 +37,9 @@ def contract_path(home, demo_contract_factory):
 
 @pytest.fixture(scope="module")
 def first_run(home, contract_path):
-    return training_pipeline(contract=str(contract_path), max_trials=2, epochs=2, tuner="random", seed=1,
-                             home=str(home / "home"))
+    return training_pipeline(
+        contract=str(contract_path), max_trials=2, epochs=2, tuner="random", seed=1, home=str(home / "home")
+    )
 
 
 def _client(home: Path) -> MlflowClient:
@@ -59,12 +60,18 @@ def test_parent_and_nested_trial_runs_are_recorded(home, first_run):
     assert parent.data.tags["braid.selection_metric"] == "test/combined_score"
     assert not [k for k in parent.data.metrics if "primary_score" in k or "challenger_score" in k or "." in k]
     assert int(parent.data.params["batch_size"]) == first_run["trained"]["batch_size"] > 0, "the size used, not None"
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
     assert len(children) == 2
     # the chosen trial (first in the leaderboard the plot draws, green) has the lowest objective
-    best_epoch = {c.data.tags["braid.trial_id"]: min(m.value for m in client.get_metric_history(
-        c.info.run_id, "val_combined_loss")) for c in children if c.info.status == "FINISHED"}
+    best_epoch = {
+        c.data.tags["braid.trial_id"]: min(
+            m.value for m in client.get_metric_history(c.info.run_id, "val_combined_loss")
+        )
+        for c in children
+        if c.info.status == "FINISHED"
+    }
     assert parent.data.tags["braid.best_trial"] == min(best_epoch, key=best_epoch.get)
     for child in children:
         assert child.info.status in {"FINISHED", "FAILED"}
@@ -118,8 +125,12 @@ def test_artifacts_are_logged(home, first_run):
     assert "evaluation/score_predicted_vs_actual.png" in evaluation
     assert "evaluation/tags_per_label_f1.png" in evaluation
     search = {a.path for a in client.list_artifacts(run_id, "search")}
-    assert {"search/trial_leaderboard.png", "search/learning_curves.png", "search/pareto_front.png",
-            "search/trials.json"} <= search
+    assert {
+        "search/trial_leaderboard.png",
+        "search/learning_curves.png",
+        "search/pareto_front.png",
+        "search/trials.json",
+    } <= search
     assert {"evaluation/modality_contributions.png", "evaluation/contributions.md"} <= evaluation
     validation = {a.path for a in client.list_artifacts(run_id, "validation")}
     assert any(p.endswith("data_docs") for p in validation)
@@ -128,10 +139,15 @@ def test_artifacts_are_logged(home, first_run):
 def test_every_trial_has_its_per_head_losses_and_the_chosen_one_is_on_the_pareto_front(home, first_run):
     board = first_run["trained"]["leaderboard"]
     completed = [row for row in board if row["status"] == "COMPLETED"]
-    assert completed and all(isinstance(row[f"val/{h}_loss"], float) for row in completed for h in ("kind", "score", "tags"))
+    assert completed and all(
+        isinstance(row[f"val/{h}_loss"], float) for row in completed for h in ("kind", "score", "tags")
+    )
     assert board[0]["pareto"] is True
-    local = mlflow.artifacts.download_artifacts(run_id=first_run["run"]["run_id"], artifact_path="search/trials.json",
-                                                tracking_uri=Layout(home / "home").mlflow_uri)
+    local = mlflow.artifacts.download_artifacts(
+        run_id=first_run["run"]["run_id"],
+        artifact_path="search/trials.json",
+        tracking_uri=Layout(home / "home").mlflow_uri,
+    )
     trials = json.loads(Path(local).read_text())
     assert trials["heads"] == ["kind", "score", "tags"] and trials["trials"][0]["hyperparameters"]
 
@@ -227,8 +243,9 @@ def test_scoring_flow_writes_predictions(home, first_run, contract_path, tmp_pat
     rows = pd.read_csv(contract.source.path).head(12)
     data = tmp_path / "new.csv"
     rows.drop(columns=["kind", "score", "tags"]).to_csv(data, index=False)
-    result = scoring_pipeline(contract=str(contract_path), data=str(data), output=str(tmp_path / "out.parquet"),
-                              home=str(home / "home"))
+    result = scoring_pipeline(
+        contract=str(contract_path), data=str(data), output=str(tmp_path / "out.parquet"), home=str(home / "home")
+    )
     scored = pd.read_parquet(result["output"])
     assert len(scored) == 12 and list(scored["id"]) == list(rows["id"])
     assert {"kind", "score", "tags"} <= set(scored.columns)
@@ -288,9 +305,13 @@ def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home,
     env = {**os.environ, "BRAID_HOME": str(home / "home")}
     env.pop("MLFLOW_TRACKING_URI", None)
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).with_name("braid")), "serve", str(contract_path),
-                               "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("braid")), "serve", str(contract_path), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:

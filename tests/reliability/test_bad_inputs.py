@@ -26,8 +26,8 @@ import yaml
 from PIL import Image
 
 from components.data.contract import load_contract
-from components.errors import ContractError, DataError, DataValidationError
 from components.data.validation import validate
+from components.errors import ContractError, DataError, DataValidationError
 from tests.conftest import make_demo_contract
 
 ROWS = 30
@@ -68,7 +68,9 @@ def png_claiming(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 # ------------------------------------------------------------------------------- data and images
@@ -81,6 +83,7 @@ def _set(column: str, row: int, value: str):
     def breaker(case: Demo, frame: pd.DataFrame):
         frame.loc[row, column] = value
         return frame
+
     return breaker
 
 
@@ -88,6 +91,7 @@ def _whole_column(column: str, value: str):
     def breaker(case: Demo, frame: pd.DataFrame):
         frame[column] = value
         return frame
+
     return breaker
 
 
@@ -96,6 +100,7 @@ def _image_file(row: int, content: bytes | Callable[[Path], None]):
         target = case.images / frame.loc[row, "image"]
         content(target) if callable(content) else target.write_bytes(content)
         return frame
+
     return breaker
 
 
@@ -140,57 +145,157 @@ def _id(row: int) -> str:
 
 
 DATA_CASES = [
-    DataCase("missing-column", lambda c, f: f.drop(columns=["price"]), "quarantine", "fail",
-             ("column 'price'", "the column is missing")),
-    DataCase("renamed-column", lambda c, f: f.rename(columns={"weight": "Weight"}), "fail", "fail",
-             ("column 'weight'", "the column is missing", "ignored: Weight")),
-    DataCase("extra-column-allowed", lambda c, f: f.assign(surprise="1"), "fail", "pass",
-             ("ignored: surprise",)),
-    DataCase("wrong-dtype-numerical", _whole_column("price", "cheap"), "quarantine", "fail",
-             ("column 'price'", "wrong dtype", "'cheap'")),
-    DataCase("nan-and-inf-numbers", lambda c, f: _set("price", 1, "inf")(c, _set("weight", 2, "NaN")(c, f)),
-             "quarantine", "quarantine", ("price", "weight", "NaN or infinite", "not a number"), (_id(1), _id(2))),
-    DataCase("text-in-number-column", _set("weight", 7, "12kg"), "quarantine", "quarantine",
-             ("weight", "not a number"), (_id(7),)),
-    DataCase("empty-file", lambda c, f: c.csv.write_bytes(b""), "quarantine", "fail",
-             ("the file is empty", "demo.csv")),
-    DataCase("header-only", lambda c, f: f.iloc[:0], "quarantine", "fail",
-             ("the file has a header but no rows", "demo.csv")),
-    DataCase("duplicate-ids", _set("id", 3, _id(1)), "quarantine", "quarantine",
-             ("column 'id'", "repeated", _id(1)), (_id(1),)),
+    DataCase(
+        "missing-column",
+        lambda c, f: f.drop(columns=["price"]),
+        "quarantine",
+        "fail",
+        ("column 'price'", "the column is missing"),
+    ),
+    DataCase(
+        "renamed-column",
+        lambda c, f: f.rename(columns={"weight": "Weight"}),
+        "fail",
+        "fail",
+        ("column 'weight'", "the column is missing", "ignored: Weight"),
+    ),
+    DataCase("extra-column-allowed", lambda c, f: f.assign(surprise="1"), "fail", "pass", ("ignored: surprise",)),
+    DataCase(
+        "wrong-dtype-numerical",
+        _whole_column("price", "cheap"),
+        "quarantine",
+        "fail",
+        ("column 'price'", "wrong dtype", "'cheap'"),
+    ),
+    DataCase(
+        "nan-and-inf-numbers",
+        lambda c, f: _set("price", 1, "inf")(c, _set("weight", 2, "NaN")(c, f)),
+        "quarantine",
+        "quarantine",
+        ("price", "weight", "NaN or infinite", "not a number"),
+        (_id(1), _id(2)),
+    ),
+    DataCase(
+        "text-in-number-column",
+        _set("weight", 7, "12kg"),
+        "quarantine",
+        "quarantine",
+        ("weight", "not a number"),
+        (_id(7),),
+    ),
+    DataCase(
+        "empty-file", lambda c, f: c.csv.write_bytes(b""), "quarantine", "fail", ("the file is empty", "demo.csv")
+    ),
+    DataCase(
+        "header-only", lambda c, f: f.iloc[:0], "quarantine", "fail", ("the file has a header but no rows", "demo.csv")
+    ),
+    DataCase(
+        "duplicate-ids",
+        _set("id", 3, _id(1)),
+        "quarantine",
+        "quarantine",
+        ("column 'id'", "repeated", _id(1)),
+        (_id(1),),
+    ),
     DataCase("null-id", _set("id", 6, ""), "quarantine", "quarantine", ("column 'id'", "missing value"), ("row 6",)),
-    DataCase("all-null-target", _whole_column("kind", ""), "quarantine", "fail",
-             ("column 'kind'", "every value of this target is missing")),
-    DataCase("single-class-target", _whole_column("kind", "tool"), "quarantine", "fail",
-             ("column 'kind'", "one value ('tool')")),
-    DataCase("target-missing-in-a-row", _set("score", 9, ""), "quarantine", "quarantine",
-             ("score", "missing value"), (_id(9),)),
-    DataCase("unparseable-date", _set("listed_on", 8, "31/02/2020"), "quarantine", "quarantine",
-             ("listed_on", "%Y-%m-%d"), (_id(8),)),
+    DataCase(
+        "all-null-target",
+        _whole_column("kind", ""),
+        "quarantine",
+        "fail",
+        ("column 'kind'", "every value of this target is missing"),
+    ),
+    DataCase(
+        "single-class-target",
+        _whole_column("kind", "tool"),
+        "quarantine",
+        "fail",
+        ("column 'kind'", "one value ('tool')"),
+    ),
+    DataCase(
+        "target-missing-in-a-row",
+        _set("score", 9, ""),
+        "quarantine",
+        "quarantine",
+        ("score", "missing value"),
+        (_id(9),),
+    ),
+    DataCase(
+        "unparseable-date",
+        _set("listed_on", 8, "31/02/2020"),
+        "quarantine",
+        "quarantine",
+        ("listed_on", "%Y-%m-%d"),
+        (_id(8),),
+    ),
     DataCase("ragged-csv-line", _ragged_line, "quarantine", "error", ("demo.csv", "line 32")),
-    DataCase("corrupt-image", _image_file(10, b"\x89PNG\r\n\x1a\n" + os.urandom(200)), "quarantine", "quarantine",
-             ("image", "decode"), (_id(10),)),
-    DataCase("truncated-image", _image_file(11, _truncated), "quarantine", "quarantine",
-             ("image", "decode"), (_id(11),)),
+    DataCase(
+        "corrupt-image",
+        _image_file(10, b"\x89PNG\r\n\x1a\n" + os.urandom(200)),
+        "quarantine",
+        "quarantine",
+        ("image", "decode"),
+        (_id(10),),
+    ),
+    DataCase(
+        "truncated-image", _image_file(11, _truncated), "quarantine", "quarantine", ("image", "decode"), (_id(11),)
+    ),
     DataCase("zero-byte-image", _image_file(12, b""), "quarantine", "quarantine", ("image", "0 bytes"), (_id(12),)),
-    DataCase("non-image-file", _image_file(13, b"just some text, not pixels"), "quarantine", "quarantine",
-             ("image", "not an image"), (_id(13),)),
-    DataCase("decompression-bomb", _image_file(14, png_claiming(100_000, 100_000)), "quarantine", "quarantine",
-             ("image", "decompression bomb"), (_id(14),)),
-    DataCase("missing-image-file", _set("image", 15, "nowhere.png"), "quarantine", "quarantine",
-             ("image", "no such file"), (_id(15),)),
-    DataCase("dotdot-image-path", _set("image", 16, "../demo.csv"), "quarantine", "quarantine",
-             ("image", "outside the image root"), (_id(16),)),
-    DataCase("absolute-image-path", _set("image", 17, "/etc/hostname"), "quarantine", "quarantine",
-             ("image", "absolute path"), (_id(17),)),
-    DataCase("symlink-out-of-root", _symlink_out, "quarantine", "quarantine",
-             ("image", "outside the image root"), (_id(4),)),
+    DataCase(
+        "non-image-file",
+        _image_file(13, b"just some text, not pixels"),
+        "quarantine",
+        "quarantine",
+        ("image", "not an image"),
+        (_id(13),),
+    ),
+    DataCase(
+        "decompression-bomb",
+        _image_file(14, png_claiming(100_000, 100_000)),
+        "quarantine",
+        "quarantine",
+        ("image", "decompression bomb"),
+        (_id(14),),
+    ),
+    DataCase(
+        "missing-image-file",
+        _set("image", 15, "nowhere.png"),
+        "quarantine",
+        "quarantine",
+        ("image", "no such file"),
+        (_id(15),),
+    ),
+    DataCase(
+        "dotdot-image-path",
+        _set("image", 16, "../demo.csv"),
+        "quarantine",
+        "quarantine",
+        ("image", "outside the image root"),
+        (_id(16),),
+    ),
+    DataCase(
+        "absolute-image-path",
+        _set("image", 17, "/etc/hostname"),
+        "quarantine",
+        "quarantine",
+        ("image", "absolute path"),
+        (_id(17),),
+    ),
+    DataCase(
+        "symlink-out-of-root", _symlink_out, "quarantine", "quarantine", ("image", "outside the image root"), (_id(4),)
+    ),
     DataCase("non-utf8-text", _not_utf8, "quarantine", "quarantine", ("description", "not UTF-8"), (_id(5),)),
     DataCase("multi-megabyte-text", _set("description", 18, "word " * 600_000), "fail", "pass"),
-    DataCase("bad-rows-fail-the-gate", _set("price", 19, "lots"), "fail", "fail",
-             ("column 'price'", "'lots'", _id(19), "on_bad_rows: quarantine")),
-    DataCase("every-row-bad", _whole_column("image", "nowhere.png"), "quarantine", "fail",
-             ("every row failed a check",)),
+    DataCase(
+        "bad-rows-fail-the-gate",
+        _set("price", 19, "lots"),
+        "fail",
+        "fail",
+        ("column 'price'", "'lots'", _id(19), "on_bad_rows: quarantine"),
+    ),
+    DataCase(
+        "every-row-bad", _whole_column("image", "nowhere.png"), "quarantine", "fail", ("every row failed a check",)
+    ),
 ]
 
 
@@ -277,8 +382,11 @@ def test_contract_pointing_at_a_missing_data_file(tmp_path):
 
 def test_the_bundled_demo_contract_without_its_data_says_how_to_make_it(tmp_path):
     raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "data_contracts" / "demo.yaml").read_text())
-    raw["source"] = {"path": str(tmp_path / "demo" / "demo.csv"), "format": "csv",
-                     "image_root": str(tmp_path / "demo" / "images")}
+    raw["source"] = {
+        "path": str(tmp_path / "demo" / "demo.csv"),
+        "format": "csv",
+        "image_root": str(tmp_path / "demo" / "images"),
+    }
     (tmp_path / "demo.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(DataError, match="braid demo-data"):
         validate(load_contract(tmp_path / "demo.yaml"), tmp_path / "out")
@@ -373,8 +481,9 @@ def test_predict_frame_rejects_missing_columns_and_empty_frames_before_the_model
     from components.serving import ServingConfig, predict_frame
 
     state, frame, root = served
-    config = ServingConfig(contract="demo", id_column="id", feature_columns=["image", "description", "price"],
-                           targets=[])
+    config = ServingConfig(
+        contract="demo", id_column="id", feature_columns=["image", "description", "price"], targets=[]
+    )
     with pytest.raises(DataError, match=r"lack column\(s\) \['price'\]"):
         predict_frame(None, state, config, frame.drop(columns=["price"]), root)
     with pytest.raises(DataError, match="empty"):
@@ -396,21 +505,33 @@ CONTRACT_CASES = [
     ("empty-file", "", ("a contract is a YAML mapping",)),
     ("unknown-top-level-key", lambda r: r.update(colour="blue"), ("unknown key 'colour'", "allowed: name")),
     ("unknown-nested-key", lambda r: r["features"][2].update(maximum=5), ("features[2].maximum", "unknown key")),
-    ("typo-in-expect", lambda r: r["features"][2]["expect"].update(minn=0),
-     ("features[2].expect.minn", "allowed: nullable")),
-    ("unknown-modality", lambda r: r["features"][1].update(modality="vidoe"),
-     ("features[1].modality", "'vidoe' is not one of")),
+    (
+        "typo-in-expect",
+        lambda r: r["features"][2]["expect"].update(minn=0),
+        ("features[2].expect.minn", "allowed: nullable"),
+    ),
+    (
+        "unknown-modality",
+        lambda r: r["features"][1].update(modality="vidoe"),
+        ("features[1].modality", "'vidoe' is not one of"),
+    ),
     ("unknown-task", lambda r: r["targets"][0].update(task="ranking"), ("targets[0].task", "'ranking'")),
     ("missing-required-key", lambda r: r.pop("id_column"), ("id_column", "required key is missing")),
     ("no-features", lambda r: r.update(features=[]), ("features",)),
     ("split-not-summing-to-one", lambda r: r["split"].update(train=0.9), ("split", "sum to 1")),
     ("duplicate-column-names", lambda r: r["features"][3].update(name="price"), ("features[3].name", "named twice")),
-    ("negative-image-size", lambda r: r["features"][0].update(image_size=[0, -8]),
-     ("features[0].image_size", "greater than 0")),
+    (
+        "negative-image-size",
+        lambda r: r["features"][0].update(image_size=[0, -8]),
+        ("features[0].image_size", "greater than 0"),
+    ),
     ("string-budget-in-number", lambda r: r["features"][1].update(max_tokens="many"), ("features[1].max_tokens",)),
     ("path-in-contract-name", lambda r: r.update(name="../../evil"), ("name", "pattern")),
-    ("separator-on-classification", lambda r: r["targets"][0].update(separator="|"),
-     ("targets[0]", "'separator' only applies")),
+    (
+        "separator-on-classification",
+        lambda r: r["targets"][0].update(separator="|"),
+        ("targets[0]", "'separator' only applies"),
+    ),
     ("bad-on-bad-rows", lambda r: r.update(on_bad_rows="ignore"), ("on_bad_rows", "'ignore'")),
 ]
 
@@ -475,32 +596,85 @@ def _quarantine_row(d: Demo) -> None:
 
 
 CLI_CASES = [
-    CliCase("run-max-trials-negative", lambda d: ["run", str(d.contract), "--max-trials", "-1"],
-            ("--max-trials", "-1"), budget=True),
+    CliCase(
+        "run-max-trials-negative",
+        lambda d: ["run", str(d.contract), "--max-trials", "-1"],
+        ("--max-trials", "-1"),
+        budget=True,
+    ),
     CliCase("run-epochs-zero", lambda d: ["run", str(d.contract), "--epochs", "0"], ("--epochs", "0"), budget=True),
-    CliCase("run-time-budget-negative", lambda d: ["run", str(d.contract), "--time-budget", "-5"],
-            ("--time-budget", "-5"), budget=True),
-    CliCase("run-absurd-trials", lambda d: ["run", str(d.contract), "--max-trials", "1000000"],
-            ("--max-trials", "absurd"), budget=True, slow=True),
-    CliCase("run-non-numeric-epochs", lambda d: ["run", str(d.contract), "--epochs", "many"],
-            ("--epochs", "valid integer"), budget=True, slow=True),
-    CliCase("validate-missing-contract", lambda d: ["validate", str(d.folder / "nothere.yaml")],
-            ("nothere.yaml", "not found"), slow=True),
-    CliCase("validate-malformed-yaml", lambda d: ["validate", str(d.contract)], ("demo.yaml", "line", "not valid YAML"),
-            setup=lambda d: d.contract.write_text("name: [oops\n")),
-    CliCase("validate-unknown-modality", lambda d: ["validate", str(d.contract)],
-            ("features[2].modality", "'audio'"),
-            setup=lambda d: d.edit_contract(lambda raw: raw["features"][2].update(modality="audio")), slow=True),
-    CliCase("validate-missing-data-file", lambda d: ["validate", str(d.contract)], ("demo.csv", "not found"),
-            setup=lambda d: d.csv.unlink(), slow=True),
-    CliCase("validate-bad-row", lambda d: ["validate", str(d.contract)], ("column 'price'", "'lots'", "item000003"),
-            setup=_break_row),
-    CliCase("validate-quarantine-passes", lambda d: ["validate", str(d.contract)],
-            ("29 usable", "1 quarantined"), setup=_quarantine_row, exit_code=0, slow=True),
-    CliCase("infer-missing-data", lambda d: ["contract", "infer", str(d.folder / "nothere.csv")],
-            ("nothere.csv", "not found"), slow=True),
-    CliCase("infer-unknown-target", lambda d: ["contract", "infer", str(d.csv), "--target", "genre"],
-            ("genre", "not found"), slow=True),
+    CliCase(
+        "run-time-budget-negative",
+        lambda d: ["run", str(d.contract), "--time-budget", "-5"],
+        ("--time-budget", "-5"),
+        budget=True,
+    ),
+    CliCase(
+        "run-absurd-trials",
+        lambda d: ["run", str(d.contract), "--max-trials", "1000000"],
+        ("--max-trials", "absurd"),
+        budget=True,
+        slow=True,
+    ),
+    CliCase(
+        "run-non-numeric-epochs",
+        lambda d: ["run", str(d.contract), "--epochs", "many"],
+        ("--epochs", "valid integer"),
+        budget=True,
+        slow=True,
+    ),
+    CliCase(
+        "validate-missing-contract",
+        lambda d: ["validate", str(d.folder / "nothere.yaml")],
+        ("nothere.yaml", "not found"),
+        slow=True,
+    ),
+    CliCase(
+        "validate-malformed-yaml",
+        lambda d: ["validate", str(d.contract)],
+        ("demo.yaml", "line", "not valid YAML"),
+        setup=lambda d: d.contract.write_text("name: [oops\n"),
+    ),
+    CliCase(
+        "validate-unknown-modality",
+        lambda d: ["validate", str(d.contract)],
+        ("features[2].modality", "'audio'"),
+        setup=lambda d: d.edit_contract(lambda raw: raw["features"][2].update(modality="audio")),
+        slow=True,
+    ),
+    CliCase(
+        "validate-missing-data-file",
+        lambda d: ["validate", str(d.contract)],
+        ("demo.csv", "not found"),
+        setup=lambda d: d.csv.unlink(),
+        slow=True,
+    ),
+    CliCase(
+        "validate-bad-row",
+        lambda d: ["validate", str(d.contract)],
+        ("column 'price'", "'lots'", "item000003"),
+        setup=_break_row,
+    ),
+    CliCase(
+        "validate-quarantine-passes",
+        lambda d: ["validate", str(d.contract)],
+        ("29 usable", "1 quarantined"),
+        setup=_quarantine_row,
+        exit_code=0,
+        slow=True,
+    ),
+    CliCase(
+        "infer-missing-data",
+        lambda d: ["contract", "infer", str(d.folder / "nothere.csv")],
+        ("nothere.csv", "not found"),
+        slow=True,
+    ),
+    CliCase(
+        "infer-unknown-target",
+        lambda d: ["contract", "infer", str(d.csv), "--target", "genre"],
+        ("genre", "not found"),
+        slow=True,
+    ),
 ]
 
 
@@ -508,18 +682,26 @@ def _run_cli(case: CliCase, root: Path) -> tuple[CliCase, Demo, subprocess.Compl
     d = demo(root / case.id)
     if case.setup:
         case.setup(d)
-    env = {**os.environ, "BRAID_HOME": str(d.folder / "home"), "PREFECT_HOME": str(d.folder / "prefect"),
-           "COLUMNS": "400"}
-    done = subprocess.run([str(BRAID), *case.args(d)], capture_output=True, text=True, env=env, timeout=300,
-                          cwd=d.folder)
+    env = {
+        **os.environ,
+        "BRAID_HOME": str(d.folder / "home"),
+        "PREFECT_HOME": str(d.folder / "prefect"),
+        "COLUMNS": "400",
+    }
+    done = subprocess.run(
+        [str(BRAID), *case.args(d)], capture_output=True, text=True, env=env, timeout=300, cwd=d.folder
+    )
     return case, d, done
 
 
 @pytest.fixture(scope="module")
 def cli_results(request, tmp_path_factory):
     """The selected CLI cases, run at once: each `braid` start costs seconds of imports, so they overlap."""
-    selected = {item.callspec.params["case_id"] for item in request.session.items
-                if item.originalname == "test_cli" and hasattr(item, "callspec")}
+    selected = {
+        item.callspec.params["case_id"]
+        for item in request.session.items
+        if item.originalname == "test_cli" and hasattr(item, "callspec")
+    }
     root = tmp_path_factory.mktemp("cli")
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda case: _run_cli(case, root), [c for c in CLI_CASES if c.id in selected]))
@@ -527,8 +709,7 @@ def cli_results(request, tmp_path_factory):
 
 
 @pytest.mark.skipif(not BRAID.exists(), reason="the braid console script is not installed")
-@pytest.mark.parametrize("case_id", [pytest.param(c.id, marks=[pytest.mark.slow] if c.slow else [])
-                                     for c in CLI_CASES])
+@pytest.mark.parametrize("case_id", [pytest.param(c.id, marks=[pytest.mark.slow] if c.slow else []) for c in CLI_CASES])
 def test_cli(cli_results, case_id):
     case, d, done = cli_results[case_id]
     output = done.stdout + done.stderr

@@ -34,14 +34,16 @@ PIPELINE_TIMEOUT = 840  # one `braid run` on a busy 2-core machine takes about 2
 def _env(tmp: Path, home: Path | None = None, **extra: str) -> dict[str, str]:
     """A subprocess environment with every store under `tmp`: local SQLite MLflow, own Prefect home."""
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_TRACKING_URI", "PREFECT_API_URL", "BRAID_HOME"}}
-    env.update({
-        "BRAID_HOME": str(home or tmp / "home"),
-        "PREFECT_HOME": str(tmp / "prefect"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        "PYTHONUNBUFFERED": "1",
-        "CUDA_VISIBLE_DEVICES": "",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    })
+    env.update(
+        {
+            "BRAID_HOME": str(home or tmp / "home"),
+            "PREFECT_HOME": str(tmp / "prefect"),
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+            "PYTHONUNBUFFERED": "1",
+            "CUDA_VISIBLE_DEVICES": "",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+    )
     env.update(extra)
     return env
 
@@ -115,8 +117,9 @@ def wait_until(what: str, check, watch: list[Proc] = (), timeout: float = 600, e
             if not proc.running():
                 raise AssertionError(f"{proc.name} exited ({proc.popen.returncode}) before {what}:\n{proc.tail()}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n"
-                                 + "\n".join(p.tail() for p in watch))
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}:\n" + "\n".join(p.tail() for p in watch)
+            )
         time.sleep(every)
 
 
@@ -137,8 +140,10 @@ def trial_runs_sql(db: Path) -> list[tuple[str, str]]:
         return []
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-            return conn.execute("SELECT t.value, r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-                                "WHERE t.key = 'braid.trial_id'").fetchall()
+            return conn.execute(
+                "SELECT t.value, r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                "WHERE t.key = 'braid.trial_id'"
+            ).fetchall()
     except sqlite3.Error:
         return []
 
@@ -194,10 +199,25 @@ class MlflowServer:
         self.starts += 1
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         env.pop("MLFLOW_TRACKING_URI", None)
-        self.proc = self.procs([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port),
-                                "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-                                "--artifacts-destination", str(self.root / "artifacts"), "--workers", "1"],
-                               env, self.root / "logs", f"mlflow-server-{self.starts}")
+        self.proc = self.procs(
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--backend-store-uri",
+                f"sqlite:///{self.root / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(self.root / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            env,
+            self.root / "logs",
+            f"mlflow-server-{self.starts}",
+        )
 
         def healthy() -> bool:
             try:
@@ -227,8 +247,9 @@ class TestKilledSearchResumes:  # its own class: pytest-xdist runs it beside the
                 return None
             return ("1", "RUNNING") in trial_runs_sql(db) and dirs[0]
 
-        search_dir = wait_until("trial 0 to complete and trial 1 to start", second_trial_tracked, [first],
-                                timeout=PIPELINE_TIMEOUT)
+        search_dir = wait_until(
+            "trial 0 to complete and trial 1 to start", second_trial_tracked, [first], timeout=PIPELINE_TIMEOUT
+        )
         first.kill()
         parent_id = search_dir.name
         before = trial_statuses(search_dir)
@@ -284,8 +305,8 @@ preprocess(contract, layout, data_hash=data_hash, batch_rows=100, shard_rows=150
 def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_clean(tmp_path, procs):
     from components import pipeline
     from components.data.contract import load_contract
-    from components.layout import Layout
     from components.data.preprocess import Manifest, _sha256
+    from components.layout import Layout
 
     contract_path = make_demo_contract(tmp_path, rows=3000, image_size=8, name="killprep", refit=False)
     contract = load_contract(contract_path)
@@ -296,8 +317,9 @@ def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_cl
 
     proc = procs([sys.executable, "-c", _PREPROCESS, str(contract_path)], env, tmp_path / "logs", "preprocess")
     shards = out / "shards"
-    wait_until("two finished shards", lambda: len(list(shards.glob("*-*.tfrecord"))) >= 2, [proc],
-               timeout=600, every=0.02)
+    wait_until(
+        "two finished shards", lambda: len(list(shards.glob("*-*.tfrecord"))) >= 2, [proc], timeout=600, every=0.02
+    )
     proc.kill()
     assert proc.popen.returncode == -signal.SIGKILL, "the process was killed mid-preprocessing"
     assert not (out / "manifest.json").exists(), "a killed run must not leave a manifest"
@@ -325,8 +347,13 @@ def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_cl
 
 # --------------------------------------------------------------------------- 3. tracking server dies
 def _server_env(tmp: Path, server: MlflowServer, **extra: str) -> dict[str, str]:
-    return _env(tmp, MLFLOW_TRACKING_URI=server.uri, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
-                MLFLOW_HTTP_REQUEST_TIMEOUT="20", **extra)
+    return _env(
+        tmp,
+        MLFLOW_TRACKING_URI=server.uri,
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        MLFLOW_HTTP_REQUEST_TIMEOUT="20",
+        **extra,
+    )
 
 
 class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside the rest
@@ -337,8 +364,13 @@ class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside
         # Patience enough for a server restart on a busy machine (about 20 s here).
         env = _server_env(tmp_path, server, BRAID_TRACKING_RETRIES="12", BRAID_TRACKING_MAX_WAIT_S="120")
         run = procs(run_args(contract), env, tmp_path / "logs", "run")
-        wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("blip/*/trial_0")), [run],
-                   timeout=PIPELINE_TIMEOUT, every=0.1)
+        wait_until(
+            "the first trial",
+            lambda: list((tmp_path / "home" / "runs").glob("blip/*/trial_0")),
+            [run],
+            timeout=PIPELINE_TIMEOUT,
+            every=0.1,
+        )
         server.crash()
         server.start()
         assert run.wait() == 0, run.tail()
@@ -356,10 +388,16 @@ class TestTrackingServerDown:  # its own class: pytest-xdist runs it beside the 
         server = MlflowServer(tmp_path / "server", procs)
         server.start()
         contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="down", refit=False)
-        run = procs(run_args(contract), _server_env(tmp_path, server, BRAID_TRACKING_MAX_WAIT_S="5"),
-                    tmp_path / "logs", "run")
-        wait_until("the first trial", lambda: list((tmp_path / "home" / "runs").glob("down/*/trial_0")), [run],
-                   timeout=PIPELINE_TIMEOUT, every=0.1)
+        run = procs(
+            run_args(contract), _server_env(tmp_path, server, BRAID_TRACKING_MAX_WAIT_S="5"), tmp_path / "logs", "run"
+        )
+        wait_until(
+            "the first trial",
+            lambda: list((tmp_path / "home" / "runs").glob("down/*/trial_0")),
+            [run],
+            timeout=PIPELINE_TIMEOUT,
+            every=0.1,
+        )
         server.crash()
         code = run.wait()
 
@@ -414,8 +452,11 @@ def test_nan_trial_fails_and_the_search_goes_on(tmp_path):
     import components as ak
     from components.tracking import Tracker, TrackingConfig
 
-    tracker = Tracker(TrackingConfig(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
-                                     artifact_root=(tmp_path / "artifacts").as_uri()))
+    tracker = Tracker(
+        TrackingConfig(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=(tmp_path / "artifacts").as_uri()
+        )
+    )
     experiment = tracker.experiment_id("braid-nan")
     parent = tracker.start_run(experiment, "nan")
     recorder = _Recorder()
@@ -423,9 +464,16 @@ def test_nan_trial_fails_and_the_search_goes_on(tmp_path):
     x = rng.normal(size=(80, 4)).astype("float32")
     y = x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32")
     _PoisonFirstTrial.poisoned = False
-    model = ak.AutoModel(inputs=ak.StructuredDataInput(name="tabular"), outputs=ak.RegressionHead(name="target"),
-                         max_trials=2, tuner="random", seed=3, directory=tmp_path / "search", overwrite=True,
-                         observers=[recorder, tracker.trial_observer(experiment, parent)])
+    model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="tabular"),
+        outputs=ak.RegressionHead(name="target"),
+        max_trials=2,
+        tuner="random",
+        seed=3,
+        directory=tmp_path / "search",
+        overwrite=True,
+        observers=[recorder, tracker.trial_observer(experiment, parent)],
+    )
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[_PoisonFirstTrial()])
 
     assert len(recorder.begun) == 2, "the search goes on after the failed trial"
@@ -447,8 +495,10 @@ class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the 
         env = _env(tmp_path, home)
         env.pop("PREFECT_HOME")  # as a user gets it: Braid's default, under the shared (not yet created) BRAID_HOME
         names = ["c1", "c2", "c3", "c4"]
-        contracts = {n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n, refit=False)
-                     for i, n in enumerate(names)}
+        contracts = {
+            n: make_demo_contract(tmp_path / n, rows=60, image_size=8, seed=i, name=n, refit=False)
+            for i, n in enumerate(names)
+        }
         runs = {n: procs(run_args(contracts[n]), env, tmp_path / "logs", n) for n in names}
         codes = {n: run.wait(timeout=PIPELINE_TIMEOUT) for n, run in runs.items()}
         assert codes == dict.fromkeys(names, 0), "\n".join(runs[n].tail() for n in names if codes[n])
@@ -467,7 +517,9 @@ class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the 
             champion = client.get_model_version_by_alias(f"braid-{name}", "champion")
             assert champion.run_id == parent.info.run_id, f"{name}'s champion comes from {name}'s run"
             assert_registry_consistent(client, f"braid-{name}")
-            saved = Path(client.download_artifacts(parent.info.run_id, f"contract/{name}.yaml", str(tmp_path / "dl" / name)))
+            saved = Path(
+                client.download_artifacts(parent.info.run_id, f"contract/{name}.yaml", str(tmp_path / "dl" / name))
+            )
             assert saved.read_text() == contracts[name].read_text(), f"{name}'s contract artifact was clobbered"
         assert len(experiments) == 4
 

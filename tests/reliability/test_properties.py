@@ -20,27 +20,76 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.data.contract import feature_spec, load_contract
-from components.errors import BraidError, ContractError
 from components.data.modalities import TransformContext, codec_for
+from components.errors import BraidError, ContractError
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, derandomize=True, database=None,
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 # ----------------------------------------------------------------------------------- contracts
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-    st.sampled_from(["image", "text", "numerical", "categorical", "datetime", "video",
-                     "classification", "multilabel", "regression", "quarantine", "fail", "../x.csv",
-                     "/etc/passwd", "data.csv", "a\x00b", "%Y-%m-%d", "-1", "[8, 8]"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "image",
+            "text",
+            "numerical",
+            "categorical",
+            "datetime",
+            "video",
+            "classification",
+            "multilabel",
+            "regression",
+            "quarantine",
+            "fail",
+            "../x.csv",
+            "/etc/passwd",
+            "data.csv",
+            "a\x00b",
+            "%Y-%m-%d",
+            "-1",
+            "[8, 8]",
+        ]
+    ),
 )
 _keys = st.one_of(
-    st.sampled_from(["name", "source", "path", "id_column", "features", "targets", "split", "modality",
-                     "task", "expect", "image_size", "train", "val", "test", "column", "on_bad_rows",
-                     "separator", "list_format", "list_key", "image_root", "format", "nullable", "min"]),
+    st.sampled_from(
+        [
+            "name",
+            "source",
+            "path",
+            "id_column",
+            "features",
+            "targets",
+            "split",
+            "modality",
+            "task",
+            "expect",
+            "image_size",
+            "train",
+            "val",
+            "test",
+            "column",
+            "on_bad_rows",
+            "separator",
+            "list_format",
+            "list_key",
+            "image_root",
+            "format",
+            "nullable",
+            "min",
+        ]
+    ),
     st.text(min_size=1, max_size=12),
 )
 _values = st.recursive(
@@ -58,8 +107,7 @@ _VALID = {
         {"name": "price", "modality": "numerical", "expect": {"min": 0}},
         {"name": "when", "modality": "datetime", "datetime_format": "%Y-%m-%d"},
     ],
-    "targets": [{"name": "genres", "task": "multilabel", "separator": "|"},
-                {"name": "score", "task": "regression"}],
+    "targets": [{"name": "genres", "task": "multilabel", "separator": "|"}, {"name": "score", "task": "regression"}],
     "split": {"train": 0.7, "val": 0.15, "test": 0.15, "seed": 1},
     "on_bad_rows": "quarantine",
 }
@@ -130,11 +178,27 @@ def test_random_text_files_raise_only_contract_errors(tmp_path, text):
 
 # ---------------------------------------------------------------------------------- modalities
 
-_ODD_DATES = st.sampled_from([
-    "2021-02-30", "31/12/1999", "12/31/1999", "1999-12-31T25:61:00", "0000-00-00", "9999-12-31",
-    "1677-09-21", "2262-04-12", "0001-01-01", "20210101", "2021-W05-3", "yesterday", "1e10", "",
-    " 2020-01-01 ", "2020-01-01T00:00:00+25:00", "2020-01-01T00:00:00Z",
-])
+_ODD_DATES = st.sampled_from(
+    [
+        "2021-02-30",
+        "31/12/1999",
+        "12/31/1999",
+        "1999-12-31T25:61:00",
+        "0000-00-00",
+        "9999-12-31",
+        "1677-09-21",
+        "2262-04-12",
+        "0001-01-01",
+        "20210101",
+        "2021-W05-3",
+        "yesterday",
+        "1e10",
+        "",
+        " 2020-01-01 ",
+        "2020-01-01T00:00:00+25:00",
+        "2020-01-01T00:00:00Z",
+    ]
+)
 _cells = st.one_of(
     st.none(),
     st.integers(min_value=-(10**40), max_value=10**40),
@@ -148,7 +212,8 @@ _cells = st.one_of(
 )
 _columns = st.lists(_cells, min_size=1, max_size=12).map(lambda v: pd.Series(v, dtype=object))
 _float_columns = st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=12).map(
-    lambda v: pd.Series(v, dtype="float64"))
+    lambda v: pd.Series(v, dtype="float64")
+)
 _any_column = st.one_of(_columns, _float_columns)
 
 FEATURES = {
@@ -199,8 +264,13 @@ def test_text_modality_gives_one_valid_utf8_string_per_row(train, serve):
 
 
 @SETTINGS
-@given(serve=st.lists(st.one_of(_cells, st.sampled_from(["ok.png", "../ok.png", "/etc/hostname", "missing.png"])),
-                      min_size=1, max_size=6).map(lambda v: pd.Series(v, dtype=object)))
+@given(
+    serve=st.lists(
+        st.one_of(_cells, st.sampled_from(["ok.png", "../ok.png", "/etc/hostname", "missing.png"])),
+        min_size=1,
+        max_size=6,
+    ).map(lambda v: pd.Series(v, dtype=object))
+)
 def test_image_modality_gives_uint8_images_or_a_data_error(tmp_path, serve):
     from PIL import Image
 
@@ -218,14 +288,16 @@ def test_numerical_fit_survives_huge_values():
 
 
 def test_numerical_transform_of_a_huge_value_is_finite():
-    _, _, out = _fit_transform(FEATURES["numerical"], pd.Series([None]), pd.Series([3.4028235677973366e38]),
-                               TransformContext())
+    _, _, out = _fit_transform(
+        FEATURES["numerical"], pd.Series([None]), pd.Series([3.4028235677973366e38]), TransformContext()
+    )
     assert np.isfinite(out).all()
 
 
 def test_hypothesis_found_cases_stay_fixed():
     """Concrete cases the properties found once, kept as plain examples."""
     feature = FEATURES["numerical"]
-    codec, fitted, out = _fit_transform(feature, pd.Series(["1", "3"]), pd.Series([2.0, None, math.inf]),
-                                        TransformContext())
+    codec, fitted, out = _fit_transform(
+        feature, pd.Series(["1", "3"]), pd.Series([2.0, None, math.inf]), TransformContext()
+    )
     assert out.tolist() == [[0.0, 0.0], [0.0, 1.0], [0.0, 1.0]]

@@ -41,8 +41,14 @@ class Fusion(Block):
     accepts = ("vector", "image", "structured")
     multi_input = True
 
-    def __init__(self, fusion_type: str | None = None, units: int | None = None, modality_dropout: float | None = None,
-                 name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        fusion_type: str | None = None,
+        units: int | None = None,
+        modality_dropout: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, **kwargs)
         if modality_dropout is not None and not 0 <= modality_dropout < 1:
             raise InputError(f"Fusion modality_dropout={modality_dropout!r}; use a fraction in [0, 1).")
@@ -64,7 +70,9 @@ class Fusion(Block):
             # them costs more than it regularises (movies: vote MAE 0.63 keeping them, 0.76 not).
             # So are chosen pretrained embeddings (`_kept`).
             keep = [_kept(node) for node in self.inputs] if len(self.inputs) == len(vectors) else [False] * len(vectors)
-            vectors = [v if kept else keras.layers.Dropout(rate, noise_shape=(None, 1))(v) for v, kept in zip(vectors, keep)]
+            vectors = [
+                v if kept else keras.layers.Dropout(rate, noise_shape=(None, 1))(v) for v, kept in zip(vectors, keep)
+            ]
         if fusion_type == "concatenate":
             return keras.layers.Concatenate()(vectors)
         units = self.choice(hp, "units", self.units, [64, 128])

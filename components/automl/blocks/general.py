@@ -7,8 +7,8 @@ from typing import Any, Sequence
 
 import keras
 
-from components.errors import InputError, InputTypeError
 from components.automl.nodes import InputNode, Node
+from components.errors import InputError, InputTypeError
 
 
 def snake_case(name: str) -> str:

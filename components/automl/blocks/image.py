@@ -13,8 +13,8 @@ import numpy as np
 
 from components.automl.blocks.general import Block, check_numeric
 from components.automl.blocks.reduction import REDUCTIONS, default_order, spatial_reduction
-from components.errors import InputError
 from components.automl.nodes import InputNode
+from components.errors import InputError
 
 
 class Normalization(Block):

@@ -16,8 +16,10 @@ from components.errors import InputError
 
 def _refuse_pretrained(block: Block, pretrained: bool | None) -> None:
     if pretrained:
-        raise InputError(f"{type(block).__name__}(pretrained=True) is not available yet: Braid has no local "
-                         "pretrained weights and downloads none. Use pretrained=False (trained from scratch).")
+        raise InputError(
+            f"{type(block).__name__}(pretrained=True) is not available yet: Braid has no local "
+            "pretrained weights and downloads none. Use pretrained=False (trained from scratch)."
+        )
 
 
 def _stem_stride(x) -> int:
@@ -34,8 +36,9 @@ class XceptionBlock(Block):
 
     accepts = ("image",)
 
-    def __init__(self, pretrained: bool | None = None, num_stages: int | None = None, name: str | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self, pretrained: bool | None = None, num_stages: int | None = None, name: str | None = None, **kwargs: Any
+    ):
         super().__init__(name=name, **kwargs)
         _refuse_pretrained(self, pretrained)
         self.num_stages = num_stages
@@ -72,8 +75,14 @@ class EfficientNetBlock(Block):
     accepts = ("image",)
     _scales = {f"b{i}": (1.0 + 0.1 * i, 1.0 + 0.2 * i) for i in range(8)}  # version → (width, depth)
 
-    def __init__(self, version: str | None = None, pretrained: bool | None = None, trainable: bool | None = None,
-                 name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        version: str | None = None,
+        pretrained: bool | None = None,
+        trainable: bool | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, **kwargs)
         if version not in (None, *self._scales):
             raise InputError(f"EfficientNetBlock version={version!r}; use one of {list(self._scales)}.")

@@ -34,8 +34,9 @@ class PretrainedTextEncoder(Block):
 
     accepts = ("text",)
 
-    def __init__(self, max_length: int | None = None, trainable_layers: int | None = None, name: str | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self, max_length: int | None = None, trainable_layers: int | None = None, name: str | None = None, **kwargs: Any
+    ):
         super().__init__(name=name, **kwargs)
         self.max_length, self.trainable_layers = max_length, trainable_layers
 
@@ -64,7 +65,9 @@ class PretrainedImageEncoder(Block):
 
         x = inputs[0]
         if x.shape[-1] not in (1, 3):
-            raise InputError(f"PretrainedImageEncoder {self.name} needs RGB or grayscale images; got {x.shape[-1]} channels.")
+            raise InputError(
+                f"PretrainedImageEncoder {self.name} needs RGB or grayscale images; got {x.shape[-1]} channels."
+            )
         if x.shape[-1] == 1:
             x = keras.ops.repeat(x, 3, axis=-1)
         encoder = image_encoder(image_size=(x.shape[1], x.shape[2]), trainable_blocks=self.trainable_blocks or 0)

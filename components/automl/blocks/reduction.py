@@ -62,7 +62,9 @@ class SpatialReduction(Block):
     def __init__(self, reduction_type: str | None = None, name: str | None = None, **kwargs: Any):
         super().__init__(name=name, **kwargs)
         if reduction_type not in (None, *self._types):
-            raise InputError(f"{type(self).__name__} reduction_type={reduction_type!r}; use one of {list(self._types)}.")
+            raise InputError(
+                f"{type(self).__name__} reduction_type={reduction_type!r}; use one of {list(self._types)}."
+            )
         self.reduction_type = reduction_type
 
     def build(self, hp, inputs, sources):
@@ -97,6 +99,10 @@ class TemporalReduction(Block):
         kind = self.choice(hp, "reduction_type", self.reduction_type, list(self._types))
         if kind == "flatten":
             return keras.layers.Flatten()(x)
-        ops = {"global_avg": keras.ops.mean, "global_max": keras.ops.max, "global_min": keras.ops.min,
-               "global_sum": keras.ops.sum}
+        ops = {
+            "global_avg": keras.ops.mean,
+            "global_max": keras.ops.max,
+            "global_min": keras.ops.min,
+            "global_sum": keras.ops.sum,
+        }
         return ops[kind](x, axis=1)

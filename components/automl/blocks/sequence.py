@@ -34,8 +34,9 @@ class TextToIntSequence(Block):
 
     accepts = ("text",)
 
-    def __init__(self, output_sequence_length: int | None = None, max_tokens: int = 20000, name: str | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self, output_sequence_length: int | None = None, max_tokens: int = 20000, name: str | None = None, **kwargs: Any
+    ):
         super().__init__(name=name, **kwargs)
         self.output_sequence_length, self.max_tokens = output_sequence_length, max_tokens
 
@@ -55,12 +56,21 @@ class Embedding(Block):
 
     accepts = ("text", "vector")
 
-    def __init__(self, max_features: int = 20001, pretraining: str | None = None, embedding_dim: int | None = None,
-                 dropout: float | None = None, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        max_features: int = 20001,
+        pretraining: str | None = None,
+        embedding_dim: int | None = None,
+        dropout: float | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, **kwargs)
         if pretraining not in (None, "none"):
-            raise InputError(f"Embedding pretraining={pretraining!r} is not supported: Braid downloads no "
-                             "embeddings; leave pretraining out to train them.")
+            raise InputError(
+                f"Embedding pretraining={pretraining!r} is not supported: Braid downloads no "
+                "embeddings; leave pretraining out to train them."
+            )
         self.max_features, self.embedding_dim, self.dropout = max_features, embedding_dim, dropout
 
     def build(self, hp, inputs, sources):
@@ -85,8 +95,15 @@ class RNNBlock(Block):
 
     accepts = ("vector",)
 
-    def __init__(self, return_sequences: bool = False, bidirectional: bool | None = None, num_layers: int | None = None,
-                 layer_type: str | None = None, name: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        return_sequences: bool = False,
+        bidirectional: bool | None = None,
+        num_layers: int | None = None,
+        layer_type: str | None = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name=name, **kwargs)
         if layer_type not in (None, "lstm", "gru"):
             raise InputError(f"RNNBlock layer_type={layer_type!r}; use 'lstm' or 'gru'.")
@@ -103,7 +120,9 @@ class RNNBlock(Block):
         if bidirectional is None:
             bidirectional = hp.Boolean(self.hp_name("bidirectional"), default=True)
         num_layers = self.choice(hp, "num_layers", self.num_layers, [1, 2])
-        layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[self.choice(hp, "layer_type", self.layer_type, ["lstm", "gru"])]
+        layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[
+            self.choice(hp, "layer_type", self.layer_type, ["lstm", "gru"])
+        ]
         units = int(x.shape[-1]) if x.shape[-1] and x.shape[-1] > 1 else 32
         for i in range(num_layers):
             sequences = self.return_sequences or i < num_layers - 1

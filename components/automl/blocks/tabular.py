@@ -14,11 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from components.automl.blocks.general import Block
-from components.automl.blocks.general import DenseBlock
+from components.automl.blocks.general import Block, DenseBlock
 from components.automl.blocks.numeric import encode_numeric, numeric_width
-from components.errors import InputError
 from components.automl.nodes import CATEGORICAL, DATETIME
+from components.errors import InputError
 
 # Days to add per month in Sakamoto's weekday formula (0 = Sunday).
 _MONTH_OFFSETS = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
@@ -71,8 +70,14 @@ class TableEncoder(keras.layers.Layer):
         return tf.concat(parts, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = sum(len(c["vocabulary"]) + 1 if c["type"] == CATEGORICAL
-                    else _WIDTH[c["type"]] if c["type"] in _WIDTH else numeric_width(c) for c in self.columns)
+        width = sum(
+            len(c["vocabulary"]) + 1
+            if c["type"] == CATEGORICAL
+            else _WIDTH[c["type"]]
+            if c["type"] in _WIDTH
+            else numeric_width(c)
+            for c in self.columns
+        )
         return (input_shape[0], width)
 
     def get_config(self):
@@ -80,7 +85,7 @@ class TableEncoder(keras.layers.Layer):
 
 
 def _date_features(values, year_mean: float, year_std: float):
-    """"YYYY-MM-DD" strings → [scaled year, sin/cos month, sin/cos weekday]; zeros where missing."""
+    """ "YYYY-MM-DD" strings → [scaled year, sin/cos month, sin/cos weekday]; zeros where missing."""
     present = tf.strings.length(values) >= 10
     safe = tf.where(present, values, "2000-01-01")
     year = tf.strings.to_number(tf.strings.substr(safe, 0, 4), tf.int32)
@@ -91,8 +96,16 @@ def _date_features(values, year_mean: float, year_std: float):
     weekday = tf.math.floormod(y + y // 4 - y // 100 + y // 400 + offset + day, 7)
     month_angle = 2 * np.pi * tf.cast(month - 1, "float32") / 12
     weekday_angle = 2 * np.pi * tf.cast(weekday, "float32") / 7
-    features = tf.stack([(tf.cast(year, "float32") - year_mean) / year_std,
-                         tf.sin(month_angle), tf.cos(month_angle), tf.sin(weekday_angle), tf.cos(weekday_angle)], axis=-1)
+    features = tf.stack(
+        [
+            (tf.cast(year, "float32") - year_mean) / year_std,
+            tf.sin(month_angle),
+            tf.cos(month_angle),
+            tf.sin(weekday_angle),
+            tf.cos(weekday_angle),
+        ],
+        axis=-1,
+    )
     return tf.where(present[:, None], features, tf.zeros_like(features))
 
 

@@ -10,7 +10,6 @@ import tensorflow as tf
 from components.automl.blocks.general import Block
 from components.errors import InputError
 
-
 # Punctuation becomes a space, not nothing: "drama|romance" and "end.Next" must stay two words
 # (Keras's default strips it, gluing them into one unknown token).
 TFIDF_SCALE = 8.0

@@ -40,8 +40,20 @@ def tuner_class(tuner) -> type:
 
 
 # What AutoModel sets itself, or what the hypermodel owns (it compiles its own loss and metrics).
-_SET_BY_BRAID = {"self", "oracle", "hypermodel", "directory", "project_name", "overwrite", "max_model_size",
-                 "distribution_strategy", "optimizer", "loss", "metrics", "kwargs"}
+_SET_BY_BRAID = {
+    "self",
+    "oracle",
+    "hypermodel",
+    "directory",
+    "project_name",
+    "overwrite",
+    "max_model_size",
+    "distribution_strategy",
+    "optimizer",
+    "loss",
+    "metrics",
+    "kwargs",
+}
 # Oracle arguments keras-tuner's Tuner subclasses also accept (AutoKeras users pass them to AutoModel).
 _ORACLE_ARGUMENTS = {"max_retries_per_trial", "max_consecutive_failed_trials"}
 
@@ -58,16 +70,43 @@ def check_tuner_arguments(kwargs: dict, where: str = "AutoModel") -> None:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise InputError(f"{where} got an unknown argument {name!r}.{hint} Arguments passed on to the "
-                             f"keras-tuner Tuner are {known}.")
+            raise InputError(
+                f"{where} got an unknown argument {name!r}.{hint} Arguments passed on to the "
+                f"keras-tuner Tuner are {known}."
+            )
 
 
-def make_tuner(kind, hypermodel, objective, max_trials, max_epochs, seed, directory, project_name, overwrite,
-               max_model_size, distribution_strategy=None, warm_start=None, **tuner_kwargs):
+def make_tuner(
+    kind,
+    hypermodel,
+    objective,
+    max_trials,
+    max_epochs,
+    seed,
+    directory,
+    project_name,
+    overwrite,
+    max_model_size,
+    distribution_strategy=None,
+    warm_start=None,
+    **tuner_kwargs,
+):
     """A Braid tuner of the given kind (a name from `TUNERS` or a tuner class); its first trials
     run `warm_start`'s configurations (see `WarmStartMixin`)."""
-    return tuner_class(kind).create(hypermodel, objective, max_trials, max_epochs, seed, directory, project_name,
-                                    overwrite, max_model_size, distribution_strategy, warm_start, **tuner_kwargs)
+    return tuner_class(kind).create(
+        hypermodel,
+        objective,
+        max_trials,
+        max_epochs,
+        seed,
+        directory,
+        project_name,
+        overwrite,
+        max_model_size,
+        distribution_strategy,
+        warm_start,
+        **tuner_kwargs,
+    )
 
 
 def warm_trial_ids(oracle: kt.Oracle) -> list[str]:
@@ -75,6 +114,21 @@ def warm_trial_ids(oracle: kt.Oracle) -> list[str]:
     return oracle.warm_trial_ids() if isinstance(oracle, WarmStartMixin) else []
 
 
-__all__ = ["TUNERS", "BayesianOptimization", "BraidTuner", "check_tuner_arguments", "fit_to_space", "Greedy", "GreedyOracle",
-           "Hyperband", "RandomSearch", "WarmStartMixin", "failure_reason", "make_tuner", "raise_if_all_failed",
-           "tuner_arguments", "tuner_class", "warm_trial_ids"]
+__all__ = [
+    "TUNERS",
+    "BayesianOptimization",
+    "BraidTuner",
+    "check_tuner_arguments",
+    "fit_to_space",
+    "Greedy",
+    "GreedyOracle",
+    "Hyperband",
+    "RandomSearch",
+    "WarmStartMixin",
+    "failure_reason",
+    "make_tuner",
+    "raise_if_all_failed",
+    "tuner_arguments",
+    "tuner_class",
+    "warm_trial_ids",
+]

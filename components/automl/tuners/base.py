@@ -224,7 +224,15 @@ class BraidTunerMixin:
                 metrics[name] = float(value)
         error = failure_reason(final.message) if final.status != trial_module.TrialStatus.COMPLETED else None
         duration = time.time() - self._started.get(trial.trial_id, time.time())
-        self.notify("on_trial_end", trial.trial_id, str(final.status), metrics, error, self.model_sizes.get(trial.trial_id), duration)
+        self.notify(
+            "on_trial_end",
+            trial.trial_id,
+            str(final.status),
+            metrics,
+            error,
+            self.model_sizes.get(trial.trial_id),
+            duration,
+        )
         self._current = None
 
 
@@ -240,12 +248,27 @@ class BraidTuner(BraidTunerMixin, kt.Tuner):
         raise NotImplementedError
 
     @classmethod
-    def create(cls, hypermodel: kt.HyperModel, objective: kt.Objective, max_trials: int, max_epochs: int,
-               seed: int | None, directory: str, project_name: str, overwrite: bool,
-               max_model_size: int | None, distribution_strategy=None, warm_start: list[dict] | None = None,
-               **tuner_kwargs: Any) -> "BraidTuner":
-        common = dict(objective=objective, seed=seed, max_retries_per_trial=0,
-                      max_consecutive_failed_trials=max(max_trials, 1) + 1)
+    def create(
+        cls,
+        hypermodel: kt.HyperModel,
+        objective: kt.Objective,
+        max_trials: int,
+        max_epochs: int,
+        seed: int | None,
+        directory: str,
+        project_name: str,
+        overwrite: bool,
+        max_model_size: int | None,
+        distribution_strategy=None,
+        warm_start: list[dict] | None = None,
+        **tuner_kwargs: Any,
+    ) -> "BraidTuner":
+        common = dict(
+            objective=objective,
+            seed=seed,
+            max_retries_per_trial=0,
+            max_consecutive_failed_trials=max(max_trials, 1) + 1,
+        )
         for key in ("max_retries_per_trial", "max_consecutive_failed_trials"):
             if key in tuner_kwargs:
                 common[key] = tuner_kwargs.pop(key)
@@ -253,13 +276,22 @@ class BraidTuner(BraidTunerMixin, kt.Tuner):
         seed_oracle(oracle, seed)
         if warm_start:
             if not isinstance(oracle, WarmStartMixin):
-                raise InputError(f"warm_start: the oracle of {cls.__name__} ({type(oracle).__name__}) cannot take warm "
-                                 "starts; use a Braid tuner (greedy, random, bayesian, hyperband) or warm_start=None.")
+                raise InputError(
+                    f"warm_start: the oracle of {cls.__name__} ({type(oracle).__name__}) cannot take warm "
+                    "starts; use a Braid tuner (greedy, random, bayesian, hyperband) or warm_start=None."
+                )
             oracle.warm_start = [dict(values) for values in warm_start]
         try:
-            return cls(hypermodel=hypermodel, oracle=oracle, directory=directory, project_name=project_name,
-                       overwrite=overwrite, max_model_size=max_model_size,
-                       distribution_strategy=distribution_strategy, **tuner_kwargs)
+            return cls(
+                hypermodel=hypermodel,
+                oracle=oracle,
+                directory=directory,
+                project_name=project_name,
+                overwrite=overwrite,
+                max_model_size=max_model_size,
+                distribution_strategy=distribution_strategy,
+                **tuner_kwargs,
+            )
         except RuntimeError as error:
             raise SearchError(f"Cannot resume the search in {directory}/{project_name}: {error}") from None
 

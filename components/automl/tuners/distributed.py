@@ -47,7 +47,7 @@ class Workers(Protocol):
 
 
 def role() -> str | None:
-    """"chief", "worker" or None (not a distributed search), from keras-tuner's variables."""
+    """ "chief", "worker" or None (not a distributed search), from keras-tuner's variables."""
     if not dist_utils.has_chief_oracle():
         return None
     return CHIEF if dist_utils.is_chief_oracle() else "worker"
@@ -56,8 +56,10 @@ def role() -> str | None:
 def environment(tuner_id: str, host: str, port: int) -> dict[str, str]:
     """The variables that make a process the chief (`tuner_id="chief"`) or a worker of one search."""
     if not tuner_id or (tuner_id != CHIEF and CHIEF in tuner_id):
-        raise InputError(f"tuner_id={tuner_id!r}: use 'chief' for the chief and another name (e.g. 'worker0') "
-                         "for each worker (keras-tuner treats any id containing 'chief' as the chief).")
+        raise InputError(
+            f"tuner_id={tuner_id!r}: use 'chief' for the chief and another name (e.g. 'worker0') "
+            "for each worker (keras-tuner treats any id containing 'chief' as the chief)."
+        )
     return {TUNER_ID: tuner_id, ORACLE_IP: host, ORACLE_PORT: str(port)}
 
 
@@ -107,7 +109,9 @@ def serve(oracle: kt.Oracle, host: str, port: int, workers: Workers | None = Non
     servicer = OracleServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     if not server.add_insecure_port(f"{host}:{port}"):
-        raise InputError(f"The search chief cannot listen on {host}:{port}; choose a free port (KERASTUNER_ORACLE_PORT).")
+        raise InputError(
+            f"The search chief cannot listen on {host}:{port}; choose a free port (KERASTUNER_ORACLE_PORT)."
+        )
     server.start()
     failed: list[str] = []
     handled: set[str] = set()

@@ -16,7 +16,6 @@ from keras_tuner.src.engine import trial as trial_module
 
 from components.automl.tuners.base import STOPPED, BraidTuner, BudgetMixin, WarmStartMixin
 
-
 STRUCTURAL = ("block_type", "reduction", "reduction_type", "encoder", "fusion_type", "use_batchnorm", "augment")
 
 

@@ -91,7 +91,11 @@ class Datetime(Codec):
 
         year = np.where(missing, 0.0, (part(dates.year) - fitted["year_mean"]) / fitted["year_std"])
         columns = [year]
-        for value, period in ((part(dates.month) - 1, 12), (part(dates.dayofweek), 7), (part(dates.dayofyear) - 1, 366)):
+        for value, period in (
+            (part(dates.month) - 1, 12),
+            (part(dates.dayofweek), 7),
+            (part(dates.dayofyear) - 1, 366),
+        ):
             sin, cos = _cycle(value, period)
             columns += [np.where(missing, 0.0, sin), np.where(missing, 0.0, cos)]
         columns.append(missing.astype(np.float64))

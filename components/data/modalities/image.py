@@ -101,7 +101,9 @@ class ImageModality(Codec):
         empty = int(pd.isna(values).sum())
         if empty:
             ctx.issues[f"{spec.name}: empty image cell (zeros used)"] += empty
-        return [(value, root, size, spec.name, ctx.row_id(i), encoding) for i, value in enumerate(values.astype(object))]
+        return [
+            (value, root, size, spec.name, ctx.row_id(i), encoding) for i, value in enumerate(values.astype(object))
+        ]
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         height, width = spec.image_size

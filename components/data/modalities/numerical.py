@@ -39,8 +39,6 @@ def coerce_numbers(values: pd.Series) -> tuple[np.ndarray, int]:
     return out, bad
 
 
-
-
 def signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 

@@ -60,8 +60,9 @@ class TaskCodec(Codec):
         the row scores as wrong (as `AutoModel.evaluate` scores labels never seen in fit)."""
         return y_true
 
-    def decode_outputs(self, outputs: np.ndarray, classes: list, thresholds: list[float], separator: str,
-               name: str) -> dict[str, list]:
+    def decode_outputs(
+        self, outputs: np.ndarray, classes: list, thresholds: list[float], separator: str, name: str
+    ) -> dict[str, list]:
         raise NotImplementedError
 
     def scored(self, predictions: pd.DataFrame, name: str, labels: list, separator: str) -> np.ndarray:
@@ -73,6 +74,7 @@ class TaskCodec(Codec):
     def baseline(self, y_train: np.ndarray, y_true: np.ndarray, fitted: dict) -> evaluation.TaskReport:
         return evaluation.baseline_report(self.name, y_train, y_true, **self.evaluate_kwargs(fitted))
 
-    def plot(self, name: str, report: evaluation.TaskReport, y_true: np.ndarray, predictions: pd.DataFrame,
-             out: Path) -> Path:
+    def plot(
+        self, name: str, report: evaluation.TaskReport, y_true: np.ndarray, predictions: pd.DataFrame, out: Path
+    ) -> Path:
         raise NotImplementedError

@@ -91,5 +91,6 @@ class Classification(TaskCodec):
         return np.asarray(predictions[name + PROBA_SUFFIX].tolist(), dtype=np.float64)
 
     def plot(self, name, report, y_true, predictions, out: Path) -> Path:
-        return evaluation.plot_confusion_matrix(report.confusion_matrix, report.names, out,
-                                                filename=f"{name}_confusion_matrix.png")
+        return evaluation.plot_confusion_matrix(
+            report.confusion_matrix, report.names, out, filename=f"{name}_confusion_matrix.png"
+        )

@@ -99,20 +99,21 @@ class Multilabel(TaskCodec):
 
     def decode_outputs(self, outputs, classes, thresholds, separator, name):
         chosen = outputs >= np.asarray(thresholds or [0.5] * outputs.shape[1])
-        return {name: [separator.join(np.asarray(classes)[row].tolist()) for row in chosen],
-                name + PROBA_SUFFIX: [row.tolist() for row in outputs]}
+        return {
+            name: [separator.join(np.asarray(classes)[row].tolist()) for row in chosen],
+            name + PROBA_SUFFIX: [row.tolist() for row in outputs],
+        }
 
     def scored(self, predictions, name, labels, separator):
         # Score the label sets the model answers (its own tuned thresholds), not raw probabilities.
         return label_sets_to_multi_hot(predictions[name], labels, separator)
 
     def plot(self, name, report, y_true, predictions, out: Path) -> Path:
-        return evaluation.plot_per_label_f1(report.per_label_f1, report.names, out,
-                                            filename=f"{name}_per_label_f1.png")
+        return evaluation.plot_per_label_f1(report.per_label_f1, report.names, out, filename=f"{name}_per_label_f1.png")
 
 
 def label_sets_to_multi_hot(cells: pd.Series, labels: list[str], separator: str) -> np.ndarray:
-    """"a|c" cells → multi-hot rows over `labels` (unknown labels can't occur: the model names them)."""
+    """ "a|c" cells → multi-hot rows over `labels` (unknown labels can't occur: the model names them)."""
     index = {label: i for i, label in enumerate(labels)}
     out = np.zeros((len(cells), len(labels)), np.float64)
     for row, cell in enumerate(cells):

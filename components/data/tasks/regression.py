@@ -52,5 +52,6 @@ class Regression(TaskCodec):
 
     def plot(self, name, report, y_true, predictions, out: Path) -> Path:
         known = ~np.isnan(y_true)
-        return evaluation.plot_predicted_vs_actual(y_true[known], predictions[name].to_numpy()[known], out,
-                                                   filename=f"{name}_predicted_vs_actual.png")
+        return evaluation.plot_predicted_vs_actual(
+            y_true[known], predictions[name].to_numpy()[known], out, filename=f"{name}_predicted_vs_actual.png"
+        )

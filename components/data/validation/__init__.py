@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.data.contract import Contract
 from components import progress
+from components.data.contract import Contract
 from components.data.sources import data_hash, read_batches, read_header
 from components.data.validation.rows import Failure, _check_rows, _Tally
 from components.data.validation.suite import _Gate
@@ -62,7 +62,8 @@ class ValidationReport:
             "",
             f"- data: `{self.data_path}`",
             f"- rows: {self.n_rows} read, {self.n_used} usable, {self.n_quarantined} quarantined"
-            if self.success else f"- rows: {self.n_rows} read",
+            if self.success
+            else f"- rows: {self.n_rows} read",
         ]
         if self.failures:
             lines += ["", "### Failed checks", ""] + [f"- {f.describe()}" for f in self.failures]
@@ -172,8 +173,16 @@ def validate(contract: Contract, out_dir: Path, *, batch_rows: int = 50_000) -> 
 
 
 def _write_quarantine(path: Path, records: list[dict]) -> Path:
-    schema = pa.schema([("row", pa.int64()), ("id", pa.string()), ("column", pa.string()),
-                        ("check", pa.string()), ("value", pa.string()), ("reason", pa.string())])
+    schema = pa.schema(
+        [
+            ("row", pa.int64()),
+            ("id", pa.string()),
+            ("column", pa.string()),
+            ("check", pa.string()),
+            ("value", pa.string()),
+            ("reason", pa.string()),
+        ]
+    )
     table = pa.Table.from_pylist(sorted(records, key=lambda r: (r["row"], r["column"])), schema=schema)
     try:
         pq.write_table(table, path)
@@ -187,5 +196,3 @@ def _write_json(path: Path, payload: Any) -> None:
         path.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
     except OSError as exc:
         raise StorageError(f"{path}: cannot write: {exc}") from None
-
-

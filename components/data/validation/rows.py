@@ -81,8 +81,14 @@ class _Tally:
                 bad.examples.append(_plain(value))
                 bad.ids.append(row_id)
             self.records.append(
-                {"row": int(row), "id": str(row_id), "column": column, "check": check,
-                 "value": None if _missing(value) else str(_plain(value))[:_VALUE_CHARS], "reason": reason}
+                {
+                    "row": int(row),
+                    "id": str(row_id),
+                    "column": column,
+                    "check": check,
+                    "value": None if _missing(value) else str(_plain(value))[:_VALUE_CHARS],
+                    "reason": reason,
+                }
             )
 
     def column_failure(self, check: str, column: str | None, detail: str, n_rows: int = 0, bad: _Bad | None = None):
@@ -116,11 +122,15 @@ class _Tally:
                     continue
                 values = self.target_values[target.name]
                 if self.target_present[target.name] == 0:
-                    self.promote("expect_column_values_to_not_be_null", target.name, "every value of this target is missing")
+                    self.promote(
+                        "expect_column_values_to_not_be_null", target.name, "every value of this target is missing"
+                    )
                 elif len(values) == 1:
                     what = "label" if target.task == "multilabel" else "value"
                     self.column_failure(
-                        "target_has_two_classes", target.name, f"a target with one {what} ({next(iter(values))!r}) cannot be learned"
+                        "target_has_two_classes",
+                        target.name,
+                        f"a target with one {what} ({next(iter(values))!r}) cannot be learned",
                     )
         extra = [c for c in header if c not in contract.columns and c != contract.split.column]
         if extra and contract.allow_extra_columns:
@@ -143,8 +153,14 @@ def _check_rows(contract: Contract, frame: pd.DataFrame, tally: _Tally) -> pd.Da
         # GE's uniqueness expectation sees one batch; ids repeated across batches are caught here.
         again = ids.notna() & ids.map(lambda v: _plain(v) in tally.seen_ids)
         if again.any():
-            tally.row_issue("expect_column_values_to_be_unique", id_column, frame, frame.index[again], ids[again],
-                            "id already used by an earlier row")
+            tally.row_issue(
+                "expect_column_values_to_be_unique",
+                id_column,
+                frame,
+                frame.index[again],
+                ids[again],
+                "id already used by an earlier row",
+            )
         tally.seen_ids.update(_plain(v) for v in ids.dropna())
 
     numeric = [f.name for f in contract.features_of("numerical")]
@@ -160,8 +176,14 @@ def _check_rows(contract: Contract, frame: pd.DataFrame, tally: _Tally) -> pd.Da
             values = frame[column]
             garbled = values.notna() & values.astype(str).str.contains("\ufffd", regex=False)
             if garbled.any():
-                tally.row_issue("text_is_utf8", column, frame, frame.index[garbled], values[garbled],
-                                "not UTF-8: re-save the file as UTF-8")
+                tally.row_issue(
+                    "text_is_utf8",
+                    column,
+                    frame,
+                    frame.index[garbled],
+                    values[garbled],
+                    "not UTF-8: re-save the file as UTF-8",
+                )
 
     for target in contract.targets:
         if target.name in frame.columns:
@@ -186,11 +208,9 @@ def _parse_numbers(column: str, frame: pd.DataFrame, tally: _Tally) -> pd.Series
     counts[0] += int(present.sum())
     counts[1] += int((present & parsed.notna()).sum())
     if not_number.any():
-        tally.row_issue("values_are_numbers", column, frame, frame.index[not_number], raw[not_number],
-                        "not a number")
+        tally.row_issue("values_are_numbers", column, frame, frame.index[not_number], raw[not_number], "not a number")
     if not_finite.any():
-        tally.row_issue("values_are_finite", column, frame, frame.index[not_finite], raw[not_finite],
-                        "NaN or infinite")
+        tally.row_issue("values_are_finite", column, frame, frame.index[not_finite], raw[not_finite], "NaN or infinite")
     return parsed.where(finite)
 
 

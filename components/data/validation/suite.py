@@ -75,8 +75,9 @@ def _record(outcome, frame: pd.DataFrame, tally: _Tally) -> None:
     result = outcome.result or {}
     rows = result.get("unexpected_index_list")
     if rows and all(isinstance(r, (int, np.integer)) for r in rows):
-        tally.row_issue(check, column, frame, rows, result.get("unexpected_list") or [None] * len(rows),
-                        _expectation_reason(config))
+        tally.row_issue(
+            check, column, frame, rows, result.get("unexpected_list") or [None] * len(rows), _expectation_reason(config)
+        )
         return
     detail = _expectation_reason(config)
     mismatched = (result.get("details") or {}).get("mismatched")
@@ -134,12 +135,17 @@ def _expectations(gx, contract: Contract, header: list[str]) -> list:
         if expect.allowed is not None and kind in {"categorical", "target:classification"}:
             suite.append(E.ExpectColumnValuesToBeInSet(column=name, value_set=list(expect.allowed)))
         if (expect.min_length is not None or expect.max_length is not None) and kind in {"text", "categorical"}:
-            suite.append(E.ExpectColumnValueLengthsToBeBetween(
-                column=name, min_value=expect.min_length, max_value=expect.max_length))
+            suite.append(
+                E.ExpectColumnValueLengthsToBeBetween(
+                    column=name, min_value=expect.min_length, max_value=expect.max_length
+                )
+            )
         if kind == "datetime":
             feature = contract.feature(name)
             if feature.datetime_format:
-                suite.append(E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format=feature.datetime_format))
+                suite.append(
+                    E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format=feature.datetime_format)
+                )
             elif contract.source.resolved_format == "csv":
                 suite.append(E.ExpectColumnValuesToBeDateutilParseable(column=name))
     return suite
@@ -162,7 +168,8 @@ def _hand_written(gx, contract: Contract) -> list:
     for i, entry in enumerate(entries):
         try:
             config = ExpectationConfiguration(
-                type=entry["type"], kwargs=entry.get("kwargs", {}), meta=entry.get("meta"))
+                type=entry["type"], kwargs=entry.get("kwargs", {}), meta=entry.get("meta")
+            )
             expectations.append(config.to_domain_obj())
         except Exception as exc:  # GE raises its own zoo of errors for unknown types / bad kwargs
             raise ContractError(f"{path}, expectations[{i}]: {type(exc).__name__}: {exc}") from None

@@ -25,10 +25,17 @@ def data(rows=96):
 
 
 def automodel(folder: Path, max_trials: int = 3, workers=None):
-    return ak.AutoModel(inputs=ak.StructuredDataInput(name="table"),
-                        outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
-                        max_trials=max_trials, tuner="random", seed=1, directory=folder, project_name="search",
-                        observers=[Notes(folder)], workers=workers)
+    return ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
+        max_trials=max_trials,
+        tuner="random",
+        seed=1,
+        directory=folder,
+        project_name="search",
+        observers=[Notes(folder)],
+        workers=workers,
+    )
 
 
 class Notes:

@@ -44,12 +44,16 @@ def test_tutorial_variant_1_with_validation_data(tmp_path):
     model = ak.AutoModel(
         inputs=[ak.ImageInput(), ak.StructuredDataInput()],
         outputs=[ak.RegressionHead(metrics=["mae"]), ak.ClassificationHead(metrics=["accuracy"])],
-        overwrite=True, max_trials=1, directory=tmp_path,
+        overwrite=True,
+        max_trials=1,
+        directory=tmp_path,
     )
     model.fit(
-        [image_data[:48], structured_data[:48]], [regression_target[:48], classification_target[:48]],
+        [image_data[:48], structured_data[:48]],
+        [regression_target[:48], classification_target[:48]],
         validation_data=([image_data[48:], structured_data[48:]], [regression_target[48:], classification_target[48:]]),
-        epochs=1, verbose=0,
+        epochs=1,
+        verbose=0,
     )
     assert model.leaderboard()[0]["score"] is not None
 
@@ -73,8 +77,11 @@ def test_tutorial_variant_2_custom_graph(tmp_path):
     output_node2 = ak.RegressionHead()(output_node)
 
     auto_model = ak.AutoModel(
-        inputs=[input_node1, input_node2], outputs=[output_node1, output_node2],
-        overwrite=True, max_trials=2, directory=tmp_path,
+        inputs=[input_node1, input_node2],
+        outputs=[output_node1, output_node2],
+        overwrite=True,
+        max_trials=2,
+        directory=tmp_path,
     )
     auto_model.fit([image_data, structured_data], [classification_target, regression_target], epochs=1, verbose=0)
     labels, values = auto_model.predict([image_data, structured_data])
@@ -84,12 +91,14 @@ def test_tutorial_variant_2_custom_graph(tmp_path):
 def text_table_frame(num=48, seed=0):
     rng = np.random.default_rng(seed)
     words = ["space", "love", "war", "robot", "ghost", "laugh", "ship", "kiss"]
-    frame = pd.DataFrame({
-        "overview": [" ".join(rng.choice(words, 6)) for _ in range(num)],
-        "country": rng.choice(["US", "FR", "JP"], num),
-        "year": rng.integers(1960, 2020, num).astype(float),
-        "budget": rng.random(num) * 1e8,
-    })
+    frame = pd.DataFrame(
+        {
+            "overview": [" ".join(rng.choice(words, 6)) for _ in range(num)],
+            "country": rng.choice(["US", "FR", "JP"], num),
+            "year": rng.integers(1960, 2020, num).astype(float),
+            "budget": rng.random(num) * 1e8,
+        }
+    )
     frame.loc[2, "year"] = np.nan
     frame.loc[3, "country"] = None
     genres = np.stack([frame.overview.str.contains(w) for w in ("space", "love", "war")], axis=1).astype(int)
@@ -99,9 +108,15 @@ def text_table_frame(num=48, seed=0):
 def test_text_and_table_multi_label_from_a_dataframe(tmp_path):
     frame, genres = text_table_frame()
     auto_model = ak.AutoModel(
-        inputs=[ak.TextInput(name="overview"), ak.StructuredDataInput(name="tabular", column_types={"country": "categorical"})],
+        inputs=[
+            ak.TextInput(name="overview"),
+            ak.StructuredDataInput(name="tabular", column_types={"country": "categorical"}),
+        ],
         outputs=[ak.ClassificationHead(name="genres", multi_label=True), ak.RegressionHead(name="revenue")],
-        max_trials=1, overwrite=True, directory=tmp_path, seed=1,
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+        seed=1,
     )
     x = {"overview": frame["overview"], "tabular": frame[["country", "year", "budget"]]}
     auto_model.fit(x, {"genres": genres, "revenue": frame["budget"] * 3}, epochs=2, verbose=0)
@@ -132,7 +147,11 @@ def pipeline_model(tmp_path, **kwargs):
     return ak.AutoModel(
         inputs=[ak.ImageInput(name="poster"), ak.TextInput(name="overview"), ak.StructuredDataInput(name="tabular")],
         outputs=[ak.ClassificationHead(name="genre", num_classes=3), ak.RegressionHead(name="score")],
-        max_trials=1, overwrite=True, directory=tmp_path, seed=0, **kwargs,
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+        seed=0,
+        **kwargs,
     )
 
 
@@ -161,8 +180,11 @@ def test_string_labels_binary_head_and_class_weight(tmp_path):
     table = pd.DataFrame({"a": rng.random(60), "b": rng.random(60)})
     labels = np.where(table["a"] > 0.8, "rare", "common")
     auto_model = ak.AutoModel(
-        inputs=ak.StructuredDataInput(), outputs=ak.ClassificationHead(name="kind", metrics=["accuracy", "auc"]),
-        max_trials=1, overwrite=True, directory=tmp_path,
+        inputs=ak.StructuredDataInput(),
+        outputs=ak.ClassificationHead(name="kind", metrics=["accuracy", "auc"]),
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
     )
     auto_model.fit(table, labels, class_weight="balanced", epochs=2, verbose=0)
     predicted = auto_model.predict(table)  # a single head returns the array itself
@@ -176,7 +198,9 @@ def test_multi_output_regression_and_one_hot_classification(tmp_path):
     auto_model = ak.AutoModel(
         inputs=ak.StructuredDataInput(),
         outputs=[ak.RegressionHead(name="pair"), ak.ClassificationHead(name="onehot")],
-        max_trials=1, overwrite=True, directory=tmp_path,
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
     )
     auto_model.fit(x, [x[:, :2] * 1000, np.eye(4)[rng.integers(0, 4, 50)]], epochs=1, verbose=0)
     pair, onehot = auto_model.predict(x)
@@ -194,5 +218,7 @@ def test_the_validation_split_of_rows_sorted_by_class_holds_every_class():
     again = split_arrays({"x": np.arange(500)}, {"digit": y}, 0.2, [head])[1][0]["x"]
     assert again.tolist() == val_x["x"].tolist(), "the same rows every time: the split draws with a fixed seed"
     # no classification head: a seeded random fifth, not the last rows
-    (_, _), (val_x, _) = split_arrays({"x": np.arange(500)}, {"r": np.arange(500.0)}, 0.2, [ak.RegressionHead(name="r")])
+    (_, _), (val_x, _) = split_arrays(
+        {"x": np.arange(500)}, {"r": np.arange(500.0)}, 0.2, [ak.RegressionHead(name="r")]
+    )
     assert len(val_x["x"]) == 100 and val_x["x"].min() < 300

@@ -13,7 +13,10 @@ def two_head_model(tmp_path, **kwargs):
     return ak.AutoModel(
         inputs=[ak.ImageInput(name="image"), ak.StructuredDataInput(name="table")],
         outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="label")],
-        max_trials=1, overwrite=True, directory=tmp_path, **kwargs,
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+        **kwargs,
     )
 
 
@@ -57,7 +60,9 @@ def test_nan_targets_and_strings_to_regression(tmp_path):
 def test_empty_data(tmp_path):
     with pytest.raises(DataError, match="empty"):
         two_head_model(tmp_path).fit([np.zeros((0, 8, 8, 3)), np.zeros((0, 4))], [np.zeros(0), np.zeros(0)])
-    empty = tf.data.Dataset.from_tensor_slices(((np.zeros((0, 8, 8, 3), "float32"), np.zeros((0, 4), "float32")), (np.zeros(0), np.zeros(0, "int64"))))
+    empty = tf.data.Dataset.from_tensor_slices(
+        ((np.zeros((0, 8, 8, 3), "float32"), np.zeros((0, 4), "float32")), (np.zeros(0), np.zeros(0, "int64")))
+    )
     with pytest.raises(DataError, match="empty"):
         two_head_model(tmp_path).fit(empty)
 
@@ -82,8 +87,13 @@ def test_incompatible_block_wiring():
 def test_labels_only_in_validation_and_missing_columns(tmp_path):
     x, y = data()
     labels = np.array(["a", "b"] * 10)
-    model = ak.AutoModel(inputs=ak.StructuredDataInput(name="table"), outputs=ak.ClassificationHead(name="label"),
-                         max_trials=1, overwrite=True, directory=tmp_path)
+    model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=ak.ClassificationHead(name="label"),
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+    )
     # Issue 15: a class only in the validation data is a class (AutoKeras analyses before splitting).
     model.fit(x[1], labels, validation_data=(x[1][:2], np.array(["a", "z"])), epochs=1, verbose=0)
     assert model.heads[0].classes == ["a", "b", "z"]

@@ -53,8 +53,14 @@ def test_text_classifier_and_regressor(fast):
 
 def test_structured_data_classifier_from_a_csv_path_and_label_column(fast, tmp_path):
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"age": rng.integers(1, 80, 30), "sex": rng.choice(["m", "f"], 30),
-                          "fare": rng.random(30) * 50, "survived": rng.integers(0, 2, 30)})
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(1, 80, 30),
+            "sex": rng.choice(["m", "f"], 30),
+            "fare": rng.random(30) * 50,
+            "survived": rng.integers(0, 2, 30),
+        }
+    )
     frame.to_csv(tmp_path / "train.csv", index=False)
     clf = ak.StructuredDataClassifier(**fast)  # objective "val_accuracy", as in AutoKeras
     clf.fit(str(tmp_path / "train.csv"), "survived", epochs=1, verbose=0)
@@ -66,9 +72,13 @@ def test_structured_data_classifier_from_a_csv_path_and_label_column(fast, tmp_p
 
 def test_structured_data_regressor_on_a_dataframe_with_datetime_column(fast):
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"rooms": rng.integers(1, 6, 30).astype(float),
-                          "sold": pd.date_range("2019-01-01", periods=30, freq="11D"),
-                          "city": rng.choice(["a", "b"], 30)})
+    frame = pd.DataFrame(
+        {
+            "rooms": rng.integers(1, 6, 30).astype(float),
+            "sold": pd.date_range("2019-01-01", periods=30, freq="11D"),
+            "city": rng.choice(["a", "b"], 30),
+        }
+    )
     frame.loc[4, "sold"] = pd.NaT
     reg = ak.StructuredDataRegressor(column_types={"sold": "datetime", "city": "categorical"}, metrics=["mae"], **fast)
     reg.fit(frame, frame["rooms"] * 1e5, epochs=1, verbose=0)
@@ -100,8 +110,11 @@ def test_evaluate_is_a_list_a_scalar_or_a_dict_like_keras(fast):
     model.fit(x, y, epochs=1, verbose=0)
     assert isinstance(model.evaluate(x, y), float)
     assert set(model.evaluate(x, y, return_dict=True)) >= {"loss", "regression_head_1_loss"}
-    two = ak.AutoModel(inputs=ak.StructuredDataInput(),
-                       outputs=[ak.RegressionHead(name="v", metrics=["mae"]), ak.ClassificationHead(name="c")], **fast)
+    two = ak.AutoModel(
+        inputs=ak.StructuredDataInput(),
+        outputs=[ak.RegressionHead(name="v", metrics=["mae"]), ak.ClassificationHead(name="c")],
+        **fast,
+    )
     two.fit(x, [y, (y > 0.5).astype(int)], epochs=1, verbose=0)
     scores = two.evaluate(x, [y, (y > 0.5).astype(int)])
     logs = two.evaluate(x, [y, (y > 0.5).astype(int)], return_dict=True)
@@ -116,7 +129,9 @@ def test_multi_label_predict_answers_in_label_lists_when_fitted_on_them(fast):
     clf = ak.TextClassifier(multi_label=True, **fast)
     clf.fit(x, labels, epochs=1, verbose=0)
     predicted = clf.predict(x)
-    assert len(predicted) == 30 and all(isinstance(row, list) and set(row) <= {"comedy", "drama", "horror"} for row in predicted)
+    assert len(predicted) == 30 and all(
+        isinstance(row, list) and set(row) <= {"comedy", "drama", "horror"} for row in predicted
+    )
     assert clf.predict_proba(x).shape == (30, 3)
 
 
@@ -159,8 +174,14 @@ def test_evaluate_counts_never_seen_classes_as_wrong_and_warns(fast):
 def test_unknown_keyword_arguments_go_to_the_tuner_and_typos_are_named(fast):
     rng = np.random.default_rng(0)
     x = rng.random((20, 3)).astype("float32")
-    model = ak.AutoModel(inputs=ak.Input(), outputs=ak.RegressionHead(), executions_per_trial=2,
-                         max_consecutive_failed_trials=2, tuner=ak.RandomSearch, **fast)
+    model = ak.AutoModel(
+        inputs=ak.Input(),
+        outputs=ak.RegressionHead(),
+        executions_per_trial=2,
+        max_consecutive_failed_trials=2,
+        tuner=ak.RandomSearch,
+        **fast,
+    )
     model.fit(x, x[:, 0], epochs=1, verbose=0)
     assert model.tuner.executions_per_trial == 2 and model.tuner._executions == {"0": 1}
     with pytest.raises(ValueError, match="executions_per_tral.*executions_per_trial"):
@@ -204,7 +225,9 @@ def test_custom_graph_with_autokeras_blocks_and_a_user_block(fast):
     efficient = ak.Flatten()(ak.EfficientNetBlock(version="b0")(image))
     merged = SingleDense()(ak.Merge()([sequence, xception, efficient]))
     model = ak.AutoModel(inputs=[text, image], outputs=ak.ClassificationHead()(merged), **fast)
-    model.fit([words(rng, 16), rng.random((16, 16, 16, 3)).astype("float32")], rng.integers(0, 2, 16), epochs=1, verbose=0)
+    model.fit(
+        [words(rng, 16), rng.random((16, 16, 16, 3)).astype("float32")], rng.integers(0, 2, 16), epochs=1, verbose=0
+    )
     hyperparameters = model.leaderboard()[0]["hyperparameters"]
     assert "single_dense_1/num_units" in hyperparameters and "rnn_block_1/num_layers" in hyperparameters
     assert isinstance(ak.Node, type) and issubclass(ak.ClassificationHead, ak.Head) and ak.__version__
@@ -222,8 +245,10 @@ def test_pretrained_image_blocks_are_refused_clearly():
 
 def tutorial(seed, num=10):
     rng = np.random.default_rng(seed)
-    return ([rng.random((num, 32, 32, 3)).astype("float32"), rng.random((num, 20)).astype("float32")],
-            [rng.random((num, 1)).astype("float32"), rng.integers(5, size=(num, 1))])
+    return (
+        [rng.random((num, 32, 32, 3)).astype("float32"), rng.random((num, 20)).astype("float32")],
+        [rng.random((num, 1)).astype("float32"), rng.integers(5, size=(num, 1))],
+    )
 
 
 @pytest.mark.slow
@@ -233,8 +258,15 @@ def test_tutorial_with_ten_rows_trains_predicts_and_evaluates(tmp_path, validati
         x, y = tutorial(seed)
         model = ak.AutoModel(
             inputs=[ak.ImageInput(), ak.StructuredDataInput()],
-            outputs=[ak.RegressionHead(metrics=["mae"]), ak.ClassificationHead(loss="categorical_crossentropy", metrics=["accuracy"])],
-            overwrite=True, max_trials=1, directory=str(tmp_path), seed=seed)
+            outputs=[
+                ak.RegressionHead(metrics=["mae"]),
+                ak.ClassificationHead(loss="categorical_crossentropy", metrics=["accuracy"]),
+            ],
+            overwrite=True,
+            max_trials=1,
+            directory=str(tmp_path),
+            seed=seed,
+        )
         if validation == "split":
             model.fit(x, y, validation_split=0.15, epochs=1, verbose=0)
         else:
@@ -254,8 +286,12 @@ def test_tutorial_labels_never_stop_fit_for_fifty_seeds(validation):
 
     for seed in range(50):
         x, y = tutorial(seed)
-        model = ak.AutoModel(inputs=[ak.ImageInput(), ak.StructuredDataInput()],
-                             outputs=[ak.RegressionHead(), ak.ClassificationHead()], max_trials=1, overwrite=True)
+        model = ak.AutoModel(
+            inputs=[ak.ImageInput(), ak.StructuredDataInput()],
+            outputs=[ak.RegressionHead(), ak.ClassificationHead()],
+            max_trials=1,
+            overwrite=True,
+        )
         validation_data = tutorial(seed + 1000) if validation == "data" else None
         train, val = model._training_data(x, y, 0.15, validation_data)
         seen = adapters.analyse(model.inputs, model.heads, val, fitting=False, check=False)

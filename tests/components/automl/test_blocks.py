@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 import components as ak
+from components.automl.adapters import fit_node
 from components.automl.blocks.tabular import TableEncoder
 from components.errors import InputError
-from components.automl.adapters import fit_node
 
 
 def build(block, node, sample):

@@ -25,8 +25,14 @@ def test_two_workers_share_the_search_and_a_killed_worker_costs_only_its_trial(t
         env = {**os.environ, **environment(tuner_id, "127.0.0.1", port), "CUDA_VISIBLE_DEVICES": ""}
         env["DIE_AT_EPOCH_END"] = "1" if tuner_id == "worker1" else "0"
         logs[tuner_id] = (tmp_path / f"{tuner_id}.log").open("w")
-        processes[tuner_id] = subprocess.Popen([sys.executable, side.__file__, str(tmp_path)], cwd=ROOT, env=env,
-                                               stdout=logs[tuner_id], stderr=subprocess.STDOUT, start_new_session=True)
+        processes[tuner_id] = subprocess.Popen(
+            [sys.executable, side.__file__, str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[tuner_id],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     workers = LocalWorkers(processes)
     try:
         with acting_as(CHIEF, "127.0.0.1", port):
@@ -57,6 +63,9 @@ def test_worker_ids_and_placements():
     with pytest.raises(InputError, match="chief"):
         environment("my-chief-2", "127.0.0.1", 1)
     assert placements(2, gpus=0, cores=[0, 1]) == [{"gpu": None, "cores": [0]}, {"gpu": None, "cores": [1]}]
-    assert placements(3, gpus=2, cores=[0, 1]) == [{"gpu": 0, "cores": None}, {"gpu": 1, "cores": None},
-                                                   {"gpu": 0, "cores": None}]
+    assert placements(3, gpus=2, cores=[0, 1]) == [
+        {"gpu": 0, "cores": None},
+        {"gpu": 1, "cores": None},
+        {"gpu": 0, "cores": None},
+    ]
     assert placements(4, gpus=0, cores=[0, 1]) == [{"gpu": None, "cores": [c]} for c in (0, 1, 0, 1)]

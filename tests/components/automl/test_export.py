@@ -11,24 +11,41 @@ import components as ak
 def test_export_round_trip_with_images_text_and_string_categoricals(tmp_path):
     rng = np.random.default_rng(0)
     num = 40
-    frame = pd.DataFrame({
-        "country": rng.choice(["US", "FR", "JP"], num),
-        "runtime": rng.integers(80, 180, num).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "country": rng.choice(["US", "FR", "JP"], num),
+            "runtime": rng.integers(80, 180, num).astype(float),
+        }
+    )
     x = {
         "poster": rng.integers(0, 255, (num, 8, 8, 3)).astype("uint8"),
         "overview": [" ".join(rng.choice(["ship", "love", "war"], 5)) for _ in range(num)],
         "tabular": frame,
     }
-    y = {"genre": rng.choice(["drama", "comedy", "action"], num), "score": rng.random(num) * 10, "tags": rng.integers(0, 2, (num, 2))}
+    y = {
+        "genre": rng.choice(["drama", "comedy", "action"], num),
+        "score": rng.random(num) * 10,
+        "tags": rng.integers(0, 2, (num, 2)),
+    }
     auto_model = ak.AutoModel(
         inputs=[ak.ImageInput(name="poster"), ak.TextInput(name="overview"), ak.StructuredDataInput(name="tabular")],
-        outputs=[ak.ClassificationHead(name="genre"), ak.RegressionHead(name="score"), ak.ClassificationHead(name="tags", multi_label=True)],
-        max_trials=1, overwrite=True, directory=tmp_path, seed=0,
+        outputs=[
+            ak.ClassificationHead(name="genre"),
+            ak.RegressionHead(name="score"),
+            ak.ClassificationHead(name="tags", multi_label=True),
+        ],
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+        seed=0,
     )
     auto_model.fit(x, y, epochs=1, verbose=0)
     model = auto_model.export_model()
-    assert isinstance(model, keras.Model) and not hasattr(model, "weighting") and model.output_names == ["genre", "score", "tags"]
+    assert (
+        isinstance(model, keras.Model)
+        and not hasattr(model, "weighting")
+        and model.output_names == ["genre", "score", "tags"]
+    )
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
@@ -47,8 +64,13 @@ def test_export_round_trip_with_images_text_and_string_categoricals(tmp_path):
 def test_export_of_numeric_table_takes_floats_and_answers_in_target_units(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.random((40, 3)).astype("float32")
-    auto_model = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
-                              max_trials=1, overwrite=True, directory=tmp_path)
+    auto_model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(),
+        outputs=ak.RegressionHead(name="price"),
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+    )
     auto_model.fit(x, 1000 + 500 * x[:, 0], epochs=1, verbose=0)
     model = auto_model.export_model()
     assert model.inputs[0].dtype == "float32"
@@ -66,17 +88,28 @@ def test_an_exported_model_loads_in_a_fresh_process_with_load_model(tmp_path):
     rng = np.random.default_rng(2)
     x = rng.random((40, 3)).astype("float32")
     text = np.array([f"drama|romance film {i % 7}" for i in range(40)])
-    auto_model = ak.AutoModel(inputs=[ak.StructuredDataInput(name="t"), ak.TextInput(name="s")],
-                              outputs=ak.RegressionHead(name="price"), max_trials=1, overwrite=True, directory=tmp_path)
+    auto_model = ak.AutoModel(
+        inputs=[ak.StructuredDataInput(name="t"), ak.TextInput(name="s")],
+        outputs=ak.RegressionHead(name="price"),
+        max_trials=1,
+        overwrite=True,
+        directory=tmp_path,
+    )
     auto_model.fit([x, text], 10 * x[:, 0], epochs=1, verbose=0)
     auto_model.export_model().save(tmp_path / "m.keras")
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "s.npy", text)
     expected = auto_model.export_model().predict({"t": x, "s": text.astype(object)}, verbose=0)
-    script = ("import numpy as np, sys, components as ak; m = ak.load_model(sys.argv[1]); "
-              "x = {'t': np.load(sys.argv[2]), 's': np.load(sys.argv[2].replace('x.npy', 's.npy')).astype(object)}; "
-              "np.save(sys.argv[3], m.predict(x, verbose=0))")
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.keras"), str(tmp_path / "x.npy"),
-                           str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=300)
+    script = (
+        "import numpy as np, sys, components as ak; m = ak.load_model(sys.argv[1]); "
+        "x = {'t': np.load(sys.argv[2]), 's': np.load(sys.argv[2].replace('x.npy', 's.npy')).astype(object)}; "
+        "np.save(sys.argv[3], m.predict(x, verbose=0))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "m.keras"), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert np.allclose(np.load(tmp_path / "y.npy"), expected)

@@ -22,9 +22,15 @@ def _data(rows: int = 24):
 
 def test_default_graph_tries_pretrained_first_and_exports_raw_inputs(tmp_path):
     texts, images, labels = _data()
-    model = ak.AutoModel(inputs=[ak.TextInput(name="text"), ak.ImageInput(name="image")],
-                         outputs=ak.ClassificationHead(name="mood"), max_trials=1, directory=tmp_path,
-                         overwrite=True, seed=0, ensemble_size=1)
+    model = ak.AutoModel(
+        inputs=[ak.TextInput(name="text"), ak.ImageInput(name="image")],
+        outputs=ak.ClassificationHead(name="mood"),
+        max_trials=1,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+        ensemble_size=1,
+    )
     assert [n.name for n in model.inputs] == ["text", "image", "text__minilm", "image__efficientnet_lite0"]
     model.fit([texts, images], labels, epochs=8, batch_size=8, verbose=0)
     first = model.leaderboard()[-1]["hyperparameters"]
@@ -41,16 +47,25 @@ def test_default_graph_tries_pretrained_first_and_exports_raw_inputs(tmp_path):
     raw = model.model_inputs([texts[:6], images[:6]])
     # the exported model runs the float32 Keras encoder; frozen embeddings come from the bfloat16 graph
     # where the CPU has bfloat16 matmuls (cosine >= 0.9999 to float32: encoders/frozen_text.py)
-    np.testing.assert_allclose(again.predict([raw["text"], raw["image"]], verbose=0),
-                               model.predict_proba([texts[:6], images[:6]])[:, 1:], atol=1e-3)
+    np.testing.assert_allclose(
+        again.predict([raw["text"], raw["image"]], verbose=0),
+        model.predict_proba([texts[:6], images[:6]])[:, 1:],
+        atol=1e-3,
+    )
 
 
 def test_embeddings_are_cached_on_disk_across_searches(tmp_path):
     texts, _, labels = _data()
     runs = []
     for _ in range(2):
-        model = ak.AutoModel(inputs=ak.TextInput(name="text"), outputs=ak.ClassificationHead(name="mood"),
-                             max_trials=1, directory=tmp_path, overwrite=True, seed=0)
+        model = ak.AutoModel(
+            inputs=ak.TextInput(name="text"),
+            outputs=ak.ClassificationHead(name="mood"),
+            max_trials=1,
+            directory=tmp_path,
+            overwrite=True,
+            seed=0,
+        )
         model.fit(texts, labels, epochs=1, batch_size=8, verbose=0)
         runs.append(model.embedder.computed_rows)
     assert runs[0] > 0 and runs[1] == 0
@@ -59,16 +74,23 @@ def test_embeddings_are_cached_on_disk_across_searches(tmp_path):
 
 def test_a_dataset_gets_the_same_embeddings_as_arrays(tmp_path):
     texts, _, labels = _data(16)
-    model = ak.AutoModel(inputs=ak.TextInput(name="text"), outputs=ak.ClassificationHead(name="mood"),
-                         max_trials=1, directory=tmp_path, overwrite=True, seed=0)
+    model = ak.AutoModel(
+        inputs=ak.TextInput(name="text"),
+        outputs=ak.ClassificationHead(name="mood"),
+        max_trials=1,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+    )
     model.fit(tf.data.Dataset.from_tensor_slices((texts, labels)).batch(4), epochs=1, verbose=0)
     from_dataset = model.predict_proba(tf.data.Dataset.from_tensor_slices(texts).batch(4))
     np.testing.assert_allclose(from_dataset, model.predict_proba(texts), atol=1e-5)
 
 
 def test_pretrained_false_keeps_the_scratch_graph(tmp_path):
-    model = ak.AutoModel(inputs=ak.TextInput(name="text"), outputs=ak.ClassificationHead(), pretrained=False,
-                         directory=tmp_path)
+    model = ak.AutoModel(
+        inputs=ak.TextInput(name="text"), outputs=ak.ClassificationHead(), pretrained=False, directory=tmp_path
+    )
     assert [n.name for n in model.inputs] == ["text"]
     with pytest.raises(InputError, match="pretrained="):
         ak.AutoModel(inputs=ak.TextInput(), outputs=ak.ClassificationHead(), pretrained="yes", directory=tmp_path)

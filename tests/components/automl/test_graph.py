@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import components as ak
-from components.automl.blocks import Fusion, ImageBlock, StructuredDataBlock
-from components.errors import InputError
-from components.automl.graph import Graph
 from components.automl.adapters import fit_node
+from components.automl.blocks import Fusion, ImageBlock, StructuredDataBlock
+from components.automl.graph import Graph
+from components.errors import InputError
 
 
 def fitted_inputs():

@@ -48,7 +48,9 @@ def test_num_classes_inference_ignores_the_minus_one_code_of_an_unseen_class():
         head.encode_numpy(np.array([-1, 2]))
     masked = ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True)
     masked.fit_targets(np.array([0, 1, 2, 1]), np.array([-1, 2]))
-    assert masked.encode_numpy(np.array([-1, 2])).tolist() == [-1, 2] and masked.present(np.array([-1, 2])).tolist() == [False, True]
+    assert masked.encode_numpy(np.array([-1, 2])).tolist() == [-1, 2] and masked.present(
+        np.array([-1, 2])
+    ).tolist() == [False, True]
 
 
 def test_balanced_class_weights_favour_the_rare_class():
@@ -107,9 +109,15 @@ def test_masked_heads_train_on_rows_with_missing_targets_and_unmasked_heads_refu
     kind[1::5] = -1  # ...and a fifth no kind
     model = ak.AutoModel(
         inputs=ak.StructuredDataInput(),
-        outputs=[ak.RegressionHead(name="price", mask_missing=True),
-                 ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True)],
-        max_trials=1, overwrite=True, seed=0, directory=None)
+        outputs=[
+            ak.RegressionHead(name="price", mask_missing=True),
+            ak.ClassificationHead(name="kind", num_classes=3, mask_missing=True),
+        ],
+        max_trials=1,
+        overwrite=True,
+        seed=0,
+        directory=None,
+    )
     model.fit(x, [price, kind], epochs=2, validation_split=0.25, verbose=0)
     scores = model.evaluate(x, [price, kind], return_dict=True)
     assert all(np.isfinite(v) for v in scores.values()), scores
@@ -118,8 +126,9 @@ def test_masked_heads_train_on_rows_with_missing_targets_and_unmasked_heads_refu
     head = model.heads[0]
     assert abs(head.mean[0] - np.nanmean(price[:72])) < 1e-5, "the target scale is fitted on known training rows only"
 
-    strict = ak.AutoModel(inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"),
-                          max_trials=1, overwrite=True)
+    strict = ak.AutoModel(
+        inputs=ak.StructuredDataInput(), outputs=ak.RegressionHead(name="price"), max_trials=1, overwrite=True
+    )
     with pytest.raises(DataError, match="NaN"):
         strict.fit(x, price, epochs=1, verbose=0)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.errors import InputError
 from components.automl.loss_weighting import LossWeighting, resolve_weights
+from components.errors import InputError
 
 
 def test_static_weights_sum_weighted_losses():

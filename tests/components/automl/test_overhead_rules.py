@@ -18,9 +18,14 @@ def _tutorial(rows: int = 24):
 
 def test_a_search_that_never_picks_the_frozen_encoder_embeds_nothing(tmp_path):
     images, table, scores, labels = _tutorial()
-    model = ak.AutoModel(inputs=[ak.ImageInput(name="image"), ak.StructuredDataInput(name="table")],
-                         outputs=[ak.RegressionHead(name="score"), ak.ClassificationHead(name="label")],
-                         max_trials=1, directory=tmp_path, overwrite=True, seed=0)
+    model = ak.AutoModel(
+        inputs=[ak.ImageInput(name="image"), ak.StructuredDataInput(name="table")],
+        outputs=[ak.RegressionHead(name="score"), ak.ClassificationHead(name="label")],
+        max_trials=1,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+    )
     # the option stays in the graph and the search space ...
     assert [n.name for n in model.inputs] == ["image", "table", "image__efficientnet_lite0"]
     model.fit([images, table], [scores, labels], epochs=1, verbose=0)
@@ -36,8 +41,14 @@ def test_a_search_that_never_picks_the_frozen_encoder_embeds_nothing(tmp_path):
 
 def test_an_image_search_whose_portfolio_reaches_pretrained_embeds_and_reads_the_features(tmp_path):
     images, _, _, labels = _tutorial()
-    model = ak.AutoModel(inputs=ak.ImageInput(name="image"), outputs=ak.ClassificationHead(name="label"),
-                         max_trials=2, directory=tmp_path, overwrite=True, seed=0)
+    model = ak.AutoModel(
+        inputs=ak.ImageInput(name="image"),
+        outputs=ak.ClassificationHead(name="label"),
+        max_trials=2,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+    )
     model.fit(images, labels, epochs=1, batch_size=8, verbose=0)
     encoders = [row["hyperparameters"]["encoder_choice_1/encoder"] for row in model.leaderboard()]
     assert sorted(encoders) == ["pretrained", "scratch"]  # the portfolio: a small CNN, then frozen features
@@ -53,19 +64,33 @@ def test_an_image_search_whose_portfolio_reaches_pretrained_embeds_and_reads_the
 
 def test_an_image_search_of_one_trial_does_not_reach_the_pretrained_candidate(tmp_path):
     images, _, _, labels = _tutorial()
-    model = ak.AutoModel(inputs=ak.ImageInput(name="image"), outputs=ak.ClassificationHead(name="label"),
-                         max_trials=1, directory=tmp_path, overwrite=True, seed=0)
+    model = ak.AutoModel(
+        inputs=ak.ImageInput(name="image"),
+        outputs=ak.ClassificationHead(name="label"),
+        max_trials=1,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+    )
     model.fit(images, labels, epochs=1, batch_size=8, verbose=0)
     assert model.embedder.computed_rows == 0
 
 
 def test_a_frozen_encoder_chosen_by_the_portfolio_feeds_the_final_model(tmp_path):
     images, _, _, labels = _tutorial()
-    model = ak.AutoModel(inputs=ak.ImageInput(name="image"), outputs=ak.ClassificationHead(name="label"),
-                         max_trials=1, directory=tmp_path, overwrite=True, seed=0, portfolio=["pretrained"])
+    model = ak.AutoModel(
+        inputs=ak.ImageInput(name="image"),
+        outputs=ak.ClassificationHead(name="label"),
+        max_trials=1,
+        directory=tmp_path,
+        overwrite=True,
+        seed=0,
+        portfolio=["pretrained"],
+    )
     model.fit(images, labels, epochs=1, batch_size=8, verbose=0)
     assert model.leaderboard()[0]["hyperparameters"]["encoder_choice_1/encoder"] == "pretrained"
     assert model.embedder.fed and model.embedder.computed_rows == 24
     raw = model.model_inputs(images[:4])
-    np.testing.assert_allclose(model.export_model().predict(raw["image"], verbose=0),
-                               model.predict_proba(images[:4]), atol=1e-4)
+    np.testing.assert_allclose(
+        model.export_model().predict(raw["image"], verbose=0), model.predict_proba(images[:4]), atol=1e-4
+    )

@@ -42,8 +42,15 @@ def _digits(rows=48, seed=0):
 
 def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
     x, y = _digits()
-    clf = ak.ImageClassifier(max_trials=3, seed=0, overwrite=True, directory=tmp_path, pretrained=False,
-                             portfolio=["resnet_flat", "cnn_flat_bn"], refit=False)
+    clf = ak.ImageClassifier(
+        max_trials=3,
+        seed=0,
+        overwrite=True,
+        directory=tmp_path,
+        pretrained=False,
+        portfolio=["resnet_flat", "cnn_flat_bn"],
+        refit=False,
+    )
     clf.fit(x, y, epochs=1, verbose=0)
     trials = sorted(clf.tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
     first, second = (t.hyperparameters.values for t in trials[:2])
@@ -58,8 +65,15 @@ def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
 def test_a_candidate_the_graph_cannot_run_is_skipped(tmp_path):
     x, y = _digits()
     # no frozen image encoder in this graph: "pretrained" does not fit it, the CNN does
-    clf = ak.ImageClassifier(max_trials=1, seed=0, overwrite=True, directory=tmp_path, pretrained=False,
-                             portfolio=["pretrained", "cnn_flat_bn"], refit=False)
+    clf = ak.ImageClassifier(
+        max_trials=1,
+        seed=0,
+        overwrite=True,
+        directory=tmp_path,
+        pretrained=False,
+        portfolio=["pretrained", "cnn_flat_bn"],
+        refit=False,
+    )
     clf.fit(x, y, epochs=1, verbose=0)
     (trial,) = clf.tuner.oracle.trials.values()
     assert trial.hyperparameters.values["image_block_1/vanilla/filters"] == 32

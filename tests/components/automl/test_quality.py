@@ -39,7 +39,6 @@ def test_tf_idf_rows_are_sublinear_idf_weighted_and_unit_length():
     assert np.allclose(np.linalg.norm(TfIdf([0.0, 1.0, 2.0], scale=8.0)(tf.constant([[0.0, 2.0, 7.0]])).numpy()), 8.0)
 
 
-
 def text_model(block, texts):
     node = ak.TextInput(name="text")
     fit_node(node, np.asarray(texts))
@@ -57,7 +56,12 @@ def test_text_block_arguments_reach_the_model():
     words = text_model(ak.TextBlock(block_type="ngram", ngrams=1), TEXTS)
     capped = text_model(ak.TextBlock(block_type="ngram", max_tokens=3), TEXTS)
     assert vocabulary_sizes(bigrams)[0] > vocabulary_sizes(words)[0]
-    assert not any(" " in t for layer in words.layers if isinstance(layer, keras.layers.TextVectorization) for t in layer.get_vocabulary())
+    assert not any(
+        " " in t
+        for layer in words.layers
+        if isinstance(layer, keras.layers.TextVectorization)
+        for t in layer.get_vocabulary()
+    )
     assert vocabulary_sizes(capped) == [3]  # OOV + the two most frequent terms
     sequence = text_model(ak.TextBlock(block_type="vanilla", sequence_length=11), TEXTS)
     vectorizer = next(layer for layer in sequence.layers if isinstance(layer, keras.layers.TextVectorization))
@@ -91,7 +95,9 @@ def test_piecewise_linear_encoding_is_monotone_with_indicators():
 
 def test_table_encoder_with_ple_columns_round_trips_through_safe_load(tmp_path):
     node = ak.StructuredDataInput(name="table")
-    sample = np.array([["red", repr(float(v))] for v in [0, 0, 1, 5, 10, 50, 100, 0, 7, 3]] + [["blue", ""]], dtype=object)
+    sample = np.array(
+        [["red", repr(float(v))] for v in [0, 0, 1, 5, 10, 50, 100, 0, 7, 3]] + [["blue", ""]], dtype=object
+    )
     node.column_types = {"column_0": "categorical", "column_1": "numerical"}
     fit_node(node, sample)
     inputs = node.keras_input()

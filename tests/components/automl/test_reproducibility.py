@@ -20,8 +20,13 @@ def search(directory, tuner, seed, max_trials=3, overwrite=True, project_name="s
     auto_model = ak.AutoModel(
         inputs=ak.StructuredDataInput(name="table"),
         outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
-        max_trials=max_trials, tuner=tuner, seed=seed, directory=directory, project_name=project_name,
-        overwrite=overwrite, refit=False,  # the flow-level test (tests/flows) repeats a run with the refit
+        max_trials=max_trials,
+        tuner=tuner,
+        seed=seed,
+        directory=directory,
+        project_name=project_name,
+        overwrite=overwrite,
+        refit=False,  # the flow-level test (tests/flows) repeats a run with the refit
     )
     auto_model.fit(x, [value, flag], epochs=1, verbose=0)
     return trials(auto_model)

@@ -53,8 +53,12 @@ class Begun:
 def test_resume_after_sigkill_neither_repeats_nor_loses_trials(tmp_path):
     project = tmp_path / "resume"
     script = SEARCH.format(root=str(ROOT), directory=str(tmp_path))
-    process = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 240
         # trial_1/trial.json appears once trial 0 has ended and been saved and trial 1 has started.
@@ -78,7 +82,12 @@ def test_resume_after_sigkill_neither_repeats_nor_loses_trials(tmp_path):
     auto_model = ak.AutoModel(
         inputs=ak.StructuredDataInput(name="table"),
         outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="flag")],
-        max_trials=3, tuner="random", seed=0, directory=tmp_path, project_name="resume", overwrite=False,
+        max_trials=3,
+        tuner="random",
+        seed=0,
+        directory=tmp_path,
+        project_name="resume",
+        overwrite=False,
         observers=[begun],
     )
     auto_model.fit(x, [x[:, :1], (x[:, 1] > 0.5).astype(int)], epochs=1, verbose=0)

@@ -114,7 +114,9 @@ def test_same_seed_same_search(tmp_path):
         auto_model.fit(x, y, epochs=1, verbose=0)
         runs.append(sorted((r["trial_id"], r["score"], str(r["hyperparameters"])) for r in auto_model.leaderboard()))
     assert [r[2] for r in runs[0]] == [r[2] for r in runs[1]]
-    assert np.allclose([r[1] for r in runs[0]], [r[1] for r in runs[1]], rtol=1e-2)  # same trials; float reductions on CPU threads may differ slightly
+    assert np.allclose(
+        [r[1] for r in runs[0]], [r[1] for r in runs[1]], rtol=1e-2
+    )  # same trials; float reductions on CPU threads may differ slightly
 
 
 @pytest.mark.parametrize("mode", ["uncertainty", "gradnorm", "search"])
@@ -144,7 +146,13 @@ def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path)
     auto_model = ak.AutoModel(
         inputs=ak.StructuredDataInput(name="table"),
         outputs=[ak.RegressionHead(name="value"), ak.ClassificationHead(name="tags", multi_label=True)],
-        max_trials=3, overwrite=True, directory=tmp_path, seed=0, refit=True, ensemble_size=3)
+        max_trials=3,
+        overwrite=True,
+        directory=tmp_path,
+        seed=0,
+        refit=True,
+        ensemble_size=3,
+    )
     history = auto_model.fit(x, [x[:, :1] * 3 + 1, tags], epochs=3, verbose=0)
     best = auto_model.tuner.oracle.get_best_trials(1)[0]
     assert "val_loss" in history.history  # fit answers the best trial's history, as without refit
@@ -153,6 +161,8 @@ def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path)
     assert head.thresholds is not None and auto_model.model.get_layer("tags").thresholds == head.thresholds
     assert set(auto_model.ensemble_picks) == {"value", "tags"}
     checkpoint = auto_model.tuner.load_model(best).inner
-    assert not np.allclose(auto_model.model.predict(x, verbose=0)[0], checkpoint.predict(x, verbose=0)[0])  # retrained, not the checkpoint
+    assert not np.allclose(
+        auto_model.model.predict(x, verbose=0)[0], checkpoint.predict(x, verbose=0)[0]
+    )  # retrained, not the checkpoint
     predicted = auto_model.predict(x)
     assert predicted[0].shape == (60, 1) and predicted[1].shape == (60, 2)

@@ -21,9 +21,20 @@ def small_space() -> kt.HyperParameters:
 
 # ---------- fit_to_space ----------
 
+
 def test_fit_to_space_keeps_valid_values_drops_stale_names_and_defaults_invalid_ones():
-    fitted = fit_to_space({"units": 32, "dropout": 0.5, "layers": 2, "rate": 3e-3, "batchnorm": True,
-                           "old_block/filters": 16, "tuner/epochs": 3}, small_space())
+    fitted = fit_to_space(
+        {
+            "units": 32,
+            "dropout": 0.5,
+            "layers": 2,
+            "rate": 3e-3,
+            "batchnorm": True,
+            "old_block/filters": 16,
+            "tuner/epochs": 3,
+        },
+        small_space(),
+    )
     assert fitted == {"units": 32, "dropout": 0.0, "layers": 2, "rate": 3e-3, "batchnorm": True}
 
 
@@ -36,7 +47,13 @@ def test_fit_to_space_replaces_out_of_range_and_wrongly_typed_values_by_defaults
 
 
 def test_fit_to_space_of_nothing_is_every_default():
-    assert fit_to_space({}, small_space()) == {"units": 64, "dropout": 0.0, "layers": 1, "rate": 1e-2, "batchnorm": False}
+    assert fit_to_space({}, small_space()) == {
+        "units": 64,
+        "dropout": 0.0,
+        "layers": 1,
+        "rate": 1e-2,
+        "batchnorm": False,
+    }
 
 
 def test_fit_to_space_sets_conditional_hyperparameters_only_when_active():
@@ -53,9 +70,16 @@ def test_fit_to_space_sets_conditional_hyperparameters_only_when_active():
 
 # ---------- every oracle, driven by hand (no training) ----------
 
+
 def make_oracle(name: str, tmp_path, warm_start, max_trials=5, project="search"):
-    oracle = tuner_class(name).make_oracle(max_trials, 3, objective=kt.Objective("loss", "min"), seed=1,
-                                           max_retries_per_trial=0, max_consecutive_failed_trials=10)
+    oracle = tuner_class(name).make_oracle(
+        max_trials,
+        3,
+        objective=kt.Objective("loss", "min"),
+        seed=1,
+        max_retries_per_trial=0,
+        max_consecutive_failed_trials=10,
+    )
     oracle.update_space(small_space())
     oracle._set_project_dir(str(tmp_path), project)
     oracle.warm_start = list(warm_start)
@@ -77,9 +101,11 @@ def searched(values: dict) -> dict:
     return {k: v for k, v in values.items() if not k.startswith("tuner/")}
 
 
-WARM = [{"units": 128, "dropout": 0.25, "layers": 2, "rate": 3e-3, "batchnorm": True},
-        {"units": 32, "stale": 1},
-        {"units": 128, "dropout": 0.25, "layers": 2, "rate": 3e-3, "batchnorm": True, "gone": "x"}]  # a duplicate of the first once fitted
+WARM = [
+    {"units": 128, "dropout": 0.25, "layers": 2, "rate": 3e-3, "batchnorm": True},
+    {"units": 32, "stale": 1},
+    {"units": 128, "dropout": 0.25, "layers": 2, "rate": 3e-3, "batchnorm": True, "gone": "x"},
+]  # a duplicate of the first once fitted
 
 
 @pytest.mark.parametrize("tuner", ["greedy", "random", "bayesian", "hyperband"])
@@ -87,11 +113,15 @@ def test_each_oracle_runs_the_warm_configurations_first_then_its_own(tmp_path, t
     oracle = make_oracle(tuner, tmp_path, WARM)
     trials = [run_trial(oracle, loss) for loss in (0.1, 0.5, 0.3, 0.4)]
     space = small_space()
-    assert [searched(t.hyperparameters.values) for t in trials[:2]] == [fit_to_space(WARM[0], space), fit_to_space(WARM[1], space)]
+    assert [searched(t.hyperparameters.values) for t in trials[:2]] == [
+        fit_to_space(WARM[0], space),
+        fit_to_space(WARM[1], space),
+    ]
     # Hyperband may promote a trial: the same values trained longer (tuner/trial_id names the one continued).
     new = [t for t in trials[2:] if "tuner/trial_id" not in t.hyperparameters.values]
-    assert new and all(searched(t.hyperparameters.values) not in [searched(w.hyperparameters.values) for w in trials[:2]]
-                       for t in new)
+    assert new and all(
+        searched(t.hyperparameters.values) not in [searched(w.hyperparameters.values) for w in trials[:2]] for t in new
+    )
     assert oracle.warm_trial_ids() == [trials[0].trial_id, trials[1].trial_id]
 
 
@@ -127,6 +157,7 @@ def test_warm_start_must_be_a_list_of_dicts():
 
 # ---------- AutoModel end to end (64 rows, 1 epoch a trial) ----------
 
+
 def table_data(num=64, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.random((num, 4)).astype("float32")
@@ -142,16 +173,31 @@ class Begun:
 
 
 def regressor(tmp_path, warm_start=None, tuner="greedy", max_trials=3, overwrite=True, observers=()):
-    return ak.AutoModel(inputs=ak.StructuredDataInput(name="table"), outputs=ak.RegressionHead(name="value"),
-                        max_trials=max_trials, tuner=tuner, directory=tmp_path, project_name="night", seed=0,
-                        overwrite=overwrite, ensemble_size=1, warm_start=warm_start, observers=list(observers))
+    return ak.AutoModel(
+        inputs=ak.StructuredDataInput(name="table"),
+        outputs=ak.RegressionHead(name="value"),
+        max_trials=max_trials,
+        tuner=tuner,
+        directory=tmp_path,
+        project_name="night",
+        seed=0,
+        overwrite=overwrite,
+        ensemble_size=1,
+        warm_start=warm_start,
+        observers=list(observers),
+    )
 
 
 BLOCK = "structured_data_block_1/dense"
 LAST_NIGHT = [
     {f"{BLOCK}/num_layers": 2, f"{BLOCK}/num_units": 32, f"{BLOCK}/dropout": 0.25, "learning_rate": 0.003},
-    {f"{BLOCK}/num_layers": 2, f"{BLOCK}/num_units": 32, f"{BLOCK}/dropout": 0.25, "learning_rate": 0.003,
-     "retired_block/filters": 8},  # the same once fitted: skipped
+    {
+        f"{BLOCK}/num_layers": 2,
+        f"{BLOCK}/num_units": 32,
+        f"{BLOCK}/dropout": 0.25,
+        "learning_rate": 0.003,
+        "retired_block/filters": 8,
+    },  # the same once fitted: skipped
     {f"{BLOCK}/num_layers": 5, f"{BLOCK}/num_units": 128, "old_text_block/ngrams": 2},  # 5 layers is no longer valid
 ]
 
@@ -163,7 +209,12 @@ def test_a_search_starts_from_last_nights_configurations(tmp_path):
     auto_model.fit(x, y, epochs=1, verbose=0)
     values = [v for _, v in begun.values]
     assert values[0] == LAST_NIGHT[0]
-    assert values[1] == {f"{BLOCK}/num_layers": 1, f"{BLOCK}/num_units": 128, f"{BLOCK}/dropout": 0.0, "learning_rate": 0.01}
+    assert values[1] == {
+        f"{BLOCK}/num_layers": 1,
+        f"{BLOCK}/num_units": 128,
+        f"{BLOCK}/dropout": 0.0,
+        "learning_rate": 0.01,
+    }
     assert len(values) == 3 and values[2] not in values[:2]  # greedy goes on from the best of the two
     board = {row["trial_id"]: row for row in auto_model.leaderboard()}
     assert [board[t]["warm"] for t in ("0", "1", "2")] == [True, True, False]

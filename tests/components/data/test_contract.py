@@ -52,7 +52,9 @@ def test_unknown_modality_names_file_line_and_key(tmp_path):
 
 def test_unknown_key_names_its_line_and_the_allowed_keys(tmp_path):
     path = write(tmp_path, GOOD.replace("    modality: numerical\n", "    modality: numerical\n    colour: red\n"))
-    with pytest.raises(ContractError, match=r"line 8, features\[0\]\.colour: unknown key 'colour' \(allowed: name, modality"):
+    with pytest.raises(
+        ContractError, match=r"line 8, features\[0\]\.colour: unknown key 'colour' \(allowed: name, modality"
+    ):
         load_contract(path)
 
 
@@ -61,7 +63,9 @@ def test_drift_section_names_an_unknown_threshold_with_its_line_and_the_valid_on
     assert contract.drift.on_drift == "stop" and contract.drift.thresholds == {"psi": 0.3}
     assert load_contract(write(tmp_path, GOOD, "d.yaml")).drift.on_drift == "warn"
     path = write(tmp_path, GOOD + "drift:\n  thresholds:\n    pis: 0.3\n", "bad.yaml")
-    with pytest.raises(ContractError, match=r"line 15, drift.thresholds.pis: unknown drift threshold 'pis'; use one of \[.*'psi'"):
+    with pytest.raises(
+        ContractError, match=r"line 15, drift.thresholds.pis: unknown drift threshold 'pis'; use one of \[.*'psi'"
+    ):
         load_contract(path)
 
 
@@ -134,7 +138,9 @@ def test_repository_contracts_load(name):
 def test_parse_labels_reads_each_cell_format():
     literal = Target(name="g", task="multilabel", list_format="python_literal", list_key="name")
     assert parse_labels("[{'id': 16, 'name': 'Animation'}, {'id': 35, 'name': 'Comedy'}]", literal) == [
-        "Animation", "Comedy"]
+        "Animation",
+        "Comedy",
+    ]
     assert parse_labels("[]", literal) == []
     assert parse_labels(None, literal) is None
     piped = Target(name="g", task="multilabel", separator="|")
@@ -151,17 +157,19 @@ def mixed_table(tmp_path: Path) -> Path:
     rows = []
     for i in range(24):
         Image.new("RGB", (8, 8), (i * 10, 0, 0)).save(images / f"p{i}.png")
-        rows.append({
-            "movie_id": 1000 + i,
-            "poster": f"imgs/p{i}.png",
-            "overview": f"A long story number {i} about a hero who travels far away from home",
-            "color": ["red", "blue", "green"][i % 3],
-            "released": f"2001-02-{(i % 28) + 1:02d}",
-            "budget": 1.5 * i,
-            "genres": ["Drama|Comedy", "Drama", "Action|Drama"][i % 3],
-            "score": 5.0 + i / 10,
-            "rating": ["R", "PG"][i % 2],
-        })
+        rows.append(
+            {
+                "movie_id": 1000 + i,
+                "poster": f"imgs/p{i}.png",
+                "overview": f"A long story number {i} about a hero who travels far away from home",
+                "color": ["red", "blue", "green"][i % 3],
+                "released": f"2001-02-{(i % 28) + 1:02d}",
+                "budget": 1.5 * i,
+                "genres": ["Drama|Comedy", "Drama", "Action|Drama"][i % 3],
+                "score": 5.0 + i / 10,
+                "rating": ["R", "PG"][i % 2],
+            }
+        )
     path = tmp_path / "films.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -177,7 +185,11 @@ def test_infer_guesses_modalities_and_tasks_and_loads(tmp_path):
     assert contract.source.path == data.resolve()
     modalities = {f.name: f.modality for f in contract.features}
     assert modalities == {
-        "poster": "image", "overview": "text", "color": "categorical", "released": "datetime", "budget": "numerical",
+        "poster": "image",
+        "overview": "text",
+        "color": "categorical",
+        "released": "datetime",
+        "budget": "numerical",
     }
     tasks = {t.name: (t.task, t.separator) for t in contract.targets}
     assert tasks == {"genres": ("multilabel", "|"), "score": ("regression", None), "rating": ("classification", None)}
@@ -185,13 +197,15 @@ def test_infer_guesses_modalities_and_tasks_and_loads(tmp_path):
 
 def test_infer_reads_python_literal_lists_and_refuses_to_overwrite(tmp_path):
     data = tmp_path / "m.csv"
-    pd.DataFrame({
-        "id": range(10),
-        "genres": ["[{'id': 1, 'name': 'Drama'}]", "[{'id': 2, 'name': 'Comedy'}, {'id': 1, 'name': 'Drama'}]"] * 5,
-        "x": range(10),
-    }).to_csv(data, index=False)
+    pd.DataFrame(
+        {
+            "id": range(10),
+            "genres": ["[{'id': 1, 'name': 'Drama'}]", "[{'id': 2, 'name': 'Comedy'}, {'id': 1, 'name': 'Drama'}]"] * 5,
+            "x": range(10),
+        }
+    ).to_csv(data, index=False)
     text = infer_contract(data, targets=["genres"], contract_dir=tmp_path)
-    assert "list_format: \"python_literal\"" in text and "list_key: \"name\"" in text
+    assert 'list_format: "python_literal"' in text and 'list_key: "name"' in text
     out = write_inferred_contract(data, tmp_path / "m.yaml", targets=["genres"])
     assert load_contract(out).targets[0].list_key == "name"
     with pytest.raises(ContractError, match="already exists"):

@@ -19,7 +19,9 @@ def test_same_arguments_give_the_same_files(tmp_path: Path):
     b = write_demo_data(tmp_path / "b", n_rows=40, seed=3)
     c = write_demo_data(tmp_path / "c", n_rows=40, seed=4)
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
-    assert (a.parent / "images" / "item000007.png").read_bytes() == (b.parent / "images" / "item000007.png").read_bytes()
+    assert (a.parent / "images" / "item000007.png").read_bytes() == (
+        b.parent / "images" / "item000007.png"
+    ).read_bytes()
 
 
 def test_columns_images_and_targets(tmp_path: Path):
@@ -57,4 +59,8 @@ def test_demo_contract_points_at_the_layout_demo_directory():
     assert contract.source.path == demo / "demo.csv" and contract.source.image_root == demo / "images"
     assert contract.feature("image").image_size == (32, 32)
     assert (contract.split.train, contract.split.val, contract.split.test) == (0.7, 0.15, 0.15)
-    assert {t.name: t.task for t in contract.targets} == {"kind": "classification", "score": "regression", "tags": "multilabel"}
+    assert {t.name: t.task for t in contract.targets} == {
+        "kind": "classification",
+        "score": "regression",
+        "tags": "multilabel",
+    }

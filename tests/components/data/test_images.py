@@ -20,9 +20,14 @@ def test_a_base64_data_uri_is_the_images_bytes():
     assert locate("data:image/png;base64," + base64.b64encode(png).decode(), None) == png
 
 
-@pytest.mark.parametrize("cell, words", [("data:image/png;base64,@@not-base64@@", "does not decode"),
-                                         ("data:image/png,rawtext", "not base64"),
-                                         ("data:image/png;base64,", "empty")])
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        ("data:image/png;base64,@@not-base64@@", "does not decode"),
+        ("data:image/png,rawtext", "not base64"),
+        ("data:image/png;base64,", "empty"),
+    ],
+)
 def test_bad_data_uris_say_what_is_wrong(cell, words):
     with pytest.raises(ImageProblem, match=words):
         locate(cell, None)

@@ -10,9 +10,9 @@ import tensorflow as tf
 from PIL import Image
 
 from components.data.contract import Target, feature_spec
-from components.errors import ContractError, DataError
 from components.data.modalities import TransformContext, codec_for, modality_names
 from components.data.tasks import codec_for_target
+from components.errors import ContractError, DataError
 
 
 def fit(codec, spec, *batches):

@@ -9,11 +9,17 @@ import pytest
 
 from components.data.contract import Contract, Split, load_contract
 from components.data.demo import write_demo_data
+from components.data.preprocess import (
+    assign_splits,
+    encode_targets,
+    fit_state,
+    plan_splits,
+    preprocess,
+    transform_frame,
+)
+from components.data.records import make_dataset, split_ids
 from components.errors import DataError
 from components.layout import Layout
-from components.data.preprocess import (assign_splits, encode_targets, fit_state, plan_splits, preprocess,
-                                       transform_frame)
-from components.data.records import make_dataset, split_ids
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -97,7 +103,8 @@ def tiny_contract(directory: Path, frame: pd.DataFrame, split: str = "") -> Cont
     frame.to_csv(directory / "rows.csv", index=False)
     (directory / "tiny.yaml").write_text(
         "name: tiny\nsource: {path: rows.csv}\nid_column: id\nfeatures: [{name: x, modality: numerical}]\n"
-        f"targets: [{{name: label, task: classification}}]\n{split}")
+        f"targets: [{{name: label, task: classification}}]\n{split}"
+    )
     return load_contract(directory / "tiny.yaml")
 
 
@@ -121,9 +128,14 @@ def test_stratified_split_puts_every_class_in_train_and_keeps_the_fractions(tmp_
 
 
 def test_a_class_only_the_test_split_holds_is_masked_and_reported(tmp_path: Path):
-    frame = pd.DataFrame({"id": [f"r{i}" for i in range(12)], "x": np.arange(12.0),
-                          "label": ["a", "b"] * 4 + ["a", "b", "new", "new"],
-                          "fold": ["train"] * 8 + ["val", "val", "val", "test"]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(12)],
+            "x": np.arange(12.0),
+            "label": ["a", "b"] * 4 + ["a", "b", "new", "new"],
+            "fold": ["train"] * 8 + ["val", "val", "val", "test"],
+        }
+    )
     contract = tiny_contract(tmp_path, frame, "split: {column: fold}")
     result = preprocess(contract, Layout(tmp_path / "home"), data_hash="n")
     assert result.manifest.unseen == {"label": {"val": {"new": 1}, "test": {"new": 1}}}

@@ -20,23 +20,25 @@ WORDS = "red green blue bright small large wooden metal old new round square".sp
 
 def drift_contract(image_root: Path) -> Contract:
     """A contract with one column of every modality and every target task."""
-    return Contract.model_validate({
-        "name": "drift",
-        "source": {"path": str(image_root.parent / "rows.csv"), "image_root": str(image_root)},
-        "id_column": "id",
-        "features": [
-            {"name": "photo", "modality": "image"},
-            {"name": "description", "modality": "text"},
-            {"name": "price", "modality": "numerical"},
-            {"name": "color", "modality": "categorical"},
-            {"name": "listed_on", "modality": "datetime", "datetime_format": "%Y-%m-%d"},
-        ],
-        "targets": [
-            {"name": "kind", "task": "classification"},
-            {"name": "score", "task": "regression"},
-            {"name": "tags", "task": "multilabel", "separator": "|"},
-        ],
-    })
+    return Contract.model_validate(
+        {
+            "name": "drift",
+            "source": {"path": str(image_root.parent / "rows.csv"), "image_root": str(image_root)},
+            "id_column": "id",
+            "features": [
+                {"name": "photo", "modality": "image"},
+                {"name": "description", "modality": "text"},
+                {"name": "price", "modality": "numerical"},
+                {"name": "color", "modality": "categorical"},
+                {"name": "listed_on", "modality": "datetime", "datetime_format": "%Y-%m-%d"},
+            ],
+            "targets": [
+                {"name": "kind", "task": "classification"},
+                {"name": "score", "task": "regression"},
+                {"name": "tags", "task": "multilabel", "separator": "|"},
+            ],
+        }
+    )
 
 
 def write_images(folder: Path, brightness: float, prefix: str, count: int = 6, seed: int = 0) -> list[str]:
@@ -51,23 +53,33 @@ def write_images(folder: Path, brightness: float, prefix: str, count: int = 6, s
     return names
 
 
-def drift_rows(n: int, seed: int, images: list[str], price_shift: float = 0.0, score_shift: float = 0.0,
-               colors=("red", "green", "blue"), words=WORDS, labels=("x", "y", "z")) -> pd.DataFrame:
+def drift_rows(
+    n: int,
+    seed: int,
+    images: list[str],
+    price_shift: float = 0.0,
+    score_shift: float = 0.0,
+    colors=("red", "green", "blue"),
+    words=WORDS,
+    labels=("x", "y", "z"),
+) -> pd.DataFrame:
     """`n` raw rows as a CSV reader gives them; the keyword arguments move one column's distribution."""
     rng = np.random.default_rng(seed)
     price = rng.normal(100 + price_shift, 10, n).round(2).astype(object)
     price[rng.random(n) < 0.05] = None
-    return pd.DataFrame({
-        "id": [str(i) for i in range(n)],
-        "photo": rng.choice(images, n),
-        "description": [" ".join(rng.choice(list(words), rng.integers(3, 9))) for _ in range(n)],
-        "price": price,
-        "color": rng.choice(list(colors), n),
-        "listed_on": [f"2024-{m:02d}-{d:02d}" for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n))],
-        "kind": rng.choice(["antique", "gadget"], n),
-        "score": rng.normal(score_shift, 1, n),
-        "tags": ["|".join(sorted(set(rng.choice(list(labels), rng.integers(1, 3))))) for _ in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "photo": rng.choice(images, n),
+            "description": [" ".join(rng.choice(list(words), rng.integers(3, 9))) for _ in range(n)],
+            "price": price,
+            "color": rng.choice(list(colors), n),
+            "listed_on": [f"2024-{m:02d}-{d:02d}" for m, d in zip(rng.integers(1, 13, n), rng.integers(1, 29, n))],
+            "kind": rng.choice(["antique", "gadget"], n),
+            "score": rng.normal(score_shift, 1, n),
+            "tags": ["|".join(sorted(set(rng.choice(list(labels), rng.integers(1, 3))))) for _ in range(n)],
+        }
+    )
 
 
 @pytest.fixture()
@@ -117,8 +129,12 @@ def test_every_column_is_profiled_by_its_modality(setup):
 
 def test_a_profile_round_trips_through_json(setup):
     contract, root, images = setup
-    reference = profile_frame(contract, drift_rows(100, 0, images), image_base=root,
-                              embeddings={"description": np.random.default_rng(0).normal(size=(100, 4))})
+    reference = profile_frame(
+        contract,
+        drift_rows(100, 0, images),
+        image_base=root,
+        embeddings={"description": np.random.default_rng(0).normal(size=(100, 4))},
+    )
     current = profile_frame(contract, drift_rows(100, 1, images), image_base=root, reference=reference)
     for profile in (reference, current):
         assert json.loads(json.dumps(profile, allow_nan=False)) == profile
@@ -147,8 +163,15 @@ def test_images_come_from_paths_bytes_and_data_uris_and_bad_ones_are_counted(tmp
     png = buffer.getvalue()
     Image.new("L", (4, 2), 0).save(tmp_path / "black.png")  # greyscale: read as RGB
     frame = drift_rows(7, 0, ["black.png"])
-    frame["photo"] = [png, "data:image/png;base64," + base64.b64encode(png).decode(), "black.png",
-                      "gone.png", b"not a png", "../outside.png", None]
+    frame["photo"] = [
+        png,
+        "data:image/png;base64," + base64.b64encode(png).decode(),
+        "black.png",
+        "gone.png",
+        b"not a png",
+        "../outside.png",
+        None,
+    ]
     photo = profile_frame(contract, frame, image_base=tmp_path)["columns"]["photo"]
     assert photo["missing_rate"] == 1 / 7 and photo["sampled"] == 6
     assert photo["unreadable"] == 3 and photo["unreadable_rate"] == 0.5
@@ -174,7 +197,8 @@ def test_a_reference_adds_shares_in_its_bins_categories_and_vocabulary(setup):
     price = current["columns"]["price"]
     assert price["fractions_in_reference"] == [0.0] * 9 + [1.0]  # every price above the reference's top bin
     assert current["columns"]["color"]["outside_reference"] == pytest.approx(
-        current["columns"]["color"]["frequencies"]["purple"])
+        current["columns"]["color"]["frequencies"]["purple"]
+    )
     text = current["columns"]["description"]
     assert text["oov_rate_vs_reference"] == pytest.approx(text["vocabulary"]["zzz"])
     assert sum(text["length"]["fractions_in_reference"]) == pytest.approx(1.0)

@@ -8,10 +8,17 @@ import tensorflow as tf
 
 from components.data.contract import load_contract
 from components.data.demo import write_demo_data
+from components.data.preprocess import preprocess
+from components.data.records import (
+    input_signature,
+    load_manifest,
+    load_state,
+    make_dataset,
+    read_tabular,
+    tabular_columns,
+)
 from components.errors import DataError
 from components.layout import Layout
-from components.data.preprocess import preprocess
-from components.data.records import input_signature, load_manifest, load_state, make_dataset, read_tabular, tabular_columns
 
 ROOT = Path(__file__).resolve().parents[3]
 

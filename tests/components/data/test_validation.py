@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from components.data.contract import load_contract
-from components.errors import DataError, DataValidationError
 from components.data.validation import ValidationReport, data_hash, validate
+from components.errors import DataError, DataValidationError
 
 CONTRACT = """\
 name: tiny
@@ -43,15 +43,17 @@ def table(tmp_path: Path, n: int = 12) -> pd.DataFrame:
     (tmp_path / "imgs").mkdir(exist_ok=True)
     for i in range(n):
         Image.new("RGB", (8, 8), (i * 20, 10, 10)).save(tmp_path / "imgs" / f"{i}.png")
-    return pd.DataFrame({
-        "id": [f"r{i}" for i in range(n)],
-        "poster": [f"{i}.png" for i in range(n)],
-        "note": [f"note number {i}" for i in range(n)],
-        "size": [str(i * 5) for i in range(n)],
-        "colour": ["red", "blue"] * (n // 2),
-        "label": ["yes", "no", "no"] * (n // 3),
-        "tags": ["a|b", "b", "c|a"] * (n // 3),
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "poster": [f"{i}.png" for i in range(n)],
+            "note": [f"note number {i}" for i in range(n)],
+            "size": [str(i * 5) for i in range(n)],
+            "colour": ["red", "blue"] * (n // 2),
+            "label": ["yes", "no", "no"] * (n // 3),
+            "tags": ["a|b", "b", "c|a"] * (n // 3),
+        }
+    )
 
 
 def contract_for(tmp_path: Path, frame: pd.DataFrame | None, *, on_bad_rows="fail", extra="", fmt="csv"):
@@ -83,11 +85,11 @@ def test_clean_data_passes_and_writes_results_and_data_docs(tmp_path):
 
 def test_failure_summary_names_checks_columns_counts_values_and_ids(tmp_path):
     frame = table(tmp_path)
-    frame.loc[3, "size"] = "twelve"        # not a number
-    frame.loc[4, "size"] = "250"           # above max
-    frame.loc[5, "colour"] = "purple"      # not allowed
-    frame.loc[6, "label"] = None           # target missing
-    frame.loc[7, "size"] = "inf"           # not finite
+    frame.loc[3, "size"] = "twelve"  # not a number
+    frame.loc[4, "size"] = "250"  # above max
+    frame.loc[5, "colour"] = "purple"  # not allowed
+    frame.loc[6, "label"] = None  # target missing
+    frame.loc[7, "size"] = "inf"  # not finite
     message, report = failing(contract_for(tmp_path, frame), tmp_path / "out")
     assert not report.success and report.n_rows == 12
     by_check = {(f.expectation, f.column): f for f in report.failures}
@@ -121,8 +123,8 @@ def test_quarantine_sets_bad_rows_aside_and_counts_add_up(tmp_path):
 
 def test_column_level_failures_fail_even_with_quarantine(tmp_path):
     frame = table(tmp_path).drop(columns=["note"])
-    frame["size"] = "big"            # wrong dtype: no value is a number
-    frame["label"] = "yes"           # single-class target
+    frame["size"] = "big"  # wrong dtype: no value is a number
+    frame["label"] = "yes"  # single-class target
     message, report = failing(contract_for(tmp_path, frame, on_bad_rows="quarantine"), tmp_path / "out")
     checks = {(f.expectation, f.column) for f in report.failures}
     assert ("expect_column_to_exist", "note") in checks
@@ -151,17 +153,29 @@ def test_bad_images_each_get_a_reason(tmp_path):
     Image.new("RGB", (2, 2)).save(root / "tiny.png")
     (tmp_path / "outside.png").write_bytes(good)
     os.symlink(tmp_path / "outside.png", root / "link.png")
-    frame["poster"] = ["empty.png", "text.png", "cut.jpg", "tiny.png", "../outside.png", "link.png",
-                       str(root / "0.png"), "nope.png", "1.png", "2.png", "3.png", "4.png"]
+    frame["poster"] = [
+        "empty.png",
+        "text.png",
+        "cut.jpg",
+        "tiny.png",
+        "../outside.png",
+        "link.png",
+        str(root / "0.png"),
+        "nope.png",
+        "1.png",
+        "2.png",
+        "3.png",
+        "4.png",
+    ]
     contract = contract_for(tmp_path, frame, on_bad_rows="quarantine")
     report = validate(contract, tmp_path / "out")
     quarantine = pd.read_parquet(report.quarantine_path).set_index("id")
     assert report.n_quarantined == 8 and report.n_used == 4
     assert "0 bytes" in quarantine.loc["r0", "reason"]
     assert "not an image" in quarantine.loc["r1", "reason"]
-    assert quarantine.loc["r2", "check"] == "image_decodes"          # truncated JPEG
+    assert quarantine.loc["r2", "check"] == "image_decodes"  # truncated JPEG
     assert quarantine.loc["r3", "check"] == "image_size_between"
-    for row in ("r4", "r5"):                                         # ../ and a symlink out of the root
+    for row in ("r4", "r5"):  # ../ and a symlink out of the root
         assert quarantine.loc[row, "check"] == "image_path_inside_root"
     assert "absolute path" in quarantine.loc["r6", "reason"]
     assert quarantine.loc["r7", "check"] == "image_exists"
@@ -232,8 +246,14 @@ def test_duplicate_ids_across_parquet_batches(tmp_path):
 
 def test_hand_written_suite_beside_the_contract_is_applied(tmp_path):
     contract = contract_for(tmp_path, table(tmp_path))
-    suite = {"expectations": [{"type": "expect_column_values_to_match_regex",
-                               "kwargs": {"column": "note", "regex": "^note number [0-5]$"}}]}
+    suite = {
+        "expectations": [
+            {
+                "type": "expect_column_values_to_match_regex",
+                "kwargs": {"column": "note", "regex": "^note number [0-5]$"},
+            }
+        ]
+    }
     (tmp_path / "tiny.suite.json").write_text(__import__("json").dumps(suite))
     message, report = failing(contract, tmp_path / "out")
     (failure,) = report.failures

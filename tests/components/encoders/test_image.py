@@ -20,7 +20,7 @@ def _scene(seed: int) -> np.ndarray:
     yy, xx = np.mgrid[:64, :64]
     image = np.stack([xx * 3, yy * 2, (xx + yy) * 2], axis=-1).astype(np.float32) * rng.uniform(0.5, 1.5, 3)
     cy, cx, radius = rng.integers(12, 30), rng.integers(8, 24), rng.integers(6, 12)
-    image[(yy - cy) ** 2 + (xx - cx) ** 2 < radius ** 2] = rng.integers(0, 256, 3)
+    image[(yy - cy) ** 2 + (xx - cx) ** 2 < radius**2] = rng.integers(0, 256, 3)
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -93,8 +93,9 @@ def test_image_encoder_reloads_from_keras_file_in_safe_mode(encoders, tmp_path):
     images = np.stack([_scene(8)])
     encoders.image_model.save(tmp_path / "lite0.keras")
     reloaded = keras.saving.load_model(tmp_path / "lite0.keras", safe_mode=True)
-    np.testing.assert_allclose(reloaded.predict(images, verbose=0), encoders.image_model.predict(images, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        reloaded.predict(images, verbose=0), encoders.image_model.predict(images, verbose=0), atol=1e-6
+    )
 
 
 def test_weight_cache_is_reused_and_rebuilt_when_stale(encoders, tmp_path):
@@ -122,7 +123,19 @@ def test_fine_tune_mode_frees_only_the_top_blocks(encoders):
     assert encoders.image_model.trainable_weights == []
     model = enc.image_encoder((64, 64), trainable_blocks=2, home=encoders.home)
     trainable = {weight.path.split("/")[0] for weight in model.trainable_weights}
-    assert trainable == {"block14_expand_conv", "block14_expand_bn", "block14_dw_conv", "block14_dw_bn",
-                         "block14_project_conv", "block14_project_bn", "block15_expand_conv", "block15_expand_bn",
-                         "block15_dw_conv", "block15_dw_bn", "block15_project_conv", "block15_project_bn",
-                         "head_conv", "head_bn"}
+    assert trainable == {
+        "block14_expand_conv",
+        "block14_expand_bn",
+        "block14_dw_conv",
+        "block14_dw_bn",
+        "block14_project_conv",
+        "block14_project_bn",
+        "block15_expand_conv",
+        "block15_expand_bn",
+        "block15_dw_conv",
+        "block15_dw_bn",
+        "block15_project_conv",
+        "block15_project_bn",
+        "head_conv",
+        "head_bn",
+    }

@@ -15,8 +15,12 @@ import components.encoders as enc
 from components.errors import InputError
 from tests.conftest import PROJECT_ROOT
 
-SENTENCES = ["A man is playing a guitar on stage.", "Someone performs a song on the guitar.",
-             "The central bank raised interest rates again.", ""]
+SENTENCES = [
+    "A man is playing a guitar on stage.",
+    "Someone performs a song on the guitar.",
+    "The central bank raised interest rates again.",
+    "",
+]
 
 
 def test_embeddings_are_deterministic_unit_vectors(encoders):
@@ -71,9 +75,16 @@ def test_model_and_frozen_embeddings_agree(encoders):
 
 
 # Very different token counts (1, a few, ~40, ~90, past the 128-token truncation) so several length buckets.
-MIXED = ["", "Rain.", "A retired detective returns to the small coastal town where his brother vanished, and "
-         "finds that the villagers he once trusted are hiding a secret that could tear the town apart.",
-         "An epic story of two families, " * 12, "word " * 300, "naïve café 東京 🎉", "the end"]
+MIXED = [
+    "",
+    "Rain.",
+    "A retired detective returns to the small coastal town where his brother vanished, and "
+    "finds that the villagers he once trusted are hiding a secret that could tear the town apart.",
+    "An epic story of two families, " * 12,
+    "word " * 300,
+    "naïve café 東京 🎉",
+    "the end",
+]
 
 
 @pytest.mark.parametrize("bfloat16", [False, True])
@@ -129,8 +140,14 @@ def test_saved_text_encoder_scores_the_same_in_a_fresh_process(encoders, tmp_pat
         banned = [name for name in ("mlflow", "prefect", "components.automl", "components.data") if name in sys.modules]
         print(json.dumps({{"attempts": attempts, "banned": banned}}))
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"attempts": [], "banned": []}

@@ -26,8 +26,15 @@ def lite0_logits_and_features(state: dict, pixels):
         return F.conv2d(_same_pad(x, weight.shape[-1], stride), weight, stride=stride, groups=groups)
 
     def bn(x, prefix):
-        return F.batch_norm(x, state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"],
-                            state[f"{prefix}.weight"], state[f"{prefix}.bias"], training=False, eps=BN_EPSILON)
+        return F.batch_norm(
+            x,
+            state[f"{prefix}.running_mean"],
+            state[f"{prefix}.running_var"],
+            state[f"{prefix}.weight"],
+            state[f"{prefix}.bias"],
+            training=False,
+            eps=BN_EPSILON,
+        )
 
     x = (pixels - 127.0) / 128.0
     x = F.relu6(bn(conv(x, state["_conv_stem.weight"], stride=2), "_bn0"))
@@ -35,8 +42,12 @@ def lite0_logits_and_features(state: dict, pixels):
         prefix, inputs = f"_blocks.{block.index}", x
         if block.expand_ratio != 1:
             x = F.relu6(bn(conv(x, state[f"{prefix}._expand_conv.weight"]), f"{prefix}._bn0"))
-        x = F.relu6(bn(conv(x, state[f"{prefix}._depthwise_conv.weight"], stride=block.stride,
-                            groups=x.shape[1]), f"{prefix}._bn1"))
+        x = F.relu6(
+            bn(
+                conv(x, state[f"{prefix}._depthwise_conv.weight"], stride=block.stride, groups=x.shape[1]),
+                f"{prefix}._bn1",
+            )
+        )
         x = bn(conv(x, state[f"{prefix}._project_conv.weight"]), f"{prefix}._bn2")
         if block.has_skip:
             x = x + inputs

@@ -66,8 +66,9 @@ def test_classification_probabilities_cover_every_class(split):
 
 def test_text_only_classification_falls_back_to_logistic_regression(split):
     (train, labels, _, _), (test, labels_test, _, _) = split
-    fit = fit_classical("classification", ClassicalInputs(texts=train.texts), labels[:, 0],
-                        ClassicalInputs(texts=test.texts), seed=0)
+    fit = fit_classical(
+        "classification", ClassicalInputs(texts=train.texts), labels[:, 0], ClassicalInputs(texts=test.texts), seed=0
+    )
     assert fit.description.startswith("logistic regression")
     assert evaluate_task("classification", labels_test[:, 0], fit.y_pred).metrics["accuracy"] > 0.9
 
@@ -97,7 +98,9 @@ def test_bad_input_is_refused_with_a_message(split):
     with pytest.raises(InputError, match="class indices"):
         fit_classical("classification", train, kind.astype(float), test)
     with pytest.raises(InputError, match="numeric"):
-        odd = ClassicalInputs(texts=train.texts, numbers=np.full((240, 3), "x", dtype=object), categories=train.categories)
+        odd = ClassicalInputs(
+            texts=train.texts, numbers=np.full((240, 3), "x", dtype=object), categories=train.categories
+        )
         fit_classical("multilabel", odd, labels, test)
 
 

@@ -37,10 +37,20 @@ def test_data_from_the_same_distribution_does_not_drift(data):
     assert report.drifted == [], report.markdown()
     assert report.markdown().startswith("No drift")
     statistics = {(c.column, c.statistic) for c in report.checks}
-    assert {("price", "psi"), ("price", "ks"), ("color", "new_category_share"), ("description", "oov_rate_increase"),
-            ("description", "length_psi"), ("photo", "colour_shift"), ("photo", "aspect_ks"),
-            ("score", "target_psi"), ("score", "target_mean_shift"), ("tags", "target_psi"),
-            ("kind", "target_psi"), ("listed_on", "missing_rate_increase")} <= statistics
+    assert {
+        ("price", "psi"),
+        ("price", "ks"),
+        ("color", "new_category_share"),
+        ("description", "oov_rate_increase"),
+        ("description", "length_psi"),
+        ("photo", "colour_shift"),
+        ("photo", "aspect_ks"),
+        ("score", "target_psi"),
+        ("score", "target_mean_shift"),
+        ("tags", "target_psi"),
+        ("kind", "target_psi"),
+        ("listed_on", "missing_rate_increase"),
+    } <= statistics
 
 
 def test_a_shifted_number_drifts_on_psi_and_ks(data):
@@ -65,7 +75,9 @@ def test_a_tail_category_of_a_many_valued_column_is_not_new(data):
     profile, _ = data
     colors = [f"c{i}" for i in range(150)]  # more than the 100 categories a profile keeps a share of
     reference = profile(seed=0, rows=3000, colors=colors)
-    assert len(reference["columns"]["color"]["frequencies"]) == 101 and len(reference["columns"]["color"]["known"]) == 150
+    assert (
+        len(reference["columns"]["color"]["frequencies"]) == 101 and len(reference["columns"]["color"]["known"]) == 150
+    )
     for current in (profile(rows=3000, colors=colors, reference=reference), profile(rows=3000, colors=colors)):
         new = next(c for c in compare(reference, current).checks if c.statistic == "new_category_share")
         assert new.value == 0.0 and not new.drifted
@@ -100,8 +112,12 @@ def test_embedding_centroids_that_move_apart_drift(data):
 def test_targets_drift_on_label_shares_and_mean_shift(data):
     profile, reference = data
     report = compare(reference, profile(score_shift=1.0, labels=("x", "y", "w"), reference=reference))
-    assert {("score", "target_mean_shift"), ("score", "target_psi"), ("tags", "new_label_share"),
-            ("tags", "target_psi")} <= flagged(report), report.markdown()
+    assert {
+        ("score", "target_mean_shift"),
+        ("score", "target_psi"),
+        ("tags", "new_label_share"),
+        ("tags", "target_psi"),
+    } <= flagged(report), report.markdown()
     shift = next(c for c in report.checks if c.statistic == "target_mean_shift")
     assert shift.value == pytest.approx(1.0, abs=0.2)
 
@@ -115,7 +131,9 @@ def test_a_column_in_one_profile_only_is_a_missing_column(data):
     assert missing == {"color": "absent from the current data", "brand": "absent from the reference data"}
     current["columns"]["price"] = current["columns"]["kind"]
     changed = [c for c in compare(reference, current).drifted if c.column == "price"]
-    assert [(c.statistic, c.note) for c in changed] == [("modality_changed", "numerical in the reference, categorical now")]
+    assert [(c.statistic, c.note) for c in changed] == [
+        ("modality_changed", "numerical in the reference, categorical now")
+    ]
 
 
 def test_the_report_reads_as_metrics_markdown_and_json(data):

@@ -347,8 +347,11 @@ def test_baseline_rejects_unknown_task_and_empty_train():
 def test_leaderboard_best_is_the_lowest_loss_when_minimising(tmp_path):
     from components.evaluation import rank_trials
 
-    trials = [{"trial_id": "0", "score": 2.3, "status": "COMPLETED"}, {"trial_id": "1", "score": 1.9, "status": "COMPLETED"},
-              {"trial_id": "2", "score": None, "status": "FAILED"}]
+    trials = [
+        {"trial_id": "0", "score": 2.3, "status": "COMPLETED"},
+        {"trial_id": "1", "score": 1.9, "status": "COMPLETED"},
+        {"trial_id": "2", "score": None, "status": "FAILED"},
+    ]
     assert [t["trial_id"] for t in rank_trials(trials, "min")] == ["1", "0", "2"]
     assert [t["trial_id"] for t in rank_trials(trials, "max")] == ["0", "1", "2"]
     path = plot_trial_leaderboard(trials, tmp_path, direction="min", objective="val_combined_loss")

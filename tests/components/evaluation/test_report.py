@@ -15,9 +15,23 @@ from components.evaluation.report import RunReport, render_html, write_html
 from tests.browser import chromium, loaded_images, needs_chromium
 
 EVIL = "<script>alert('x')</script>"
-HEADINGS = ["Contract", "Data", "Validation", "Drift", "Search", "Evaluation", "Contributions", "Decision",
-            "How to score", "Environment", "Links"]
-LINKS = {"MLflow run": "http://127.0.0.1:5000/#/experiments/1/runs/abc", "Prefect flow run": "https://prefect.local/runs/1"}
+HEADINGS = [
+    "Contract",
+    "Data",
+    "Validation",
+    "Drift",
+    "Search",
+    "Evaluation",
+    "Contributions",
+    "Decision",
+    "How to score",
+    "Environment",
+    "Links",
+]
+LINKS = {
+    "MLflow run": "http://127.0.0.1:5000/#/experiments/1/runs/abc",
+    "Prefect flow run": "https://prefect.local/runs/1",
+}
 
 
 def _png(path: Path, title: str) -> str:
@@ -31,26 +45,41 @@ def _png(path: Path, title: str) -> str:
 def _report(tmp_path: Path, **overrides) -> RunReport:
     fields = dict(
         title="braid-demo run 3f2a",
-        contract={"name": "demo", "description": "reviews with photos",
-                  "features": [{"name": EVIL, "modality": "text", "encoders": ["tfidf"]},
-                               {"name": "price", "modality": "numerical"}],
-                  "targets": [{"name": "genre", "task": "classification"}]},
+        contract={
+            "name": "demo",
+            "description": "reviews with photos",
+            "features": [
+                {"name": EVIL, "modality": "text", "encoders": ["tfidf"]},
+                {"name": "price", "modality": "numerical"},
+            ],
+            "targets": [{"name": "genre", "task": "classification"}],
+        },
         data={"rows": {"train": 80, "validation": 10, "test": 10}, "quarantined_rows": 2, "source": "data/demo.csv"},
         validation_markdown="| expectation | result |\n|---|---|\n| not null | passed |",
         data_docs=str(tmp_path / "gx" / "index.html"),
         drift_markdown="No drift in **price**.",
-        leaderboard=[{"trial_id": "t0", "status": "COMPLETED", "score": 0.8123, "metrics": {"genre/f1": 0.77},
-                      "pareto": True, "hyperparameters": {"learning_rate": 0.001, "text_block": "cnn"}},
-                     {"trial_id": "t1", "status": "FAILED", "score": None}],
+        leaderboard=[
+            {
+                "trial_id": "t0",
+                "status": "COMPLETED",
+                "score": 0.8123,
+                "metrics": {"genre/f1": 0.77},
+                "pareto": True,
+                "hyperparameters": {"learning_rate": 0.001, "text_block": "cnn"},
+            },
+            {"trial_id": "t1", "status": "FAILED", "score": None},
+        ],
         leaderboard_objective="val_combined_score (higher is better)",
         metrics_markdown=f"| head | metric | model | baseline | classical |\n|---|---|---|---|---|\n"
-                         f"| {EVIL} | f1 | 0.77 | 0.33 | 0.70 |",
+        f"| {EVIL} | f1 | 0.77 | 0.33 | 0.70 |",
         contributions_markdown="| feature | drop |\n|---|---|\n| price | 0.05 |",
         decision_markdown="Promoted: **0.81** beats the champion's 0.79.",
         how_to_score=["braid score --model models:/demo/3 data.csv", "import components as ak"],
         environment={"python": "3.11.9", "tensorflow": "2.20.0", "device": "cpu"},
-        plots={"search": [_png(tmp_path / "leaderboard.png", "leaderboard")],
-               "evaluation": [_png(tmp_path / "confusion.png", "confusion"), str(tmp_path / "gone.png")]},
+        plots={
+            "search": [_png(tmp_path / "leaderboard.png", "leaderboard")],
+            "evaluation": [_png(tmp_path / "confusion.png", "confusion"), str(tmp_path / "gone.png")],
+        },
         links=LINKS,
     )
     return RunReport(**{**fields, **overrides})
@@ -97,8 +126,10 @@ def test_the_page_shows_every_section_escapes_names_and_embeds_its_images(tmp_pa
 
 
 def test_markdown_cannot_inject_html_or_make_the_page_load_anything(tmp_path):
-    text = ("raw <img src=http://evil.example/x.png> and ![pic](http://evil.example/y.png) "
-            "[bad](javascript:alert(1)) [ok](https://example.org) <b onclick=x>bold</b>")
+    text = (
+        "raw <img src=http://evil.example/x.png> and ![pic](http://evil.example/y.png) "
+        "[bad](javascript:alert(1)) [ok](https://example.org) <b onclick=x>bold</b>"
+    )
     html = render_html(RunReport(title="t", decision_markdown=text))
     found = _attributes(html)
     assert found.src == [], "neither raw HTML nor a markdown image becomes an <img>"

@@ -20,8 +20,16 @@ def test_classical_models_beat_the_trivial_baseline_on_the_demo(tmp_path, demo_c
     test_rows = holdout_rows(contract, records.split_ids(prepared.directory, "test"))
     train_truth = split_targets(prepared.directory, "train", state)
     truth = split_targets(prepared.directory, "test", state)
-    reports, recipes = classical_reports(contract, state, train_rows, test_rows, train_truth, truth,
-                                         {name: np.zeros(len(y), bool) for name, y in truth.items()}, seed=0)
+    reports, recipes = classical_reports(
+        contract,
+        state,
+        train_rows,
+        test_rows,
+        train_truth,
+        truth,
+        {name: np.zeros(len(y), bool) for name, y in truth.items()},
+        seed=0,
+    )
     assert set(reports) == set(recipes) == {"kind", "score", "tags"}
     assert reports["kind"].n_samples == len(test_rows)
     # The demo's score is a function of the numbers and the date; tags partly of the text words.

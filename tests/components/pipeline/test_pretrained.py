@@ -41,8 +41,9 @@ def test_embeddings_are_stored_and_serving_computes_the_same(prepared):
     x, _ = next(iter(records.make_dataset(result.directory, "test", batch_size=64)))
     stored = x["description__minilm"].numpy()
     assert stored.shape[1] == 384 and np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-4)
-    served = transform_frame(state, holdout_rows(contract, records.split_ids(result.directory, "test")),
-                             contract.source.image_base)
+    served = transform_frame(
+        state, holdout_rows(contract, records.split_ids(result.directory, "test")), contract.source.image_base
+    )
     np.testing.assert_allclose(served["description__minilm"], stored, atol=1e-5)
 
 
