@@ -299,20 +299,22 @@ def split_arrays(xs: dict, ys: dict, fraction: float, heads: list[Head] = ()):
 
 
 def _stratified(order: np.ndarray, labels: list[str], held: int) -> list[int]:
-    """`held` rows of `order` (a permutation), each class giving its share and keeping one row for training."""
+    """Exactly `held` rows of `order` (a permutation): each class its share, keeping a row for training,
+    then the next rows of the permutation, those whose class can spare one first."""
     by_class: dict[str, list[int]] = {}
     for row, label in zip(order, labels):
         by_class.setdefault(label, []).append(int(row))
     share = held / len(order)
-    quotas = {label: min(int(len(rows) * share), len(rows) - 1) for label, rows in by_class.items()}
-    # The rows left over go to the classes whose share was rounded down most, then to any that can spare one.
-    remainder = sorted(by_class, key=lambda label: -(len(by_class[label]) * share - quotas[label]))
-    for label in remainder * 2:
-        if sum(quotas.values()) >= held:
-            break
-        if quotas[label] < len(by_class[label]) - 1:
-            quotas[label] += 1
-    return [row for label, rows in by_class.items() for row in rows[: quotas[label]]]
+    chosen = {row for rows in by_class.values() for row in rows[: min(int(len(rows) * share), len(rows) - 1)]}
+    training = {label: len(rows) - len(chosen.intersection(rows)) for label, rows in by_class.items()}
+    for spare_only in (True, False):  # when every class is down to one row, rows of any class
+        for row, label in zip(order, labels):
+            if len(chosen) >= held:
+                return sorted(chosen)
+            if int(row) not in chosen and (training[label] > 1 or not spare_only):
+                chosen.add(int(row))
+                training[label] -= 1
+    return sorted(chosen)
 
 
 def _class_labels(ys: dict, heads) -> dict[str, list[str]]:

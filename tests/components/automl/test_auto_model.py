@@ -222,3 +222,11 @@ def test_the_validation_split_of_rows_sorted_by_class_holds_every_class():
         {"x": np.arange(500)}, {"r": np.arange(500.0)}, 0.2, [ak.RegressionHead(name="r")]
     )
     assert len(val_x["x"]) == 100 and val_x["x"].min() < 300
+
+
+def test_the_validation_split_keeps_its_size_when_every_class_has_one_row():
+    from components.automl.adapters import split_arrays
+
+    head = ak.ClassificationHead(name="name")
+    (train_x, _), (val_x, _) = split_arrays({"x": np.arange(10)}, {"name": np.arange(10)}, 0.2, [head])
+    assert len(val_x["x"]) == 2 and len(train_x["x"]) == 8
