@@ -27,10 +27,11 @@ from rich.table import Table
 
 from components.errors import BraidError
 from components.layout import Layout, check_writable
+from components.settings import TELEMETRY_OFF
 from flows.local_api import local_api
 
 if TYPE_CHECKING:
-    from flows.stack import Stack
+    from components.infra.stack import Stack
 
 app = typer.Typer(
     add_completion=False,
@@ -60,10 +61,7 @@ def _main() -> None:
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _OFFLINE_ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
+    **TELEMETRY_OFF,
     "TF_CPP_MIN_LOG_LEVEL": "2",
     # Prefect's console stays quiet (Braid prints its own summary); its API and UI still get INFO logs.
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
@@ -541,7 +539,7 @@ def stack_up(
     """Start PostgreSQL, an MLflow and a Prefect server on it, and a worker on the braid-process pool."""
 
     def _do() -> None:
-        from flows.stack import Ports, up
+        from components.infra.stack import Ports, up
 
         home = Layout.default().home
         check_writable(home)
@@ -560,7 +558,7 @@ def stack_down() -> None:
     """Stop the worker, both servers and PostgreSQL (their data stay for the next `up`)."""
 
     def _do() -> None:
-        from flows.stack import down
+        from components.infra.stack import down
 
         home = Layout.default().home
         stopped = down(home)
@@ -579,7 +577,7 @@ def stack_status() -> None:
     """Which of the stack's processes run; exit code 0 when all of them do, 1 otherwise."""
 
     def _do() -> bool:
-        from flows.stack import read_state, status
+        from components.infra.stack import read_state, status
 
         home = Layout.default().home
         stack = read_state(home)
