@@ -18,7 +18,7 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         from components.automl.export import load_model
-        from components.data.preprocess import PreprocessState
+        from components.data.state import PreprocessState
 
         self.model = load_model(context.artifacts["keras_model"])
         self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
