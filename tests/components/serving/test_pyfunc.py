@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import keras
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,10 +16,13 @@ import components.serving
 from components.data.contract import load_contract
 from components.data.preprocess import fit_state, transform_frame
 from components.errors import BraidError
+from components.layout import Layout
 from components.pipeline.assess import serving_config
+from components.pipeline.gate import CHAMPION
 from components.pipeline.rows import input_columns
+from components.pipeline.runs import registered_name, tracker_for
+from components.pipeline.score import score_file
 from components.serving import ERROR_COLUMN, SERVING_PARAMS, predict_frame
-from components.tracking import Tracker
 
 
 def _tiny_model(x: dict, config) -> keras.Model:
@@ -38,6 +40,8 @@ def _tiny_model(x: dict, config) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, demo_contract_factory):
+    """The demo's pyfunc logged, registered as `champion` (a SQLite store of its own) and behind MLflow's
+    scoring app; yields (client, two raw rows, contract, layout)."""
     folder = tmp_path_factory.mktemp("pyfunc")
     contract = load_contract(demo_contract_factory(folder, rows=40, image_size=8))
     state = fit_state(contract)
@@ -48,20 +52,28 @@ def served(tmp_path_factory, demo_contract_factory):
     (folder / "state.json").write_text(state.to_json(), encoding="utf-8")
     (folder / "serving.json").write_text(config.to_json(), encoding="utf-8")
     example = rows.drop(columns=[contract.id_column])
-    mlflow.pyfunc.save_model(
-        folder / "pyfunc",
-        python_model=str(Path(components.serving.__file__).with_name("model_code.py")),
-        artifacts={
-            k: str(folder / f)
-            for k, f in (("keras_model", "model.keras"), ("state", "state.json"), ("serving", "serving.json"))
-        },  # fmt: skip
-        signature=Tracker.pyfunc_signature(
-            input_columns(contract, example), example, predict_frame(model, state, config, example), SERVING_PARAMS
-        ),
-        input_example=example,
-    )
-    client = TestClient(scoring_server.init(mlflow.pyfunc.load_model(str(folder / "pyfunc"))))
-    return client, rows, folder / "pyfunc"
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)  # the layout's own store
+        layout = Layout(folder / "home")
+        tracker = tracker_for(layout)
+        run_id = tracker.start_run(tracker.experiment_id("braid-serving-test"), "serving-test")
+        uri = tracker.log_pyfunc(
+            run_id,
+            name=registered_name(contract),
+            python_model=str(Path(components.serving.__file__).with_name("model_code.py")),
+            artifacts={
+                "keras_model": str(folder / "model.keras"),
+                "state": str(folder / "state.json"),
+                "serving": str(folder / "serving.json"),
+            },  # fmt: skip
+            signature=tracker.pyfunc_signature(
+                input_columns(contract, example), example, predict_frame(model, state, config, example), SERVING_PARAMS
+            ),
+            input_example=example,
+        )
+        tracker.set_alias(registered_name(contract), CHAMPION, tracker.register(uri, registered_name(contract)))
+        client = TestClient(scoring_server.init(tracker.load_pyfunc(uri)))
+        yield client, rows, contract, layout
 
 
 def _post(client: TestClient, rows: pd.DataFrame, **params):
@@ -78,7 +90,7 @@ def _one_bad(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_a_bad_row_is_refused_with_its_row_and_column_and_no_stack_trace(served):
-    client, rows, _ = served
+    client, rows, _, _ = served
     response = _post(client, _one_bad(rows))
     assert response.status_code == 400, response.text
     body = response.json()
@@ -95,7 +107,7 @@ def test_a_bad_row_is_refused_with_its_row_and_column_and_no_stack_trace(served)
 
 
 def test_skip_scores_the_good_rows_and_names_the_bad_ones(served):
-    client, rows, _ = served
+    client, rows, _, _ = served
     response = _post(client, _one_bad(rows), on_bad_rows="skip")
     assert response.status_code == 200, response.text
     good, bad = response.json()["predictions"]
@@ -108,7 +120,7 @@ def test_skip_scores_the_good_rows_and_names_the_bad_ones(served):
 
 
 def test_every_bad_row_is_named_in_one_pass_and_an_unknown_option_is_refused(served):
-    client, rows, _ = served
+    client, rows, _, _ = served
     bad = _one_bad(rows)
     bad.loc[0, "image"] = "nowhere.png"
     message = _post(client, bad).json()["message"]
@@ -117,10 +129,15 @@ def test_every_bad_row_is_named_in_one_pass_and_an_unknown_option_is_refused(ser
     assert refused.status_code == 400 and "on_bad_rows must be one of ['fail', 'skip']" in refused.json()["message"]
 
 
-def test_in_process_a_refusal_is_a_braid_error_and_skip_works_through_params(served):
-    _, rows, path = served
-    model = mlflow.pyfunc.load_model(str(path))  # as `braid score` and the gate call it
-    with pytest.raises(BraidError, match=r"row 1 \(id '.*'\), column 'image'"):
-        model.predict(_one_bad(rows))
-    out = model.predict(_one_bad(rows), params={"on_bad_rows": "skip"})
+def test_braid_score_refuses_or_skips_a_file_with_a_bad_row(served, tmp_path, monkeypatch):
+    _, rows, contract, layout = served
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    data = tmp_path / "rows.csv"
+    _one_bad(rows).to_csv(data, index=False)
+    with pytest.raises(BraidError, match=r"1 of 2 row\(s\) cannot be scored.*row 1 \(id '.*'\), column 'image'"):
+        score_file(contract, layout, data, tmp_path / "refused.parquet")
+    scored = score_file(contract, layout, data, tmp_path / "scored.parquet", on_bad_rows="skip")
+    assert (scored.rows, scored.skipped) == (2, 1)
+    out = pd.read_parquet(scored.output)
+    assert out["id"].tolist() == rows["id"].tolist() and out["score"].isna().tolist() == [False, True]
     assert out[ERROR_COLUMN].isna().tolist() == [True, False]
