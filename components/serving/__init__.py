@@ -143,11 +143,11 @@ def predict_frame(
     frame = frame.reset_index(drop=True)
     bad: dict[int, RowError] = {}
     x = transform_frame(state, frame, root, row_errors=bad)  # one pass finds every bad row
-    ids = row_ids(frame, config.id_column) if config.id_column in frame.columns else None
+    has_ids = config.id_column in frame.columns
     if bad and on_bad_rows == "fail":
-        raise DataError(_bad_rows_message(bad, len(frame), ids))
+        raise DataError(_bad_rows_message(bad, len(frame), row_ids(frame, config.id_column) if has_ids else None))
     raw = output_dict(model, model.predict(model_inputs(model, x), verbose=0))
-    out = decode_predictions(config, raw, frame[config.id_column].tolist() if ids is not None else None)
+    out = decode_predictions(config, raw, frame[config.id_column].tolist() if has_ids else None)
     if on_bad_rows == "skip":
         out = _blank_bad_rows(out, bad, config.id_column)
     return out
@@ -158,8 +158,8 @@ def _bad_rows_message(bad: dict[int, RowError], rows: int, ids: list[str] | None
     more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
     return (
         f"{len(bad)} of {rows} row(s) cannot be scored (rows counted from 0 in the order sent): "
-        f'{"; ".join(named)}{more}. Fix those cells, or send params {{"on_bad_rows": "skip"}} '
-        "to score the other rows"
+        f'{"; ".join(named)}{more}. Fix those cells, or score the other rows with on_bad_rows "skip" '
+        '(a request\'s "params": {"on_bad_rows": "skip"}; `braid score --on-bad-rows skip`)'
     )
 
 

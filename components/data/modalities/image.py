@@ -28,7 +28,8 @@ class _Unusable(Exception):
 def _open_resized(value, root: str | None, size: tuple[int, int]) -> Image.Image:
     """One cell's image, RGB, resized to `size` (black for an empty cell)."""
     height, width = size
-    what = f"image path '{value}'" if isinstance(value, str) and not value.startswith("data:") else "image bytes"
+    inline = isinstance(value, (bytes, bytearray, memoryview, dict)) or str(value).startswith("data:")
+    what = "image bytes" if inline else f"image path '{value}'"
     try:
         source = locate(value, root)
     except ImageProblem as problem:
