@@ -278,19 +278,33 @@ def score(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet rows to score.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Parquet file to write.")] = None,
     alias: Annotated[str, typer.Option(help="Registry alias to score with.")] = "champion",
+    on_bad_rows: Annotated[
+        str,
+        typer.Option(
+            help="fail: a row that cannot be read (e.g. a missing image) stops the scoring, naming it; "
+            "skip: score the others, give it null predictions and its reason in `__error`."
+        ),
+    ] = "fail",
 ) -> None:
     """Score DATA with the contract's `champion` model; writes predictions to Parquet."""
 
     def _do() -> None:
+        if on_bad_rows not in ("fail", "skip"):
+            raise BraidError(f"--on-bad-rows must be fail or skip, got {on_bad_rows!r}")
         _prepare_env()
         from flows.scoring import scoring_pipeline
 
         _quiet_braid_tracebacks()
         with local_api():
             result = scoring_pipeline(
-                contract=str(contract), data=str(data), output=str(output) if output else None, alias=alias
+                contract=str(contract),
+                data=str(data),
+                output=str(output) if output else None,
+                alias=alias,
+                on_bad_rows=on_bad_rows,
             )
-        console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
+        skipped = f" ({result['skipped']} skipped: see their `__error`)" if result["skipped"] else ""
+        console.print(f"scored {result['rows']} rows{skipped} with {result['model_uri']} → {result['output']}")
 
     _guard(_do)
 

@@ -39,7 +39,7 @@ import tensorflow as tf
 from components.data import sources
 from components.data.contract import Contract, Split, Target
 from components.data.embeddings import check_versions, embed, embedding_columns
-from components.data.modalities import TransformContext, codec_for, float_feature
+from components.data.modalities import RowError, TransformContext, codec_for, float_feature
 from components.data.sources import require_columns, row_ids
 from components.data.state import (
     FORMAT_VERSION,
@@ -243,7 +243,8 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
 
 
 def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path | None = None, *,
-                    executor: Executor | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+                    executor: Executor | None = None, row_errors: dict[int, RowError] | None = None
+                    ) -> dict[str, np.ndarray]:  # fmt: skip
     """Raw rows → the x dict `records.make_dataset` yields (as numpy), for serving and checks.
 
     Args:
@@ -251,6 +252,8 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
         df: raw rows with at least every feature column.
         image_root: directory image paths are relative to (the contract's `source.image_root`).
         executor: optional pool to decode images on.
+        row_errors: None to raise a DataError at the first row that cannot be used; a dict to collect
+            every such row instead ({position in `df`: RowError}; those rows are filled with zeros).
 
     Returns:
         {image feature: uint8 [n, H, W, 3], text feature: object [n] of str, "tabular": float32 [n, D]}.
@@ -259,6 +262,7 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
     for column in state.embeddings:
         check_versions(column.fitted, column.config["encoder"])
     ctx = _context(state, df, image_root, executor)
+    ctx.row_errors = row_errors
     x, tabular = {}, []
     for spec, codec, fitted in state.feature_specs():
         values = codec.transform(spec, fitted, df[spec.name].reset_index(drop=True), ctx)

@@ -26,7 +26,7 @@ from components.pipeline.results import Decision, Evaluated, Prepared, TrackingR
 from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.progress import report
-from components.serving import predict_frame
+from components.serving import SERVING_PARAMS, predict_frame
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -77,7 +77,7 @@ def register(
     example = self_contained(contract, holdout[config.feature_columns].head(5))
     model = load_model(trained.model_path)
     signature = tracker.pyfunc_signature(
-        input_columns(contract, example), example, predict_frame(model, state, config, example)
+        input_columns(contract, example), example, predict_frame(model, state, config, example), SERVING_PARAMS
     )
     name = registered_name(contract)
     model_uri = tracker.log_pyfunc(
