@@ -444,6 +444,23 @@ def breast_cancer() -> BenchSet:
     )
 
 
+def text_only(bench: BenchSet, name: str | None = None) -> BenchSet:
+    """The same rows, split and heads with only the text (the text columns joined): the text view of a
+    multimodal set, for choosing the text portfolio (benchmarks/portfolio.py)."""
+    frame = bench.frame[list(dict.fromkeys(["text", *bench.text_columns]))]
+    return BenchSet(
+        name or f"{bench.name}_text",
+        frame,
+        bench.text_columns,
+        (),
+        (),
+        bench.heads,
+        bench.targets,
+        bench.train,
+        bench.test,
+    )
+
+
 LOADERS = {
     "movies": movies,
     "posters": posters,

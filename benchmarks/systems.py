@@ -136,11 +136,18 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
 
 
 def run_braid(
-    bench: BenchSet, seed: int, trials: int, epochs: int, workdir: Path, pretrained: bool | None = None
+    bench: BenchSet,
+    seed: int,
+    trials: int,
+    epochs: int,
+    workdir: Path,
+    pretrained: bool | None = None,
+    portfolio: list | None = None,
 ) -> Run:
     """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once.
 
-    `pretrained` is the AutoModel's (None: the frozen encoders when installed). Embeddings are cached
+    `pretrained` and `portfolio` are the AutoModel's (None: the frozen encoders when installed, the
+    portfolio chosen for the data). Embeddings are cached
     beside `workdir` (in its parent), so later seeds and runs with the same parent reuse them."""
     import keras
     import pandas as pd
@@ -183,6 +190,7 @@ def run_braid(
         directory=str(workdir.parent),
         project_name=workdir.name,
         pretrained=pretrained,
+        portfolio=portfolio,
     )
     started = time.monotonic()
     model.fit([rows(v, bench.train) for v in x], [rows(v, bench.train) for v in y], epochs=epochs, verbose=0)

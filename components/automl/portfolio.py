@@ -10,9 +10,9 @@ JMLR 2022; TabRepo, Salinas & Erickson, 2023). `benchmarks/portfolio.py` measure
 every set and makes the choice, with a leave-one-set-out check; `PORTFOLIOS` below holds its result.
 
 Which portfolio a search gets depends on simple facts about its data (`DataFacts`): the modalities
-present and the image size. Where no portfolio is listed (text, tables, several modalities) the search
-starts from the blocks' defaults, as before: those were measured on movies and posters and the suite
-has not yet shown a better start for them.
+present and the image size. Image-only and text-only data have one; where none is listed (tables,
+several modalities) the search starts from the blocks' defaults, as before: those were measured on
+movies and posters and the suite has not yet shown a better start for them.
 
 A candidate names hyperparameters by the modality of the block that owns them and the name inside
 the block, `"image:block_type"`, so one candidate fits any graph: the AutoModel's default graph,
@@ -66,12 +66,23 @@ _SHIFTS = {
     "image:augmentation/contrast_factor": 0.0,
 }
 
+_NGRAM = {
+    "text:encoder": "scratch",
+    "text:block_type": "ngram",
+    "text:max_tokens": 20000,
+    "text:embedding_dim": 64,
+    "text:dropout": 0.0,
+    "learning_rate": 3e-3,
+}
+
 # The pool: every configuration the portfolio may choose from (benchmarks/portfolio.py measures them).
 CANDIDATES: dict[str, dict] = {
     "cnn_flat_bn": _CNN,
     "cnn_flat": {**_CNN, "image:vanilla/use_batchnorm": False},
     "cnn_flat_bn_deep": {**_CNN, "image:vanilla/num_layers": 2},
     "cnn_flat_bn_augment": {**_CNN, **_SHIFTS},
+    "cnn_k5_flat_bn": {**_CNN, "image:vanilla/kernel_size": 5},
+    "cnn_k5_flat_bn_deep": {**_CNN, "image:vanilla/kernel_size": 5, "image:vanilla/num_layers": 2},
     # The blocks' defaults before the portfolio (16 filters, no batch norm, global average pooling).
     "cnn_gap": {
         **_CNN,
@@ -83,15 +94,30 @@ CANDIDATES: dict[str, dict] = {
     },
     "resnet_gap": {**_RESNET, "image:reduction": "global_avg"},
     "resnet_flat": {**_RESNET, "image:reduction": "flatten"},
+    "resnet3_flat": {**_RESNET, "image:resnet/num_stages": 3, "image:reduction": "flatten"},
     # Frozen EfficientNet-Lite0 features (needs the pretrained extra; skipped where the graph lacks them).
     "pretrained": {"image:encoder": "pretrained", "learning_rate": 3e-3},
+    # Text: TF-IDF n-grams under a linear projection (logistic regression's model), the sequence
+    # encoders, and frozen MiniLM sentence embeddings (needs the pretrained extra).
+    "text_ngram": {**_NGRAM},
+    "text_ngram_lr1e2": {**_NGRAM, "learning_rate": 1e-2},
+    "text_ngram_dropout": {**_NGRAM, "text:dropout": 0.25},
+    "text_vanilla": {"text:encoder": "scratch", "text:block_type": "vanilla", "learning_rate": 3e-3},
+    "text_transformer": {"text:encoder": "scratch", "text:block_type": "transformer", "learning_rate": 1e-3},
+    "text_pretrained": {"text:encoder": "pretrained", "learning_rate": 3e-3},
+    # The search's first trial on text before the portfolio.
+    "text_pretrained_lr1e2": {"text:encoder": "pretrained", "learning_rate": 1e-2},
 }
 
 # Chosen by `python -m benchmarks.portfolio` (benchmarks/README.md, "Portfolio"); keys are `DataFacts.kind`.
 PORTFOLIOS: dict[str, tuple[str, ...]] = {
-    # resnet_flat and cnn_flat_bn_deep by greedy choice on digits, digits32 and mnist (posters' content
-    # rating, which no candidate learns, tells nothing); frozen features second by rule (benchmarks/portfolio.py).
-    "image": ("resnet_flat", "pretrained", "cnn_flat_bn_deep"),
+    # resnet_flat and resnet3_flat by greedy choice on digits, digits32 and mnist (posters' content rating,
+    # which no candidate learns, tells nothing); frozen features second by rule (benchmarks/portfolio.py).
+    "image": ("resnet_flat", "pretrained", "resnet3_flat"),
+    # By greedy choice on rotten_tomatoes and the text of movies, posters and the demo: MiniLM features
+    # win the three short-text sets, the transformer the snippets; without the pretrained extra the
+    # scratch encoders run first.
+    "text": ("text_pretrained_lr1e2", "text_transformer", "text_vanilla"),
 }
 
 
@@ -182,8 +208,9 @@ def resolve(candidate: dict, blocks: list[Block], build) -> tuple[dict, kt.Hyper
         if not changed:
             break
     resolved = {_key(h.name, owners) for h in hp.space}
-    if candidate.get("image:encoder") == "pretrained" and "image:encoder" not in resolved:
-        return None  # no frozen image encoder in this graph
+    for key, value in candidate.items():
+        if key.endswith(":encoder") and value == "pretrained" and key not in resolved:
+            return None  # no frozen encoder of that modality in this graph
     return dict(hp.values), hp
 
 

@@ -12,9 +12,10 @@ from components.automl.tuners.greedy import STRUCTURAL, mutation_target
 from components.errors import InputError
 
 
-def test_image_only_data_gets_the_image_portfolio_and_other_data_the_defaults():
+def test_image_or_text_only_data_gets_its_portfolio_and_other_data_the_defaults():
     image = choose(DataFacts(("image",), image_side=28, rows=4000))
     assert image == [CANDIDATES[name] for name in PORTFOLIOS["image"]]
+    assert choose(DataFacts(("text",))) == [CANDIDATES[name] for name in PORTFOLIOS["text"]]
     assert choose(DataFacts(("image", "structured", "text"))) == []
     assert choose(DataFacts(("image",)), []) == []
 
@@ -77,6 +78,29 @@ def test_a_candidate_the_graph_cannot_run_is_skipped(tmp_path):
     clf.fit(x, y, epochs=1, verbose=0)
     (trial,) = clf.tuner.oracle.trials.values()
     assert trial.hyperparameters.values["image_block_1/vanilla/filters"] == 32
+
+
+def test_text_candidates_configure_the_text_block(tmp_path):
+    rng = np.random.default_rng(0)
+    words = np.array(["good", "bad", "film", "plot", "great", "dull"])
+    x = np.array([" ".join(rng.choice(words, 5)) for _ in range(40)])
+    y = np.array(["good" in t for t in x]).astype(int)
+    clf = ak.TextClassifier(
+        max_trials=2,
+        seed=0,
+        overwrite=True,
+        directory=tmp_path,
+        pretrained=False,
+        portfolio=["text_pretrained", "text_ngram_lr1e2", "text_vanilla"],
+        refit=False,
+    )
+    clf.fit(x, y, epochs=1, verbose=0)
+    trials = sorted(clf.tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    first, second = (t.hyperparameters.values for t in trials)
+    # no frozen text encoder in this graph: "text_pretrained" is skipped, the others run in order
+    assert first["text_block_1/block_type"] == "ngram" and first["learning_rate"] == 1e-2
+    assert first["text_block_1/max_tokens"] == 20000
+    assert second["text_block_1/block_type"] == "vanilla"
 
 
 def test_greedy_mutates_a_structural_choice_half_the_time():
