@@ -7,9 +7,12 @@ metric), so a head trained by either treats the same targets the same way:
   have if the classes were equally frequent (`is_imbalanced`): below 10% for two classes, 2% for ten.
   There a constant answer already scores 90%+ accuracy (two classes) and a network trained on the
   plain loss settles on it (flights' `cancelled`, 2.5% yes, predicted "no" for every flight);
-- such a head trains with balanced class weights (`balanced_weights`), a binary one decides with a
-  threshold tuned on validation predictions for macro-F1 (`macro_f1_threshold`), and it is ranked
-  by macro-F1, which a constant cannot win (half the F1 of the majority class at best).
+- a binary such head decides with a threshold tuned on validation predictions for macro-F1
+  (`macro_f1_threshold`); a multi-class one, which has no single threshold, trains with balanced
+  class weights (`balanced_weights`). On flights' cancelled the threshold alone did best (macro-F1
+  0.564; weights alone 0.466, both 0.558, neither 0.495: 20,000 rows, 2 trials x 3 epochs);
+- such a head is ranked by macro-F1, which a constant cannot win (half the F1 of the majority
+  class at best).
 
 numpy only: `components.automl` and `components.data` both import it, and neither may import the other.
 """
