@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from components import evaluation
 from components.data import records
 from components.data.contract import load_contract
 from components.data.tasks import TASKS
@@ -66,3 +67,6 @@ def test_a_rare_target_is_ranked_by_macro_f1_and_scored_on_its_served_answers():
     assert report.per_class["yes"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1.0}
     baseline = CLASSIFICATION.baseline(np.array([0] * 39 + [1]), np.array([0, 1, 0, 0]), rare)
     assert baseline.primary_metric == "macro_f1" and baseline.metrics["macro_f1"] < report.metrics["macro_f1"]
+    table = evaluation.markdown_table({"cancelled": report}, {"cancelled": baseline})
+    assert "Primary metric per head: cancelled macro_f1" in table
+    assert "Per class, cancelled:" in table and "| yes | 0.5000 | 1.0000 | 0.6667 | 1 |" in table
