@@ -266,8 +266,9 @@ class ClassificationHead(Head):
         return self.multi_label or (self.binary and self.threshold == "auto" and self.imbalanced)
 
     def _class_weights(self, counts: np.ndarray) -> np.ndarray | None:
-        # On flights' cancelled (2.5% yes) the tuned threshold alone beat weights with or without it
-        # (macro-F1 0.564 vs 0.466 and 0.558), and weights cost the other head (benchmarks/README.md).
+        # On flights' cancelled (2.5% yes) weights alone lose to the constant, and with the threshold
+        # they add little (macro-F1 median 0.569 vs 0.564) but cost the shared trunk's other head
+        # on every seed (arr_delay MAE 25.40 vs 25.02): benchmarks/README.md, issue 25.
         thresholded = self.binary and self.threshold == "auto"
         if self.class_weight is None or (self.class_weight == "auto" and (not self.imbalanced or thresholded)):
             return None
