@@ -133,9 +133,10 @@ class AutoModel:
         loss_weights: static weights per head (list in head order or `{head: weight}`).
         refit: after the search, retrain each trial the ensemble uses (the best one when `ensemble_size=1`)
             on training + validation rows, for the epochs its trial took to its best validation score;
-            the ensemble keeps the picks it made on the validation rows (multi-label thresholds are
-            tuned after the refit). Skipped once `time_budget` is spent. On by default: on small data
-            the fifth of the rows held out for the search is worth more as training data (benchmarks/README.md).
+            the ensemble keeps the picks it made on the validation rows (multi-label thresholds, and
+            those of binary heads with a rare class, are tuned after the refit). Skipped once
+            `time_budget` is spent. On by default: on small data the fifth of the rows held out for
+            the search is worth more as training data (benchmarks/README.md).
         learning_rate: fixed peak Adam learning rate (warmup + cosine decay, gradient clipping:
             see `training`); searched in {1e-2, 3e-3, 1e-3} when None (a small budget of epochs needs the
             larger one first).
@@ -573,16 +574,16 @@ class AutoModel:
         return histories.get(0) or next(iter(histories.values()))
 
     def _tune_thresholds(self, val_ds) -> None:
-        multi = [h for h in self.heads if isinstance(h, ClassificationHead) and h.multi_label]
-        if not multi:
+        tuned = [h for h in self.heads if isinstance(h, ClassificationHead) and h.tunes_thresholds]
+        if not tuned:
             return
         outputs = self.model.predict(val_ds.map(lambda x, y: x), verbose=0)
         outputs = outputs if isinstance(outputs, list) else [outputs]
-        truth = {h.name: [] for h in multi}
+        truth = {h.name: [] for h in tuned}
         for _, y in val_ds.as_numpy_iterator():
-            for head in multi:
+            for head in tuned:
                 truth[head.name].append(y[head.name])
-        for head in multi:
+        for head in tuned:
             probabilities = outputs[self.heads.index(head)]
             head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
             self.model.get_layer(head.name).thresholds = head.thresholds

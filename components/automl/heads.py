@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from components import imbalance
 from components.automl.blocks.general import Block, check_numeric, to_vector
 from components.errors import DataError, InputError
 
@@ -119,7 +120,14 @@ class ClassificationHead(Head):
         loss: optional loss name; the right one is inferred from the targets.
         metrics: metric names ("accuracy", "auc", "precision", "recall").
         dropout: dropout before the output layer.
-        class_weight: "balanced" or `{label: weight}` for imbalanced classes.
+        class_weight: "auto" (default): balanced class weights when the smallest training class is
+            rare (`components.imbalance.is_imbalanced`: under a fifth of an equal share) and no tuned
+            threshold serves it (a multi-class head, or a binary one with `threshold` not "auto"),
+            none otherwise; "balanced" always; `{label: weight}`; None for an unweighted loss.
+        threshold: binary heads' decision threshold on the probability of the second class: "auto"
+            (default) tunes it on validation predictions for macro-F1 when the minority is rare (0.5
+            otherwise), a float fixes it, None keeps 0.5. `predict` and the exported model's
+            `ClassificationOutput` use it; `predict_proba` is unchanged.
         name: head name; y dicts and metric names use it.
     """
 
@@ -132,7 +140,8 @@ class ClassificationHead(Head):
         loss: Any = None,
         metrics: list | None = None,
         dropout: float | None = None,
-        class_weight: str | dict | None = None,
+        class_weight: str | dict | None = "auto",
+        threshold: str | float | None = "auto",
         name: str | None = None,
         **kwargs: Any,
     ):
@@ -140,9 +149,18 @@ class ClassificationHead(Head):
         known = (None, "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy")
         if isinstance(loss, str) and loss not in known:
             raise InputError(f"ClassificationHead loss={loss!r}; use one of {[k for k in known if k]} or leave it out.")
-        if class_weight is not None and class_weight != "balanced" and not isinstance(class_weight, dict):
-            raise InputError("ClassificationHead class_weight must be 'balanced' or a {label: weight} dict.")
+        if class_weight is not None and class_weight not in ("auto", "balanced") and not isinstance(class_weight, dict):
+            raise InputError(
+                f"ClassificationHead class_weight={class_weight!r}; use 'auto', 'balanced', a {{label: weight}} "
+                "dict or None."
+            )
+        if threshold is not None and threshold != "auto" and not (isinstance(threshold, float) and 0 < threshold < 1):
+            raise InputError(
+                f"ClassificationHead threshold={threshold!r}; use 'auto', a float between 0 and 1, or None (0.5)."
+            )
         self.num_classes, self.multi_label, self.class_weight = num_classes, multi_label, class_weight
+        self.threshold = threshold
+        self.imbalanced = False  # set by `fit_targets`: the smallest training class is rare
         self.classes: list = []
         self.label_kind = "index"
         self.thresholds: list[float] | None = None
@@ -236,14 +254,26 @@ class ClassificationHead(Head):
             counts = np.bincount(index, minlength=len(self.classes)).astype("float64")
             prior = counts[counts > 0] / counts.sum()
             self.baseline = float(max(-(prior * np.log(prior)).sum(), 1e-3))
+            self.imbalanced = imbalance.is_imbalanced(counts)
             self.class_weights = self._class_weights(counts)
+            self.thresholds = [float(self.threshold)] if self.binary and isinstance(self.threshold, float) else None
         self.fitted = True
 
+    @property
+    def tunes_thresholds(self) -> bool:
+        """Whether `AutoModel.fit` tunes this head's thresholds on validation predictions after the
+        search: multi-label heads, and binary heads with a rare minority and `threshold="auto"`."""
+        return self.multi_label or (self.binary and self.threshold == "auto" and self.imbalanced)
+
     def _class_weights(self, counts: np.ndarray) -> np.ndarray | None:
-        if self.class_weight is None:
+        # On flights' cancelled (2.5% yes) weights alone lose to the constant, and with the threshold
+        # they add little (macro-F1 median 0.569 vs 0.564) but cost the shared trunk's other head
+        # on every seed (arr_delay MAE 25.40 vs 25.02): benchmarks/README.md, issue 25.
+        thresholded = self.binary and self.threshold == "auto"
+        if self.class_weight is None or (self.class_weight == "auto" and (not self.imbalanced or thresholded)):
             return None
-        if self.class_weight == "balanced":
-            return np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0.0).astype("float32")
+        if self.class_weight in ("auto", "balanced"):
+            return imbalance.balanced_weights(counts)
         weights = np.ones(len(self.classes), "float32")
         for label, weight in self.class_weight.items():
             if _py(label) not in self.classes:
@@ -382,17 +412,28 @@ class ClassificationHead(Head):
             labels = np.empty(len(hot), dtype=object)
             labels[:] = [[self.classes[j] for j in np.flatnonzero(row)] for row in hot]
             return labels
-        index = (probabilities[:, 0] >= 0.5).astype(int) if self.binary else probabilities.argmax(axis=1)
+        if self.binary:
+            threshold = self.thresholds[0] if self.thresholds else 0.5
+            index = (probabilities[:, 0].astype("float64") >= threshold).astype(int)
+        else:
+            index = probabilities.argmax(axis=1)
         return np.asarray(self.classes, dtype=object if self.label_kind == "lookup" else None)[index].reshape(-1, 1)
 
     def tune_thresholds(self, y_true: np.ndarray, probabilities: np.ndarray) -> list[float]:
-        """Thresholds tuned on validation data for micro-F1: one global threshold first, then, for
+        """Thresholds tuned on validation data: a binary head's one threshold for macro-F1
+        (`imbalance.macro_f1_threshold`, rows with an unknown target left out); for multi-label,
+        micro-F1: one global threshold first, then, for
         labels with enough validation positives (`MIN_POSITIVES`), a threshold of their own where it
         raises micro-F1 (one pass of coordinate ascent).
 
         Maximising each label's own F1 instead would, for a label the model can't yet tell apart,
         pick the lowest threshold (predict it everywhere) and flood the predictions.
         """
+        if self.binary:
+            truth, probability = y_true.reshape(-1), probabilities.reshape(len(probabilities), -1)[:, 0]
+            known = truth >= 0
+            self.thresholds = [imbalance.macro_f1_threshold(truth[known], probability[known])]
+            return self.thresholds
         grid = np.linspace(0.05, 0.95, 19)
         truth = y_true > 0.5
         above = probabilities[:, :, None] >= grid[None, None, :]  # rows x labels x thresholds

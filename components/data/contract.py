@@ -60,10 +60,20 @@ class Target(_Strict):
     list_format: Literal["python_literal", "json"] | None = None
     list_key: str | None = None  # the key holding the label when list items are dicts
     loss_weight: float = Field(1.0, gt=0)
+    # classification: what a rare class gets (`components.imbalance`; the library's ClassificationHead
+    # options). threshold "auto" tunes a binary target's decision threshold on validation rows for
+    # macro-F1 when its minority is rare, a number fixes it, null keeps 0.5; class_weight "auto" weighs
+    # the loss by balanced class weights when the smallest train class is rare and no tuned threshold
+    # serves it (multi-class), "balanced" always, null never.
+    class_weight: Literal["auto", "balanced"] | None = "auto"
+    threshold: Literal["auto"] | Annotated[float, Field(gt=0, lt=1)] | None = "auto"
     expect: Expectations = Expectations()
 
     @model_validator(mode="after")
     def _separator_only_for_multilabel(self) -> "Target":
+        for key in ("class_weight", "threshold"):  # the default comes back from a saved `model_dump`
+            if getattr(self, key) != "auto" and self.task != "classification":
+                raise _LocatedError((key,), f"'{key}' only applies to task 'classification', not '{self.task}'")
         if self.separator is not None and self.task != "multilabel":
             raise ValueError(f"'separator' only applies to task 'multilabel', not '{self.task}'")
         if self.list_format is not None and self.task != "multilabel":
@@ -141,7 +151,6 @@ class Training(_Strict):
     seed: int = 0
     batch_size: int | None = Field(None, ge=1)
     loss_weighting: Literal["static", "uncertainty", "gradnorm", "search"] = "static"
-    class_weight: Literal["balanced"] | None = None  # for every classification head
     fusion: Literal["concatenate", "attention", "gated"] | None = None  # None: searched
     # Share of training rows whose whole modality is dropped (learns to do without it); None: searched.
     modality_dropout: float | None = Field(None, ge=0, lt=1)

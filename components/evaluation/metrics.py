@@ -45,7 +45,11 @@ class TaskReport:
         names: class names (classification), label names (multilabel) or output names (regression).
         confusion_matrix: `[C, C]` counts, rows = true class, columns = predicted (classification).
         per_label_f1: `[L]` F1 per label (multilabel).
+        per_class: classification: class → `{"precision", "recall", "f1", "support"}` (support: rows
+            of that class), what a single accuracy hides when one class is rare.
         notes: human-readable remarks (skipped classes, baseline strategy...).
+        primary: the metric that ranks models on this head when it is not the task's
+            `PRIMARY_METRIC` (a classification head with a rare class: "macro_f1"); see `primary_metric`.
     """
 
     task: str
@@ -54,7 +58,14 @@ class TaskReport:
     names: tuple[str, ...] = ()
     confusion_matrix: np.ndarray | None = field(default=None, compare=False, repr=False)
     per_label_f1: np.ndarray | None = field(default=None, compare=False, repr=False)
+    per_class: dict[str, dict[str, float]] | None = field(default=None, compare=False, repr=False)
     notes: tuple[str, ...] = ()
+    primary: str = ""
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that ranks models on this head: `primary`, else the task's `PRIMARY_METRIC`."""
+        return self.primary or PRIMARY_METRIC[self.task]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (plain floats/ints/lists; non-finite floats become None)."""
@@ -69,7 +80,11 @@ class TaskReport:
             "per_label_f1": None
             if self.per_label_f1 is None
             else {n: _json_float(v) for n, v in zip(self.names, self.per_label_f1)},
+            "per_class": None
+            if self.per_class is None
+            else {c: {k: _json_float(v) for k, v in row.items()} for c, row in self.per_class.items()},
             "notes": list(self.notes),
+            "primary_metric": self.primary_metric,
         }
 
 
@@ -81,6 +96,7 @@ def evaluate_task(
     classes: Sequence[str] | None = None,
     labels: Sequence[str] | None = None,
     thresholds: float | Sequence[float] | Mapping[str, float] | None = None,
+    decisions: Any = None,
 ) -> TaskReport:
     """Scores the predictions of one head.
 
@@ -94,6 +110,9 @@ def evaluate_task(
         labels: multilabel label names (default "0".."L-1"); regression output names when k > 1.
         thresholds: multilabel decision thresholds: one float, one per label, or a mapping
             label -> threshold (missing labels use 0.5). A label is predicted when p >= threshold.
+        decisions: classification: the class index the model answers per row, when that is not the
+            most probable class (a binary head's tuned threshold); accuracy, F1, the confusion matrix
+            and per-class figures score these, log loss and ROC AUC the probabilities.
 
     Returns:
         A `TaskReport`.
@@ -107,10 +126,14 @@ def evaluate_task(
         raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     if task == "multilabel":
         return _evaluate_multilabel(y_true, y_pred, labels, thresholds)
-    return _EVALUATORS[task](y_true, y_pred, classes if task == "classification" else labels)
+    if task == "classification":
+        return _evaluate_classification(y_true, y_pred, classes, decisions)
+    return _evaluate_regression(y_true, y_pred, labels)
 
 
-def _evaluate_classification(y_true: Any, y_pred: Any, classes: Sequence[str] | None) -> TaskReport:
+def _evaluate_classification(
+    y_true: Any, y_pred: Any, classes: Sequence[str] | None, decisions: Any = None
+) -> TaskReport:
     proba = _as_float(y_pred, "y_pred")
     if proba.ndim == 1 or (proba.ndim == 2 and proba.shape[1] == 1):
         p1 = proba.reshape(-1)
@@ -126,7 +149,8 @@ def _evaluate_classification(y_true: Any, y_pred: Any, classes: Sequence[str] | 
     y = _class_indices(y_true, n_classes, classes)
     _check_lengths(y, proba)
 
-    y_hat = proba.argmax(axis=1)
+    y_hat = proba.argmax(axis=1) if decisions is None else np.asarray(decisions, dtype=np.int64).reshape(-1)
+    _check_lengths(y_hat, proba)
     metrics = {
         "accuracy": float(skm.accuracy_score(y, y_hat)),
         "macro_f1": float(skm.f1_score(y, y_hat, average="macro", zero_division=0)),
@@ -156,7 +180,14 @@ def _evaluate_classification(y_true: Any, y_pred: Any, classes: Sequence[str] | 
     else:
         notes.append("roc_auc: not computed, y_true holds a single class")
     cm = skm.confusion_matrix(y, y_hat, labels=np.arange(n_classes))
-    return TaskReport("classification", metrics, n, names, confusion_matrix=cm, notes=tuple(notes))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y, y_hat, labels=np.arange(n_classes), zero_division=0
+    )
+    per_class = {
+        name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": float(s)}
+        for name, p, r, f, s in zip(names, precision, recall, f1, support)
+    }
+    return TaskReport("classification", metrics, n, names, confusion_matrix=cm, per_class=per_class, notes=tuple(notes))
 
 
 def _evaluate_multilabel(
@@ -221,19 +252,17 @@ def _evaluate_regression(y_true: Any, y_pred: Any, outputs: Sequence[str] | None
     return TaskReport("regression", metrics, n, names if k > 1 else (), notes=tuple(notes))
 
 
-_EVALUATORS = {"classification": _evaluate_classification, "regression": _evaluate_regression}
-
-
 def primary_score(task: str, report: TaskReport) -> float:
     """The single metric that ranks models on one head; higher is better.
 
-    Accuracy (classification), micro-F1 (multilabel), -MAE (regression).
+    The report's `primary_metric`: accuracy (classification; macro-F1 where a class is rare),
+    micro-F1 (multilabel), -MAE (regression).
     """
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     if report.task != task:
         raise InputError(f"report is for task {report.task!r}, not {task!r}")
-    key = PRIMARY_METRIC[task]
+    key = report.primary_metric
     value = _metric(report, key)
     return value if higher_is_better(key) else -value
 
@@ -242,7 +271,8 @@ def normalized_score(report: TaskReport, baseline: TaskReport) -> float:
     """How far a head moved from its baseline towards a perfect score.
 
     1 is perfect, 0 is no better than the baseline, below 0 is worse than it:
-    classification `(acc - acc_b) / (1 - acc_b)`, multilabel the same with micro-F1, regression
+    classification `(acc - acc_b) / (1 - acc_b)` (macro-F1 in place of accuracy where the report's
+    `primary_metric` says so: a rare class), multilabel the same with micro-F1, regression
     `1 - MAE / MAE_b`. When the baseline is already perfect the raw difference is used instead
     (0 when the model is perfect too, negative otherwise).
     """
@@ -251,7 +281,7 @@ def normalized_score(report: TaskReport, baseline: TaskReport) -> float:
     if report.task == "regression":
         mae, mae_b = _metric(report, "mae"), _metric(baseline, "mae")
         return 1.0 - mae / mae_b if mae_b > _EPS else -mae
-    key = PRIMARY_METRIC[report.task]
+    key = report.primary_metric
     value, base = _metric(report, key), _metric(baseline, key)
     return (value - base) / (1.0 - base) if 1.0 - base > _EPS else value - base
 
@@ -307,9 +337,23 @@ def markdown_table(
             row = f"| {head} | {report.task} | {key} | {value:.4f} | {cell(baselines.get(head), key)} |"
             rows.append(row + (f" {cell(classical.get(head), key)} |" if classical else ""))
     table = "\n".join(rows)
+    table += "\n\nPrimary metric per head: " + ", ".join(f"{h} {r.primary_metric}" for h, r in reports.items())
     if baselines and set(reports) <= set(baselines):
         table += f"\n\nCombined score (0 = baselines, 1 = perfect): {combined_score(reports, baselines):.4f}"
+    for head, report in reports.items():
+        if report.per_class:
+            table += f"\n\n{per_class_table(head, report.per_class)}"
     return table + "\n"
+
+
+def per_class_table(head: str, per_class: Mapping[str, Mapping[str, float]]) -> str:
+    """A Markdown table of one classification head's precision, recall, F1 and support per class."""
+    rows = [f"Per class, {head}:", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, row in per_class.items():
+        rows.append(
+            f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} | {int(row['support'])} |"
+        )
+    return "\n".join(rows)
 
 
 def _as_float(values: Any, name: str) -> np.ndarray:

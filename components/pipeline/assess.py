@@ -79,10 +79,13 @@ def score_holdout(
     for spec, codec, fitted in state.target_specs():
         y_true, y_train = truth[spec.name], train_truth[spec.name]
         y_pred = codec.scored(predictions, spec.name, codec.names(fitted), spec.separator or "|")
+        decisions = codec.decisions(predictions, spec.name, codec.names(fitted))  # a tuned threshold's
         known, train_known = codec.known(y_true), codec.known(y_train)
         scored = known | unseen[spec.name]
-        wrong = codec.as_wrong(y_true, y_pred, unseen[spec.name])
-        reports[spec.name] = codec.evaluate(wrong[scored], y_pred[scored], fitted)
+        wrong = codec.as_wrong(y_true, y_pred, unseen[spec.name], decisions)
+        reports[spec.name] = codec.evaluate(
+            wrong[scored], y_pred[scored], fitted, None if decisions is None else decisions[scored]
+        )
         baselines[spec.name] = codec.baseline(y_train[train_known], y_true[known], fitted)
     return reports, baselines, evaluation.combined_score(reports, baselines)
 
@@ -141,7 +144,7 @@ def evaluate(
         return scored, score
 
     report("evaluate", detail="scoring the test split with each modality blanked")
-    names = {spec.name: codec.primary_metric for spec, codec, _ in state.target_specs()}
+    names = {spec.name: codec.primary(fitted) for spec, codec, fitted in state.target_specs()}
     contribution_table, contribution_metrics, contribution_plot = contributions.measure(
         contract, names, holdout, rescore, reports, baselines, combined, out
     )

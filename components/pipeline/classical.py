@@ -81,8 +81,8 @@ def beats(
 ) -> dict[str, bool]:
     """Per head: whether the model's primary metric is at least the other model's (`strict`: better)."""
     out = {}
-    for spec, codec, _ in state.target_specs():
-        metric = codec.primary_metric
+    for spec, codec, fitted in state.target_specs():
+        metric = codec.primary(fitted)
         model, other = reports[spec.name].metrics[metric], others[spec.name].metrics[metric]
         if strict:
             out[spec.name] = bool(model > other if evaluation.higher_is_better(metric) else model < other)

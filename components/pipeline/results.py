@@ -29,7 +29,6 @@ class RunSettings(_Record):
     seed: int = 0
     batch_size: int | None = None
     loss_weighting: str = "static"
-    class_weight: str | None = None
     fusion: str | None = None
     modality_dropout: float | None = None
     ensemble_size: int = 3

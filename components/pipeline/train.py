@@ -14,7 +14,7 @@ import numpy as np
 from components import evaluation
 from components.automl.adapters import default_batch_size
 from components.data import records
-from components.data.contract import Contract
+from components.data.contract import Contract, Target
 from components.evaluation import pareto
 from components.layout import Layout
 from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trained
@@ -23,21 +23,25 @@ from components.pipeline.warm import warm_start
 from components.progress import SearchProgress
 
 
-def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
+def _classification_head(ak, spec, fitted: dict, target: Target):
     # -1 codes a missing target and a class the train split lacks (`tasks/classification.py`): a
     # validation row of either adds nothing to this head's loss and metrics. Train rows are -1 only
     # where the contract lets the target be missing, so masking always is what `masked` says there.
     return ak.ClassificationHead(
-        name=spec.name, num_classes=len(fitted["classes"]), mask_missing=True, class_weight=settings.class_weight
+        name=spec.name,
+        num_classes=len(fitted["classes"]),
+        mask_missing=True,
+        class_weight=target.class_weight,
+        threshold=target.threshold,
     )
 
 
-def _multilabel_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
+def _multilabel_head(ak, spec, fitted: dict, target: Target):
     return ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"]))
 
 
-def _regression_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
-    return ak.RegressionHead(name=spec.name, mask_missing=masked)
+def _regression_head(ak, spec, fitted: dict, target: Target):
+    return ak.RegressionHead(name=spec.name, mask_missing=target.allows_missing)
 
 
 # The library head each target task trains (the library knows nothing of contracts, so the mapping lives here).
@@ -91,11 +95,8 @@ def build_automodel(
         else encoded[0]
     )
     # Rows missing one target still teach the other heads; the contract says which may be missing.
-    masked = {t.name: t.allows_missing for t in contract.targets}
-    heads = [
-        HEADS[spec.task](ak, spec, fitted, masked[spec.name], settings)(merged)
-        for spec, _, fitted in state.target_specs()
-    ]
+    targets = {t.name: t for t in contract.targets}
+    heads = [HEADS[spec.task](ak, spec, fitted, targets[spec.name])(merged) for spec, _, fitted in state.target_specs()]
     return ak.AutoModel(
         inputs=inputs,
         outputs=heads,

@@ -10,7 +10,8 @@ back) plus what only targets have:
 - `strata(values)`, `unseen(fitted, values)`, `as_wrong(...)`: what a stratified split orders rows by
   (`stratifies`), and the raw targets the train split never had, which score as wrong answers;
 - `evaluate`, `baseline`: the task's metrics (`components.evaluation`) on the model and on the
-  trivial predictor fitted on train; `primary_metric` ranks models on this head;
+  trivial predictor fitted on train; `primary(fitted)` ranks models on this head (`primary_metric`,
+  unless the fitted target says otherwise: a rare class, `components.imbalance`);
 - `plot`: the task's evaluation plot.
 
 Adding a task = one module in this package, registered in `components.data.tasks.TASKS`.
@@ -18,6 +19,7 @@ Adding a task = one module in this package, registered in `components.data.tasks
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,6 +46,10 @@ class TaskCodec(Codec):
     def evaluate_kwargs(self, fitted: dict) -> dict[str, Any]:
         return {}
 
+    def primary(self, fitted: dict) -> str:
+        """The metric that ranks models on this target (the gate, the combined score, the tables)."""
+        return self.primary_metric
+
     def known(self, y: np.ndarray) -> np.ndarray:
         return np.ones(len(y), bool)
 
@@ -55,10 +61,18 @@ class TaskCodec(Codec):
         """Per raw target, the value the train split never had (a class unseen in train), else None."""
         return [None] * len(values)
 
-    def as_wrong(self, y_true: np.ndarray, y_pred: np.ndarray, unseen: np.ndarray) -> np.ndarray:
-        """`y_true` with each `unseen` row's truth set to the answer `y_pred` finds least likely, so
-        the row scores as wrong (as `AutoModel.evaluate` scores labels never seen in fit)."""
+    def as_wrong(
+        self, y_true: np.ndarray, y_pred: np.ndarray, unseen: np.ndarray, decisions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """`y_true` with each `unseen` row's truth set to an answer the model did not give (the one
+        `y_pred` finds least likely, unless that is the row's `decisions`), so the row scores as wrong
+        (as `AutoModel.evaluate` scores labels never seen in fit)."""
         return y_true
+
+    def decisions(self, predictions: pd.DataFrame, name: str, labels: list) -> np.ndarray | None:
+        """The answer the served model gave per row, where scoring needs it beside `scored` (a
+        class index per row, decided by a tuned threshold rather than the most probable class)."""
+        return None
 
     def decode_outputs(
         self, outputs: np.ndarray, classes: list, thresholds: list[float], separator: str, name: str
@@ -68,11 +82,16 @@ class TaskCodec(Codec):
     def scored(self, predictions: pd.DataFrame, name: str, labels: list, separator: str) -> np.ndarray:
         raise NotImplementedError
 
-    def evaluate(self, y_true: np.ndarray, y_pred: np.ndarray, fitted: dict) -> evaluation.TaskReport:
-        return evaluation.evaluate_task(self.name, y_true, y_pred, **self.evaluate_kwargs(fitted))
+    def evaluate(
+        self, y_true: np.ndarray, y_pred: np.ndarray, fitted: dict, decisions: np.ndarray | None = None
+    ) -> evaluation.TaskReport:
+        extra = {} if decisions is None else {"decisions": decisions}
+        report = evaluation.evaluate_task(self.name, y_true, y_pred, **self.evaluate_kwargs(fitted), **extra)
+        return replace(report, primary=self.primary(fitted))
 
     def baseline(self, y_train: np.ndarray, y_true: np.ndarray, fitted: dict) -> evaluation.TaskReport:
-        return evaluation.baseline_report(self.name, y_train, y_true, **self.evaluate_kwargs(fitted))
+        report = evaluation.baseline_report(self.name, y_train, y_true, **self.evaluate_kwargs(fitted))
+        return replace(report, primary=self.primary(fitted))
 
     def plot(
         self, name: str, report: evaluation.TaskReport, y_true: np.ndarray, predictions: pd.DataFrame, out: Path

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components import evaluation
+from components import evaluation, imbalance
 from components.data.modalities import TransformContext, prune
 from components.data.modalities.categorical import category_strings
 from components.data.tasks.base import PROBA_SUFFIX, TaskCodec
@@ -66,6 +66,12 @@ class Classification(TaskCodec):
     def evaluate_kwargs(self, fitted: dict) -> dict:
         return {"classes": fitted["classes"]}
 
+    def primary(self, fitted: dict) -> str:
+        # A constant answer wins accuracy when a class is rare; it cannot win macro-F1.
+        if imbalance.is_imbalanced(list(fitted.get("counts", {}).values())):
+            return imbalance.IMBALANCED_METRIC
+        return self.primary_metric
+
     def known(self, y: np.ndarray) -> np.ndarray:
         return y >= 0
 
@@ -76,19 +82,31 @@ class Classification(TaskCodec):
         known = set(fitted["classes"])
         return [c if c is not None and c not in known else None for c in category_strings(values)]
 
-    def as_wrong(self, y_true: np.ndarray, y_pred: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+    def as_wrong(self, y_true, y_pred, unseen, decisions=None):
         truth = np.array(y_true, copy=True)
-        truth[unseen] = np.asarray(y_pred)[unseen].argmin(axis=1)
+        proba = np.asarray(y_pred)
+        least = proba.argmin(axis=1)
+        if decisions is not None:  # a tuned threshold may have answered the least likely class
+            least = np.where(least == decisions, (decisions + 1) % proba.shape[1], least)
+        truth[unseen] = least[unseen]
         return truth
 
     def decode_outputs(self, outputs, classes, thresholds, separator, name):
         proba = outputs.reshape(len(outputs), -1)
         if proba.shape[1] == 1:  # binary with one sigmoid unit
             proba = np.concatenate([1 - proba, proba], axis=1)
-        return {name: [classes[i] for i in proba.argmax(axis=1)], name + PROBA_SUFFIX: [row.tolist() for row in proba]}
+        if len(classes) == 2 and thresholds:  # tuned on validation rows for a rare class (`imbalance`)
+            chosen = (proba[:, 1] >= thresholds[0]).astype(int)
+        else:
+            chosen = proba.argmax(axis=1)
+        return {name: [classes[i] for i in chosen], name + PROBA_SUFFIX: [row.tolist() for row in proba]}
 
     def scored(self, predictions, name, labels, separator):
         return np.asarray(predictions[name + PROBA_SUFFIX].tolist(), dtype=np.float64)
+
+    def decisions(self, predictions, name, labels):
+        index = {str(label): i for i, label in enumerate(labels)}
+        return np.asarray([index.get(str(label), -1) for label in predictions[name]], dtype=np.int64)
 
     def plot(self, name, report, y_true, predictions, out: Path) -> Path:
         return evaluation.plot_confusion_matrix(
