@@ -17,14 +17,15 @@ import tensorflow as tf
 from components.automl import adapters as data
 from components.automl import training
 from components.automl.blocks.general import name_unnamed
-from components.automl.ensemble import combine, ensemble
+from components.automl.final_fit import final_fit
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
 from components.automl.heads import ClassificationHead, Head
+from components.automl.hypermodel import GraphHyperModel
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
 from components.automl.nodes import InputNode
+from components.automl.objective import objective_for
 from components.automl.portfolio import DataFacts, choose, data_facts, resolve
-from components.automl.seeding import seeded
 from components.automl.tuners import (
     check_tuner_arguments,
     distributed,
@@ -34,69 +35,6 @@ from components.automl.tuners import (
     warm_trial_ids,
 )
 from components.errors import BraidError, DataError, InputError, InputTypeError
-
-COMBINED_OBJECTIVE = "val_combined_loss"
-
-
-ENSEMBLE_ROUNDS = 10  # greedy selection steps per head
-
-
-class GraphHyperModel(kt.HyperModel):
-    """The graph as a keras-tuner HyperModel: `build(hp)` → compiled MultiTaskModel.
-
-    `fit` takes the *unbatched* training dataset and shuffles and batches it afresh for each trial,
-    so every trial (and a trial rerun after a resume) sees the same sequence of batches.
-    """
-
-    def __init__(
-        self,
-        graph: Graph,
-        loss_weighting: str,
-        loss_weights: list[float],
-        seed: int | None,
-        learning_rate: float | None,
-        batch_size: int = 32,
-        shuffle_buffer: int = 10000,
-    ):
-        super().__init__()
-        self.graph, self.loss_weighting, self.loss_weights = graph, loss_weighting, loss_weights
-        self.seed, self.learning_rate = seed, learning_rate
-        self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
-        self.execution = 0  # set by the tuner: executions of one trial start from different seeds
-        self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
-        self.feeds: Feeds | None = None  # set by AutoModel.fit: the data, frozen vectors computed on first need
-
-    def build(self, hp):
-        if self.feeds is not None and self.graph.reads_frozen(hp):
-            self.feeds.feed()  # before `seeded`: the encoders' layers must not draw the trial's seeds
-        return self.build_unfed(hp)
-
-    def build_unfed(self, hp):
-        """`build` without computing the frozen vectors (for looking at the hyperparameter space)."""
-        # Initialisers, dropout and augmentation seeds, and tf.data shuffles made after this.
-        with seeded(None if self.seed is None else self.seed + self.execution):
-            inner = self.graph.build(hp)
-            mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
-            rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3, 1e-3])
-            model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
-            model.compile(optimizer=training.optimizer(rate, self.total_steps))
-        return model
-
-    def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:
-        """Unbatched training examples → shuffled batches (seeded by `seed`)."""
-        shuffled = examples.shuffle(self.shuffle_buffer, seed=self.seed, reshuffle_each_iteration=True)
-        batched = shuffled.batch(self.batch_size)
-        if self.feeds is not None:
-            batched = batched.map(self.feeds.embedder.fill)
-        return batched.prefetch(tf.data.AUTOTUNE)
-
-    def fit(self, hp, model, x, *args, **kwargs):
-        if self.feeds is not None:  # once computed, every trial reads the frozen vectors (not zeros)
-            x, validation = self.feeds.swap(x, kwargs.get("validation_data"))
-            if validation is not None:
-                kwargs["validation_data"] = validation
-        # Keras' own shuffle flag means nothing for tf.data; `batches` shuffles.
-        return model.fit(self.batches(x), *args, shuffle=False, **kwargs)
 
 
 class AutoModel:
@@ -298,7 +236,7 @@ class AutoModel:
         data.check_targets(self.heads, validation.targets)
         val_rows = validation.rows
         batch_size = batch_size or data.default_batch_size(analysis.rows)
-        objective = self._objective()
+        objective = objective_for(self.objective, self.heads)
         previous_policy = keras.mixed_precision.global_policy()
         if self.mixed_precision:
             keras.mixed_precision.set_global_policy("mixed_float16")
@@ -351,24 +289,13 @@ class AutoModel:
             if worker:
                 return None
             raise_if_all_failed(self.tuner)
-            with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
-                warnings.simplefilter("ignore", UserWarning)
-                # Only completed trials have checkpoints (keras-tuner pads with failed ones).
-                best = [t for t in self.tuner.oracle.get_best_trials(self.ensemble_size) if t.status == "COMPLETED"]
-                members = [self.tuner.load_model(t).inner for t in best]
             train_ds, val_ds = feeds.current()  # with the frozen vectors when any trial read them
-            self.model, self.ensemble_picks = members[0], {h.name: [0] for h in self.heads}
-            if len(members) > 1:
-                self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
+            # The refit is skipped once a time budget is spent.
+            refit = self.refit and (deadline is None or time.time() < deadline)
+            done = final_fit(self.tuner, self.heads, self.inputs, self.ensemble_size, refit, train_ds, val_ds, verbose)
+            self.model, self.ensemble_picks, self.refit_history = done.model, done.picks, done.refit_history
             history = self._best_history()
-            self.refit_history = None
-            if self.refit and (deadline is None or time.time() < deadline):  # a spent time budget skips it
-                self.refit_history = self._refit(best, members, train_ds, val_ds, verbose)
-            used = {i for chosen in self.ensemble_picks.values() for i in chosen}
-            self.embedder.fed = any(self.graph.reads_frozen(best[i].hyperparameters) for i in used)
-            # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
-            # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
-            self._tune_thresholds(val_ds)
+            self.embedder.fed = any(self.graph.reads_frozen(hps) for hps in done.used_hyperparameters)
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
             if self.tuner is not None:  # the datasets' in-memory caches go with the fit
@@ -483,37 +410,6 @@ class AutoModel:
         bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in inputs)
         return ds.cache() if rows * bytes_per_row < 2e9 else ds
 
-    def _objective(self) -> kt.Objective:
-        if isinstance(self.objective, kt.Objective):
-            return self.objective
-        name = self.objective or COMBINED_OBJECTIVE
-        known = {"loss", "combined_loss"}
-        for head in self.heads:
-            known.add(f"{head.name}_loss")
-            known.update(
-                f"{head.name}_{m}" if isinstance(m, str) else m.name for m in (head.metrics or head.default_metrics)
-            )
-        known |= {f"val_{k}" for k in known}
-        name = self._head_metric(name, known)
-        if name not in known:
-            raise InputError(f"objective={name!r} is not a logged metric; choose one of {sorted(known)}.")
-        lower = ("loss", "error", "mae", "mse", "rmse", "mape", "mean_absolute", "mean_squared")
-        direction = "min" if any(token in name for token in lower) else "max"
-        return kt.Objective(name, direction)
-
-    def _head_metric(self, name: str, known: set[str]) -> str:
-        """AutoKeras names a single head's metrics without the head ("val_accuracy"); Braid
-        prefixes the head's name ("val_classification_head_1_accuracy")."""
-        if name in known or len(self.heads) != 1:
-            return name
-        prefix = "val_" if name.startswith("val_") else ""
-        candidate = f"{prefix}{self.heads[0].name}_{name[len(prefix) :]}"
-        aliases = {"acc": "accuracy", "mse": "mean_squared_error", "mae": "mean_absolute_error"}
-        if candidate not in known:
-            long = aliases.get(name[len(prefix) :])
-            candidate = f"{prefix}{self.heads[0].name}_{long}" if long else candidate
-        return candidate if candidate in known else name
-
     def _dry_build(self) -> None:
         """Build once with default hyperparameters so wiring mistakes fail before any training."""
         try:
@@ -550,43 +446,6 @@ class AutoModel:
         raise InputError(
             f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy."
         )
-
-    def _refit(self, trials: list, members: list, train_ds, val_ds, verbose: int):
-        """Retrain every trial the ensemble uses on training + validation rows for its best epoch count.
-
-        Each keeps its configuration, seed and learning-rate schedule, and the ensemble its picks. Returns the best trial's refit history."""
-        hypermodel = self.tuner.hypermodel
-        hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
-        names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
-        everything = train_ds.concatenate(val_ds.unbatch().map(lambda x, y: ({k: x[k] for k in names}, y)))
-        histories = {}
-        for i in sorted({i for chosen in self.ensemble_picks.values() for i in chosen}):
-            hps = trials[i].hyperparameters
-            model = hypermodel.build(hps)
-            histories[i] = hypermodel.fit(
-                hps, model, everything, epochs=(trials[i].best_step or 0) + 1, verbose=verbose
-            )
-            members[i] = model.inner
-        if all(chosen == [0] for chosen in self.ensemble_picks.values()):
-            self.model = members[0]
-        else:
-            self.model = combine(members, self.heads, self.ensemble_picks, self.inputs)
-        return histories.get(0) or next(iter(histories.values()))
-
-    def _tune_thresholds(self, val_ds) -> None:
-        tuned = [h for h in self.heads if isinstance(h, ClassificationHead) and h.tunes_thresholds]
-        if not tuned:
-            return
-        outputs = self.model.predict(val_ds.map(lambda x, y: x), verbose=0)
-        outputs = outputs if isinstance(outputs, list) else [outputs]
-        truth = {h.name: [] for h in tuned}
-        for _, y in val_ds.as_numpy_iterator():
-            for head in tuned:
-                truth[head.name].append(y[head.name])
-        for head in tuned:
-            probabilities = outputs[self.heads.index(head)]
-            head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
-            self.model.get_layer(head.name).thresholds = head.thresholds
 
     # ---------- after the search ----------
 

@@ -1,0 +1,113 @@
+"""After the search: the final model from the best trials (AutoKeras's `engine.tuner` final fit).
+
+In order: load the best completed trials, combine them per head by greedy ensemble selection on the
+validation rows, refit each picked trial on training + validation rows, then tune the classification
+heads' decision thresholds on the validation rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from components.automl.ensemble import combine, ensemble
+from components.automl.heads import ClassificationHead, Head
+from components.automl.nodes import InputNode
+
+ENSEMBLE_ROUNDS = 10  # greedy selection steps per head
+
+
+@dataclass
+class FinalFit:
+    """What `final_fit` returns.
+
+    Args:
+        model: the final Keras model (one trial's, or the ensemble of several).
+        picks: head name → indices of the best trials it averages.
+        refit_history: the best trial's refit history, None without a refit.
+        used_hyperparameters: the hyperparameters of every trial the model uses.
+    """
+
+    model: keras.Model
+    picks: dict[str, list[int]]
+    refit_history: keras.callbacks.History | None
+    used_hyperparameters: list[kt.HyperParameters]
+
+
+def final_fit(
+    tuner,
+    heads: list[Head],
+    inputs: list[InputNode],
+    ensemble_size: int,
+    refit: bool,
+    train_ds,
+    val_ds,
+    verbose: int,
+) -> FinalFit:
+    """The final model of a finished search.
+
+    Args:
+        tuner: the Braid tuner that ran the search (its oracle's best trials and their checkpoints).
+        heads, inputs: the graph's heads and input nodes.
+        ensemble_size: how many of the best trials the ensemble may use.
+        refit: retrain the picked trials on training + validation rows for their best epoch count.
+        train_ds, val_ds: the training examples (unbatched) and the batched validation data.
+        verbose: Keras verbosity of the refit.
+    """
+    with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
+        warnings.simplefilter("ignore", UserWarning)
+        # Only completed trials have checkpoints (keras-tuner pads with failed ones).
+        best = [t for t in tuner.oracle.get_best_trials(ensemble_size) if t.status == "COMPLETED"]
+        members = [tuner.load_model(t).inner for t in best]
+    model, picks = members[0], {h.name: [0] for h in heads}
+    if len(members) > 1:
+        model, picks = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+    history = None
+    if refit:
+        model, history = _refit(tuner.hypermodel, best, members, picks, heads, inputs, train_ds, val_ds, verbose)
+    # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
+    # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
+    _tune_thresholds(model, heads, val_ds)
+    used = sorted({i for chosen in picks.values() for i in chosen})
+    return FinalFit(model, picks, history, [best[i].hyperparameters for i in used])
+
+
+def _refit(hypermodel, trials, members, picks, heads, inputs, train_ds, val_ds, verbose):
+    """Retrain every trial the ensemble uses on training + validation rows for its best epoch count.
+
+    Each keeps its configuration, seed and learning-rate schedule, and the ensemble its picks. Returns
+    the final model and the best trial's refit history."""
+    hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
+    names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
+    everything = train_ds.concatenate(val_ds.unbatch().map(lambda x, y: ({k: x[k] for k in names}, y)))
+    histories = {}
+    for i in sorted({i for chosen in picks.values() for i in chosen}):
+        hps = trials[i].hyperparameters
+        model = hypermodel.build(hps)
+        histories[i] = hypermodel.fit(hps, model, everything, epochs=(trials[i].best_step or 0) + 1, verbose=verbose)
+        members[i] = model.inner
+    if all(chosen == [0] for chosen in picks.values()):
+        final = members[0]
+    else:
+        final = combine(members, heads, picks, inputs)
+    return final, histories.get(0) or next(iter(histories.values()))
+
+
+def _tune_thresholds(model: keras.Model, heads: list[Head], val_ds) -> None:
+    tuned = [h for h in heads if isinstance(h, ClassificationHead) and h.tunes_thresholds]
+    if not tuned:
+        return
+    outputs = model.predict(val_ds.map(lambda x, y: x), verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    truth = {h.name: [] for h in tuned}
+    for _, y in val_ds.as_numpy_iterator():
+        for head in tuned:
+            truth[head.name].append(y[head.name])
+    for head in tuned:
+        probabilities = outputs[heads.index(head)]
+        head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
+        model.get_layer(head.name).thresholds = head.thresholds
