@@ -90,9 +90,15 @@ def decode_predictions(config: ServingConfig, raw: dict[str, np.ndarray], ids: l
 
 
 def predict_frame(
-    model: Any, state: Any, config: ServingConfig, frame: pd.DataFrame, image_root: str | Path | None = None
+    model: Any,
+    state: Any,
+    config: ServingConfig,
+    frame: pd.DataFrame,
+    image_root: str | Path | None = None,
+    blend: Any = None,
 ) -> pd.DataFrame:
-    """Raw rows → predictions of every target. Rows that can't be read fail with their row numbers."""
+    """Raw rows → predictions of every target. Rows that can't be read fail with their row numbers.
+    `blend` (a `serving.blend.Blend`) mixes each head's network output with its classical model's."""
     from components.data.preprocess import transform_frame
 
     if not isinstance(frame, pd.DataFrame):
@@ -112,6 +118,8 @@ def predict_frame(
     except DataError:
         raise DataError(_row_errors(state, frame, root)) from None
     raw = output_dict(model, model.predict(model_inputs(model, x), verbose=0))
+    if blend is not None:
+        raw = blend.apply(raw, frame)
     ids = frame[config.id_column].tolist() if config.id_column in frame.columns else None
     return decode_predictions(config, raw, ids)
 
