@@ -140,7 +140,8 @@ class ClassicalColumns:
     Args:
         texts: text columns (joined per row).
         numbers: numeric columns (coerced; unreadable cells are missing).
-        dates: `(column, format)` pairs, as fractional years (format None: ISO 8601).
+        dates: `(column, format)` pairs, as fractional year, day of week and hour of day (format
+            None: ISO 8601).
         categories: category columns (as strings; missing stays missing).
     """
 
@@ -160,7 +161,10 @@ class ClassicalColumns:
         numbers = [pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype="float64") for c in self.numbers]
         for column, form in self.dates:
             dates = pd.to_datetime(rows[column], format=form or "ISO8601", errors="coerce")
+            # a time index for trends, and the weekly and daily cycles a fractional year hides from trees
             numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
+            numbers.append(dates.dt.dayofweek.to_numpy(dtype="float64"))
+            numbers.append((dates.dt.hour + dates.dt.minute / 60.0).to_numpy(dtype="float64"))
         categories = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() for c in self.categories]
         return ClassicalInputs(
             texts=texts,
