@@ -56,7 +56,8 @@ def served_blend(trained: Trained) -> Blend | None:
 
 
 def head_models_markdown(choices: dict[str, HeadChoice]) -> str:
-    """A table: per head, the served model and the validation losses that chose it."""
+    """A table: per head, the served model and the validation losses that chose it (the classical
+    models' recipes are in the line above it)."""
     lines = [
         "| head | served model | network val loss | classical val loss | best blend val loss (network weight) |",
         "|---|---|---|---|---|",
@@ -69,8 +70,7 @@ def head_models_markdown(choices: dict[str, HeadChoice]) -> str:
             else " | | "
         )
         lines.append(f"| {head} | {c.describe()} | {figures} |")
-    recipes = "; ".join(f"{h}: {c.classical}" for h, c in choices.items() if c.classical)
-    return "\n".join(lines) + ("\n\nClassical models: " + recipes if recipes else "") + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
