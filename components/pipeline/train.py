@@ -22,7 +22,7 @@ from components.pipeline import head_models
 from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trained
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
-from components.progress import SearchProgress
+from components.progress import SearchProgress, report
 
 
 def _classification_head(ak, spec, fitted: dict, masked: bool, settings: RunSettings):
@@ -160,6 +160,7 @@ def search_and_train(
     automodel.export_model().save(model_path)
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
+    report("search", detail="per head: network, classical model or blend")
     served = head_models.choose_head_models(
         contract,
         state,
@@ -175,6 +176,7 @@ def search_and_train(
     if served.blend is not None:
         served.blend.save(blend_dir)
     _log_head_models(tracker, run.run_id, served.choices)
+    log.info("served per head: %s", ", ".join(f"{h} {c.describe()}" for h, c in served.choices.items()))
     plots = search_dir / "plots"
     objective = automodel.tuner.oracle.objective
     evaluation.plot_trial_leaderboard(leaderboard, plots, direction=objective.direction, objective=objective.name)
