@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from components.settings import TELEMETRY_OFF
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "modality_dropout"
 RESULTS = ROOT / "benchmarks" / "results" / "modality_dropout.json"
@@ -53,11 +55,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
     for key, value in {
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **TELEMETRY_OFF,
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "GX_ANALYTICS_ENABLED": "false",
         "CUDA_VISIBLE_DEVICES": "",
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
         "PREFECT_HOME": str(WORK / "prefect"),

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from components.settings import TELEMETRY_OFF
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "overhead.json"
 HOME = ROOT / "benchmarks" / ".work" / "overhead" / "home"
@@ -171,7 +173,7 @@ def environment() -> dict:
         "BRAID_HOME": str(HOME),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONPATH": str(ROOT),
-        "DO_NOT_TRACK": "1",
+        **TELEMETRY_OFF,
         "PYTHONHASHSEED": "0",
     }
 

@@ -30,7 +30,7 @@ categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts
 """
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # Braid's version (pyproject.toml), not the AutoKeras release it mirrors
 
@@ -76,6 +76,46 @@ _HOMES = {
     "components.automl.tuners": ("BayesianOptimization", "Greedy", "Hyperband", "RandomSearch"),
     "components.automl.export": ("load_model",),
 }
+if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use (`__getattr__`)
+    from components.automl.auto_model import AutoModel
+    from components.automl.blocks import (
+        Block,
+        CategoricalToNumerical,
+        ConvBlock,
+        DenseBlock,
+        EfficientNetBlock,
+        Embedding,
+        EncoderChoice,
+        Flatten,
+        Fusion,
+        ImageAugmentation,
+        ImageBlock,
+        Merge,
+        Normalization,
+        PretrainedImageEncoder,
+        PretrainedTextEncoder,
+        ResNetBlock,
+        RNNBlock,
+        SpatialReduction,
+        StructuredDataBlock,
+        TemporalReduction,
+        TextBlock,
+        TextToIntSequence,
+        XceptionBlock,
+    )
+    from components.automl.export import load_model
+    from components.automl.heads import ClassificationHead, Head, RegressionHead
+    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput
+    from components.automl.tasks import (
+        ImageClassifier,
+        ImageRegressor,
+        StructuredDataClassifier,
+        StructuredDataRegressor,
+        TextClassifier,
+        TextRegressor,
+    )
+    from components.automl.tuners import BayesianOptimization, Greedy, Hyperband, RandomSearch
+
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 

@@ -17,6 +17,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Telemetry off for every process Braid starts or runs in (servers, workers, subprocesses, tests); the
+# Makefile exports the same for the shell.
+TELEMETRY_OFF = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
 
 class Settings(BaseSettings):
     """Every environment variable Braid reads (names are the upper-case field names)."""

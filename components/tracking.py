@@ -430,14 +430,16 @@ class Tracker:
         return uri
 
     @staticmethod
-    def pyfunc_signature(columns: list[tuple[str, str]], example: Any, output: Any) -> Any:
-        """A model signature whose inputs are `columns` [(name, "double" | "string" | "binary")], all
-        optional, and whose outputs and params are inferred from an example prediction."""
+    def pyfunc_signature(columns: list[tuple[str, str]], example: Any, output: Any, params: dict[str, Any]) -> Any:
+        """A model signature whose inputs are `columns` [(name, "double" | "string" | "binary" | "any")], all
+        optional, whose outputs are inferred from an example prediction, and whose params are `params`
+        ({name: default}; MLflow passes a request's params to the model only when the signature names them)."""
         from mlflow.models import ModelSignature, infer_signature
         from mlflow.types import ColSpec, Schema
+        from mlflow.types.schema import AnyType
 
-        inferred = infer_signature(example, output, params={"image_root": ""})
-        inputs = Schema([ColSpec(kind, name, required=False) for name, kind in columns])
+        inferred = infer_signature(example, output, params=params)
+        inputs = Schema([ColSpec(AnyType() if kind == "any" else kind, name, required=False) for name, kind in columns])
         return ModelSignature(inputs=inputs, outputs=inferred.outputs, params=inferred.params)
 
     def load_pyfunc(self, model_uri: str) -> Any:

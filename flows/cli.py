@@ -27,10 +27,11 @@ from rich.table import Table
 
 from components.errors import BraidError
 from components.layout import Layout, check_writable
+from components.settings import TELEMETRY_OFF
 from flows.local_api import local_api
 
 if TYPE_CHECKING:
-    from flows.stack import Stack
+    from components.infra.stack import Stack
 
 app = typer.Typer(
     add_completion=False,
@@ -60,10 +61,7 @@ def _main() -> None:
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _OFFLINE_ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
+    **TELEMETRY_OFF,
     "TF_CPP_MIN_LOG_LEVEL": "2",
     # Prefect's console stays quiet (Braid prints its own summary); its API and UI still get INFO logs.
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
@@ -280,19 +278,33 @@ def score(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet rows to score.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Parquet file to write.")] = None,
     alias: Annotated[str, typer.Option(help="Registry alias to score with.")] = "champion",
+    on_bad_rows: Annotated[
+        str,
+        typer.Option(
+            help="fail: a row that cannot be read (e.g. a missing image) stops the scoring, naming it; "
+            "skip: score the others, give it null predictions and its reason in `__error`."
+        ),
+    ] = "fail",
 ) -> None:
     """Score DATA with the contract's `champion` model; writes predictions to Parquet."""
 
     def _do() -> None:
+        if on_bad_rows not in ("fail", "skip"):
+            raise BraidError(f"--on-bad-rows must be fail or skip, got {on_bad_rows!r}")
         _prepare_env()
         from flows.scoring import scoring_pipeline
 
         _quiet_braid_tracebacks()
         with local_api():
             result = scoring_pipeline(
-                contract=str(contract), data=str(data), output=str(output) if output else None, alias=alias
+                contract=str(contract),
+                data=str(data),
+                output=str(output) if output else None,
+                alias=alias,
+                on_bad_rows=on_bad_rows,
             )
-        console.print(f"scored {result['rows']} rows with {result['model_uri']} → {result['output']}")
+        skipped = f" ({result['skipped']} skipped: see their `__error`)" if result["skipped"] else ""
+        console.print(f"scored {result['rows']} rows{skipped} with {result['model_uri']} → {result['output']}")
 
     _guard(_do)
 
@@ -541,7 +553,7 @@ def stack_up(
     """Start PostgreSQL, an MLflow and a Prefect server on it, and a worker on the braid-process pool."""
 
     def _do() -> None:
-        from flows.stack import Ports, up
+        from components.infra.stack import Ports, up
 
         home = Layout.default().home
         check_writable(home)
@@ -560,7 +572,7 @@ def stack_down() -> None:
     """Stop the worker, both servers and PostgreSQL (their data stay for the next `up`)."""
 
     def _do() -> None:
-        from flows.stack import down
+        from components.infra.stack import down
 
         home = Layout.default().home
         stopped = down(home)
@@ -579,7 +591,7 @@ def stack_status() -> None:
     """Which of the stack's processes run; exit code 0 when all of them do, 1 otherwise."""
 
     def _do() -> bool:
-        from flows.stack import read_state, status
+        from components.infra.stack import read_state, status
 
         home = Layout.default().home
         stack = read_state(home)

@@ -3,11 +3,10 @@
 import os
 from pathlib import Path
 
+from components.settings import TELEMETRY_OFF
+
 _ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
+    **TELEMETRY_OFF,
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "PREFECT_HOME": str(Path(__file__).resolve().parents[1] / ".braid" / "prefect-tests"),
     "CUDA_VISIBLE_DEVICES": "",

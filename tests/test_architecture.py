@@ -49,6 +49,20 @@ FORBIDDEN = {
         "mlflow",
     ),
     "components.serving": ("components.pipeline", "components.tracking"),
+    # infrastructure starts servers as subprocesses; it never loads what they run
+    "components.infra": (
+        "components.automl",
+        "components.data",
+        "components.pipeline",
+        "components.tracking",
+        "components.serving",
+        "components.evaluation",
+        "components.encoders",
+        "tensorflow",
+        "keras",
+        "mlflow",
+        "great_expectations",
+    ),
     "components.tracking": ("components.automl", "components.data", "components.pipeline", "components.serving"),
 }
 # third-party packages only these modules may import
@@ -97,6 +111,81 @@ def violations(root: Path) -> list[str]:
 
 def test_the_code_keeps_the_dependency_rule():
     assert violations(ROOT) == []
+
+
+def import_circles(root: Path) -> list[list[str]]:
+    """Every set of modules under root/components and root/flows that import each other in a circle (module
+    level or inside functions; a module importing its own package's `__init__` does not count)."""
+    paths = {
+        module_name(p, root): p for p in sorted(root.glob("components/**/*.py")) + sorted(root.glob("flows/**/*.py"))
+    }
+    graph = {}
+    for name, path in paths.items():
+        targets = set()
+        for target in imports(path):
+            while target and target not in paths:  # `from a.b import name` → the module a.b
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + "."):
+                targets.add(target)
+        graph[name] = targets
+    return [sorted(c) for c in _strongly_connected(graph) if len(c) > 1]
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iteratively."""
+    index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], 0
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found
+
+
+def test_no_module_imports_itself_in_a_circle():
+    assert import_circles(ROOT) == []
+
+
+def test_an_import_circle_is_caught(tmp_path):
+    files = {
+        "components/__init__.py": "",
+        "components/data/__init__.py": "",
+        "components/data/a.py": "from components.data.b import thing\n",
+        "components/data/b.py": "def f():\n    from components.data import a\n",
+        "components/data/c.py": "from components.data import a\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert import_circles(tmp_path) == [["components.data.a", "components.data.b"]]
 
 
 def test_a_forbidden_import_is_caught(tmp_path):

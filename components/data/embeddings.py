@@ -64,12 +64,7 @@ def embed(
     if missing.all():
         return out
     present = values[~missing].reset_index(drop=True)
-    sub = TransformContext(
-        ctx.image_root,
-        None if ctx.row_ids is None else [r for r, m in zip(ctx.row_ids, missing) if not m],
-        ctx.executor,
-        ctx.issues,
-    )
+    sub = ctx.subset(np.flatnonzero(~missing))
     model_input = codec_for(source_spec).transform(source_spec, source_fitted, present, sub)
     if source_spec.modality == "text":
         out[~missing] = embed_texts(list(model_input))

@@ -26,7 +26,7 @@ import shutil
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -37,11 +37,19 @@ import pyarrow.parquet as pq
 import tensorflow as tf
 
 from components.data import sources
-from components.data.contract import Contract, Split, Target, parse_feature
+from components.data.contract import Contract, Split, Target
 from components.data.embeddings import check_versions, embed, embedding_columns
-from components.data.modalities import Codec, TransformContext, codec_for, float_feature
+from components.data.modalities import RowError, TransformContext, codec_for, float_feature
 from components.data.sources import require_columns, row_ids
-from components.data.spec import FeatureSpec
+from components.data.state import (
+    FORMAT_VERSION,
+    SPLITS,
+    ColumnState,
+    Manifest,
+    PreprocessState,
+    ShardInfo,
+    load_state,
+)
 from components.data.tasks import codec_for_target
 from components.errors import DataError, StorageError
 from components.layout import Layout
@@ -49,104 +57,7 @@ from components.progress import report
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: classification targets split stratified
-SPLITS = ("train", "val", "test")
 ID_KEY = "_id"  # every Example also carries its row id (not parsed by the default reader)
-
-
-# ----------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class ColumnState:
-    """One feature or target: its contract settings (`config`) and what was fitted on train."""
-
-    name: str
-    kind: str  # the modality (features) or the task (targets)
-    config: dict
-    fitted: dict
-
-
-@dataclass(frozen=True)
-class PreprocessState:
-    """Everything fitted on the train split; serving rebuilds the exact training inputs from it."""
-
-    contract: str
-    id_column: str
-    features: tuple[ColumnState, ...]
-    targets: tuple[ColumnState, ...]
-    train_rows: int
-    format_version: int = FORMAT_VERSION
-    embeddings: tuple[ColumnState, ...] = ()  # frozen pretrained embeddings (`components.data.embeddings`)
-
-    def embedding_specs(self) -> list[tuple[ColumnState, FeatureSpec, dict]]:
-        """(embedding column, the feature it embeds, that feature's fitted state) for each embedding."""
-        sources = {spec.name: (spec, fitted) for spec, _, fitted in self.feature_specs()}
-        return [(column, *sources[column.config["source"]]) for column in self.embeddings]
-
-    def feature_specs(self) -> list[tuple[FeatureSpec, Codec, dict]]:
-        """(contract feature, its codec, its fitted state) for each feature, in contract order."""
-        specs = [parse_feature(c.config) for c in self.features]
-        return [(spec, codec_for(spec), c.fitted) for spec, c in zip(specs, self.features)]
-
-    def target_specs(self) -> list[tuple[Target, Codec, dict]]:
-        specs = [Target.model_validate(c.config) for c in self.targets]
-        return [(spec, codec_for_target(spec), c.fitted) for spec, c in zip(specs, self.targets)]
-
-    def tabular_columns(self) -> list[str]:
-        """Name of each slot of x["tabular"], in order (empty when no feature is tabular)."""
-        return [col for spec, codec, fitted in self.feature_specs() if codec.slot == "tabular"
-                for col in codec.columns(spec, fitted)]  # fmt: skip
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "PreprocessState":
-        raw = json.loads(text)
-        raw["features"] = tuple(ColumnState(**c) for c in raw["features"])
-        raw["targets"] = tuple(ColumnState(**c) for c in raw["targets"])
-        raw["embeddings"] = tuple(ColumnState(**c) for c in raw.get("embeddings", ()))
-        return cls(**raw)
-
-
-@dataclass(frozen=True)
-class ShardInfo:
-    split: str
-    path: str  # relative to the preprocessed directory
-    format: str  # "tfrecord" or "parquet"
-    rows: int
-    bytes: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a complete preprocessing run wrote. Its presence marks the directory as complete."""
-
-    contract: str
-    data_hash: str
-    fingerprint: str  # contract settings + quarantine list + format version: a change means redo
-    rows: dict[str, int]
-    shards: tuple[ShardInfo, ...]
-    quarantined: int
-    issues: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    format_version: int = FORMAT_VERSION
-    # target → split → class the train split lacks → rows (masked in validation, wrong in test)
-    unseen: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-
-    def files(self, split: str, format: str = "tfrecord") -> list[str]:
-        return [s.path for s in self.shards if s.split == split and s.format == format]
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "Manifest":
-        raw = json.loads(text)
-        raw["shards"] = tuple(ShardInfo(**s) for s in raw["shards"])
-        return cls(**raw)
 
 
 @dataclass(frozen=True)
@@ -332,7 +243,8 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
 
 
 def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path | None = None, *,
-                    executor: Executor | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+                    executor: Executor | None = None, row_errors: dict[int, RowError] | None = None
+                    ) -> dict[str, np.ndarray]:  # fmt: skip
     """Raw rows → the x dict `records.make_dataset` yields (as numpy), for serving and checks.
 
     Args:
@@ -340,6 +252,8 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
         df: raw rows with at least every feature column.
         image_root: directory image paths are relative to (the contract's `source.image_root`).
         executor: optional pool to decode images on.
+        row_errors: None to raise a DataError at the first row that cannot be used; a dict to collect
+            every such row instead ({position in `df`: RowError}; those rows are filled with zeros).
 
     Returns:
         {image feature: uint8 [n, H, W, 3], text feature: object [n] of str, "tabular": float32 [n, D]}.
@@ -348,6 +262,7 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
     for column in state.embeddings:
         check_versions(column.fitted, column.config["encoder"])
     ctx = _context(state, df, image_root, executor)
+    ctx.row_errors = row_errors
     x, tabular = {}, []
     for spec, codec, fitted in state.feature_specs():
         values = codec.transform(spec, fitted, df[spec.name].reset_index(drop=True), ctx)
@@ -574,8 +489,6 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
         DataError: unreadable source, missing column, or a bad row (names file, column and row id).
         StorageError: the output directory cannot be written.
     """
-    from components.data.records import load_state  # records imports this module
-
     directory = layout.preprocessed(contract.name, data_hash)
     quarantine = frozenset(str(i) for i in quarantine_ids)
     fingerprint = contract_fingerprint(contract, quarantine)

@@ -18,29 +18,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from components.data.preprocess import SPLITS, Manifest, PreprocessState
+from components.data.state import SPLITS, PreprocessState, load_manifest, load_state
 from components.errors import DataError
 
 TABULAR = "tabular"
-
-
-def load_state(directory: str | Path) -> PreprocessState:
-    """The `PreprocessState` a preprocessing run saved in `directory/state.json`."""
-    return PreprocessState.from_json(_read(Path(directory) / "state.json"))
-
-
-def load_manifest(directory: str | Path) -> Manifest:
-    """The `Manifest` of a complete preprocessing run (DataError if the run did not finish)."""
-    return Manifest.from_json(_read(Path(directory) / "manifest.json"))
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(
-            f"{path}: not found; this directory holds no complete preprocessing run (rerun preprocess)"
-        ) from None
 
 
 def tabular_columns(state: PreprocessState) -> list[str]:

@@ -16,7 +16,7 @@ Nothing here imports Prefect, and MLflow only through `components.tracking`. Nam
 """
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _HOMES = {
     "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
@@ -46,6 +46,34 @@ _HOMES = {
         "Validated",
     ),
 }
+if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use (`__getattr__`)
+    from components.pipeline.assess import evaluate, score_holdout, serving_config
+    from components.pipeline.drift import check_drift, check_rows
+    from components.pipeline.gate import CHALLENGER, CHAMPION, decide, register
+    from components.pipeline.prepare import fingerprint, preprocess, quarantined_ids, validate
+    from components.pipeline.report import write_report
+    from components.pipeline.results import (
+        Decision,
+        Drifted,
+        Evaluated,
+        Prepared,
+        RunSettings,
+        Scored,
+        TrackingRun,
+        Trained,
+        Validated,
+    )
+    from components.pipeline.rows import holdout_rows, typed_rows
+    from components.pipeline.runs import (
+        close_tracking_run,
+        experiment_name,
+        link_flow_run,
+        open_tracking_run,
+        registered_name,
+    )
+    from components.pipeline.score import score_file
+    from components.pipeline.train import build_automodel, search_and_train
+
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 

@@ -27,7 +27,7 @@ from components.pipeline.results import Decision, Evaluated, Prepared, TrackingR
 from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.progress import report
-from components.serving import predict_frame
+from components.serving import SERVING_PARAMS, predict_frame
 from components.serving.blend import CHOICES_FILE, MODELS_FILE
 
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -80,7 +80,10 @@ def register(
     model = load_model(trained.model_path)
     blend = served_blend(trained)
     signature = tracker.pyfunc_signature(
-        input_columns(contract, example), example, predict_frame(model, state, config, example, blend=blend)
+        input_columns(contract, example),
+        example,
+        predict_frame(model, state, config, example, blend=blend),
+        SERVING_PARAMS,
     )
     artifacts = {
         "keras_model": trained.model_path,

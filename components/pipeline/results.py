@@ -171,3 +171,4 @@ class Scored(_Record):
     model_uri: str
     drifted: list[str] = field(default_factory=list)  # checks over their threshold (see pipeline/drift.py)
     drift_markdown: str = ""
+    skipped: int = 0  # rows that could not be read, scored null (on_bad_rows="skip")

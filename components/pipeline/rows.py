@@ -65,9 +65,9 @@ def _is_missing(value: Any) -> bool:
 
 
 def input_columns(contract: Contract, example: pd.DataFrame) -> list[tuple[str, str]]:
-    """The pyfunc's input columns: every feature, numbers as doubles, images as bytes or path strings.
-    The id is not part of it: callers key rows as they like, and predictions come back in row order."""
-    columns = []
+    """The pyfunc's input columns: the id (optional, of any type: it comes back with the predictions and names
+    the rows that cannot be scored), then every feature, numbers as doubles, images as bytes or path strings."""
+    columns = [(contract.id_column, "any")]
     for feature in contract.features:
         if feature.modality == "numerical":
             kind = "double"

@@ -8,7 +8,7 @@ reads the same shards, builds the same AutoModel and logs its trials as nested r
 parent; the chief keeps the oracle, sees a worker that dies (its trial fails, the search goes on),
 then ensembles and refits the best trials from the shared search folder.
 
-    python -m components.pipeline.search_workers SPEC.json    # what the chief starts, per worker
+    python -m components.pipeline.worker SPEC.json    # what the chief starts, per worker (`worker.py`)
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
         log_path = folder / f"{tuner_id}.log"
         with log_path.open("w") as log_file:
             workers.processes[tuner_id] = subprocess.Popen(
-                [sys.executable, "-m", "components.pipeline.search_workers", str(spec_path)],
+                [sys.executable, "-m", "components.pipeline.worker", str(spec_path)],
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -119,54 +119,3 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
         placed[tuner_id] = {"pid": workers.processes[tuner_id].pid, "log": str(log_path), **place}
     (folder / "workers.json").write_text(json.dumps(placed, indent=1))  # which process is which worker
     return workers
-
-
-def _die_with_chief() -> None:
-    """Ask Linux to SIGKILL this worker when the chief dies, so no orphan waits for a dead oracle."""
-    chief = int(os.environ.get(CHIEF_PID, "0"))
-    if not chief or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != chief:  # it died before the request took effect
-        sys.exit(f"the search chief (pid {chief}) is gone")
-
-
-def _pin_to_cores() -> None:
-    cores = os.environ.get("BRAID_WORKER_CORES")
-    if cores and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
-
-
-def run_worker(spec: dict[str, Any]) -> None:
-    """Run trials for the chief until it has none left (the worker side of `search_and_train`)."""
-    _die_with_chief()
-    _pin_to_cores()
-    import tensorflow as tf
-
-    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
-
-    from components.data import records
-    from components.data.contract import load_contract
-    from components.layout import Layout
-    from components.pipeline.results import RunSettings
-    from components.pipeline.runs import tracker_for
-    from components.pipeline.train import build_automodel, datasets
-
-    contract = load_contract(Path(spec["contract"]))
-    layout = Layout(Path(spec["home"]))
-    config = RunSettings.from_dict(spec["settings"])
-    train, val, batch = datasets(Path(spec["prepared"]), config, int(spec["train_rows"]))
-    worker = os.environ.get(TUNER_ID, "")
-    observer = tracker_for(layout).trial_observer(spec["experiment_id"], spec["run_id"], {WORKER_TAG: worker})
-    state = records.load_state(Path(spec["prepared"]))
-    automodel = build_automodel(contract, state, Path(spec["search_dir"]), config, [observer])
-    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
-
-
-if __name__ == "__main__":
-    run_worker(json.loads(Path(sys.argv[1]).read_text()))

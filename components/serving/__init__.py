@@ -15,11 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.data.modalities import RowError
+from components.data.sources import row_ids
 from components.data.tasks import PROBA_SUFFIX, TASKS
-from components.errors import DataError
+from components.errors import DataError, InputError
 
 __all__ = [
+    "ERROR_COLUMN",
+    "ON_BAD_ROWS",
     "PROBA_SUFFIX",
+    "SERVING_PARAMS",
     "ServingConfig",
     "TargetInfo",
     "decode_predictions",
@@ -27,6 +32,12 @@ __all__ = [
     "output_dict",
     "predict_frame",
 ]
+
+ON_BAD_ROWS = ("fail", "skip")  # rows that cannot be read fail the request, or get null predictions
+ERROR_COLUMN = "__error"  # with on_bad_rows="skip": why a row got null predictions (None for scored rows)
+# The pyfunc's params and their defaults, as the model signature declares them: MLflow passes a request's
+# params to `predict` only when the signature names them.
+SERVING_PARAMS = {"image_root": "", "on_bad_rows": "fail"}
 
 
 @dataclass(frozen=True)
@@ -95,12 +106,32 @@ def predict_frame(
     config: ServingConfig,
     frame: pd.DataFrame,
     image_root: str | Path | None = None,
+    on_bad_rows: str = "fail",
     blend: Any = None,
 ) -> pd.DataFrame:
-    """Raw rows → predictions of every target. Rows that can't be read fail with their row numbers.
-    `blend` (a `serving.blend.Blend`) mixes each head's network output with its classical model's."""
+    """Raw rows → predictions of every target.
+
+    Args:
+        model: the exported Keras model.
+        state: the fitted preprocessing state.
+        config: the served targets, id and feature columns.
+        frame: raw rows with every feature column.
+        image_root: directory image paths are relative to (default: `config.image_root`).
+        on_bad_rows: what to do with rows whose cells cannot be read (an image path that names no file or
+            leads outside the image root, undecodable bytes): "fail" raises one DataError naming every
+            such row (its position in `frame`, counted from 0, and its id where `frame` has the id column)
+            and the column; "skip" scores the other rows and gives each bad row null predictions and its
+            reason in the `__error` column (None for good rows).
+        blend: a `serving.blend.Blend` that mixes each head's network output with its classical
+            model's (None: the network alone).
+
+    Returns:
+        One row per input row: the id column (when sent), then each target's prediction columns.
+    """
     from components.data.preprocess import transform_frame
 
+    if on_bad_rows not in ON_BAD_ROWS:
+        raise InputError(f"on_bad_rows must be one of {list(ON_BAD_ROWS)}, got {on_bad_rows!r}")
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame of raw rows, got {type(frame).__name__}")
     missing = [c for c in config.feature_columns if c not in frame.columns]
@@ -113,29 +144,39 @@ def predict_frame(
         raise DataError("no rows to score: the DataFrame is empty")
     root = Path(image_root or config.image_root) if (image_root or config.image_root) else None
     frame = frame.reset_index(drop=True)
-    try:
-        x = transform_frame(state, frame, root)
-    except DataError:
-        raise DataError(_row_errors(state, frame, root)) from None
+    bad: dict[int, RowError] = {}
+    x = transform_frame(state, frame, root, row_errors=bad)  # one pass finds every bad row
+    has_ids = config.id_column in frame.columns
+    if bad and on_bad_rows == "fail":
+        raise DataError(_bad_rows_message(bad, len(frame), row_ids(frame, config.id_column) if has_ids else None))
     raw = output_dict(model, model.predict(model_inputs(model, x), verbose=0))
     if blend is not None:
         raw = blend.apply(raw, frame)
-    ids = frame[config.id_column].tolist() if config.id_column in frame.columns else None
-    return decode_predictions(config, raw, ids)
+    out = decode_predictions(config, raw, frame[config.id_column].tolist() if has_ids else None)
+    if on_bad_rows == "skip":
+        out = _blank_bad_rows(out, bad, config.id_column)
+    return out
 
 
-def _row_errors(state: Any, frame: pd.DataFrame, root: Path | None) -> str:
-    from components.data.preprocess import transform_frame
+def _bad_rows_message(bad: dict[int, RowError], rows: int, ids: list[str] | None) -> str:
+    named = [f"row {i}{f' (id {ids[i]!r})' if ids is not None else ''}, {bad[i]}" for i in sorted(bad)[:20]]
+    more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
+    return (
+        f"{len(bad)} of {rows} row(s) cannot be scored (rows counted from 0 in the order sent): "
+        f'{"; ".join(named)}{more}. Fix those cells, or score the other rows with on_bad_rows "skip" '
+        '(a request\'s "params": {"on_bad_rows": "skip"}; `braid score --on-bad-rows skip`)'
+    )
 
-    problems = []
-    for i in range(len(frame)):
-        try:
-            transform_frame(state, frame.iloc[[i]], root)
-        except DataError as exc:
-            problems.append(f"row {i}: {exc}")
-    shown = "; ".join(problems[:20])
-    more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-    return f"{len(problems)} of {len(frame)} input row(s) cannot be scored: {shown}{more}"
+
+def _blank_bad_rows(out: pd.DataFrame, bad: dict[int, RowError], id_column: str) -> pd.DataFrame:
+    """Null predictions and the reason for each bad row (its zero-filled inputs were scored with the rest)."""
+    predicted = [c for c in out.columns if c != id_column]
+    if bad:
+        out[predicted] = out[predicted].astype(object)
+        out.loc[sorted(bad), predicted] = None
+    # object, not pandas' string dtype: a scored row's reason must be None (JSON null), not NaN
+    out[ERROR_COLUMN] = pd.Series([str(bad[i]) if i in bad else None for i in range(len(out))], dtype=object)
+    return out
 
 
 def __getattr__(name: str):

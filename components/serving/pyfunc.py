@@ -3,22 +3,56 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
-from components.serving import ServingConfig, predict_frame
+from components.errors import BraidError
+from components.serving import SERVING_PARAMS, ServingConfig, predict_frame
 from components.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class ServingError(MlflowException, BraidError):
+    """A request Braid refuses, as MLflow's scoring server answers it: the HTTP status of `error_code` and a
+    body whose `message` is exactly `message`, with no stack trace.
+
+    The server rewrites an MlflowException's message to "Failed to predict data '<every row sent>'. Error:
+    ..." before answering, which would bury Braid's sentence under the request's own rows; so the message
+    set here is kept. A BraidError as well, so Braid's CLI and gate treat it as one when they call the pyfunc.
+    """
+
+    def __init__(self, message: str, error_code: int = INVALID_PARAMETER_VALUE) -> None:
+        self._sentence = str(message)
+        super().__init__(message, error_code=error_code)
+
+    @property
+    def message(self) -> str:
+        return self._sentence
+
+    @message.setter
+    def message(self, value: str) -> None:
+        pass  # see the class docstring: the scoring server's rewrite is dropped
 
 
 class BraidPyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc: raw DataFrame in, every target's predictions out."""
+    """MLflow pyfunc: raw DataFrame in, every target's predictions out.
+
+    Params (a request's `params`): `image_root`, the directory image paths are relative to (default: the
+    serving machine's `BRAID_IMAGE_ROOT`, else the contract's); `on_bad_rows`, "fail" (default: a request
+    with a row that cannot be read is refused with HTTP 400 naming each such row and column) or "skip"
+    (the other rows are scored; each bad row gets null predictions and its reason in `__error`).
+    """
 
     def load_context(self, context: Any) -> None:
         from components.automl.export import load_model
-        from components.data.preprocess import PreprocessState
+        from components.data.state import PreprocessState
 
         self.model = load_model(context.artifacts["keras_model"])
         self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
@@ -32,5 +66,25 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
         self.image_root = str(root) if root else None
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        image_root = (params or {}).get("image_root") or self.image_root
-        return predict_frame(self.model, self.state, self.config, model_input, image_root, blend=self.blend)
+        params = {**SERVING_PARAMS, **(params or {})}
+        try:
+            return predict_frame(
+                self.model,
+                self.state,
+                self.config,
+                model_input,
+                params["image_root"] or self.image_root,
+                on_bad_rows=params["on_bad_rows"] or "fail",
+                blend=self.blend,
+            )
+        except BraidError as exc:
+            logger.warning("refused a request: %s", exc)
+            raise ServingError(str(exc)) from exc
+        except Exception as exc:
+            # A fault of Braid's, not of the rows: the trace goes to the server's log, not to the client.
+            logger.exception("could not score a request")
+            raise ServingError(
+                f"Braid could not score the rows: an internal error ({type(exc).__name__}); "
+                "the server's log has its trace",
+                error_code=INTERNAL_ERROR,
+            ) from exc

@@ -16,14 +16,10 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from components.settings import TELEMETRY_OFF
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
-TELEMETRY_OFF = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-}
 
 
 def _interpolate(text: str) -> str:

@@ -32,7 +32,7 @@ def stack():
     worker on `braid-process`, on free ports under a temporary Braid home; stopped by pid afterwards.
     Yields a `flows.stack.Stack` (`prefect_api_url`, `mlflow_uri`, `database_url(name)`, `pids`,
     `client_env()`); the Braid home the worker's flow runs use is `stack.folder.parent`."""
-    from flows.stack import local_stack
+    from components.infra.stack import local_stack
 
     with _reachable_home() as home, local_stack(home) as running:
         yield running

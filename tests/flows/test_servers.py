@@ -1,4 +1,4 @@
-"""Against real servers: the local stack (flows/stack.py) started here: PostgreSQL, a `prefect server` and
+"""Against real servers: the local stack (components/infra/stack.py) started here: PostgreSQL, a `prefect server` and
 an `mlflow server` on it, and a worker on the `braid-process` pool, all on 127.0.0.1.
 
 The pipeline runs in a separate process that knows the servers only through PREFECT_API_URL and

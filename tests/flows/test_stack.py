@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.stack import read_state
+from components.infra.stack import read_state
 
 pytestmark = pytest.mark.slow
 BRAID = str(Path(sys.executable).with_name("braid"))

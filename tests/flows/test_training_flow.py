@@ -333,6 +333,15 @@ def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home,
         assert len(out) == 4 and np.isfinite(out["score"]).all()
         assert out["score"].iloc[3] == pytest.approx(out["score"].iloc[0], abs=1e-5)  # bytes == path
         assert out["kind"].iloc[3] == out["kind"].iloc[0]
+        sent.loc[1, "image"] = "../outside.png"  # one bad row: refused with Braid's sentence, or skipped
+        payload = {"dataframe_split": json.loads(sent.to_json(orient="split", index=False))}
+        refused = httpx.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=120)
+        assert refused.status_code == 400 and "stack_trace" not in refused.json(), refused.text[:2000]
+        assert f"row 1 (id '{sent['id'].iloc[1]}'), column 'image'" in refused.json()["message"]
+        skipped = httpx.post(
+            f"http://127.0.0.1:{port}/invocations", json={**payload, "params": {"on_bad_rows": "skip"}}, timeout=120
+        ).json()["predictions"]
+        assert [row["score"] is None for row in skipped] == [False, True, False, False]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

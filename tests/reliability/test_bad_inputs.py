@@ -464,6 +464,27 @@ def test_serving_names_a_missing_column_and_an_unreadable_image(served):
         transform_frame(state, rows, root)
 
 
+def test_serving_collects_every_unreadable_row_in_one_pass(served):
+    from components.data.modalities import RowError, TransformContext
+    from components.data.preprocess import transform_frame
+
+    state, frame, root = served
+    rows = frame.iloc[:3].copy()
+    rows.loc[0, "image"] = "nowhere.png"
+    rows.loc[2, "image"] = "../demo.csv"
+    bad: dict = {}
+    x = transform_frame(state, rows, root, row_errors=bad)
+    assert sorted(bad) == [0, 2] and {e.column for e in bad.values()} == {"image"}
+    assert "nowhere.png" in bad[0].problem and "outside the image root" in bad[2].problem
+    assert not x["image"][[0, 2]].any() and x["image"][1].any(), "bad rows zero-filled, the good one decoded"
+    # a context over some rows (as embeddings make) reports them at the caller's positions
+    whole = TransformContext(row_errors={})
+    whole.subset([1, 3]).reject(1, "image", "names no file")
+    assert whole.row_errors == {3: RowError("image", "names no file")}
+    with pytest.raises(DataError, match=r"row '#3', column 'image': names no file"):
+        TransformContext().subset([1, 3]).reject(1, "image", "names no file")
+
+
 def test_serving_turns_bad_numbers_and_dates_into_missing_flags(served):
     import numpy as np
 

@@ -305,7 +305,8 @@ preprocess(contract, layout, data_hash=data_hash, batch_rows=100, shard_rows=150
 def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_clean(tmp_path, procs):
     from components import pipeline
     from components.data.contract import load_contract
-    from components.data.preprocess import Manifest, _sha256
+    from components.data.preprocess import _sha256
+    from components.data.state import Manifest
     from components.layout import Layout
 
     contract_path = make_demo_contract(tmp_path, rows=3000, image_size=8, name="killprep", refit=False)

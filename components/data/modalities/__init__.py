@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from components.data.spec import FeatureSpec
-from components.errors import ContractError
+from components.errors import ContractError, DataError
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -51,15 +51,53 @@ class TransformContext:
         row_ids: the id of each row, so errors can name the row.
         executor: a pool image decoding runs on (None: run inline).
         issues: counts of tolerated problems ("color: unseen category" -> 3), reported by the caller.
+        row_errors: None to raise at a row that cannot be used; a dict to collect such rows instead
+            ({position: RowError}), every one in the same pass, while the codec fills them with zeros.
+        positions: where this context's rows sit in the caller's frame, for a context over some of its
+            rows (`subset`); None when they are the caller's rows.
     """
 
     image_root: Path | None = None
     row_ids: Sequence[Any] | None = None
     executor: Executor | None = None
     issues: Counter = field(default_factory=Counter)
+    row_errors: dict[int, RowError] | None = None
+    positions: Sequence[int] | None = None
 
     def row_id(self, position: int) -> Any:
-        return self.row_ids[position] if self.row_ids is not None else f"#{position}"
+        if self.row_ids is not None:
+            return self.row_ids[position]
+        return f"#{self.positions[position] if self.positions is not None else position}"
+
+    def reject(self, position: int, column: str, problem: str) -> None:
+        """The cell of row `position` in `column` cannot be used: raise a DataError naming the row, or,
+        when the caller collects `row_errors`, record it (the first problem of a row wins)."""
+        if self.row_errors is None:
+            raise DataError(f"row {self.row_id(position)!r}, column '{column}': {problem}")
+        where = self.positions[position] if self.positions is not None else position
+        self.row_errors.setdefault(int(where), RowError(column, problem))
+
+    def subset(self, positions: Sequence[int]) -> TransformContext:
+        """A context over the rows at `positions` that shares the issues and the collected row errors."""
+        return TransformContext(
+            self.image_root,
+            None if self.row_ids is None else [self.row_ids[i] for i in positions],
+            self.executor,
+            self.issues,
+            self.row_errors,
+            [self.positions[i] for i in positions] if self.positions is not None else list(positions),
+        )
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row cannot be used: the column and the problem of its cell."""
+
+    column: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"column '{self.column}': {self.problem}"
 
 
 class Fitter(Protocol):

@@ -19,20 +19,23 @@ from pydantic import PositiveInt
 from components.data.images import ImageProblem, locate, normalized_root
 from components.data.modalities import Codec, TransformContext, register
 from components.data.spec import Encoder, EncodersField, FeatureSpec
-from components.errors import DataError
 
 
-def _source(value, root: str | None, column: str, row_id) -> bytes | str | None:
-    """Where one cell's image comes from (`images.locate`), as a DataError that names the row."""
-    try:
-        return locate(value, root)
-    except ImageProblem as problem:
-        what = f"image path '{value}'" if isinstance(value, str) else "image bytes"
-        raise DataError(f"row {row_id!r}, column '{column}': {what} {problem.reason}") from None
+class _Unusable(Exception):
+    """One cell's image cannot be used; the message says why (and names the cell as sent, not a server path)."""
 
 
-def _open_resized(source: bytes | str, size: tuple[int, int], column: str, row_id) -> Image.Image:
+def _open_resized(value, root: str | None, size: tuple[int, int]) -> Image.Image:
+    """One cell's image, RGB, resized to `size` (black for an empty cell)."""
     height, width = size
+    inline = isinstance(value, (bytes, bytearray, memoryview, dict)) or str(value).startswith("data:")
+    what = "image bytes" if inline else f"image path '{value}'"
+    try:
+        source = locate(value, root)
+    except ImageProblem as problem:
+        raise _Unusable(f"{what} {problem.reason}") from None
+    if source is None:
+        return Image.new("RGB", (width, height))
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             # draft() lets the JPEG decoder downscale while decoding: far less work for big photos.
@@ -40,10 +43,9 @@ def _open_resized(source: bytes | str, size: tuple[int, int], column: str, row_i
             img = img.convert("RGB")
             return img.resize((width, height), Image.Resampling.BILINEAR) if img.size != (width, height) else img
     except FileNotFoundError:
-        raise DataError(f"row {row_id!r}, column '{column}': image file {source} does not exist") from None
+        raise _Unusable(f"{what} does not exist") from None
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        where = source if isinstance(source, str) else f"{len(source)} bytes"
-        raise DataError(f"row {row_id!r}, column '{column}': cannot decode image {where}: {exc}") from None
+        raise _Unusable(f"cannot decode {what}: {exc}") from None
 
 
 def encode_image(img: Image.Image, encoding: str) -> bytes:
@@ -56,16 +58,16 @@ def encode_image(img: Image.Image, encoding: str) -> bytes:
     return buffer.getvalue()
 
 
-def _load_chunk(jobs: list[tuple]) -> list:
-    """Decode (and re-encode, when `encoding` is set) one chunk of images; runs on a worker."""
+def _load_chunk(jobs: list[tuple]) -> list[tuple]:
+    """Decode (and re-encode, when `encoding` is set) one chunk of images; runs on a worker. Gives
+    (image, None), or (a black image, why) for a cell that cannot be used, so one pass finds every such row."""
     out = []
-    for value, root, size, column, row_id, encoding in jobs:
-        source = _source(value, root, column, row_id)
-        if source is None:
-            img = Image.new("RGB", (size[1], size[0]))
-        else:
-            img = _open_resized(source, size, column, row_id)
-        out.append(encode_image(img, encoding) if encoding else np.asarray(img, dtype=np.uint8))
+    for value, root, size, encoding in jobs:
+        try:
+            img, problem = _open_resized(value, root, size), None
+        except _Unusable as exc:
+            img, problem = Image.new("RGB", (size[1], size[0])), str(exc)
+        out.append((encode_image(img, encoding) if encoding else np.asarray(img, dtype=np.uint8), problem))
     return out
 
 
@@ -95,23 +97,25 @@ class ImageModality(Codec):
     options = ImageFeature
     slot = "image"
 
-    def _jobs(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list[tuple]:
+    def _images(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list:
         root = normalized_root(ctx.image_root)
         size = tuple(spec.image_size)
         empty = int(pd.isna(values).sum())
         if empty:
             ctx.issues[f"{spec.name}: empty image cell (zeros used)"] += empty
-        return [
-            (value, root, size, spec.name, ctx.row_id(i), encoding) for i, value in enumerate(values.astype(object))
-        ]
+        done = _run(ctx, [(value, root, size, encoding) for value in values.astype(object)])
+        for position, (_, problem) in enumerate(done):
+            if problem is not None:
+                ctx.reject(position, spec.name, problem)
+        return [image for image, _ in done]
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         height, width = spec.image_size
-        images = _run(ctx, self._jobs(spec, values, ctx, None))
+        images = self._images(spec, values, ctx, None)
         return np.stack(images) if images else np.zeros((0, height, width, 3), np.uint8)
 
     def encode(self, spec, fitted, values, ctx: TransformContext) -> list[bytes]:
-        return _run(ctx, self._jobs(spec, values, ctx, spec.image_encoding))
+        return self._images(spec, values, ctx, spec.image_encoding)
 
     def tf_feature(self, stored):
         import tensorflow as tf

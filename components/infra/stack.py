@@ -6,7 +6,7 @@ stops each recorded process group (SIGTERM, SIGKILL after a grace period) and Po
 `pg_ctl stop -m fast`. Both are idempotent. `local_stack` is the same stack for the length of a block.
 
 PostgreSQL refuses to run as root: as root its server runs as the `postgres` system user, which owns the
-data directory; otherwise as the current user. Linux only (process groups, /proc).
+data directory; otherwise as the current user. POSIX only (process groups; psutil walks the process tree).
 
 Example:
     >>> with local_stack(Path("/tmp/braid-home"), Ports(postgres=0, mlflow=0, prefect=0)) as stack:
@@ -34,8 +34,9 @@ from pathlib import Path
 import httpx
 
 from components.errors import StackError
+from components.infra import processes
 from components.ports import free_port
-from components.settings import Settings
+from components.settings import TELEMETRY_OFF, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -48,13 +49,6 @@ GRACE_S = 15.0
 # A first start migrates both databases; on a busy 2-core machine that takes a minute or more.
 STARTUP_TIMEOUT_S = 300.0
 SOCKET_PATH_MAX = 107  # sun_path of a unix socket
-
-TELEMETRY_OFF = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-}
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ class Process:
     pid is never signalled)."""
 
     pid: int
-    started: int
+    started: float  # psutil's create_time, rounded to 0.01 s
     log: str
 
 
@@ -314,7 +308,7 @@ def _start_postgres(stack: Stack, pg_bin: Path, env: dict[str, str]) -> Process:
     if done.returncode:
         raise StackError(f"PostgreSQL did not start ({_last_line(done.stdout)}); see {log}")
     pid = int((data / "postmaster.pid").read_text().split()[0])
-    return Process(pid, _start_time(pid), str(log))
+    return Process(pid, processes.start_time(pid), str(log))
 
 
 def _initdb(stack: Stack, pg_bin: Path, owner: pwd.struct_passwd | None, env: dict[str, str]) -> None:
@@ -386,9 +380,9 @@ def _stop_postgres(stack: Stack, grace_s: float) -> bool:
             cwd=stack.data_dir,
         )
     if _is_running(process):  # no pg_ctl, or it timed out: SIGINT is PostgreSQL's fast shutdown too
-        _signal_group(process.pid, signal.SIGINT)
+        processes.signal_group(process.pid, signal.SIGINT)
         if not _wait_gone(process, grace_s):
-            _signal_group(process.pid, signal.SIGQUIT)  # immediate shutdown; recovery runs on next start
+            processes.signal_group(process.pid, signal.SIGQUIT)  # immediate shutdown; recovery runs on next start
             _wait_gone(process, grace_s)
     return True
 
@@ -541,7 +535,7 @@ def _spawn(name: str, command: list[str], stack: Stack, env: dict[str, str]) -> 
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    return Process(proc.pid, _start_time(proc.pid), str(log))
+    return Process(proc.pid, processes.start_time(proc.pid), str(log))
 
 
 def _record(stack: Stack, name: str, process: Process) -> Stack:
@@ -597,104 +591,15 @@ def _answers(url: str) -> bool:
 
 # ---------------------------------------------------------------------------------------- processes
 def _stop_group(process: Process, grace_s: float) -> bool:
-    """SIGTERM the process's group and the groups of its descendants (a flow run has its own), then
-    SIGKILL what is left after `grace_s`. Returns whether anything was running."""
-    if _is_running(process):
-        groups = {process.pid} | {_pgid(pid) for pid in _descendants(process.pid)}
-    elif _pid_exists(process.pid):
-        return False  # the pid is someone else's now: our group is gone (its pgid would still hold it)
-    else:
-        groups = {process.pid}  # the leader died; members of its group may live on
-    groups = {g for g in groups if g and _group_alive(g)}
-    if not groups:
-        return False
-    for group in groups:
-        _signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
-        time.sleep(0.2)
-    for group in groups:
-        if _group_alive(group):
-            _signal_group(group, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
-        time.sleep(0.1)
-    return True
+    return processes.stop_group(process.pid, process.started, grace_s)
 
 
 def _wait_gone(process: Process, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _is_running(process):
-            return True
-        time.sleep(0.2)
-    return not _is_running(process)
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
-
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat from the state on (field 3), or None; a zombie counts as gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else fields
-
-
-def _reap(pid: int) -> None:
-    # A process this one started (`local_stack` in a test) stays a zombie until it is waited for.
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _pid_exists(pid: int) -> bool:
-    _reap(pid)
-    return _stat(pid) is not None
-
-
-def _start_time(pid: int) -> int:
-    fields = _stat(pid)
-    return int(fields[19]) if fields else 0  # field 22, starttime in clock ticks since boot
+    return processes.wait_gone(process.pid, process.started, timeout)
 
 
 def _is_running(process: Process) -> bool:
-    _reap(process.pid)
-    fields = _stat(process.pid)
-    return fields is not None and int(fields[19]) == process.started
-
-
-def _pgid(pid: int) -> int:
-    fields = _stat(pid)
-    return int(fields[2]) if fields else 0
-
-
-def _all_stats() -> Iterator[tuple[int, list[str]]]:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            yield int(entry.name), fields
-
-
-def _group_alive(pgid: int) -> bool:
-    _reap(pgid)
-    return any(int(fields[2]) == pgid for _, fields in _all_stats())
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for child, fields in _all_stats():
-        children.setdefault(int(fields[1]), []).append(child)
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+    return processes.is_running(process.pid, process.started)
 
 
 # ---------------------------------------------------------------------------------------- small helpers

@@ -1,0 +1,59 @@
+"""The stack's process groups on psutil: a recorded process is recognised by pid and start time, and
+stopping a group also stops the groups its descendants lead (as a Prefect flow run's)."""
+
+import subprocess
+import sys
+import time
+
+from components.infra import processes
+
+# A leader in its own group that starts a child in a group of its own, prints the child's pid, and sleeps.
+_TREE = (
+    "import subprocess, sys, time;"
+    "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True);"
+    "print(c.pid, flush=True); time.sleep(60)"
+)
+
+
+def _leader():
+    proc = subprocess.Popen([sys.executable, "-c", _TREE], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = int(proc.stdout.readline())
+    return proc, child
+
+
+def test_stopping_a_group_stops_its_descendants_groups_too():
+    proc, child = _leader()
+    try:
+        started = processes.start_time(proc.pid)
+        assert started > 0 and processes.is_running(proc.pid, started)
+        assert processes.group_alive(child), "the child leads a group of its own"
+        assert processes.stop_group(proc.pid, started, grace_s=5.0)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while processes.pid_exists(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not processes.pid_exists(child) and not processes.is_running(proc.pid, started)
+        assert not processes.stop_group(proc.pid, started, grace_s=1.0), "nothing left to stop"
+    finally:
+        for pid in (proc.pid, child):
+            processes.signal_group(pid, 9)
+
+
+def test_a_pid_that_started_at_another_time_is_not_ours_and_is_left_alone():
+    proc, child = _leader()
+    try:
+        started = processes.start_time(proc.pid)
+        assert not processes.is_running(proc.pid, started - 100.0)
+        # a reused pid: someone else's process holds it, so nothing is signalled
+        assert not processes.stop_group(proc.pid, started - 100.0, grace_s=1.0)
+        assert processes.is_running(proc.pid, started) and processes.pid_exists(child)
+    finally:
+        for pid in (proc.pid, child):
+            processes.signal_group(pid, 9)
+        proc.wait(timeout=10)
+
+
+def test_a_gone_pid_has_no_start_time():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=30)
+    assert processes.start_time(proc.pid) == 0.0 and not processes.pid_exists(proc.pid)
