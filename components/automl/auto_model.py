@@ -242,6 +242,7 @@ class AutoModel:
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
         self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.refit_history: keras.callbacks.History | None = None
+        self.validation_outputs: dict[str, np.ndarray] = {}
         self.workers = workers
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
@@ -280,7 +281,9 @@ class AutoModel:
         Returns:
             The Keras `History` of the best trial, with its validation metrics (rebuilt from its saved
             metrics when that trial ran before a resume); the refit's (training metrics only, on
-            training + validation rows) is `refit_history`, None when there was no refit.
+            training + validation rows) is `refit_history`, None when there was no refit. Each
+            head's outputs on the validation rows, from the chosen model before any refit, are
+            `validation_outputs` (`{head name: array}`, in the validation data's row order).
         """
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
@@ -361,6 +364,8 @@ class AutoModel:
             if len(members) > 1:
                 self.model, self.ensemble_picks = ensemble(members, self.heads, self.inputs, val_ds, ENSEMBLE_ROUNDS)
             history = self._best_history()
+            # Before the refit sees them: what a blend with another model of these rows is fitted on.
+            self.validation_outputs = self._head_outputs(val_ds)
             self.refit_history = None
             if self.refit and (deadline is None or time.time() < deadline):  # a spent time budget skips it
                 self.refit_history = self._refit(best, members, train_ds, val_ds, verbose)
@@ -572,6 +577,11 @@ class AutoModel:
         else:
             self.model = combine(members, self.heads, self.ensemble_picks, self.inputs)
         return histories.get(0) or next(iter(histories.values()))
+
+    def _head_outputs(self, val_ds) -> dict[str, np.ndarray]:
+        outputs = self.model.predict(val_ds.map(lambda x, y: x), verbose=0)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        return {head.name: np.asarray(out) for head, out in zip(self.heads, outputs)}
 
     def _tune_thresholds(self, val_ds) -> None:
         tuned = [h for h in self.heads if isinstance(h, ClassificationHead) and h.tunes_thresholds]
