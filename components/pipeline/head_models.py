@@ -35,7 +35,8 @@ WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)  # the network's share of the b
 @dataclass(frozen=True)
 class HeadModels:
     """What `choose_head_models` returns: each head's choice, the blend to serve (None when every head
-    keeps the network alone) and the multi-label thresholds of the heads whose outputs changed."""
+    keeps the network alone) and the tuned thresholds (multi-label, rare-minority binary) of the heads
+    whose outputs changed."""
 
     choices: dict[str, HeadChoice]
     blend: Blend | None
@@ -110,7 +111,7 @@ def choose_head_models(
                 spec.task, columns.inputs(rows).take(known), y_all[known], seed=seed, n_classes=width, columns=columns
             )
         models[spec.name] = model
-        if spec.task == "multilabel":  # the blend's probabilities need thresholds of their own
+        if getattr(head, "tunes_thresholds", False):  # the blend's probabilities need thresholds of their own
             blended = choice.network_weight * network + (1 - choice.network_weight) * classical
             thresholds[spec.name] = copy.copy(head).tune_thresholds(y_val, blended)
     return HeadModels(choices, Blend(choices, models) if models else None, thresholds)
