@@ -180,6 +180,7 @@ class AutoModel:
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
         self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.refit_history: keras.callbacks.History | None = None
+        self.validation_outputs: dict[str, np.ndarray] = {}
         self.workers = workers
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
@@ -218,7 +219,9 @@ class AutoModel:
         Returns:
             The Keras `History` of the best trial, with its validation metrics (rebuilt from its saved
             metrics when that trial ran before a resume); the refit's (training metrics only, on
-            training + validation rows) is `refit_history`, None when there was no refit.
+            training + validation rows) is `refit_history`, None when there was no refit. Each
+            head's outputs on the validation rows, from the chosen model before any refit, are
+            `validation_outputs` (`{head name: array}`, in the validation data's row order).
         """
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
@@ -294,6 +297,7 @@ class AutoModel:
             refit = self.refit and (deadline is None or time.time() < deadline)
             done = final_fit(self.tuner, self.heads, self.inputs, self.ensemble_size, refit, train_ds, val_ds, verbose)
             self.model, self.ensemble_picks, self.refit_history = done.model, done.picks, done.refit_history
+            self.validation_outputs = done.validation_outputs
             history = self._best_history()
             self.embedder.fed = any(self.graph.reads_frozen(hps) for hps in done.used_hyperparameters)
         finally:

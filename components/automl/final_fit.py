@@ -29,12 +29,15 @@ class FinalFit:
         model: the final Keras model (one trial's, or the ensemble of several).
         picks: head name → indices of the best trials it averages.
         refit_history: the best trial's refit history, None without a refit.
+        validation_outputs: head name → the model's outputs on the validation rows before any refit
+            (in the validation data's row order): what a blend with another model is fitted on.
         used_hyperparameters: the hyperparameters of every trial the model uses.
     """
 
     model: keras.Model
     picks: dict[str, list[int]]
     refit_history: keras.callbacks.History | None
+    validation_outputs: dict[str, np.ndarray]
     used_hyperparameters: list[kt.HyperParameters]
 
 
@@ -66,6 +69,9 @@ def final_fit(
     model, picks = members[0], {h.name: [0] for h in heads}
     if len(members) > 1:
         model, picks = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+    # Before the refit sees them: what a blend with another model of these rows is fitted on.
+    outputs = _outputs(model, heads, val_ds)
+    validation_outputs = {head.name: out for head, out in zip(heads, outputs)}
     history = None
     if refit:
         model, history = _refit(tuner.hypermodel, best, members, picks, heads, inputs, train_ds, val_ds, verbose)
@@ -73,7 +79,7 @@ def final_fit(
     # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
     _tune_thresholds(model, heads, val_ds)
     used = sorted({i for chosen in picks.values() for i in chosen})
-    return FinalFit(model, picks, history, [best[i].hyperparameters for i in used])
+    return FinalFit(model, picks, history, validation_outputs, [best[i].hyperparameters for i in used])
 
 
 def _refit(hypermodel, trials, members, picks, heads, inputs, train_ds, val_ds, verbose):
@@ -101,8 +107,7 @@ def _tune_thresholds(model: keras.Model, heads: list[Head], val_ds) -> None:
     tuned = [h for h in heads if isinstance(h, ClassificationHead) and h.tunes_thresholds]
     if not tuned:
         return
-    outputs = model.predict(val_ds.map(lambda x, y: x), verbose=0)
-    outputs = outputs if isinstance(outputs, list) else [outputs]
+    outputs = _outputs(model, heads, val_ds)
     truth = {h.name: [] for h in tuned}
     for _, y in val_ds.as_numpy_iterator():
         for head in tuned:
@@ -111,3 +116,9 @@ def _tune_thresholds(model: keras.Model, heads: list[Head], val_ds) -> None:
         probabilities = outputs[heads.index(head)]
         head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
         model.get_layer(head.name).thresholds = head.thresholds
+
+
+def _outputs(model: keras.Model, heads: list[Head], val_ds) -> list[np.ndarray]:
+    """Each head's outputs on the validation rows, in head order."""
+    outputs = model.predict(val_ds.map(lambda x, y: x), verbose=0)
+    return [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]

@@ -163,6 +163,9 @@ class Training(_Strict):
     # Processes that run trials side by side, sharing one keras-tuner oracle (1: trials run in the
     # pipeline's own process). Each worker gets its share of the CPU cores, or one GPU.
     workers: int = Field(1, ge=1, le=64)
+    # Per head, what is served: the network, the classical model fitted on the same split, or their
+    # weighted average; `auto` chooses among the three on validation data (pipeline/head_models.py).
+    head_models: Literal["auto", "network", "classical", "blend"] = "auto"
 
 
 class Drift(_Strict):

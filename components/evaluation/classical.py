@@ -70,6 +70,14 @@ class ClassicalInputs:
             raise InputError(f"{split} features have different row counts: {counts}")
         return next(iter(counts.values()))
 
+    def take(self, rows: np.ndarray) -> "ClassicalInputs":
+        """The same features of some rows (`rows`: indices or a boolean mask)."""
+        return ClassicalInputs(
+            texts=[list(np.asarray(column, dtype=object)[rows]) for column in self.texts],
+            numbers=None if self.numbers is None else np.asarray(self.numbers)[rows],
+            categories=None if self.categories is None else np.asarray(self.categories)[rows],
+        )
+
 
 @dataclass(frozen=True)
 class ClassicalFit:
@@ -91,6 +99,132 @@ class ClassicalFit:
     threshold: float | None = None
     validation_f1: float | None = None
     notes: tuple[str, ...] = field(default=())
+
+
+class ClassicalModel:
+    """One head's fitted classical model: its features and estimator, predicting in the form
+    `evaluate_task` scores (probabilities `[N, C]` / `[N, L]`, values `[N]`).
+
+    `columns` (a `ClassicalColumns`) lets it predict straight from raw rows (`predict_rows`): what the
+    served model does. Saved and loaded with `save_classical` / `load_classical` (skops: no pickle).
+    """
+
+    def __init__(self, task: str, features, estimator, description: str, n_classes: int = 0, columns=None):
+        self.task, self.features, self.estimator = task, features, estimator
+        self.description, self.n_classes, self.columns = description, n_classes, columns
+
+    def predict(self, inputs: ClassicalInputs) -> np.ndarray:
+        x = self.features.transform(inputs)
+        if self.task == "regression":
+            return self.estimator.predict(x)
+        known = self.estimator.predict_proba(x)
+        if self.task != "classification":
+            return known
+        # classes absent from train get probability 0, so the columns stay aligned with the indices
+        proba = np.zeros((len(known), self.n_classes))
+        proba[:, self.estimator.classes_] = known
+        return proba
+
+    def predict_rows(self, rows: pd.DataFrame) -> np.ndarray:
+        """Predictions for raw rows (the columns `self.columns` names)."""
+        if self.columns is None:
+            raise InputError("this classical model was fitted without its raw columns; call predict(inputs)")
+        return self.predict(self.columns.inputs(rows))
+
+
+@dataclass(frozen=True)
+class ClassicalColumns:
+    """Which raw columns feed the classical model, by kind, so the same features come from raw rows in
+    training and in serving.
+
+    Args:
+        texts: text columns (joined per row).
+        numbers: numeric columns (coerced; unreadable cells are missing).
+        dates: `(column, format)` pairs, as fractional year, day of week and hour of day (format
+            None: ISO 8601).
+        categories: category columns (as strings; missing stays missing).
+    """
+
+    texts: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    dates: tuple[tuple[str, str | None], ...] = ()
+    categories: tuple[str, ...] = ()
+
+    def inputs(self, rows: pd.DataFrame) -> ClassicalInputs:
+        """The `ClassicalInputs` of raw rows."""
+        missing = [
+            c for c in (*self.texts, *self.numbers, *(d for d, _ in self.dates), *self.categories) if c not in rows
+        ]
+        if missing:
+            raise InputError(f"rows lack the classical model's column(s) {missing}")
+        texts = [rows[c].fillna("").astype(str).tolist() for c in self.texts]
+        numbers = [pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype="float64") for c in self.numbers]
+        for column, form in self.dates:
+            dates = pd.to_datetime(rows[column], format=form or "ISO8601", errors="coerce")
+            # a time index for trends, and the weekly and daily cycles a fractional year hides from trees
+            numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
+            numbers.append(dates.dt.dayofweek.to_numpy(dtype="float64"))
+            numbers.append((dates.dt.hour + dates.dt.minute / 60.0).to_numpy(dtype="float64"))
+        categories = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() for c in self.categories]
+        return ClassicalInputs(
+            texts=texts,
+            numbers=np.stack(numbers, axis=1) if numbers else None,
+            categories=np.stack(categories, axis=1) if categories else None,
+        )
+
+
+def train_classical(
+    task: str,
+    train: ClassicalInputs,
+    y_train: np.ndarray,
+    *,
+    seed: int = 0,
+    log_numbers: bool = True,
+    n_classes: int = 0,
+    columns: ClassicalColumns | None = None,
+) -> ClassicalModel:
+    """Fits the classical model of one head (the models `fit_classical` describes) and returns it.
+
+    Args:
+        task, train, y_train, seed, log_numbers: as for `fit_classical`.
+        n_classes: classification: the number of probability columns (at least `max(y_train) + 1`).
+        columns: the raw columns `train` came from, kept so the model predicts raw rows.
+    """
+    if train.rows("train") != len(y_train):
+        raise InputError(f"y_train has {len(y_train)} rows but the train features have {train.rows('train')}")
+    y = np.asarray(y_train)
+    if task == "classification":
+        model = _classification_model(train, y, seed, log_numbers, n_classes)
+    elif task == "regression":
+        model = _regression_model(train, y, seed)
+    elif task == "multilabel":
+        model = _multilabel_model(train, y, seed, log_numbers)
+    else:
+        raise InputError(f"unknown task {task!r}; expected classification, multilabel or regression")
+    model.columns = columns
+    return model
+
+
+# Types a saved classical model may hold (skops loads nothing else): scikit-learn, numpy, scipy, this module.
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", f"{__name__}.", "builtins.", "functools.partial")
+
+
+def save_classical(models: dict[str, ClassicalModel], path) -> None:
+    """Write `{head: ClassicalModel}` to one skops file (a safe format: loading runs no pickled code)."""
+    import skops.io
+
+    skops.io.dump(models, path)
+
+
+def load_classical(path) -> dict[str, ClassicalModel]:
+    """Read what `save_classical` wrote; refuses a file holding types outside scikit-learn, numpy and this module."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if foreign:
+        raise InputError(f"{path} holds types a classical model never has: {foreign}; it was not written by Braid")
+    return skops.io.load(path, trusted=untrusted)
 
 
 def fit_classical(
@@ -164,51 +298,54 @@ def _fit_multilabel(train, y, test, seed, log_numbers, validation_fraction) -> C
     if n_val < 1 or n_val >= len(y):
         raise InputError(f"{len(y)} train rows are too few to hold out a validation part for the threshold")
     val, fit = order[:n_val], order[n_val:]
+    proba_val = _multilabel_model(train.take(fit), y[fit], seed, log_numbers).predict(train.take(val))
+    threshold, val_f1 = best_threshold(y[val], proba_val)
+    model = _multilabel_model(train, y, seed, log_numbers)
+    return ClassicalFit("multilabel", model.predict(test), model.description, threshold=threshold, validation_f1=val_f1)
+
+
+def _multilabel_model(train, y, seed, log_numbers) -> ClassicalModel:
+    if y.ndim != 2 or not np.isin(y, (0, 1)).all():
+        raise InputError(f"multilabel y_train must be multi-hot [N, L] of 0/1; got shape {y.shape}")
     with warnings.catch_warnings():
         # a label absent from (part of) train is predicted constant: expected for rare genres
         warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
         features = _LinearFeatures(log_numbers)
-        proba_val = (
-            _one_vs_rest(seed)
-            .fit(features.fit(_take(train, fit)), y[fit])
-            .predict_proba(features.transform(_take(train, val)))
-        )
-        threshold, val_f1 = best_threshold(y[val], proba_val)
-
-        features = _LinearFeatures(log_numbers)
         model = _one_vs_rest(seed).fit(features.fit(train), y)
-        proba = model.predict_proba(features.transform(test))
-    return ClassicalFit(
-        "multilabel",
-        proba,
-        f"one-vs-rest logistic regression (C=4) on {features.describe()}",
-        threshold=threshold,
-        validation_f1=val_f1,
+    return ClassicalModel(
+        "multilabel", features, model, f"one-vs-rest logistic regression (C=4) on {features.describe()}"
     )
 
 
 def _fit_classification(train, y, test, seed, log_numbers) -> ClassicalFit:
+    model = train_classical("classification", train, y, seed=seed, log_numbers=log_numbers)
+    return ClassicalFit("classification", model.predict(test), model.description)
+
+
+def _fit_regression(train, y, test, seed) -> ClassicalFit:
+    model = train_classical("regression", train, y, seed=seed)
+    return ClassicalFit("regression", model.predict(test), model.description)
+
+
+def _classification_model(train, y, seed, log_numbers, n_classes) -> ClassicalModel:
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
         raise InputError(f"classification y_train must be class indices [N] (ints >= 0); got {y.dtype} {y.shape}")
-    n_classes = int(y.max()) + 1
+    width = max(int(y.max()) + 1, n_classes or 0)
     if train.numbers is not None or train.categories is not None:
         tree = _TreeFeatures()
         model = HistGradientBoostingClassifier(random_state=seed, categorical_features=tree.categorical_mask(train))
         model.fit(tree.fit(train), y)
-        proba_known = model.predict_proba(tree.transform(test))
-        description = f"HistGradientBoostingClassifier on {tree.describe()}"
-    else:
-        features = _LinearFeatures(log_numbers)
-        model = LogisticRegression(C=4.0, max_iter=2000, random_state=seed).fit(features.fit(train), y)
-        proba_known = model.predict_proba(features.transform(test))
-        description = f"logistic regression (C=4) on {features.describe()}"
-    # classes absent from train get probability 0, so the columns stay aligned with the indices
-    proba = np.zeros((len(proba_known), n_classes))
-    proba[:, model.classes_] = proba_known
-    return ClassicalFit("classification", proba, description)
+        return ClassicalModel(
+            "classification", tree, model, f"HistGradientBoostingClassifier on {tree.describe()}", width
+        )
+    features = _LinearFeatures(log_numbers)
+    model = LogisticRegression(C=4.0, max_iter=2000, random_state=seed).fit(features.fit(train), y)
+    return ClassicalModel(
+        "classification", features, model, f"logistic regression (C=4) on {features.describe()}", width
+    )
 
 
-def _fit_regression(train, y, test, seed) -> ClassicalFit:
+def _regression_model(train, y, seed) -> ClassicalModel:
     y = y.reshape(len(y), -1) if y.ndim > 1 else y
     if y.ndim != 1 and y.shape[1] != 1:
         raise InputError(f"regression y_train must be one value per row; got shape {y.shape}")
@@ -218,11 +355,11 @@ def _fit_regression(train, y, test, seed) -> ClassicalFit:
     if train.numbers is not None or train.categories is not None:
         tree = _TreeFeatures()
         model = HistGradientBoostingRegressor(random_state=seed, categorical_features=tree.categorical_mask(train))
-        pred = model.fit(tree.fit(train), target).predict(tree.transform(test))
-        return ClassicalFit("regression", pred, f"HistGradientBoostingRegressor on {tree.describe()}")
+        model.fit(tree.fit(train), target)
+        return ClassicalModel("regression", tree, model, f"HistGradientBoostingRegressor on {tree.describe()}")
     features = _LinearFeatures(log_numbers=False)
-    pred = Ridge(alpha=1.0).fit(features.fit(train), target).predict(features.transform(test))
-    return ClassicalFit("regression", pred, f"ridge regression on {features.describe()}")
+    model = Ridge(alpha=1.0).fit(features.fit(train), target)
+    return ClassicalModel("regression", features, model, f"ridge regression on {features.describe()}")
 
 
 def _one_vs_rest(seed: int) -> OneVsRestClassifier:
@@ -337,14 +474,6 @@ def _check_same_columns(train: ClassicalInputs, test: ClassicalInputs) -> None:
             raise InputError(
                 f"{name} must be 2-D with the same columns in train and test; got {np.shape(a)} and {np.shape(b)}"
             )
-
-
-def _take(inputs: ClassicalInputs, rows: np.ndarray) -> ClassicalInputs:
-    return ClassicalInputs(
-        texts=[[column[i] for i in rows] for column in inputs.texts],
-        numbers=None if inputs.numbers is None else np.asarray(inputs.numbers)[rows],
-        categories=None if inputs.categories is None else np.asarray(inputs.categories)[rows],
-    )
 
 
 def _joined(texts: Sequence[Sequence[str]]) -> list[str]:

@@ -21,6 +21,7 @@ from components.pipeline.rows import holdout_rows
 from components.pipeline.runs import tracker_for
 from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
+from components.serving.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
 
@@ -44,6 +45,32 @@ def serving_config(contract: Contract, state: Any, thresholds: dict[str, list[fl
         targets=targets,
         image_root=str(root) if root else None,
     )
+
+
+def served_blend(trained: Trained) -> Blend | None:
+    """The blend of network and classical models the run serves, None when every head is the network's."""
+    if not trained.blend_dir:
+        return None
+    folder = Path(trained.blend_dir)
+    return load_blend(folder / CHOICES_FILE, folder / MODELS_FILE)
+
+
+def head_models_markdown(choices: dict[str, HeadChoice]) -> str:
+    """A table: per head, the served model and the validation losses that chose it (the classical
+    models' recipes are in the line above it)."""
+    lines = [
+        "| head | served model | network val loss | classical val loss | best blend val loss (network weight) |",
+        "|---|---|---|---|---|",
+    ]
+    for head, c in choices.items():
+        v = c.validation
+        figures = (
+            f"{v['network_loss']:.4f} | {v['classical_loss']:.4f} | {v['blend_loss']:.4f} ({v['blend_network_weight']:.2f})"
+            if v
+            else " | | "
+        )
+        lines.append(f"| {head} | {c.describe()} | {figures} |")
+    return "\n".join(lines) + "\n"
 
 
 def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
@@ -125,7 +152,8 @@ def evaluate(
     model = load_model(trained.model_path)
     config = serving_config(contract, state, trained.thresholds)
     holdout = holdout_rows(contract, records.split_ids(directory, "test"))
-    predictions = predict_frame(model, state, config, holdout)
+    blend = served_blend(trained)
+    predictions = predict_frame(model, state, config, holdout, blend=blend)
     truth = split_targets(directory, "test", state)
     train_truth = split_targets(directory, "train", state)
     reports, baselines, combined = score_holdout(state, predictions, truth, train_truth, holdout)
@@ -140,7 +168,9 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
 
     def rescore(rows: pd.DataFrame) -> tuple[dict, float]:
-        scored, _, score = score_holdout(state, predict_frame(model, state, config, rows), truth, train_truth, holdout)
+        scored, _, score = score_holdout(
+            state, predict_frame(model, state, config, rows, blend=blend), truth, train_truth, holdout
+        )
         return scored, score
 
     report("evaluate", detail="scoring the test split with each modality blanked")
@@ -157,6 +187,9 @@ def evaluate(
     metrics = model_metrics(reports, combined)
     metrics.update({f"baseline/{name}/{k}": v for name, r in baselines.items() for k, v in r.metrics.items()})
     metrics.update({f"classical/{name}/{k}": v for name, r in classical.items() for k, v in r.metrics.items()})
+    if blend is not None:  # what the network alone would have scored, beside the served combination
+        alone, _, _ = score_holdout(state, predict_frame(model, state, config, holdout), truth, train_truth, holdout)
+        metrics.update({f"network/{name}/{k}": v for name, r in alone.items() for k, v in r.metrics.items()})
     score = primary(contract, reports, combined)  # one of the logged numbers (see `selection_metric`)
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
@@ -166,6 +199,9 @@ def evaluate(
         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items())
         + "\n"
     )
+    if trained.head_models:
+        choices = {head: HeadChoice(**choice) for head, choice in trained.head_models.items()}
+        table += "\nServed per head (chosen on the validation split):\n\n" + head_models_markdown(choices)
     if prepared.unseen_classes:
         table += "\nClasses the train split lacks:\n" + "".join(f"- {line}\n" for line in prepared.unseen_classes)
     metrics.update(contribution_metrics)

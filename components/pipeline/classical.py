@@ -10,36 +10,23 @@ import pandas as pd
 
 from components import evaluation
 from components.data.contract import Contract
-from components.evaluation.classical import ClassicalInputs, fit_classical
+from components.evaluation.classical import ClassicalColumns, ClassicalInputs, fit_classical
+
+
+def classical_columns(contract: Contract) -> ClassicalColumns:
+    """The raw columns the classical models read: texts, numbers, dates (fractional year, day of week,
+    hour of day) and categories (images are left out)."""
+    return ClassicalColumns(
+        texts=tuple(f.name for f in contract.features_of("text")),
+        numbers=tuple(f.name for f in contract.features_of("numerical")),
+        dates=tuple((f.name, f.datetime_format) for f in contract.features_of("datetime")),
+        categories=tuple(f.name for f in contract.features_of("categorical")),
+    )
 
 
 def classical_inputs(contract: Contract, rows: pd.DataFrame) -> ClassicalInputs:
-    """Text, number and category columns of raw rows (dates as fractional years; images are left out)."""
-    texts = [rows[f.name].fillna("").astype(str).tolist() for f in contract.features_of("text")]
-    numbers = [
-        pd.to_numeric(rows[f.name], errors="coerce").to_numpy(dtype="float64")
-        for f in contract.features_of("numerical")
-    ]
-    for feature in contract.features_of("datetime"):
-        dates = pd.to_datetime(rows[feature.name], format=feature.datetime_format or "ISO8601", errors="coerce")
-        numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
-    categories = [
-        rows[f.name].astype(object).where(rows[f.name].notna(), None).to_numpy()
-        for f in contract.features_of("categorical")
-    ]
-    return ClassicalInputs(
-        texts=texts,
-        numbers=np.stack(numbers, axis=1) if numbers else None,
-        categories=np.stack(categories, axis=1) if categories else None,
-    )
-
-
-def _rows(inputs: ClassicalInputs, keep: np.ndarray) -> ClassicalInputs:
-    return ClassicalInputs(
-        texts=[list(np.asarray(t, dtype=object)[keep]) for t in inputs.texts],
-        numbers=None if inputs.numbers is None else inputs.numbers[keep],
-        categories=None if inputs.categories is None else inputs.categories[keep],
-    )
+    """The classical models' features of raw rows."""
+    return classical_columns(contract).inputs(rows)
 
 
 def classical_reports(
@@ -59,7 +46,7 @@ def classical_reports(
     for spec, codec, fitted in state.target_specs():
         y_train, y_true = train_truth[spec.name], truth[spec.name]
         known_train, known = codec.known(y_train), codec.known(y_true) | unseen[spec.name]
-        fit = fit_classical(spec.task, _rows(train, known_train), y_train[known_train], _rows(test, known), seed=seed)
+        fit = fit_classical(spec.task, train.take(known_train), y_train[known_train], test.take(known), seed=seed)
         y_pred = fit.y_pred
         kwargs = dict(codec.evaluate_kwargs(fitted))
         if spec.task == "classification":  # classes absent from train get no column: give them 0

@@ -19,6 +19,7 @@ from components.pipeline.assess import (
     primary,
     score_holdout,
     selection_metric,
+    served_blend,
     serving_config,
     split_targets,
 )
@@ -27,6 +28,7 @@ from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.progress import report
 from components.serving import SERVING_PARAMS, predict_frame
+from components.serving.blend import CHOICES_FILE, MODELS_FILE
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -76,19 +78,27 @@ def register(
     holdout = pd.read_parquet(Path(run.search_dir) / HOLDOUT)
     example = self_contained(contract, holdout[config.feature_columns].head(5))
     model = load_model(trained.model_path)
+    blend = served_blend(trained)
     signature = tracker.pyfunc_signature(
-        input_columns(contract, example), example, predict_frame(model, state, config, example), SERVING_PARAMS
+        input_columns(contract, example),
+        example,
+        predict_frame(model, state, config, example, blend=blend),
+        SERVING_PARAMS,
     )
+    artifacts = {
+        "keras_model": trained.model_path,
+        "state": str(directory / "state.json"),
+        "serving": str(package / "serving.json"),
+    }
+    if blend is not None:  # the fitted classical models and each head's choice (serving/blend.py)
+        artifacts["head_models"] = str(Path(trained.blend_dir) / CHOICES_FILE)
+        artifacts["classical"] = str(Path(trained.blend_dir) / MODELS_FILE)
     name = registered_name(contract)
     model_uri = tracker.log_pyfunc(
         run.run_id,
         name=name,
         python_model=str(PACKAGE / "serving" / "model_code.py"),
-        artifacts={
-            "keras_model": trained.model_path,
-            "state": str(directory / "state.json"),
-            "serving": str(package / "serving.json"),
-        },
+        artifacts=artifacts,
         signature=signature,
         input_example=example,
         code_paths=[str(PACKAGE)],

@@ -36,6 +36,7 @@ class RunSettings(_Record):
     require_beating_classical: bool = False
     require_beating_trivial: bool = True
     workers: int = 1
+    head_models: str = "auto"
 
     @classmethod
     def resolve(cls, training: Any, **overrides: Any) -> "RunSettings":
@@ -123,6 +124,10 @@ class Trained(_Record):
     batch_size: int
     objective: str = "val_combined_loss"  # what the leaderboard's `score` is
     direction: str = "min"  # "min": lower is better
+    # Per head: the served model (network, classical or blend) and the validation figures that chose it
+    # (`serving.blend.HeadChoice` as a dict); `blend_dir` holds the blend's files when a head is not the network's.
+    head_models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    blend_dir: str | None = None
 
 
 @dataclass(frozen=True)

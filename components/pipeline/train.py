@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ from components.data import records
 from components.data.contract import Contract, Target
 from components.evaluation import pareto
 from components.layout import Layout
+from components.pipeline import head_models
 from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trained
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
-from components.progress import SearchProgress
+from components.progress import SearchProgress, report
 
 
 def _classification_head(ak, spec, fitted: dict, target: Target):
@@ -159,6 +161,23 @@ def search_and_train(
     automodel.export_model().save(model_path)
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
+    report("search", detail="per head: network, classical model or blend")
+    served = head_models.choose_head_models(
+        contract,
+        state,
+        directory,
+        automodel.heads,
+        automodel.validation_outputs,
+        config.head_models,
+        config.seed,
+        config.refit,
+    )
+    thresholds.update(served.thresholds)
+    blend_dir = search_dir / "head_models"
+    if served.blend is not None:
+        served.blend.save(blend_dir)
+    _log_head_models(tracker, run.run_id, served.choices)
+    log.info("served per head: %s", ", ".join(f"{h} {c.describe()}" for h, c in served.choices.items()))
     plots = search_dir / "plots"
     objective = automodel.tuner.oracle.objective
     evaluation.plot_trial_leaderboard(leaderboard, plots, direction=objective.direction, objective=objective.name)
@@ -189,7 +208,18 @@ def search_and_train(
         batch_size=batch,
         objective=objective.name,
         direction=objective.direction,
+        head_models={head: asdict(choice) for head, choice in served.choices.items()},
+        blend_dir=str(blend_dir) if served.blend is not None else None,
     )
+
+
+def _log_head_models(tracker: Any, run_id: str, choices: dict[str, Any]) -> None:
+    """Per head, the served model (tag `braid.head_model.<head>`) and the validation figures that chose
+    it (metrics `head_model/<head>/<figure>`)."""
+    tracker.set_tags(run_id, {f"braid.head_model.{head}": choice.describe() for head, choice in choices.items()})
+    figures = {f"head_model/{head}/{k}": v for head, choice in choices.items() for k, v in choice.validation.items()}
+    if figures:
+        tracker.log_metrics(run_id, figures)
 
 
 def datasets(directory: Path, config: RunSettings, train_rows: int) -> tuple[Any, Any, int]:

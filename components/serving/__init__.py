@@ -107,6 +107,7 @@ def predict_frame(
     frame: pd.DataFrame,
     image_root: str | Path | None = None,
     on_bad_rows: str = "fail",
+    blend: Any = None,
 ) -> pd.DataFrame:
     """Raw rows → predictions of every target.
 
@@ -121,6 +122,8 @@ def predict_frame(
             such row (its position in `frame`, counted from 0, and its id where `frame` has the id column)
             and the column; "skip" scores the other rows and gives each bad row null predictions and its
             reason in the `__error` column (None for good rows).
+        blend: a `serving.blend.Blend` that mixes each head's network output with its classical
+            model's (None: the network alone).
 
     Returns:
         One row per input row: the id column (when sent), then each target's prediction columns.
@@ -147,6 +150,8 @@ def predict_frame(
     if bad and on_bad_rows == "fail":
         raise DataError(_bad_rows_message(bad, len(frame), row_ids(frame, config.id_column) if has_ids else None))
     raw = output_dict(model, model.predict(model_inputs(model, x), verbose=0))
+    if blend is not None:
+        raw = blend.apply(raw, frame)
     out = decode_predictions(config, raw, frame[config.id_column].tolist() if has_ids else None)
     if on_bad_rows == "skip":
         out = _blank_bad_rows(out, bad, config.id_column)

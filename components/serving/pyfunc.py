@@ -57,6 +57,11 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
         self.model = load_model(context.artifacts["keras_model"])
         self.state = PreprocessState.from_json(Path(context.artifacts["state"]).read_text(encoding="utf-8"))
         self.config = ServingConfig.from_json(Path(context.artifacts["serving"]).read_text(encoding="utf-8"))
+        self.blend = None  # models registered with the network alone have no classical models
+        if "head_models" in context.artifacts:
+            from components.serving.blend import load_blend
+
+            self.blend = load_blend(context.artifacts["head_models"], context.artifacts["classical"])
         root = Settings().braid_image_root  # the serving machine's images, not the training machine's
         self.image_root = str(root) if root else None
 
@@ -70,6 +75,7 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
                 model_input,
                 params["image_root"] or self.image_root,
                 on_bad_rows=params["on_bad_rows"] or "fail",
+                blend=self.blend,
             )
         except BraidError as exc:
             logger.warning("refused a request: %s", exc)

@@ -111,3 +111,28 @@ def test_a_label_absent_from_train_is_predicted_absent_without_warnings(split, r
     fit = fit_classical("multilabel", train, labels, test, seed=0)
     assert (fit.y_pred[:, 3] < fit.threshold).all()
     assert not [w for w in recwarn if "present in all training examples" in str(w.message)]
+
+
+def test_a_saved_classical_model_predicts_the_same_and_a_foreign_file_is_refused(tmp_path):
+    from components.evaluation.classical import load_classical, save_classical, train_classical
+
+    rng = np.random.default_rng(0)
+    inputs = ClassicalInputs(
+        numbers=rng.normal(size=(80, 2)), categories=np.array([["a"], ["b"], [None], ["c"]] * 20, dtype=object)
+    )
+    y = (inputs.numbers[:, 0] > 0).astype(np.int64)
+    model = train_classical("classification", inputs, y, n_classes=3)
+    save_classical({"head": model}, tmp_path / "classical.skops")
+    loaded = load_classical(tmp_path / "classical.skops")["head"]
+    assert loaded.predict(inputs).shape == (80, 3), "a class the train rows lack keeps its column"
+    np.testing.assert_array_equal(loaded.predict(inputs), model.predict(inputs))
+
+    import skops.io
+
+    skops.io.dump({"head": _Foreign()}, tmp_path / "foreign.skops")
+    with pytest.raises(InputError, match="types a classical model never has"):
+        load_classical(tmp_path / "foreign.skops")
+
+
+class _Foreign:
+    pass
