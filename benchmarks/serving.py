@@ -3,7 +3,7 @@
 Run by hand (not by tests), after `braid demo` (or `braid run`) has registered a champion:
     nice -n 0 python -m benchmarks.serving [--contract data_contracts/demo.yaml] [--workers 1 2]
         [--clients 1 4 8] [--seconds 20] [--batch-rows 2000] [--batch-seconds 20]
-Writes benchmarks/results/serving.json (`--out` elsewhere).
+Writes benchmarks/results/serving.json (`--out` elsewhere); each server's output goes to benchmarks/.work/serving.
 
 For each worker count a fresh `braid serve <contract> --workers W` is started on a free port (the model
 loaded from the registry, as a user serves it) and waited for; a few untimed requests warm it up (Keras
@@ -38,6 +38,7 @@ from components.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving.json"
+LOGS = ROOT / "benchmarks" / ".work" / "serving"  # each server's output
 READY_TIMEOUT_S = 300  # TensorFlow's import and the model's load on a busy 2-core machine
 REQUEST_TIMEOUT_S = 60
 
@@ -176,8 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     split = request_rows(args.contract, max(args.batch_rows, 1))
-    work = args.out.parent / ".serving-logs"
-    runs = [bench_workers(args.contract, w, args, split, work) for w in args.workers]
+    runs = [bench_workers(args.contract, w, args, split, LOGS) for w in args.workers]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -513,7 +513,8 @@ def serve(
             *(sys.executable, "-m", "uvicorn", "--factory", "components.serving.pyfunc:create_app"),
             *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
         ]
-        console.print(f"Serving: {' '.join(command)}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
+        shown = " ".join([f"BRAID_SERVE_MODEL_URI={env['BRAID_SERVE_MODEL_URI']}", *command])
+        console.print(f"Serving: {shown}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
         if not print_only:
             subprocess.run(command, env=env, check=False)
 

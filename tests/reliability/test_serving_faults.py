@@ -204,7 +204,7 @@ def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float =
 
 
 @pytest.mark.slow
-def test_braid_serve_killed_while_loading_or_serving_restarts_cleanly_on_the_same_port(champion, tmp_path):
+def test_braid_serve_killed_while_loading_or_serving_restarts_cleanly_and_refuses_50_mb_over_http(champion, tmp_path):
     port, log = free_port(), tmp_path / "serve.log"
     rows = champion.rows
     payload = _payload(rows)
@@ -224,6 +224,8 @@ def test_braid_serve_killed_while_loading_or_serving_restarts_cleanly_on_the_sam
         scored = httpx.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=60)
         assert scored.status_code == 200, scored.text[:1000]
         before = scored.json()["predictions"]
+        big = httpx.post(f"http://127.0.0.1:{port}/invocations", content=b" " * (50 * 2**20), headers=JSON, timeout=60)
+        assert big.status_code == 413 and "at most 16.0 MB" in big.json()["message"], big.text[:1000]
     finally:
         _kill_group(second)  # killed while serving: the port is taken again at once
     assert not _answers(port)
