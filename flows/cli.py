@@ -494,7 +494,7 @@ def serve(
     def _do() -> None:
         _prepare_env()
         from components.data.contract import load_contract
-        from components.pipeline.runs import registered_name
+        from components.pipeline.runs import registered_name, tracker_for
 
         _positive("workers", workers)
         _positive("max-body-mb", max_body_mb, allow_none=True)
@@ -516,6 +516,12 @@ def serve(
         shown = " ".join([f"BRAID_SERVE_MODEL_URI={env['BRAID_SERVE_MODEL_URI']}", *command])
         console.print(f"Serving: {shown}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
         if not print_only:
+            # Checked here: a model missing from the registry would otherwise be a traceback from each worker.
+            if tracker_for(layout).alias_version(registered_name(loaded), alias) is None:
+                raise BraidError(
+                    f"no model of contract '{loaded.name}' is registered as '{alias}' in {env['MLFLOW_TRACKING_URI']}; "
+                    f"train one first (`braid run {contract}`) or pick another --alias"
+                )
             subprocess.run(command, env=env, check=False)
 
     _guard(_do)

@@ -237,3 +237,20 @@ def test_braid_serve_killed_while_loading_or_serving_restarts_cleanly_and_refuse
         assert again.status_code == 200 and again.json()["predictions"] == before, again.text[:1000]
     finally:
         _kill_group(third)
+
+
+@pytest.mark.slow
+def test_braid_serve_without_a_registered_model_says_so_in_one_line(champion, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["BRAID_HOME"] = str(tmp_path / "empty-home")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "serve", str(champion.contract.contract_path), "--port", str(free_port())],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2 and "Traceback" not in output, output[-3000:]
+    assert "no model of contract 'demo' is registered as 'champion'" in output and "braid run" in output
