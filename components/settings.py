@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Where a served model looks up path-based image cells (`braid serve --image-root`); unset: the
     # training contract's image root. A request's `params: {"image_root": ...}` overrides both.
     braid_image_root: Path | None = None
+    # The largest request body `braid serve` reads (MB); a larger one is refused with HTTP 413.
+    braid_serve_max_body_mb: float = Field(16.0, gt=0)
     # The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for `braid stack`; unset: PATH, then
     # Debian's /usr/lib/postgresql/<version>/bin.
     braid_pg_bin: Path | None = None

@@ -479,9 +479,14 @@ def serve(
             help="Directory path-based image cells are relative to (default: the contract's source.image_root)."
         ),
     ] = None,
+    workers: Annotated[int, typer.Option(help="Server processes, each with its own copy of the model.")] = 1,
+    max_body_mb: Annotated[
+        Optional[float], typer.Option(help="Largest request body in MB (default: BRAID_SERVE_MAX_BODY_MB, 16).")
+    ] = None,
     print_only: Annotated[bool, typer.Option("--print-only", help="Only print the command.")] = False,
 ) -> None:
-    """Serve the contract's registered model over REST (`mlflow models serve`, one worker, 127.0.0.1).
+    """Serve the contract's registered model over REST on 127.0.0.1: MLflow's scoring app behind Braid's
+    guards (a body size limit), run by uvicorn.
 
     POST raw rows to /invocations as {"dataframe_split": {"columns": [...], "data": [[...]]}}; an image
     cell is a path under the image root or its bytes as a data URI (data:image/png;base64,...)."""
@@ -489,36 +494,34 @@ def serve(
     def _do() -> None:
         _prepare_env()
         from components.data.contract import load_contract
-        from components.pipeline.runs import registered_name
+        from components.pipeline.runs import registered_name, tracker_for
 
+        _positive("workers", workers)
+        _positive("max-body-mb", max_body_mb, allow_none=True)
         loaded = load_contract(contract)
         layout = Layout.default()
         root = image_root or loaded.source.image_base
-        # MLflow execs `uvicorn` by name: the environment's own bin folder comes first on PATH.
-        path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         env = {
             **os.environ,
-            "PATH": path,
             "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", layout.mlflow_uri),
+            "BRAID_SERVE_MODEL_URI": f"models:/{registered_name(loaded)}@{alias}",
             **({"BRAID_IMAGE_ROOT": str(Path(root).resolve())} if root else {}),
+            **({"BRAID_SERVE_MAX_BODY_MB": str(max_body_mb)} if max_body_mb is not None else {}),
         }
+        # `mlflow models serve` runs MLflow's app bare; the factory wraps the same app in Braid's guards.
         command = [
-            str(Path(sys.executable).with_name("mlflow")),
-            "models",
-            "serve",
-            "-m",
-            f"models:/{registered_name(loaded)}@{alias}",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
+            *(sys.executable, "-m", "uvicorn", "--factory", "components.serving.pyfunc:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
         ]
-        console.print(f"Serving: {' '.join(command)}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
+        shown = " ".join([f"BRAID_SERVE_MODEL_URI={env['BRAID_SERVE_MODEL_URI']}", *command])
+        console.print(f"Serving: {shown}  → POST http://127.0.0.1:{port}/invocations", soft_wrap=True)
         if not print_only:
+            # Checked here: a model missing from the registry would otherwise be a traceback from each worker.
+            if tracker_for(layout).alias_version(registered_name(loaded), alias) is None:
+                raise BraidError(
+                    f"no model of contract '{loaded.name}' is registered as '{alias}' in {env['MLFLOW_TRACKING_URI']}; "
+                    f"train one first (`braid run {contract}`) or pick another --alias"
+                )
             subprocess.run(command, env=env, check=False)
 
     _guard(_do)

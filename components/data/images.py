@@ -43,6 +43,12 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
         ImageProblem: the path is absolute, leads outside the root, or names no file.
     """
     if isinstance(cell, dict):  # Parquet struct as written by e.g. Hugging Face datasets
+        if not {"bytes", "path"} & set(cell):
+            raise ImageProblem(
+                "image_decodes",
+                f"is a mapping with keys {sorted(map(str, cell))[:5]}; send a path, a data URI, or a mapping "
+                "with 'bytes' or 'path'",
+            )
         cell = cell.get("bytes") or cell.get("path")
     if cell is None or (not isinstance(cell, (str, bytes, bytearray, memoryview)) and pd.isna(cell)):
         return None

@@ -31,6 +31,7 @@ __all__ = [
     "model_inputs",
     "output_dict",
     "predict_frame",
+    "predict_outputs",
 ]
 
 ON_BAD_ROWS = ("fail", "skip")  # rows that cannot be read fail the request, or get null predictions
@@ -38,6 +39,7 @@ ERROR_COLUMN = "__error"  # with on_bad_rows="skip": why a row got null predicti
 # The pyfunc's params and their defaults, as the model signature declares them: MLflow passes a request's
 # params to `predict` only when the signature names them.
 SERVING_PARAMS = {"image_root": "", "on_bad_rows": "fail"}
+PREDICT_CHUNK = 512  # rows per compiled predict call (`predict_outputs`)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,22 @@ def output_dict(model: Any, outputs: Any) -> dict[str, np.ndarray]:
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return {name: np.asarray(out) for name, out in zip(model.output_names, outputs)}
+
+
+def predict_outputs(model: Any, inputs: Any, rows: int, chunk: int = PREDICT_CHUNK) -> dict[str, np.ndarray]:
+    """The model's named outputs for `rows` rows, `chunk` rows per call of its compiled predict step.
+
+    `Model.predict` builds a dataset and an epoch iterator on every call: about 130 ms for one row on
+    the demo's champion, against 2 ms for `predict_on_batch` (benchmarks/serving.py). Chunks bound the
+    memory a large frame's activations take.
+    """
+    if rows <= chunk:
+        return output_dict(model, model.predict_on_batch(inputs))
+    parts = []
+    for start in range(0, rows, chunk):
+        part = [a[start : start + chunk] for a in inputs] if isinstance(inputs, list) else inputs[start : start + chunk]
+        parts.append(output_dict(model, model.predict_on_batch(part)))
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def decode_predictions(config: ServingConfig, raw: dict[str, np.ndarray], ids: list[Any] | None) -> pd.DataFrame:
@@ -149,7 +167,7 @@ def predict_frame(
     has_ids = config.id_column in frame.columns
     if bad and on_bad_rows == "fail":
         raise DataError(_bad_rows_message(bad, len(frame), row_ids(frame, config.id_column) if has_ids else None))
-    raw = output_dict(model, model.predict(model_inputs(model, x), verbose=0))
+    raw = predict_outputs(model, model_inputs(model, x), len(frame))
     if blend is not None:
         raw = blend.apply(raw, frame)
     out = decode_predictions(config, raw, frame[config.id_column].tolist() if has_ids else None)

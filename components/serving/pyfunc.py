@@ -88,3 +88,30 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
                 "the server's log has its trace",
                 error_code=INTERNAL_ERROR,
             ) from exc
+
+
+def scoring_app(model: Any, max_body_mb: float | None = None) -> Any:
+    """MLflow's scoring app over a loaded pyfunc, behind Braid's guards (`components.serving.limits`).
+
+    Args:
+        model: the loaded pyfunc (`mlflow.pyfunc.load_model`).
+        max_body_mb: the largest request body accepted, in MB (default: `BRAID_SERVE_MAX_BODY_MB`, 16).
+
+    Returns:
+        An ASGI app: POST raw rows to `/invocations`, GET `/ping`.
+    """
+    from mlflow.pyfunc import scoring_server
+
+    from components.serving.limits import BodyLimit, ShortErrors
+
+    limit = max_body_mb if max_body_mb is not None else Settings().braid_serve_max_body_mb
+    return BodyLimit(ShortErrors(scoring_server.init(model)), int(limit * 2**20))
+
+
+def create_app() -> Any:
+    """The app `braid serve` runs (`uvicorn --factory`, once per worker): the model of `BRAID_SERVE_MODEL_URI`."""
+    import os
+
+    from mlflow.pyfunc import scoring_server
+
+    return scoring_app(scoring_server.load_model_with_mlflow_config(os.environ["BRAID_SERVE_MODEL_URI"]))

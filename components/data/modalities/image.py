@@ -38,6 +38,13 @@ def _open_resized(value, root: str | None, size: tuple[int, int]) -> Image.Image
         return Image.new("RGB", (width, height))
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            # Pillow only refuses images over twice MAX_IMAGE_PIXELS; between once and twice it warns and
+            # decodes them whole: a small PNG of zeros could take gigabytes of a serving worker.
+            if img.width * img.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+                raise _Unusable(
+                    f"{what} is {img.width}x{img.height} pixels, over the {Image.MAX_IMAGE_PIXELS:,} pixels "
+                    "decoded at most (a decompression bomb?); send a smaller image"
+                )
             # draft() lets the JPEG decoder downscale while decoding: far less work for big photos.
             img.draft("RGB", (width, height))
             img = img.convert("RGB")

@@ -3,39 +3,18 @@ that cannot be read is refused with Braid's sentence and no stack trace, or, wit
 other rows are scored. The model is a few Keras layers over the demo's fitted state: no search needed."""
 
 import json
-from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from mlflow.pyfunc import scoring_server
 
-import components.serving
-from components.data.contract import load_contract
-from components.data.preprocess import fit_state, transform_frame
 from components.errors import BraidError
-from components.layout import Layout
-from components.pipeline.assess import serving_config
-from components.pipeline.gate import CHAMPION
-from components.pipeline.rows import input_columns
-from components.pipeline.runs import registered_name, tracker_for
+from components.pipeline.runs import tracker_for
 from components.pipeline.score import score_file
-from components.serving import ERROR_COLUMN, SERVING_PARAMS, predict_frame
-
-
-def _tiny_model(x: dict, config) -> keras.Model:
-    """Untrained heads of every target over the tabular slot (the only input the model takes)."""
-    tabular = keras.Input(shape=(x["tabular"].shape[1],), name="tabular")
-    outputs = {}
-    for target in config.targets:
-        units, activation = {
-            "classification": (len(target.classes), "softmax"),
-            "multilabel": (len(target.classes), "sigmoid"),
-        }.get(target.task, (1, None))
-        outputs[target.name] = keras.layers.Dense(units, activation=activation, name=target.name)(tabular)
-    return keras.Model(tabular, outputs)
+from components.serving import ERROR_COLUMN
+from tests.serving_support import register_tiny_champion
 
 
 @pytest.fixture(scope="module")
@@ -43,37 +22,11 @@ def served(tmp_path_factory, demo_contract_factory):
     """The demo's pyfunc logged, registered as `champion` (a SQLite store of its own) and behind MLflow's
     scoring app; yields (client, two raw rows, contract, layout)."""
     folder = tmp_path_factory.mktemp("pyfunc")
-    contract = load_contract(demo_contract_factory(folder, rows=40, image_size=8))
-    state = fit_state(contract)
-    config = serving_config(contract, state, {})
-    rows = pd.read_csv(contract.source.path).head(2).drop(columns=[t.name for t in contract.targets])
-    model = _tiny_model(transform_frame(state, rows, contract.source.image_base), config)
-    model.save(folder / "model.keras")
-    (folder / "state.json").write_text(state.to_json(), encoding="utf-8")
-    (folder / "serving.json").write_text(config.to_json(), encoding="utf-8")
-    example = rows.drop(columns=[contract.id_column])
+    champion = register_tiny_champion(folder, demo_contract_factory(folder, rows=40, image_size=8))
     with pytest.MonkeyPatch.context() as env:
         env.delenv("MLFLOW_TRACKING_URI", raising=False)  # the layout's own store
-        layout = Layout(folder / "home")
-        tracker = tracker_for(layout)
-        run_id = tracker.start_run(tracker.experiment_id("braid-serving-test"), "serving-test")
-        uri = tracker.log_pyfunc(
-            run_id,
-            name=registered_name(contract),
-            python_model=str(Path(components.serving.__file__).with_name("model_code.py")),
-            artifacts={
-                "keras_model": str(folder / "model.keras"),
-                "state": str(folder / "state.json"),
-                "serving": str(folder / "serving.json"),
-            },  # fmt: skip
-            signature=tracker.pyfunc_signature(
-                input_columns(contract, example), example, predict_frame(model, state, config, example), SERVING_PARAMS
-            ),
-            input_example=example,
-        )
-        tracker.set_alias(registered_name(contract), CHAMPION, tracker.register(uri, registered_name(contract)))
-        client = TestClient(scoring_server.init(tracker.load_pyfunc(uri)))
-        yield client, rows, contract, layout
+        client = TestClient(scoring_server.init(tracker_for(champion.layout).load_pyfunc(champion.model_uri)))
+        yield client, champion.rows, champion.contract, champion.layout
 
 
 def _post(client: TestClient, rows: pd.DataFrame, **params):
