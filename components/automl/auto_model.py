@@ -363,7 +363,7 @@ class AutoModel:
             history = self._best_history()
             self.refit_history = None
             if self.refit and (deadline is None or time.time() < deadline):  # a spent time budget skips it
-                self.refit_history = self._refit(best, members, train_ds, val_ds, verbose)
+                self.refit_history = self._refit(best, members, train_ds, val_ds, analysis.rows + val_rows, verbose)
             used = {i for chosen in self.ensemble_picks.values() for i in chosen}
             self.embedder.fed = any(self.graph.reads_frozen(best[i].hyperparameters) for i in used)
             # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
@@ -551,14 +551,18 @@ class AutoModel:
             f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy."
         )
 
-    def _refit(self, trials: list, members: list, train_ds, val_ds, verbose: int):
-        """Retrain every trial the ensemble uses on training + validation rows for its best epoch count.
+    def _refit(self, trials: list, members: list, train_ds, val_ds, rows: int, verbose: int):
+        """Retrain every trial the ensemble uses on training + validation rows (`rows` in all) for its best
+        epoch count.
 
         Each keeps its configuration, seed and learning-rate schedule, and the ensemble its picks. Returns the best trial's refit history."""
         hypermodel = self.tuner.hypermodel
         hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
         names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
         everything = train_ds.concatenate(val_ds.unbatch().map(lambda x, y: ({k: x[k] for k in names}, y)))
+        # `unbatch` loses the count: without it Keras learns the epoch's length by running out of data, and
+        # warns "Your input ran out of data" at the end of the first epoch.
+        everything = everything.apply(tf.data.experimental.assert_cardinality(rows))
         histories = {}
         for i in sorted({i for chosen in self.ensemble_picks.values() for i in chosen}):
             hps = trials[i].hyperparameters
