@@ -736,6 +736,7 @@ def test_cli(cli_results, case_id):
     output = done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == case.exit_code, output
+    assert "## " not in output, output  # a validation report is drawn, not printed as Markdown
     flat = " ".join(output.split())
     for needle in case.mentions:
         assert needle in flat, f"{needle!r} not in:\n{output}"
