@@ -108,6 +108,9 @@ def _guard(fn: Callable[[], Any]) -> Any:
     """Run `fn`; a Braid error (or a bad argument) is one clear line on stderr and exit code 2."""
     try:
         return fn()
+    except DataValidationError as exc:  # its message is the validation report, in Markdown
+        _markdown(str(exc), err)
+        raise typer.Exit(2) from None
     except BraidError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -160,16 +163,16 @@ def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
     from flows.training import training_pipeline
 
     _quiet_braid_tracebacks()
-    console.print(f"Running the pipeline on {contract}: validate → preprocess → search → evaluate → register")
+    _say(f"Running the pipeline on {contract}: validate → preprocess → search → evaluate → register")
     with local_api(), _progress():
         return training_pipeline(contract=str(contract), **settings)
 
 
-def _markdown(text: str) -> None:
+def _markdown(text: str, to: Console = console) -> None:
     """Markdown drawn for the console (headings, lists, tables; no `##` or backticks left)."""
     from rich.markdown import Markdown
 
-    console.print(Markdown(text))
+    to.print(Markdown(text))
 
 
 @contextlib.contextmanager
@@ -272,11 +275,7 @@ def validate(contract: Annotated[Path, typer.Argument(help="The data contract YA
         loaded = load_contract(contract)
         layout = Layout.default()
         with console.status(f"Validating {loaded.source.path}"):
-            try:
-                report = pipeline.validate(loaded, layout, pipeline.fingerprint(loaded))
-            except DataValidationError as failed:
-                _markdown(str(failed))  # the report says what failed and where Data Docs are
-                raise typer.Exit(2) from None
+            report = pipeline.validate(loaded, layout, pipeline.fingerprint(loaded))
         _markdown(report.summary_markdown)  # it ends with where the results and Data Docs are
 
     _guard(_do)
