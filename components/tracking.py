@@ -100,6 +100,9 @@ class Tracker:
         # One retry layer for tracking calls: `_call`'s. MLflow's own HTTP retries (7 by default, with
         # backoff) would multiply the wait and hide which call failed.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        # Braid downloads models to score them (the gate, the champion): tqdm bars of one file each
+        # would fill a log with carriage-return noise. MLflow reads the variable at each download.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         self.config = config
         if config.tracking_uri.startswith("sqlite:///"):
             self.client = self._create_store_once(Path(config.tracking_uri.removeprefix("sqlite:///")))

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -25,7 +26,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from components.errors import BraidError
+from components.errors import BraidError, DataValidationError
 from components.layout import Layout, check_writable
 from components.settings import TELEMETRY_OFF
 from flows.local_api import local_api
@@ -65,6 +66,8 @@ _OFFLINE_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     # Prefect's console stays quiet (Braid prints its own summary); its API and UI still get INFO logs.
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+    # MLflow's INFO lines (creating the store's tables, validating an input example) are its own business.
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
     # The ephemeral API starts in a subprocess; on a busy 2-core machine 20 s (the default) is too short.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
@@ -105,6 +108,9 @@ def _guard(fn: Callable[[], Any]) -> Any:
     """Run `fn`; a Braid error (or a bad argument) is one clear line on stderr and exit code 2."""
     try:
         return fn()
+    except DataValidationError as exc:  # its message is the validation report, in Markdown
+        _markdown(str(exc), err)
+        raise typer.Exit(2) from None
     except BraidError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -130,11 +136,12 @@ def _check_budget(max_trials: int | None, epochs: int | None, time_budget: float
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    board = summary["trained"]["leaderboard"]
-    table = Table(title="Trial leaderboard (best first)")
-    for col in ("trial_id", "status", "score"):
+    trained = summary["trained"]
+    better = "lower" if trained.get("direction", "min") == "min" else "higher"
+    table = Table(title=f"Trial leaderboard (best first; {trained['objective']}: {better} is better)")
+    for col in ("trial_id", "status", trained["objective"]):
         table.add_column(col)
-    for row in board:
+    for row in trained["leaderboard"]:
         score = row.get("score")
         table.add_row(
             str(row.get("trial_id")), str(row.get("status")), f"{score:.4f}" if isinstance(score, (int, float)) else "-"
@@ -143,8 +150,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     drift = summary["drift"]
     if drift["drifted"]:
         console.print(f"[yellow]Data drift against the champion's training data:[/] {', '.join(drift['drifted'])}")
-    console.print(summary["evaluated"]["table_markdown"])
-    console.print(summary["decision"]["markdown"])
+    _markdown(summary["evaluated"]["table_markdown"])
+    _markdown(summary["decision"]["markdown"])
     run = summary["run"]
     console.print(f"\nMLflow run: [bold]{run['run_id']}[/] in experiment [bold]{run['experiment']}[/]")
     console.print(f"Artifacts and store: {run['tracking_uri']}")
@@ -156,17 +163,29 @@ def _run_training(contract: Path, **settings: Any) -> dict[str, Any]:
     from flows.training import training_pipeline
 
     _quiet_braid_tracebacks()
-    console.print(f"Running the pipeline on {contract}: validate → preprocess → search → evaluate → register")
+    _say(f"Running the pipeline on {contract}: validate → preprocess → search → evaluate → register")
     with local_api(), _progress():
         return training_pipeline(contract=str(contract), **settings)
 
 
+def _markdown(text: str, to: Console = console) -> None:
+    """Markdown drawn for the console (headings, lists, tables; no `##` or backticks left)."""
+    from rich.markdown import Markdown
+
+    to.print(Markdown(text))
+
+
 @contextlib.contextmanager
 def _progress() -> Iterator[None]:
-    """A rich progress line fed by `components.progress`: the stage, how far it is, time left."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+    """Progress fed by `components.progress`: on a terminal, a rich progress line (the stage, how far
+    it is, time left); in a log (no terminal), one line per stage and per milestone (each trial's end)."""
     from components.progress import listen
+
+    if not console.is_terminal:
+        with listen(_LogLines()):
+            yield
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (
         SpinnerColumn(),
@@ -190,6 +209,21 @@ def _progress() -> Iterator[None]:
 
         with listen(show):
             yield
+
+
+class _LogLines:
+    """Progress as lines for a log: a stage's first report, then only its milestones, with the time."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.started = time.monotonic()
+
+    def __call__(self, event) -> None:
+        if event.stage == self.stage and not event.milestone:
+            return
+        self.stage = event.stage
+        elapsed = time.monotonic() - self.started
+        _say(f"[{elapsed:6.0f} s] {event.stage:<10} {event.detail}".rstrip())
 
 
 @app.command()
@@ -242,8 +276,7 @@ def validate(contract: Annotated[Path, typer.Argument(help="The data contract YA
         layout = Layout.default()
         with console.status(f"Validating {loaded.source.path}"):
             report = pipeline.validate(loaded, layout, pipeline.fingerprint(loaded))
-        console.print(report.summary_markdown)
-        console.print(f"Data Docs: {report.data_docs_index}")
+        _markdown(report.summary_markdown)  # it ends with where the results and Data Docs are
 
     _guard(_do)
 
@@ -416,7 +449,7 @@ def trials(
                 raise BraidError(f"--weight {item!r}: write HEAD=NUMBER, e.g. --weight genres=2") from None
         front = champion_front(load_contract(contract), Layout.default(), weights)
         table = Table(title=f"Trials of the champion's run {front.run_id} (best first)")
-        for column in ("trial", "status", "score", *[f"val {h} loss" for h in front.heads], "Pareto", ""):
+        for column in ("trial", "status", front.objective, *[f"val {h} loss" for h in front.heads], "Pareto", ""):
             table.add_column(column)
         for row in front.trials:
             losses = [f"{row[f'val/{h}_loss']:.4f}" if f"val/{h}_loss" in row else "-" for h in front.heads]

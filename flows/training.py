@@ -138,8 +138,8 @@ def search_and_train(
     result = pipeline.search_and_train(contract, Layout(Path(home)), run, prepared, settings)
     create_table_artifact(
         key=_artifact_key("leaderboard", contract.name),
-        table=result.leaderboard,
-        description=f"Trials of {contract.name}, best first: score = {result.objective} "
+        table=[{(result.objective if k == "score" else k): v for k, v in row.items()} for row in result.leaderboard],
+        description=f"Trials of {contract.name}, best first, by {result.objective} "
         f"({'lower' if result.direction == 'min' else 'higher'} is better)",
     )
     return result

@@ -295,7 +295,17 @@ class AutoModel:
             train_ds, val_ds = feeds.current()  # with the frozen vectors when any trial read them
             # The refit is skipped once a time budget is spent.
             refit = self.refit and (deadline is None or time.time() < deadline)
-            done = final_fit(self.tuner, self.heads, self.inputs, self.ensemble_size, refit, train_ds, val_ds, verbose)
+            done = final_fit(
+                self.tuner,
+                self.heads,
+                self.inputs,
+                self.ensemble_size,
+                refit,
+                train_ds,
+                val_ds,
+                analysis.rows + val_rows,
+                verbose,
+            )
             self.model, self.ensemble_picks, self.refit_history = done.model, done.picks, done.refit_history
             self.validation_outputs = done.validation_outputs
             history = self._best_history()

@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -28,7 +30,7 @@ from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -276,7 +278,7 @@ def transform_frame(state: PreprocessState, df: pd.DataFrame, image_root: Path |
         x[column.name] = embed(
             source, fitted, column.config["encoder"], column.fitted["dim"], df[source.name].reset_index(drop=True), ctx
         )
-    _report(ctx.issues, "transform_frame")
+    _report(ctx.issues, "transform_frame", len(df))
     return x
 
 
@@ -286,7 +288,7 @@ def encode_targets(state: PreprocessState, df: pd.DataFrame) -> dict[str, np.nda
     ctx = _context(state, df, None, None)
     y = {spec.name: codec.transform(spec, fitted, df[spec.name].reset_index(drop=True), ctx)
          for spec, codec, fitted in state.target_specs()}  # fmt: skip
-    _report(ctx.issues, "encode_targets")
+    _report(ctx.issues, "encode_targets", len(df))
     return y
 
 
@@ -301,9 +303,30 @@ def _context(state, df, image_root, executor) -> TransformContext:
     return TransformContext(image_root=image_root, row_ids=ids, executor=executor)
 
 
-def _report(issues: Counter, where: str) -> None:
+# Features the caller blanked itself (the contribution pass): their empty cells are no news to the user.
+_BLANKED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("braid_blanked", default=frozenset())
+
+
+@contextlib.contextmanager
+def blanked_on_purpose(features: Iterable[str]) -> Iterator[None]:
+    """Inside the block, `transform_frame` does not warn about these features' cells (the caller emptied
+    them on purpose); the other features' problems still warn."""
+    token = _BLANKED.set(_BLANKED.get() | frozenset(features))
+    try:
+        yield
+    finally:
+        _BLANKED.reset(token)
+
+
+def _report(issues: Counter, where: str, rows: int) -> None:
+    """One warning per tolerated problem: how many of the `rows` rows it touched."""
+    blanked = _BLANKED.get()
     for what, count in sorted(issues.items()):
-        logger.warning("%s: %s: %d row(s)", where, what, count)
+        if what.partition(": ")[0] in blanked:
+            continue
+        share = count / rows if rows else 0.0
+        percent = f"{share:.0%}" if share >= 0.01 else "<1%"
+        logger.warning("%s: %s: %s row(s) (%s of %s)", where, what, f"{count:,}", percent, f"{rows:,}")
 
 
 # ------------------------------------------------------------------------------------- writing
@@ -522,7 +545,7 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    _report(issues, f"preprocess {contract.name}")
+    _report(issues, f"preprocess {contract.name}", sum(rows.values()))
     manifest = Manifest(
         contract=contract.name, data_hash=data_hash, fingerprint=fingerprint, rows=rows, shards=tuple(shards),
         quarantined=quarantined, issues=dict(sorted(issues.items())),

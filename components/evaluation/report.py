@@ -249,7 +249,7 @@ img{max-width:100%;border:1px solid #e3e6ea;margin:.4em 0}figure{margin:.8em 0}f
 <section id="drift"><h2>Drift</h2>{{ na(r.drift_markdown) }}{{ md(r.drift_markdown) }}</section>
 <section id="search"><h2>Search</h2>{{ na(r.leaderboard or plots.get("search")) }}
 {% if r.leaderboard %}{% if r.leaderboard_objective %}<p>Objective: <code>{{ r.leaderboard_objective }}</code></p>{% endif %}
-<table><tr><th>trial</th><th>status</th><th>score</th>{% for m in other_columns + metric_columns %}<th>{{ m }}</th>{% endfor %}
+<table><tr><th>trial</th><th>status</th><th>{{ r.leaderboard_objective.partition(" ")[0] or "score" }}</th>{% for m in other_columns + metric_columns %}<th>{{ m }}</th>{% endfor %}
 {% if has_pareto %}<th>Pareto</th>{% endif %}<th>hyperparameters</th></tr>
 {% for t in r.leaderboard %}<tr><td>{{ t["trial_id"] }}</td><td>{{ fmt(t.get("status")) }}</td><td>{{ fmt(t.get("score")) }}</td>
 {% for m in other_columns %}<td>{{ fmt(t.get(m)) }}</td>{% endfor %}{% for m in metric_columns %}<td>{{ fmt((t.get("metrics") or {}).get(m)) }}</td>{% endfor %}

@@ -193,7 +193,9 @@ def evaluate(
     score = primary(contract, reports, combined)  # one of the logged numbers (see `selection_metric`)
     table = evaluation.markdown_table(reports, baselines, classical)
     table += "\nClassical models (same split): " + "; ".join(f"{k}: {v}" for k, v in recipes.items()) + "\n\n"
-    table += "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n"
+    table += (
+        "Beats the classical model: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beaten.items()) + "\n\n"
+    )
     table += (
         "Beats the trivial baseline: "
         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items())

@@ -14,6 +14,7 @@ import numpy as np
 
 from components import evaluation
 from components.automl.adapters import default_batch_size
+from components.automl.auto_model import COMBINED_OBJECTIVE
 from components.data import records
 from components.data.contract import Contract, Target
 from components.evaluation import pareto
@@ -137,7 +138,8 @@ def search_and_train(
         state,
         search_dir,
         config,
-        [observer, SearchProgress(config.max_trials, config.epochs)],
+        # Keras prints nothing (verbose=0): the progress observer reports each trial, once.
+        [observer, SearchProgress(config.max_trials, config.epochs, COMBINED_OBJECTIVE)],
         warm.configurations,
     )
     started = time.monotonic()
@@ -156,7 +158,7 @@ def search_and_train(
             automodel, spec, config.workers, search_dir, tracker, run.run_id, train, val, batch, config.epochs
         )
     else:
-        automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
+        automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=0)
     model_path = search_dir / "best_model.keras"
     automodel.export_model().save(model_path)
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
@@ -263,7 +265,7 @@ def _distributed_fit(
     try:
         with acting_as(CHIEF, host, port):
             try:
-                automodel.fit(train, validation_data=val, epochs=epochs, batch_size=batch, verbose=2)
+                automodel.fit(train, validation_data=val, epochs=epochs, batch_size=batch, verbose=0)
             except SearchError as error:
                 crashed = workers.failures()
                 if crashed:

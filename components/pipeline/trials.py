@@ -23,6 +23,7 @@ class Front:
     trials: list[dict]
     searched: str  # the trial the search's own objective chose
     chosen: str  # the trial the given weights choose
+    objective: str = "val_combined_loss"  # what each trial's `score` is
 
 
 def champion_front(contract: Contract, layout: Layout, weights: dict[str, float] | None = None) -> Front:
@@ -51,5 +52,10 @@ def champion_front(contract: Contract, layout: Layout, weights: dict[str, float]
             f"({TRIALS_ARTIFACT}); it predates them: train again with `braid run`"
         )
     return Front(
-        run_id=run_id, heads=heads, trials=trials, searched=trials[0]["trial_id"], chosen=pareto.choose(points, weights)
+        run_id=run_id,
+        heads=heads,
+        trials=trials,
+        searched=trials[0]["trial_id"],
+        chosen=pareto.choose(points, weights),
+        objective=kept.get("objective") or Front.objective,
     )

@@ -61,7 +61,7 @@ def run_worker(spec: dict[str, Any]) -> None:
     observer = tracker_for(layout).trial_observer(spec["experiment_id"], spec["run_id"], {WORKER_TAG: worker})
     state = records.load_state(Path(spec["prepared"]))
     automodel = build_automodel(contract, state, Path(spec["search_dir"]), config, [observer])
-    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=2)
+    automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=0)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Progress reports: validation counts rows, the search counts epochs of trials, a failing listener is harmless."""
 
+import re
+
 import numpy as np
 
 import components as ak
@@ -28,7 +30,7 @@ def test_validation_reports_the_rows_it_checked(tmp_path, demo_contract_factory)
     assert seen and {e.stage for e in seen} == {"validate"} and seen[-1].done == 30
 
 
-def test_search_progress_counts_epochs_up_to_the_budget(tmp_path):
+def test_search_progress_counts_epochs_and_says_each_trial_once(tmp_path):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)), rng.normal(size=40)
     seen = []
@@ -39,10 +41,13 @@ def test_search_progress_counts_epochs_up_to_the_budget(tmp_path):
         directory=tmp_path,
         overwrite=True,
         seed=0,
-        observers=[SearchProgress(max_trials=2, epochs=2)],
+        observers=[SearchProgress(max_trials=2, epochs=2, objective="val_loss")],
     )
     with listen(seen.append):
         model.fit(x, y, epochs=2, verbose=0)
     done = [e.done for e in seen]
     assert done == sorted(done) and done[-1] == seen[-1].total == 4
-    assert seen[-1].detail.startswith("2 of 2 trials done")
+    # A log keeps one line per trial: its end, with the objective's value and the seconds it took.
+    ends = [e.detail for e in seen if e.milestone]
+    assert [d.split(":")[0] for d in ends] == ["trial 1/2 completed", "trial 2/2 completed"], ends
+    assert all(re.fullmatch(r"trial \d/2 completed: val_loss \d+\.\d{4} \(\d+\.\d s\)", d) for d in ends), ends

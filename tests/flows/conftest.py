@@ -2,11 +2,16 @@
 that needs real servers takes the `stack` fixture (PostgreSQL, MLflow, Prefect and a worker)."""
 
 import contextlib
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+BRAID = str(Path(sys.executable).with_name("braid"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -15,6 +20,28 @@ def prefect_api():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def braid_runs(tmp_path_factory, demo_contract_factory):
+    """`braid run` twice on the tiny demo with one seed, each into its own Braid home, output captured (no
+    terminal): (first, second, contract). The reproducibility and the console tests read the same runs."""
+    folder = tmp_path_factory.mktemp("braid-runs")
+    contract = demo_contract_factory(folder, rows=120, image_size=8)
+    done = []
+    for name in ("first", "second"):
+        env = {**os.environ, "BRAID_HOME": str(folder / name)}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        done.append(
+            subprocess.run(
+                [BRAID, "run", str(contract), "--max-trials", "2", "--epochs", "1", "--tuner", "random", "--seed", "3"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+        )
+    return done[0], done[1], contract
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,5 @@
 """Same seed, same search: `braid run CONTRACT --seed N` twice logs the same trials and test metrics."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +8,6 @@ from mlflow.tracking import MlflowClient
 from components.layout import Layout
 
 pytestmark = pytest.mark.slow
-BRAID = str(Path(sys.executable).with_name("braid"))
 
 
 def _runs(home: Path) -> tuple[dict, list[dict]]:
@@ -35,22 +31,12 @@ def _runs(home: Path) -> tuple[dict, list[dict]]:
     return metrics, trials
 
 
-def test_braid_run_twice_with_one_seed_logs_the_same_trials_and_metrics(tmp_path, demo_contract_factory):
-    contract = demo_contract_factory(tmp_path, rows=120, image_size=8)
-    results = []
-    for name in ("first", "second"):
-        env = {**os.environ, "BRAID_HOME": str(tmp_path / name)}
-        env.pop("MLFLOW_TRACKING_URI", None)
-        done = subprocess.run(
-            [BRAID, "run", str(contract), "--max-trials", "2", "--epochs", "1", "--tuner", "random", "--seed", "3"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+def test_braid_run_twice_with_one_seed_logs_the_same_trials_and_metrics(braid_runs):
+    first, second, contract = braid_runs
+    for done in (first, second):
         assert done.returncode == 0, done.stderr[-3000:]
-        results.append(_runs(tmp_path / name))
-    (metrics_a, trials_a), (metrics_b, trials_b) = results
+    homes = [contract.parent / name for name in ("first", "second")]
+    (metrics_a, trials_a), (metrics_b, trials_b) = [_runs(home) for home in homes]
     assert trials_a == trials_b and len(trials_a) == 2
     assert metrics_a.keys() == metrics_b.keys()
     for key, value in metrics_a.items():

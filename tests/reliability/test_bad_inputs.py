@@ -419,7 +419,7 @@ def test_serving_counts_unseen_categories_and_labels(served, caplog):
     assert x["tabular"].shape[0] == 3 and x["image"].shape == (3, 8, 8, 3)
     assert y["kind"].tolist()[1] == -1 and y["tags"].shape[0] == 3
     logged = caplog.text
-    assert "color: category outside the training vocabulary (one-hot OOV): 1 row(s)" in logged
+    assert "color: category not seen on train (the one-hot out-of-vocabulary bucket): 1 row(s) (33% of 3)" in logged
     assert "kind: class 'spaceship' not seen in train (encoded -1): 1 row(s)" in logged
     assert "tags: label not seen in train (dropped): 1 row(s)" in logged
 
@@ -736,6 +736,7 @@ def test_cli(cli_results, case_id):
     output = done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == case.exit_code, output
+    assert "## " not in output, output  # a validation report is drawn, not printed as Markdown
     flat = " ".join(output.split())
     for needle in case.mentions:
         assert needle in flat, f"{needle!r} not in:\n{output}"

@@ -53,6 +53,17 @@ class _Frequencies:
         }
 
 
+def _bucket_note(name: str, fitted: dict) -> str:
+    """What happened to a category outside the one-hot vocabulary: cut off by `max_categories` (a
+    category of train rarer than the kept ones) or never seen on train."""
+    kept, distinct = len(fitted["vocabulary"]), fitted.get("distinct_in_train", 0)
+    if distinct > kept:
+        return (
+            f"{name}: {distinct:,} values on train; the {kept} most frequent one-hot encoded, the rest share one bucket"
+        )
+    return f"{name}: category not seen on train (the one-hot out-of-vocabulary bucket)"
+
+
 class CategoricalFeature(FeatureSpec):
     """A column of categories."""
 
@@ -81,7 +92,7 @@ class Categorical(Codec):
         codes = np.array([index.get(v, oov) for v in categories], dtype=np.int64)
         unseen = sum(1 for v in categories if v is not None and v not in index)
         if unseen:
-            ctx.issues[f"{spec.name}: category outside the training vocabulary (one-hot OOV)"] += unseen
+            ctx.issues[_bucket_note(spec.name, fitted)] += unseen
         return np.eye(oov + 1, dtype=np.float32)[codes]
 
     def tf_feature(self, stored):

@@ -86,8 +86,30 @@ def test_categorical_keeps_top_categories_and_sends_unseen_to_oov():
     expected, decoded = round_trip(codec, spec, fitted, pd.Series(["blue", "purple", None, "red"]), ctx)
     np.testing.assert_array_equal(expected, [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [1, 0, 0, 0]])
     np.testing.assert_array_equal(decoded, expected)
-    assert ctx.issues["color: category outside the training vocabulary (one-hot OOV)"] == 1  # purple, not None
+    # purple, not None; said as what it is: four values on train, three kept, the rest in one bucket
+    assert ctx.issues == {"color: 4 values on train; the 3 most frequent one-hot encoded, the rest share one bucket": 1}
     assert codec.columns(spec, fitted) == ["color=red", "color=3", "color=blue", "color=<oov>"]
+
+
+def test_a_category_beyond_the_top_n_is_reported_with_its_share_of_rows(caplog):
+    from components.data.preprocess import _report
+
+    spec = feature_spec(name="tailnum", modality="categorical", max_categories=50)
+    codec = codec_for(spec)
+    train = [f"N{i:04d}" for i in range(4043)] + [f"N{i:04d}" for i in range(50)] * 3  # 50 frequent tails
+    fitted = fit(codec, spec, train)
+    ctx = TransformContext()
+    codec.transform(spec, fitted, pd.Series(["N0001"] * 88 + ["N3000"] * 12), ctx)
+    with caplog.at_level("WARNING", logger="components.data.preprocess"):
+        _report(ctx.issues, "preprocess flights", 100)
+    assert caplog.messages == [
+        "preprocess flights: tailnum: 4,043 values on train; the 50 most frequent one-hot encoded, the rest share "
+        "one bucket: 12 row(s) (12% of 100)"
+    ]
+    small = fit(codec, spec, ["a", "b"])  # nothing was cut: an unknown value is news of the data, said so
+    ctx = TransformContext()
+    codec.transform(spec, small, pd.Series(["c"]), ctx)
+    assert list(ctx.issues) == ["tailnum: category not seen on train (the one-hot out-of-vocabulary bucket)"]
 
 
 def test_text_is_cleaned_to_valid_utf8_and_keeps_a_vocabulary():

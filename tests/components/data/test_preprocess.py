@@ -207,7 +207,7 @@ def test_unseen_category_at_serving_goes_to_oov(demo, caplog):
     columns = result.state.tabular_columns()
     oov, red = columns.index("color=<oov>"), columns.index(f"color={rows.loc[1, 'color']}")
     assert x["tabular"][0, oov] == 1 and x["tabular"][1, red] == 1
-    assert "color: category outside the training vocabulary" in caplog.text
+    assert "color: category not seen on train (the one-hot out-of-vocabulary bucket)" in caplog.text
 
 
 def test_bad_image_paths_name_file_column_and_row(tmp_path: Path):

@@ -112,6 +112,7 @@ def test_the_page_shows_every_section_escapes_names_and_embeds_its_images(tmp_pa
         assert f"<h2>{heading}</h2>" in html and heading in html.split("</nav>")[0], heading
     assert EVIL not in html and "&lt;script&gt;" in html, "a column name is shown as text, never run"
     assert "<table>" in html and "<th>expectation</th>" in html, "markdown tables become HTML tables"
+    assert "<th>val_combined_score</th>" in html, "the leaderboard's column names its objective"
     assert "<strong>price</strong>" in html and "0.8123" in html and "genre/f1" in html and "★" in html
     assert "learning_rate = 0.001" in html and "braid score --model models:/demo/3 data.csv" in html
     assert f"plot missing: {tmp_path / 'gone.png'}" in html
