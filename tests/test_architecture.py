@@ -51,17 +51,8 @@ FORBIDDEN = {
     "components.serving": ("components.pipeline", "components.tracking"),
     # infrastructure starts servers as subprocesses; it never loads what they run
     "components.infra": (
-        "components.automl",
-        "components.data",
-        "components.pipeline",
-        "components.tracking",
-        "components.serving",
-        "components.evaluation",
-        "components.encoders",
-        "tensorflow",
-        "keras",
-        "mlflow",
-        "great_expectations",
+        *(f"components.{p}" for p in ("automl", "data", "pipeline", "tracking", "serving", "evaluation", "encoders")),
+        *("tensorflow", "keras", "mlflow", "great_expectations"),
     ),
     "components.tracking": ("components.automl", "components.data", "components.pipeline", "components.serving"),
 }
