@@ -93,7 +93,11 @@ def _refit(hypermodel, trials, members, picks, heads, inputs, train_ds, val_ds, 
     the final model and the best trial's refit history."""
     hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
     names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
-    everything = train_ds.concatenate(val_ds.unbatch().map(lambda x, y: ({k: x[k] for k in names}, y)))
+
+    def without_vectors(x, y):  # a function, not a lambda: autograph cannot read a lambda's source here
+        return {k: x[k] for k in names}, y
+
+    everything = train_ds.concatenate(val_ds.unbatch().map(without_vectors))
     # `unbatch` loses the count: without it Keras learns the epoch's length by running out of data, and
     # warns "Your input ran out of data" at the end of the first epoch.
     everything = everything.apply(tf.data.experimental.assert_cardinality(rows))
