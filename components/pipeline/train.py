@@ -14,7 +14,7 @@ import numpy as np
 
 from components import evaluation
 from components.automl.adapters import default_batch_size
-from components.automl.auto_model import COMBINED_OBJECTIVE
+from components.automl.objective import COMBINED_OBJECTIVE
 from components.data import records
 from components.data.contract import Contract, Target
 from components.evaluation import pareto
