@@ -38,7 +38,7 @@ from components.infra import processes
 from components.ports import free_port
 from components.settings import TELEMETRY_OFF, Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: components/infra/stack.py → ../../
 BIN = Path(sys.executable).parent
 POOL = "braid-process"  # the pool prefect.yaml's deployments name
 WORKER_NAME = "braid-stack-worker"

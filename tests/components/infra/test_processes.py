@@ -57,3 +57,10 @@ def test_a_gone_pid_has_no_start_time():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait(timeout=30)
     assert processes.start_time(proc.pid) == 0.0 and not processes.pid_exists(proc.pid)
+
+
+def test_the_stack_runs_flows_from_the_checkout():
+    from components.infra import stack
+
+    # the worker's working directory and BRAID_PROJECT_DIR: where prefect.yaml is
+    assert (stack.PROJECT_ROOT / "prefect.yaml").is_file()
