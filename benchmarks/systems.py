@@ -46,6 +46,8 @@ class Run:
     thresholds: dict[str, float] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     error: str | None = None
+    # Braid's network alone (`export_model()`), beside `predictions` (what `predict` serves per head)
+    network: dict[str, np.ndarray] | None = None
 
 
 def score(bench: BenchSet, run: Run) -> dict:
@@ -143,11 +145,13 @@ def run_braid(
     workdir: Path,
     pretrained: bool | None = None,
     portfolio: list | None = None,
+    head_models: str = "auto",
 ) -> Run:
     """AutoModel on image (if any) + the joined text + the table (numbers and categories), all heads at once.
 
-    `pretrained` and `portfolio` are the AutoModel's (None: the frozen encoders when installed, the
-    portfolio chosen for the data). Embeddings are cached
+    `pretrained`, `portfolio` and `head_models` are the AutoModel's (None: the frozen encoders when
+    installed, the portfolio chosen for the data; "auto": per head the network, gradient boosting or their
+    blend). The Run's `network` holds the network alone's predictions. Embeddings are cached
     beside `workdir` (in its parent), so later seeds and runs with the same parent reuse them."""
     import keras
     import pandas as pd
@@ -191,21 +195,17 @@ def run_braid(
         project_name=workdir.name,
         pretrained=pretrained,
         portfolio=portfolio,
+        head_models=head_models,
     )
     started = time.monotonic()
     model.fit([rows(v, bench.train) for v in x], [rows(v, bench.train) for v in y], epochs=epochs, verbose=0)
     seconds = time.monotonic() - started
-    predicted = model.predict([rows(v, bench.test) for v in x])
-    predicted = predicted if isinstance(predicted, list) else [predicted]
-    predictions = {}
-    for head, value in zip(bench.heads, predicted):
-        value = np.asarray(value)
-        if head.task == "classification":
-            # predict answers labels (the class indices it was given): one-hot them for evaluate_task
-            value = np.eye(len(head.names))[value.reshape(-1).astype(int)]
-        elif head.task == "regression":
-            value = value.reshape(-1).astype(float)
-        predictions[head.name] = value.astype(float)  # multi-label: 0/1 at Braid's tuned thresholds
+    test_x = [rows(v, bench.test) for v in x]
+    predicted = model.predict(test_x)
+    network = model.export_model().predict(model.model_inputs(test_x), verbose=0)
+    network = [
+        h.decode(np.asarray(out)) for h, out in zip(model.heads, network if isinstance(network, list) else [network])
+    ]
     info = {
         "seed": seed,
         "trials": trials,
@@ -225,8 +225,24 @@ def run_braid(
             for r in model.leaderboard()
         ],
         "ensemble": {head: list(map(int, picks)) for head, picks in model.ensemble_picks.items()},
+        "head_choices": {head: choice.explain() for head, choice in model.head_choices.items()},
     }
-    return Run("braid" if pretrained is not False else "braid_scratch", predictions, seconds, info=info)
+    name = "braid" if pretrained is not False else "braid_scratch"
+    return Run(name, _evaluated(bench, predicted), seconds, info=info, network=_evaluated(bench, network))
+
+
+def _evaluated(bench: BenchSet, predicted) -> dict[str, np.ndarray]:
+    """What `AutoModel.predict` answers (labels, values) in `evaluate_task`'s form, per head."""
+    predictions = {}
+    for head, value in zip(bench.heads, predicted if isinstance(predicted, list) else [predicted]):
+        value = np.asarray(value)
+        if head.task == "classification":
+            # predict answers labels (the class indices it was given): one-hot them for evaluate_task
+            value = np.eye(len(head.names))[value.reshape(-1).astype(int)]
+        elif head.task == "regression":
+            value = value.reshape(-1).astype(float)
+        predictions[head.name] = value.astype(float)  # multi-label: 0/1 at Braid's tuned thresholds
+    return predictions
 
 
 def run_linear_probe(bench: BenchSet, seed: int = 0) -> Run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -20,6 +21,7 @@ from components.automl.blocks.general import name_unnamed
 from components.automl.final_fit import final_fit
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
+from components.automl.head_models import HeadModels, check_mode, choose_head_models, read_rows
 from components.automl.heads import ClassificationHead, Head
 from components.automl.hypermodel import GraphHyperModel
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
@@ -106,6 +108,16 @@ class AutoModel:
             batch norm and flatten, then frozen EfficientNet-Lite0 features, then a deeper plain CNN;
             other data: the blocks' defaults), a list of names from `portfolio.CANDIDATES` or of
             candidate dicts, or `[]` for none. Candidates this graph cannot run are skipped.
+        head_models: with a `StructuredDataInput` among the inputs, what each head predicts with:
+            "auto" (default) chooses per head between the searched network, a gradient-boosted model
+            of the same table (scikit-learn's HistGradientBoosting; for multi-label heads one-vs-rest
+            logistic regression) and their weighted average, by the head's loss on the validation rows
+            (the network's outputs from before the refit; the classical model fitted on the training
+            rows the search used, then refitted on all rows when `refit`); "network", "classical" or
+            "blend" take that one (see `head_choices`). `predict`, `predict_proba` and `evaluate` use
+            the choice; `export_model()` is the network alone. Without a table every head keeps the
+            network. The pipeline's `training.head_models` is the same rule. "auto" by default: on
+            small tables trees often beat a short search (benchmarks/README.md, head_models).
         **kwargs: passed on to the keras-tuner Tuner, as AutoKeras does: `executions_per_trial`,
             `max_retries_per_trial`, `max_consecutive_failed_trials`, ... (an unknown name is an
             `InputError` naming it).
@@ -144,9 +156,11 @@ class AutoModel:
         warm_start: list[dict] | None = None,
         workers: Any = None,
         portfolio: list | None = None,
+        head_models: str = "auto",
         **kwargs: Any,
     ):
         check_tuner_arguments(kwargs, type(self).__name__)
+        self.head_models = check_mode(head_models)
         self.warm_start = _check_warm_start(warm_start)
         self.portfolio = portfolio
         choose(DataFacts(()), portfolio)  # a bad portfolio fails here, before any data is read
@@ -181,6 +195,7 @@ class AutoModel:
         self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.refit_history: keras.callbacks.History | None = None
         self.validation_outputs: dict[str, np.ndarray] = {}
+        self.served = HeadModels({}, None, {})
         self.workers = workers
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
@@ -221,7 +236,8 @@ class AutoModel:
             metrics when that trial ran before a resume); the refit's (training metrics only, on
             training + validation rows) is `refit_history`, None when there was no refit. Each
             head's outputs on the validation rows, from the chosen model before any refit, are
-            `validation_outputs` (`{head name: array}`, in the validation data's row order).
+            `validation_outputs` (`{head name: array}`, in the validation data's row order). What each
+            head predicts with, and why, is `head_choices`.
         """
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
@@ -308,6 +324,16 @@ class AutoModel:
             )
             self.model, self.ensemble_picks, self.refit_history = done.model, done.picks, done.refit_history
             self.validation_outputs = done.validation_outputs
+            self.served = choose_head_models(
+                self.raw_inputs,
+                self.heads,
+                train_ds,
+                val_ds,
+                self.validation_outputs,
+                self.head_models,
+                seed=self.seed or 0,
+                refit=refit,
+            )
             history = self._best_history()
             self.embedder.fed = any(self.graph.reads_frozen(hps) for hps in done.used_hyperparameters)
         finally:
@@ -468,11 +494,14 @@ class AutoModel:
             raise InputError("Call fit before predict, evaluate or export_model.")
         return self.model
 
-    def _features(self, x, batch_size: int):
+    def _raw_features(self, x) -> tf.data.Dataset:
+        """The caller's inputs as raw, unbatched examples keyed by input name."""
         if isinstance(x, tf.data.Dataset):
-            raw = self._from_dataset(x, with_targets=False)
-        else:
-            raw = tf.data.Dataset.from_tensor_slices(self._arrays(x, None)[0])
+            return self._from_dataset(x, with_targets=False)
+        return tf.data.Dataset.from_tensor_slices(self._arrays(x, None)[0])
+
+    def _batched(self, raw: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+        """Raw examples → the model's batched inputs."""
         inputs = self.embedder.inputs(self.inputs)
         return raw.map(lambda item: data.cast_inputs(inputs, item)).batch(batch_size).map(self.embedder.fill)
 
@@ -491,7 +520,8 @@ class AutoModel:
         Returns:
             One array per head in head order (a list), or the array itself for a single head.
         """
-        decoded = [head.decode(out) for head, out in zip(self.heads, self._outputs(x, batch_size, verbose))]
+        outputs = self._outputs(x, batch_size, verbose)
+        decoded = [self._decoder(head).decode(out) for head, out in zip(self.heads, outputs)]
         return decoded if len(decoded) > 1 else decoded[0]
 
     def predict_proba(self, x: Any, batch_size: int = 32, verbose: int = 0):
@@ -508,10 +538,37 @@ class AutoModel:
         ]
         return probabilities if len(probabilities) > 1 else probabilities[0]
 
+    @property
+    def head_choices(self) -> dict:
+        """What each head predicts with after `fit` (`head_models`): `{head name: HeadChoice}`, whose
+        `choice` is "network", "classical" or "blend", `network_weight` the network's share,
+        `validation` the validation losses that chose it (`network_loss`, `classical_loss`, `blend_loss`,
+        `blend_network_weight`), `classical` the classical model in words (or why there is none), and
+        `explain()` all of it in one line."""
+        return dict(self.served.choices)
+
+    def _decoder(self, head: Head) -> Head:
+        """The head that decodes the served outputs: a blended head's thresholds were tuned on the blend."""
+        thresholds = self.served.thresholds.get(head.name)
+        if thresholds is None:
+            return head
+        served = copy.copy(head)
+        served.thresholds = thresholds
+        return served
+
     def _outputs(self, x, batch_size: int, verbose: int) -> list[np.ndarray]:
+        """Each head's served outputs: the network's, with the heads' classical models or blends applied."""
         model = self._require_model()
-        outputs = model.predict(self._features(x, batch_size), verbose=verbose)
-        return [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]
+        raw = self._raw_features(x)
+        if self.served.blend is not None and isinstance(x, tf.data.Dataset):
+            raw = _in_memory(raw)  # one pass: a shuffling dataset would feed the two models different rows
+        outputs = model.predict(self._batched(raw, batch_size), verbose=verbose)
+        outputs = [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]
+        if self.served.blend is None:
+            return outputs
+        rows, _ = read_rows(self.raw_inputs, raw)
+        served = self.served.blend.apply({h.name: out for h, out in zip(self.heads, outputs)}, rows)
+        return [np.asarray(served[h.name], out.dtype) for h, out in zip(self.heads, outputs)]
 
     def evaluate(
         self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0, return_dict: bool = False, **kwargs: Any
@@ -534,11 +591,13 @@ class AutoModel:
             xs, ys = self._arrays(x, y)
             raw = tf.data.Dataset.from_tensor_slices((xs, ys))
         raw = self._score_unseen_classes_as_wrong(raw, batch_size)
-        wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
-        wrapper.compile(optimizer="adam")
         encoded = (
             data.encode(self.embedder.inputs(self.inputs), self.heads, raw).batch(batch_size).map(self.embedder.fill)
         )
+        if self.served.blend is not None:
+            model, encoded = self._served_model(raw, encoded, batch_size)
+        wrapper = MultiTaskModel(model, self.heads, LossWeighting("static", self.loss_weights))
+        wrapper.compile(optimizer="adam")
         logs = wrapper.evaluate(encoded, verbose=verbose, return_dict=True)
         logs = {k: float(v) for k, v in logs.items()}
         if return_dict:
@@ -547,6 +606,20 @@ class AutoModel:
         names += [f"{h.name}_{m}" if isinstance(m, str) else m.name for h in self.heads for m in h.metric_list()]
         values = [logs[n] for n in names if n in logs]
         return values[0] if len(values) == 1 else values
+
+    def _served_model(self, raw, encoded, batch_size: int) -> tuple[keras.Model, tf.data.Dataset]:
+        """A model that passes the served outputs (the blend, computed outside Keras) through, and its
+        data: those outputs with `encoded`'s targets, so they are scored by the network's own losses and
+        metrics."""
+        outputs = self._outputs(raw.map(lambda x, y: x), batch_size, verbose=0)
+        inputs = {h.name: keras.Input(shape=out.shape[1:], name=h.name) for h, out in zip(self.heads, outputs)}
+        passthrough = keras.Model(
+            inputs, [keras.layers.Identity(name=f"{h.name}_served")(inputs[h.name]) for h in self.heads]
+        )
+        served = tf.data.Dataset.from_tensor_slices(
+            {h.name: out.astype("float32") for h, out in zip(self.heads, outputs)}
+        ).batch(batch_size)
+        return passthrough, tf.data.Dataset.zip((served, encoded.map(lambda x, y: y)))
 
     def _score_unseen_classes_as_wrong(self, raw: tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
         targets = data.analyse(self.embedder.inputs(self.inputs), self.heads, raw, fitting=False, check=False).targets
@@ -576,6 +649,10 @@ class AutoModel:
         """The best model as a plain keras.Model taking raw inputs (named after the input nodes)
         and returning probabilities / values in target units; save it with `model.save("m.keras")`.
 
+        It is the searched network alone: a head that `head_choices` serves with the classical model
+        or a blend predicts differently in `predict` than in the exported model (the classical models
+        are scikit-learn's, outside Keras; `head_models="network"` makes the two agree).
+
         With frozen pretrained encoders (`pretrained`), the encoders run inside the exported model
         (reloading it needs `import components` for their layers)."""
         return self.embedder.export(self._require_model(), self.raw_inputs)
@@ -599,6 +676,16 @@ class AutoModel:
             for t in trials
         ]
         return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
+
+
+def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """A dataset of example dicts read once into memory, so every later pass sees the same rows in the
+    same order."""
+    parts: dict[str, list] = {}
+    for batch in dataset.batch(4096).as_numpy_iterator():
+        for name, values in batch.items():
+            parts.setdefault(name, []).append(values)
+    return tf.data.Dataset.from_tensor_slices({name: np.concatenate(values) for name, values in parts.items()})
 
 
 def _check_warm_start(warm_start: Any) -> list[dict]:

@@ -280,6 +280,10 @@ class StructuredDataClassifier(_StructuredTask):
         num_classes, multi_label, loss, metrics: as `ImageClassifier`.
         project_name, max_trials, directory, objective, tuner, overwrite, seed, max_model_size,
             time_budget, **kwargs: as `ImageClassifier` (objective defaults to "val_accuracy").
+        head_models: "auto" (default), "network", "classical" or "blend": what `predict` and
+            `evaluate` answer with, per head: the searched network, a gradient-boosted model of the
+            same table, or their blend, chosen on the validation rows (`AutoModel`'s `head_models`;
+            `head_choices` says what was chosen and why). `export_model()` is the network alone.
     """
 
     def __init__(
@@ -299,6 +303,7 @@ class StructuredDataClassifier(_StructuredTask):
         seed: int | None = None,
         max_model_size: int | None = None,
         time_budget: float | None = None,
+        head_models: str = "auto",
         **kwargs: Any,
     ):
         super().__init__(
@@ -313,6 +318,7 @@ class StructuredDataClassifier(_StructuredTask):
             seed,
             max_model_size,
             time_budget,
+            head_models=head_models,
             **kwargs,
         )
 
@@ -338,6 +344,7 @@ class StructuredDataRegressor(_StructuredTask):
         seed: int | None = None,
         max_model_size: int | None = None,
         time_budget: float | None = None,
+        head_models: str = "auto",
         **kwargs: Any,
     ):
         super().__init__(
@@ -352,5 +359,6 @@ class StructuredDataRegressor(_StructuredTask):
             seed,
             max_model_size,
             time_budget,
+            head_models=head_models,
             **kwargs,
         )

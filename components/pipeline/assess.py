@@ -21,7 +21,7 @@ from components.pipeline.rows import holdout_rows
 from components.pipeline.runs import tracker_for
 from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
-from components.serving.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
+from components.evaluation.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
 

@@ -28,7 +28,7 @@ from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.progress import report
 from components.serving import SERVING_PARAMS, predict_frame
-from components.serving.blend import CHOICES_FILE, MODELS_FILE
+from components.evaluation.blend import CHOICES_FILE, MODELS_FILE
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -90,7 +90,7 @@ def register(
         "state": str(directory / "state.json"),
         "serving": str(package / "serving.json"),
     }
-    if blend is not None:  # the fitted classical models and each head's choice (serving/blend.py)
+    if blend is not None:  # the fitted classical models and each head's choice (evaluation/blend.py)
         artifacts["head_models"] = str(Path(trained.blend_dir) / CHOICES_FILE)
         artifacts["classical"] = str(Path(trained.blend_dir) / MODELS_FILE)
     name = registered_name(contract)

@@ -2,18 +2,18 @@
 the same split (`components.evaluation.classical`: gradient-boosted trees on numbers, categories and
 dates; TF-IDF + logistic regression for multi-label heads), or their weighted average.
 
-Both models are judged on the validation rows neither was trained on: the network's outputs from
-before its refit (`AutoModel.validation_outputs`), the classical model fitted on the train rows. The
-network's weight is chosen on a grid by the head's validation loss (`automl.ensemble.head_loss`: log
-loss, or squared error in target standard deviations), as the trial ensemble chooses its members; a
-tie keeps the network, then the classical model alone. A classical model that is served is then
-refitted on train + validation rows, as the network's trials are (`training.refit`).
+The rule is `components.evaluation.blend.choose_head_model`, shared with the library's
+`AutoModel(head_models=...)`: the network's outputs from before its refit (`AutoModel.validation_outputs`)
+against the classical model fitted on the train rows, by the head's validation loss
+(`automl.ensemble.head_loss`); a served classical model is then refitted on train + validation rows, as
+the network's trials are (`training.refit`). This module reads the run's splits for it.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,10 @@ from components.automl.ensemble import head_loss
 from components.data import records
 from components.data.contract import Contract
 from components.errors import InputError, SearchError
-from components.evaluation.classical import train_classical
+from components.evaluation.blend import Blend, HeadChoice, choose_head_model
 from components.pipeline.assess import split_targets
 from components.pipeline.classical import classical_columns
 from components.pipeline.rows import holdout_rows
-from components.serving.blend import Blend, HeadChoice, as_network_output
-
-WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)  # the network's share of the blend
 
 
 @dataclass(frozen=True)
@@ -83,6 +80,7 @@ def choose_head_models(
         )
     train_truth = split_targets(directory, "train", state)
     val_truth = split_targets(directory, "val", state)
+    every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True)) if refit else None
     by_name = {head.name: head for head in heads}
     choices, models, thresholds = {}, {}, {}
     for spec, codec, fitted in state.target_specs():
@@ -93,51 +91,30 @@ def choose_head_models(
                 f"head {spec.name}: {len(network)} validation outputs of the network for {len(y_val)} validation "
                 "rows; the validation split must be read in the order of its shards"
             )
-        width = len(codec.names(fitted)) if spec.task == "classification" else 0
         known = codec.known(y_train)
-        model = train_classical(
-            spec.task, train.take(known), y_train[known], seed=seed, n_classes=width, columns=columns
-        )
-        classical = as_network_output(model.predict(val), network.shape)
-        choice = choose(head, y_val, codec.known(y_val), network, classical, mode, model.description)
-        choices[spec.name] = choice
-        if choice.choice == "network":
-            continue
-        if refit:
-            rows = pd.concat([train_rows, val_rows], ignore_index=True)
+        refit_on = None
+        if every is not None:
             y_all = np.concatenate([y_train, y_val])
-            known = codec.known(y_all)
-            model = train_classical(
-                spec.task, columns.inputs(rows).take(known), y_all[known], seed=seed, n_classes=width, columns=columns
-            )
-        models[spec.name] = model
+            refit_on = (every.take(codec.known(y_all)), y_all[codec.known(y_all)])
+        served = choose_head_model(
+            spec.task,
+            partial(head_loss, head),
+            train.take(known),
+            y_train[known],
+            val,
+            y_val,
+            codec.known(y_val),
+            network,
+            mode,
+            seed=seed,
+            n_classes=len(codec.names(fitted)) if spec.task == "classification" else 0,
+            columns=columns,
+            refit_on=refit_on,
+        )
+        choices[spec.name] = served.choice
+        if served.model is None:
+            continue
+        models[spec.name] = served.model
         if getattr(head, "tunes_thresholds", False):  # the blend's probabilities need thresholds of their own
-            blended = choice.network_weight * network + (1 - choice.network_weight) * classical
-            thresholds[spec.name] = copy.copy(head).tune_thresholds(y_val, blended)
+            thresholds[spec.name] = copy.copy(head).tune_thresholds(y_val, served.outputs)
     return HeadModels(choices, Blend(choices, models) if models else None, thresholds)
-
-
-def choose(
-    head: Any,
-    truth: np.ndarray,
-    known: np.ndarray,
-    network: np.ndarray,
-    classical: np.ndarray,
-    mode: str,
-    recipe: str = "",
-) -> HeadChoice:
-    """The network's weight in `WEIGHTS` with the lowest validation loss of `head` on the `known` rows
-    (those with a target of a class the train split has; see the module)."""
-    losses = {float(w): head_loss(head, truth[known], w * network[known] + (1 - w) * classical[known]) for w in WEIGHTS}
-    inside = min(WEIGHTS[1:-1].tolist(), key=losses.get)
-    validation = {
-        "network_loss": losses[1.0],
-        "classical_loss": losses[0.0],
-        "blend_loss": losses[inside],
-        "blend_network_weight": inside,
-    }
-    weight = {"network": 1.0, "classical": 0.0, "blend": inside}.get(mode)
-    if weight is None:  # auto: ties keep the simpler model, the network first
-        weight = min([1.0, 0.0, *WEIGHTS[1:-1].tolist()], key=losses.get)
-    kind = "network" if weight == 1.0 else "classical" if weight == 0.0 else "blend"
-    return HeadChoice(kind, weight, validation, recipe)

@@ -125,7 +125,7 @@ class Trained(_Record):
     objective: str = "val_combined_loss"  # what the leaderboard's `score` is
     direction: str = "min"  # "min": lower is better
     # Per head: the served model (network, classical or blend) and the validation figures that chose it
-    # (`serving.blend.HeadChoice` as a dict); `blend_dir` holds the blend's files when a head is not the network's.
+    # (`evaluation.blend.HeadChoice` as a dict); `blend_dir` holds the blend's files when a head is not the network's.
     head_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     blend_dir: str | None = None
 

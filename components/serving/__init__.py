@@ -140,7 +140,7 @@ def predict_frame(
             such row (its position in `frame`, counted from 0, and its id where `frame` has the id column)
             and the column; "skip" scores the other rows and gives each bad row null predictions and its
             reason in the `__error` column (None for good rows).
-        blend: a `serving.blend.Blend` that mixes each head's network output with its classical
+        blend: an `evaluation.blend.Blend` that mixes each head's network output with its classical
             model's (None: the network alone).
 
     Returns:

@@ -59,7 +59,7 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
         self.config = ServingConfig.from_json(Path(context.artifacts["serving"]).read_text(encoding="utf-8"))
         self.blend = None  # models registered with the network alone have no classical models
         if "head_models" in context.artifacts:
-            from components.serving.blend import load_blend
+            from components.evaluation.blend import load_blend
 
             self.blend = load_blend(context.artifacts["head_models"], context.artifacts["classical"])
         root = Settings().braid_image_root  # the serving machine's images, not the training machine's
