@@ -21,7 +21,7 @@ from components.automl.blocks.general import name_unnamed
 from components.automl.final_fit import final_fit
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
-from components.automl.head_models import HeadModels, check_mode, choose_head_models, read_rows
+from components.automl.head_models import HeadModels, choose_head_models, read_rows
 from components.automl.heads import ClassificationHead, Head
 from components.automl.hypermodel import GraphHyperModel
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
@@ -37,6 +37,7 @@ from components.automl.tuners import (
     warm_trial_ids,
 )
 from components.errors import BraidError, DataError, InputError, InputTypeError
+from components.evaluation.blend import check_mode
 
 
 class AutoModel:

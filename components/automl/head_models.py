@@ -25,10 +25,8 @@ import tensorflow as tf
 from components.automl.ensemble import head_loss
 from components.automl.heads import ClassificationHead, Head
 from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, InputNode, StructuredDataInput, TextInput
-from components.errors import InputError
-from components.evaluation.blend import MODES, Blend, HeadChoice, choose_head_model
+from components.evaluation.blend import Blend, HeadChoice, choose_head_model
 from components.evaluation.classical import ClassicalColumns
-
 
 # HistGradientBoosting keeps at least 20 rows per leaf: below twice that it cannot split and predicts the
 # training prior, a constant that a tiny validation split may prefer to the network by chance.
@@ -43,13 +41,6 @@ class HeadModels:
     choices: dict[str, HeadChoice]
     blend: Blend | None
     thresholds: dict[str, list[float]]
-
-
-def check_mode(mode: str) -> str:
-    """`mode` when it is one of `MODES`; an InputError naming the argument otherwise."""
-    if mode not in MODES:
-        raise InputError(f"head_models={mode!r} is unknown; use one of {list(MODES)}.")
-    return mode
 
 
 def classical_columns(inputs: list[InputNode]) -> ClassicalColumns | None:

@@ -118,6 +118,13 @@ def as_network_output(predicted: np.ndarray, shape: tuple[int, ...]) -> np.ndarr
     return predicted.reshape(shape)
 
 
+def check_mode(mode: str) -> str:
+    """`mode` when it is one of `MODES`; an InputError naming the argument otherwise."""
+    if mode not in MODES:
+        raise InputError(f"head_models={mode!r} is unknown; use one of {list(MODES)}.")
+    return mode
+
+
 def choose(
     loss: Callable[[np.ndarray, np.ndarray], float],
     truth: np.ndarray,
@@ -131,8 +138,7 @@ def choose(
     rows (those with a target of a class the training rows have), or the one `mode` names ("network",
     "classical", "blend": the best weight strictly inside (0, 1)); "auto" breaks ties towards the network,
     then the classical model alone."""
-    if mode not in MODES:
-        raise InputError(f"head_models={mode!r} is unknown; use one of {list(MODES)}")
+    check_mode(mode)
     losses = {float(w): loss(truth[known], w * network[known] + (1 - w) * classical[known]) for w in WEIGHTS}
     inside = min(WEIGHTS[1:-1].tolist(), key=losses.get)
     validation = {

@@ -13,6 +13,7 @@ from components import evaluation
 from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
+from components.evaluation.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
 from components.layout import Layout
 from components.pipeline import contributions
 from components.pipeline.classical import beats, classical_reports
@@ -21,7 +22,6 @@ from components.pipeline.rows import holdout_rows
 from components.pipeline.runs import tracker_for
 from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
-from components.evaluation.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
 

@@ -12,6 +12,7 @@ from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
 from components.errors import BraidError
+from components.evaluation.blend import CHOICES_FILE, MODELS_FILE
 from components.layout import Layout
 from components.pipeline.assess import (
     HOLDOUT,
@@ -28,7 +29,6 @@ from components.pipeline.rows import input_columns, self_contained
 from components.pipeline.runs import dataset_key, registered_name, tracker_for
 from components.progress import report
 from components.serving import SERVING_PARAMS, predict_frame
-from components.evaluation.blend import CHOICES_FILE, MODELS_FILE
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
