@@ -591,6 +591,8 @@ class AutoModel:
         else:
             xs, ys = self._arrays(x, y)
             raw = tf.data.Dataset.from_tensor_slices((xs, ys))
+        if self.served.blend is not None and isinstance(x, tf.data.Dataset):
+            raw = _in_memory(raw)  # the served outputs take a pass of their own: a reshuffle must not reorder it
         raw = self._score_unseen_classes_as_wrong(raw, batch_size)
         encoded = (
             data.encode(self.embedder.inputs(self.inputs), self.heads, raw).batch(batch_size).map(self.embedder.fill)
@@ -680,13 +682,12 @@ class AutoModel:
 
 
 def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """A dataset of example dicts read once into memory, so every later pass sees the same rows in the
-    same order."""
-    parts: dict[str, list] = {}
-    for batch in dataset.batch(4096).as_numpy_iterator():
-        for name, values in batch.items():
-            parts.setdefault(name, []).append(values)
-    return tf.data.Dataset.from_tensor_slices({name: np.concatenate(values) for name, values in parts.items()})
+    """A dataset of examples (dicts, or `(x, y)` pairs of dicts) read once into memory, so every later pass
+    sees the same rows in the same order (an empty one is returned as it is)."""
+    batches = list(dataset.batch(4096).as_numpy_iterator())
+    if not batches:
+        return dataset
+    return tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches))
 
 
 def _check_warm_start(warm_start: Any) -> list[dict]:

@@ -5,6 +5,7 @@ same table, or their blend, chosen on the validation rows; `predict` and `evalua
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import components as ak
 from components.errors import InputError
@@ -58,6 +59,8 @@ def test_a_regressor_serves_the_trees_on_a_step_and_network_mode_keeps_the_netwo
     network = np.abs(reg.export_model().predict(x[240:], verbose=0).ravel() - y[240:]).mean()
     assert served < 0.5 * network
     assert reg.evaluate(x[240:], y[240:])[1] == pytest.approx(served, rel=1e-4)
+    shuffled = tf.data.Dataset.from_tensor_slices((x[240:], y[240:])).shuffle(60, seed=1).batch(8)
+    assert reg.evaluate(shuffled)[1] == pytest.approx(served, rel=1e-4), "one pass: rows keep their targets"
 
     plain = ak.StructuredDataRegressor(metrics=["mae"], head_models="network", **fast)
     plain.fit(x[:240], y[:240], epochs=1, verbose=0)
