@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from components.data.modalities import feature_models
 from components.data.spec import Expectations, FeatureSpec, _Strict
 from components.errors import ContractError
+from components.features.registry import MODALITIES
 
 Task = Literal["classification", "multilabel", "regression"]
 
@@ -34,7 +35,6 @@ class _LocatedError(ValueError):
 
 
 FEATURE_MODELS = feature_models()
-_MODALITIES = {model.model_fields["modality"].default: model for model in FEATURE_MODELS}
 # One modality's options per feature, picked by its `modality` key (a discriminated union).
 Feature = Annotated[Union[FEATURE_MODELS], Field(discriminator="modality")]
 _FEATURES = TypeAdapter(Feature)
@@ -336,9 +336,9 @@ def _describe(path: Path, root: Any, err: dict) -> str:
         message = f"{err['input']!r} is not one of {err['ctx']['expected'].replace(chr(39), '')}"
     elif kind == "union_tag_invalid":
         loc = loc + ("modality",)
-        message = f"{err['ctx']['tag']!r} is not one of {', '.join(_MODALITIES)}"
+        message = f"{err['ctx']['tag']!r} is not one of {', '.join(MODALITIES)}"
     elif kind == "union_tag_not_found":
-        loc, message = loc + ("modality",), f"required key is missing (one of {', '.join(_MODALITIES)})"
+        loc, message = loc + ("modality",), f"required key is missing (one of {', '.join(MODALITIES)})"
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], options)
         message = f"unknown key '{loc[-1]}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
@@ -420,8 +420,8 @@ def _line_of(node: Any, loc: tuple) -> int | None:
 def _without_tag(loc: tuple) -> tuple[tuple, Any]:
     """A pydantic loc without the modality tag a discriminated union inserts after `features[i]`, and
     the options model that tag names (None when the loc is not inside a feature)."""
-    if len(loc) >= 3 and loc[0] == "features" and isinstance(loc[1], int) and loc[2] in _MODALITIES:
-        return loc[:2] + loc[3:], _MODALITIES[loc[2]]
+    if len(loc) >= 3 and loc[0] == "features" and isinstance(loc[1], int) and loc[2] in MODALITIES:
+        return loc[:2] + loc[3:], MODALITIES[loc[2]].options
     return loc, None
 
 

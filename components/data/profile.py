@@ -21,11 +21,11 @@ from PIL import Image, UnidentifiedImageError
 
 from components.data.contract import Contract, parse_labels
 from components.data.images import ImageProblem, locate, normalized_root
-from components.data.modalities.categorical import category_strings
-from components.data.modalities.datetime import parse_dates
-from components.data.modalities.text import clean_text, tokens
 from components.errors import InputError
 from components.evaluation.drift import profile_fingerprint
+from components.features.categorical import category_strings
+from components.features.datetime import parse_dates
+from components.features.text import clean_text, tokens
 
 VERSION = 1
 QUANTILES = np.linspace(0.0, 1.0, 101)

@@ -16,7 +16,7 @@ from components import evaluation
 from components.automl.adapters import default_batch_size
 from components.automl.objective import COMBINED_OBJECTIVE
 from components.data import records
-from components.data.contract import Contract, Target
+from components.data.contract import Contract
 from components.evaluation import pareto
 from components.layout import Layout
 from components.pipeline import head_models
@@ -24,31 +24,6 @@ from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trai
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
 from components.progress import SearchProgress, report
-
-
-def _classification_head(ak, spec, fitted: dict, target: Target):
-    # -1 codes a missing target and a class the train split lacks (`tasks/classification.py`): a
-    # validation row of either adds nothing to this head's loss and metrics. Train rows are -1 only
-    # where the contract lets the target be missing, so masking always is what `masked` says there.
-    return ak.ClassificationHead(
-        name=spec.name,
-        num_classes=len(fitted["classes"]),
-        mask_missing=True,
-        class_weight=target.class_weight,
-        threshold=target.threshold,
-    )
-
-
-def _multilabel_head(ak, spec, fitted: dict, target: Target):
-    return ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"]))
-
-
-def _regression_head(ak, spec, fitted: dict, target: Target):
-    return ak.RegressionHead(name=spec.name, mask_missing=target.allows_missing)
-
-
-# The library head each target task trains (the library knows nothing of contracts, so the mapping lives here).
-HEADS = {"classification": _classification_head, "multilabel": _multilabel_head, "regression": _regression_head}
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +74,10 @@ def build_automodel(
     )
     # Rows missing one target still teach the other heads; the contract says which may be missing.
     targets = {t.name: t for t in contract.targets}
-    heads = [HEADS[spec.task](ak, spec, fitted, targets[spec.name])(merged) for spec, _, fitted in state.target_specs()]
+    heads = [
+        getattr(ak, codec.head)(name=spec.name, **codec.head_options(fitted, targets[spec.name]))(merged)
+        for spec, codec, fitted in state.target_specs()
+    ]
     return ak.AutoModel(
         inputs=inputs,
         outputs=heads,

@@ -17,8 +17,9 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
-from components.data.modalities import Codec, TransformContext, register
+from components.data.modalities.base import Codec, TransformContext
 from components.data.spec import Encoder, EncodersField, FeatureSpec
+from components.features.registry import MODALITIES
 
 
 class _Unusable(Exception):
@@ -96,7 +97,7 @@ class ImageFeature(FeatureSpec):
     encoders: list[Encoder] = EncodersField  # pretrained first: the strong choice
 
 
-@register
+@MODALITIES.register
 class ImageModality(Codec):
     """Its own x key (the feature's name): uint8 [height, width, 3]."""
 
