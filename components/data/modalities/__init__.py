@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from components.data.modalities.base import Codec, Fitter, NoFit, RowError, Slot, TransformContext, float_feature
+from components.data.modalities.base import Codec, RowError, TransformContext, float_feature
 from components.data.spec import FeatureSpec
 from components.features.registry import MODALITIES
 
@@ -33,18 +33,7 @@ from components.features.registry import MODALITIES
 from components.data.modalities import image, text, numerical, categorical, datetime  # noqa: F401
 # isort: on
 
-__all__ = [
-    "Codec",
-    "Fitter",
-    "NoFit",
-    "RowError",
-    "Slot",
-    "TransformContext",
-    "codec_for",
-    "feature_models",
-    "float_feature",
-    "modality_names",
-]
+__all__ = ["Codec", "RowError", "TransformContext", "codec_for", "feature_models", "float_feature", "modality_names"]
 
 
 def codec_for(feature) -> Codec:
