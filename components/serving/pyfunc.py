@@ -134,12 +134,14 @@ def hide_root(message: str, server_root: str | None) -> str:
     return message
 
 
-def scoring_app(model: Any, max_body_mb: float | None = None) -> Any:
+def scoring_app(model: Any, max_body_mb: float | None = None, allow_urls: bool | None = None) -> Any:
     """MLflow's scoring app over a loaded pyfunc, behind Braid's guards (`components.serving.limits`).
 
     Args:
         model: the loaded pyfunc (`mlflow.pyfunc.load_model`).
         max_body_mb: the largest request body accepted, in MB (default: `BRAID_SERVE_MAX_BODY_MB`, 16).
+        allow_urls: whether image cells given as http(s) URLs are fetched (default:
+            `BRAID_SERVE_ALLOW_URLS`, off: a client could otherwise make the server request any address).
 
     Returns:
         An ASGI app: POST raw rows to `/invocations`, GET `/ping`.
@@ -148,8 +150,24 @@ def scoring_app(model: Any, max_body_mb: float | None = None) -> Any:
 
     from components.serving.limits import BodyLimit, ShortErrors
 
-    limit = max_body_mb if max_body_mb is not None else Settings().braid_serve_max_body_mb
-    return BodyLimit(ShortErrors(scoring_server.init(model)), int(limit * 2**20))
+    settings = Settings()
+    limit = max_body_mb if max_body_mb is not None else settings.braid_serve_max_body_mb
+    app = BodyLimit(ShortErrors(scoring_server.init(model)), int(limit * 2**20))
+    allowed = allow_urls if allow_urls is not None else settings.braid_serve_allow_urls
+    return app if allowed else _RefusingUrls(app)
+
+
+class _RefusingUrls:
+    """ASGI wrapper: every request's image URLs are refused (`components.data.media.refusing_urls`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from components.data.media import refusing_urls
+
+        with refusing_urls():  # a context variable: it follows the request into Starlette's thread pool
+            await self.app(scope, receive, send)
 
 
 def create_app() -> Any:
