@@ -104,6 +104,13 @@ class MediaStore:
         self._store(url, response.content, response.headers.get("ETag"))
         return response.content
 
+    def version(self, url: str) -> str:
+        """The cached copy's version, without a request: its ETag, else a hash of its bytes ("absent")."""
+        body, meta = self._cached(url)
+        if body is None:
+            return "absent"
+        return meta.get("etag") or hashlib.sha256(body).hexdigest()[:16]
+
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
         problem = ""
         for attempt in range(self.retries + 1):

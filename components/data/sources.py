@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from components.data.contract import Contract
+from components.data.media import is_url, store
 from components.errors import DataError
 
 # Cells that mean "no value". "nan"/"inf" are deliberately absent: in a numerical column they are bad
@@ -177,7 +178,8 @@ def data_hash(contract: Contract) -> str:
     """A content hash of the data file(s), the images they reference and the contract.
 
     Data bytes are streamed; images referenced by path count by relative path, size and mtime (reading
-    every image would cost as much as validating them). The contract's own location does not count.
+    every image would cost as much as validating them), images behind URLs by the version in the media
+    cache (`components.data.media`). The contract's own location does not count.
 
     Returns:
         16 hex characters.
@@ -197,7 +199,9 @@ def data_hash(contract: Contract) -> str:
             for column in frame.columns:
                 for cell in frame[column].dropna():
                     if isinstance(cell, str):
-                        digest.update(f"{cell}\0{_stat_key(base / cell)}\n".encode())
+                        # a URL counts by the version validation last fetched (its ETag): no request here
+                        key = store().version(cell) if is_url(cell) else _stat_key(base / cell)
+                        digest.update(f"{cell}\0{key}\n".encode())
     return digest.hexdigest()[:16]
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from components.data.media import MediaProblem, MediaStore, refusing_urls, reset_store
-from components.data.validation import validate
+from components.data.validation import data_hash, validate
 from tests.components.data.test_validation import contract_for, table
 from tests.media_server import serve_media
 
@@ -87,6 +87,12 @@ def test_validation_names_the_row_and_url_that_failed_and_preprocessing_reads_th
 
         assert locate(f"{http.url}/5.png", None) == _png(100)
         assert sum(http.bodies.values()) == 11 and http.not_modified["/5.png"] == 1
+        # the data hash follows what is behind the URLs, by the version validation fetched (no request)
+        before = data_hash(contract)
+        http.files["/5.png"] = _png(7)
+        assert data_hash(contract) == before, "nothing fetched yet: the cached version counts"
+        assert locate(f"{http.url}/5.png", None) == _png(7)
+        assert data_hash(contract) != before
     finally:
         reset_store()
 
