@@ -2,7 +2,8 @@
 
 One `MediaStore` per process (`store()`), configured from the settings:
 - **cache** under the Braid home (`media/`), keyed by URL: the body and the server's `ETag`. A cell seen
-  before is revalidated with `If-None-Match` (the server answers 304 and sends no body) or, when the server
+  before is revalidated with `If-None-Match` (the server answers 304 and sends no body) once per store
+  (per process: the data hash asks, validation and preprocessing then read the cache) or, when the server
   gave no ETag, used as cached; so a nightly run over the same rows does not fetch the bytes twice.
 - **bounded**: at most `BRAID_MEDIA_CONCURRENCY` requests at once over the whole process (the callers
   already run on the preprocessing's thread pool); each request has `BRAID_MEDIA_TIMEOUT_S`, and
@@ -72,7 +73,8 @@ class MediaStore:
 
     def __init__(self, cache: Path, timeout_s: float = 10.0, retries: int = 2, concurrency: int = 8):
         self.cache, self.timeout_s, self.retries = Path(cache), timeout_s, retries
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._slots, self._concurrency = threading.BoundedSemaphore(concurrency), concurrency
+        self._confirmed: set[str] = set()  # URLs fetched or revalidated by this store: not asked again
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=True)
         self.fetched = 0  # bodies downloaded (200 answers) since the store was made
         self.revalidated = 0  # cached bodies the server confirmed (304)
@@ -91,25 +93,35 @@ class MediaStore:
         if not url.startswith(SCHEMES):
             raise MediaProblem(url, "uses a scheme Braid does not read yet; use http(s):// or the bytes")
         body, meta = self._cached(url)
-        headers = {"If-None-Match": meta["etag"]} if body is not None and meta.get("etag") else {}
-        if body is not None and not headers:
-            return body  # no ETag to ask about: the cached copy stands
-        response = self._get(url, headers)
+        if body is not None and (url in self._confirmed or not meta.get("etag")):
+            return body  # asked already in this process (the data hash, then validation), or no ETag to ask about
+        response = self._get(url, {"If-None-Match": meta["etag"]} if body is not None else {})
         if response.status_code == 304 and body is not None:
             self.revalidated += 1
+            self._confirmed.add(url)
             return body
         if response.status_code != 200:
             raise MediaProblem(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
         self.fetched += 1
         self._store(url, response.content, response.headers.get("ETag"))
+        self._confirmed.add(url)
         return response.content
 
-    def version(self, url: str) -> str:
-        """The cached copy's version, without a request: its ETag, else a hash of its bytes ("absent")."""
-        body, meta = self._cached(url)
-        if body is None:
-            return "absent"
-        return meta.get("etag") or hashlib.sha256(body).hexdigest()[:16]
+    def versions(self, urls: list[str]) -> list[str]:
+        """Each URL's current version (its ETag, else a hash of its bytes; "unavailable: <why>" when it
+        cannot be had), fetched or revalidated now, `concurrency` at a time: what the data hash counts."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(url: str) -> str:
+            try:
+                self.fetch(url)
+            except MediaProblem as problem:
+                return f"unavailable: {problem.reason}"
+            body, meta = self._cached(url)
+            return meta.get("etag") or hashlib.sha256(body or b"").hexdigest()[:16]
+
+        with ThreadPoolExecutor(self._concurrency) as pool:
+            return list(pool.map(one, urls))
 
     def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
         problem = ""

@@ -34,8 +34,9 @@ def test_a_second_run_revalidates_and_fetches_no_body(http, tmp_path):
     assert nightly.fetch(f"{http.url}/a.png") == _png(1)
     assert (http.bodies["/a.png"], http.not_modified["/a.png"]) == (1, 1)
     assert (nightly.fetched, nightly.revalidated) == (0, 1)
+    assert nightly.fetch(f"{http.url}/a.png") == _png(1) and http.not_modified["/a.png"] == 1, "asked once a run"
     http.files["/a.png"] = _png(2)  # the image changed on the server: its ETag too
-    assert nightly.fetch(f"{http.url}/a.png") == _png(2) and http.bodies["/a.png"] == 2
+    assert MediaStore(tmp_path / "media").fetch(f"{http.url}/a.png") == _png(2) and http.bodies["/a.png"] == 2
 
 
 def test_failures_are_retried_then_named(http, tmp_path):
@@ -87,12 +88,13 @@ def test_validation_names_the_row_and_url_that_failed_and_preprocessing_reads_th
 
         assert locate(f"{http.url}/5.png", None) == _png(100)
         assert sum(http.bodies.values()) == 11 and http.not_modified["/5.png"] == 1
-        # the data hash follows what is behind the URLs, by the version validation fetched (no request)
+        # the data hash follows what is behind the URLs: tonight's run sees a changed image
         before = data_hash(contract)
+        assert sum(http.bodies.values()) == 11, "hashing revalidates: no body"
         http.files["/5.png"] = _png(7)
-        assert data_hash(contract) == before, "nothing fetched yet: the cached version counts"
-        assert locate(f"{http.url}/5.png", None) == _png(7)
-        assert data_hash(contract) != before
+        reset_store(MediaStore(tmp_path / "home" / "media"))  # the next night's process
+        assert data_hash(contract) != before and http.bodies["/5.png"] == 2
+        assert locate(f"{http.url}/5.png", None) == _png(7) and http.bodies["/5.png"] == 2, "read from the cache"
     finally:
         reset_store()
 
