@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     braid_media_timeout_s: float = Field(10.0, gt=0)
     braid_media_retries: int = Field(2, ge=0)
     braid_media_concurrency: int = Field(8, ge=1)
+    # The S3 endpoint for `s3://` cells (a local S3-compatible server); unset: AWS's.
+    braid_s3_endpoint_url: str | None = None
     # The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for `braid stack`; unset: PATH, then
     # Debian's /usr/lib/postgresql/<version>/bin.
     braid_pg_bin: Path | None = None

@@ -83,3 +83,32 @@ def serve_media() -> Iterator[MediaServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def serve_s3(bucket: str = "media") -> Iterator[tuple[str, object]]:
+    """moto's S3-compatible server on a free port of 127.0.0.1 with an empty `bucket`; yields (its
+    endpoint URL, a boto3 client of it); test credentials only, nothing leaves the machine."""
+    import os
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from components.ports import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        client.create_bucket(Bucket=bucket)
+        yield endpoint, client
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

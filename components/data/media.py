@@ -14,7 +14,10 @@ One `MediaStore` per process (`store()`), configured from the settings:
   `BRAID_SERVE_ALLOW_URLS=1`): otherwise a client could make the server request any address it can reach.
   The REST app marks each request with `refusing_urls()`; `braid score` and the pipeline fetch.
 
-Other schemes (`s3://`, `gs://`) are not read yet: a cell with one is refused with a message saying so.
+`s3://bucket/key` is read through fsspec's S3 driver (s3fs, the `s3` extra), the endpoint from
+`BRAID_S3_ENDPOINT_URL` (a local S3-compatible server; unset: AWS) and credentials as boto finds them; the
+object's ETag plays the HTTP ETag's part (a HEAD request, no body, when the cache holds it). Other schemes
+(`gs://`) are refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import httpx
 
 from components.settings import Settings
 
-SCHEMES = ("http://", "https://")
+SCHEMES = ("http://", "https://", "s3://")
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 # Set for the work of one served request (contextvars follow it into Starlette's thread pool).
 _REFUSING = contextvars.ContextVar("braid_refusing_urls", default=False)
@@ -58,7 +61,7 @@ class MediaProblem(Exception):
 
 def is_url(cell: object) -> bool:
     """Whether a cell names media by URL (any scheme Braid knows of, read or not)."""
-    return isinstance(cell, str) and (cell.startswith(SCHEMES) or cell.startswith(("s3://", "gs://")))
+    return isinstance(cell, str) and cell.startswith((*SCHEMES, "gs://"))
 
 
 class MediaStore:
@@ -71,8 +74,16 @@ class MediaStore:
         concurrency: requests in flight at most, over every thread of the process.
     """
 
-    def __init__(self, cache: Path, timeout_s: float = 10.0, retries: int = 2, concurrency: int = 8):
+    def __init__(
+        self,
+        cache: Path,
+        timeout_s: float = 10.0,
+        retries: int = 2,
+        concurrency: int = 8,
+        s3_endpoint_url: str | None = None,
+    ):
         self.cache, self.timeout_s, self.retries = Path(cache), timeout_s, retries
+        self.s3_endpoint_url, self._s3 = s3_endpoint_url, None
         self._slots, self._concurrency = threading.BoundedSemaphore(concurrency), concurrency
         self._confirmed: set[str] = set()  # URLs fetched or revalidated by this store: not asked again
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=True)
@@ -91,7 +102,9 @@ class MediaStore:
                 "or start the server with --allow-urls"
             )  # fmt: skip
         if not url.startswith(SCHEMES):
-            raise MediaProblem(url, "uses a scheme Braid does not read yet; use http(s):// or the bytes")
+            raise MediaProblem(url, "uses a scheme Braid does not read yet; use http(s)://, s3:// or the bytes")
+        if url.startswith("s3://"):
+            return self._fetch_s3(url)
         body, meta = self._cached(url)
         if body is not None and (url in self._confirmed or not meta.get("etag")):
             return body  # asked already in this process (the data hash, then validation), or no ETag to ask about
@@ -106,6 +119,48 @@ class MediaStore:
         self._store(url, response.content, response.headers.get("ETag"))
         self._confirmed.add(url)
         return response.content
+
+    def _fetch_s3(self, url: str) -> bytes:
+        body, meta = self._cached(url)
+        if body is not None and url in self._confirmed:
+            return body
+        fs = self._s3_filesystem()
+        try:
+            with self._slots:
+                etag = fs.info(url).get("ETag")
+                if body is not None and etag and etag == meta.get("etag"):
+                    self.revalidated += 1
+                    self._confirmed.add(url)
+                    return body
+                content = fs.cat_file(url)
+        except FileNotFoundError:
+            raise MediaProblem(url, "no such object (or bucket)") from None
+        except Exception as exc:  # botocore's and aiohttp's errors: one sentence, no trace
+            raise MediaProblem(url, f"cannot read it ({type(exc).__name__}: {exc})") from None
+        self.fetched += 1
+        self._store(url, content, etag)
+        self._confirmed.add(url)
+        return content
+
+    def _s3_filesystem(self):
+        if self._s3 is None:
+            try:
+                import s3fs
+            except ImportError:
+                raise MediaProblem(
+                    "s3://", "needs the S3 driver: pip install 'braid[s3]' (s3fs)"
+                ) from None  # fmt: skip
+            client = {"endpoint_url": self.s3_endpoint_url} if self.s3_endpoint_url else {}
+            self._s3 = s3fs.S3FileSystem(
+                client_kwargs=client,
+                config_kwargs={
+                    "connect_timeout": self.timeout_s,
+                    "read_timeout": self.timeout_s,
+                    "retries": {"max_attempts": self.retries + 1},
+                },
+                skip_instance_cache=True,
+            )
+        return self._s3
 
     def versions(self, urls: list[str]) -> list[str]:
         """Each URL's current version (its ETag, else a hash of its bytes; "unavailable: <why>" when it
@@ -178,6 +233,7 @@ def store() -> MediaStore:
                 timeout_s=settings.braid_media_timeout_s,
                 retries=settings.braid_media_retries,
                 concurrency=settings.braid_media_concurrency,
+                s3_endpoint_url=settings.braid_s3_endpoint_url,
             )
         return _STORE
 

@@ -12,7 +12,7 @@ from PIL import Image
 from components.data.media import MediaProblem, MediaStore, refusing_urls, reset_store
 from components.data.validation import data_hash, validate
 from tests.components.data.test_validation import contract_for, table
-from tests.media_server import serve_media
+from tests.media_server import serve_media, serve_s3
 
 
 def _png(shade: int) -> bytes:
@@ -51,7 +51,7 @@ def test_failures_are_retried_then_named(http, tmp_path):
     with pytest.raises(MediaProblem, match=r"no answer within 0.5 s \(3 tries\)"):
         store.fetch(f"{http.url}/slow/b.png")
     with pytest.raises(MediaProblem, match="scheme Braid does not read yet"):
-        store.fetch("s3://bucket/b.png")
+        store.fetch("gs://bucket/b.png")
 
 
 def test_requests_in_flight_stay_under_the_bound(http, tmp_path):
@@ -107,3 +107,22 @@ def test_a_served_request_refuses_urls_unless_the_server_allows_them(http, tmp_p
             store.fetch(f"{http.url}/c.png")
     assert http.bodies["/c.png"] == 0
     assert store.fetch(f"{http.url}/c.png") == _png(5), "outside a served request, URLs are fetched"
+
+
+@pytest.fixture
+def s3():
+    yield from serve_s3()
+
+
+def test_s3_objects_are_fetched_once_and_revalidated_by_their_etag(tmp_path, s3):
+    endpoint, client = s3
+    client.put_object(Bucket="media", Key="photos/d.png", Body=_png(9))
+    first = MediaStore(tmp_path / "media", s3_endpoint_url=endpoint)
+    assert first.fetch("s3://media/photos/d.png") == _png(9) and first.fetched == 1
+    nightly = MediaStore(tmp_path / "media", s3_endpoint_url=endpoint)
+    assert nightly.fetch("s3://media/photos/d.png") == _png(9)
+    assert (nightly.fetched, nightly.revalidated) == (0, 1), "the ETag matched: no body"
+    client.put_object(Bucket="media", Key="photos/d.png", Body=_png(10))
+    assert MediaStore(tmp_path / "media", s3_endpoint_url=endpoint).fetch("s3://media/photos/d.png") == _png(10)
+    with pytest.raises(MediaProblem, match="no such object"):
+        nightly.fetch("s3://media/photos/nowhere.png")
