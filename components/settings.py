@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     braid_image_root: Path | None = None
     # The largest request body `braid serve` reads (MB); a larger one is refused with HTTP 413.
     braid_serve_max_body_mb: float = Field(16.0, gt=0)
+    # Whether a served model fetches image cells given as URLs (`braid serve --allow-urls`); off by default:
+    # a client could otherwise make the server request any address the server can reach.
+    braid_serve_allow_urls: bool = False
+    # Media behind URLs (`components.data.media`): per-request timeout, retries, requests in flight at most.
+    braid_media_timeout_s: float = Field(10.0, gt=0)
+    braid_media_retries: int = Field(2, ge=0)
+    braid_media_concurrency: int = Field(8, ge=1)
+    # The S3 endpoint for `s3://` cells (a local S3-compatible server); unset: AWS's.
+    braid_s3_endpoint_url: str | None = None
     # The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for `braid stack`; unset: PATH, then
     # Debian's /usr/lib/postgresql/<version>/bin.
     braid_pg_bin: Path | None = None

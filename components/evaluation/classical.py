@@ -168,9 +168,15 @@ class ClassicalColumns:
         categories = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() for c in self.categories]
         return ClassicalInputs(
             texts=texts,
-            numbers=np.stack(numbers, axis=1) if numbers else None,
+            numbers=_finite(np.stack(numbers, axis=1)) if numbers else None,
             categories=np.stack(categories, axis=1) if categories else None,
         )
+
+
+def _finite(numbers: np.ndarray) -> np.ndarray:
+    """Infinite cells are missing, as the network's preprocessing treats them (the served blend then runs
+    scikit-learn with `assume_finite`)."""
+    return np.where(np.isfinite(numbers), numbers, np.nan)
 
 
 def train_classical(

@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
+from components.data.media import is_url
 from components.data.modalities.base import Codec, TransformContext
 from components.data.spec import Encoder, EncodersField, FeatureSpec
 from components.features.registry import MODALITIES
@@ -30,7 +31,7 @@ def _open_resized(value, root: str | None, size: tuple[int, int]) -> Image.Image
     """One cell's image, RGB, resized to `size` (black for an empty cell)."""
     height, width = size
     inline = isinstance(value, (bytes, bytearray, memoryview, dict)) or str(value).startswith("data:")
-    what = "image bytes" if inline else f"image path '{value}'"
+    what = "image bytes" if inline else f"image {'URL' if is_url(value) else 'path'} '{value}'"
     try:
         source = locate(value, root)
     except ImageProblem as problem:
