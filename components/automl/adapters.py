@@ -27,15 +27,15 @@ from components.automl.nodes import (
     TextInput,
 )
 from components.errors import DataError, InputError
+from components.features.categorical import MAX_CATEGORIES
 from components.features.common import ranked
 from components.features.datetime import YearStats, parse_dates
 from components.features.image import pixel_stats
 from components.features.multilabel import LabelCounts, multi_hot
 from components.features.numerical import moments, numeric_stats
+from components.features.text import MAX_TOKENS
 
-MAX_VOCABULARY = 20000
 MAX_NGRAMS = 20000
-MAX_CATEGORIES = 50
 SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000}
 
 
@@ -497,7 +497,7 @@ def text_stats(texts: list[str]) -> dict:
     unigrams + bigrams by document frequency with their smoothed idf (the TF-IDF encoder)."""
     from components.automl.blocks.text import vectorizer
 
-    layer = vectorizer(max_tokens=MAX_VOCABULARY)
+    layer = vectorizer(max_tokens=MAX_TOKENS)
     layer.adapt(tf.constant(texts or [""]))
     vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
     lengths = [len(t.split()) for t in texts] or [1]

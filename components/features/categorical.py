@@ -9,6 +9,7 @@ import pandas as pd
 from components.features.common import prune, ranked
 
 OOV = "<oov>"
+MAX_CATEGORIES = 50  # one-hot slots per column, the most frequent categories on train; the rest share one
 
 
 def category_strings(values: pd.Series) -> list[str | None]:

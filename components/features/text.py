@@ -13,6 +13,8 @@ import pandas as pd
 
 from components.features.common import prune, ranked
 
+MAX_TOKENS = 20_000  # the vocabulary a text encoder learns from train, most frequent first
+
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

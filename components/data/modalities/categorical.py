@@ -9,7 +9,7 @@ from pydantic import Field
 
 from components.data.modalities.base import Codec, TransformContext, float_feature
 from components.data.spec import FeatureSpec
-from components.features.categorical import OOV, Frequencies, category_strings
+from components.features.categorical import MAX_CATEGORIES, OOV, Frequencies, category_strings
 from components.features.registry import MODALITIES
 
 
@@ -28,7 +28,7 @@ class CategoricalFeature(FeatureSpec):
     """A column of categories."""
 
     modality: Literal["categorical"] = "categorical"
-    max_categories: int = Field(50, gt=0)  # the most frequent ones on train; the rest share one slot
+    max_categories: int = Field(MAX_CATEGORIES, gt=0)  # the most frequent ones on train; the rest share one slot
 
 
 @MODALITIES.register

@@ -15,14 +15,14 @@ from pydantic import Field
 from components.data.modalities.base import Codec, TransformContext
 from components.data.spec import Encoder, EncodersField, FeatureSpec
 from components.features.registry import MODALITIES
-from components.features.text import TokenCounts, clean_text
+from components.features.text import MAX_TOKENS, TokenCounts, clean_text
 
 
 class TextFeature(FeatureSpec):
     """A free-text column."""
 
     modality: Literal["text"] = "text"
-    max_tokens: int = Field(20_000, gt=0)  # vocabulary size of the text encoder
+    max_tokens: int = Field(MAX_TOKENS, gt=0)  # vocabulary size of the text encoder
     sequence_length: int = Field(128, gt=0)  # tokens a sequence encoder reads
     encoders: list[Encoder] = EncodersField  # pretrained first: the strong choice
 
