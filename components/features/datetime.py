@@ -23,9 +23,8 @@ def parse_dates(values: pd.Series, fmt: str | None) -> tuple[pd.DatetimeIndex, n
         the dates (NaT where missing, blank or unreadable) and a mask of the present values that could
         not be read.
     """
-    present = ~missing_mask(values)
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        present &= (values.astype(str).str.strip() != "").to_numpy(dtype=bool)
+    blank = values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    present = ~missing_mask(values) & ~blank
     raw = values.astype(object).where(present, None)
     dates = pd.DatetimeIndex(pd.to_datetime(raw, format=fmt or "ISO8601", errors="coerce", utc=True)).tz_localize(None)
     return dates, np.asarray(dates.isna()) & present
