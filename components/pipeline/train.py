@@ -116,6 +116,8 @@ def build_automodel(
         refit=settings.refit,
         loss_weights={t.name: t.loss_weight for t in contract.targets},
         warm_start=warm_start or None,
+        distribution_strategy=None if settings.distribution == "none" else settings.distribution,
+        mixed_precision=False if settings.mixed_precision == "none" else settings.mixed_precision,
     )
 
 
@@ -197,8 +199,16 @@ def search_and_train(
         },
     )
     best = leaderboard[0] if leaderboard else {}
+    # What the trials really ran on (the settings say what was asked): replicas of the distribution
+    # strategy (None: no trial trained in this process) and the precision policy.
+    devices = {"replicas": automodel.replicas, "precision_policy": automodel.precision_policy or "float32"}
     tracker.log_params(
-        run.run_id, {"batch_size": batch, **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}}
+        run.run_id,
+        {
+            "batch_size": batch,
+            **{k: v for k, v in devices.items() if v is not None},
+            **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()},
+        },
     )
     if best:
         tracker.set_tags(run.run_id, {"braid.best_trial": best["trial_id"]})
