@@ -249,9 +249,6 @@ class AutoModel:
         val_rows = validation.rows
         batch_size = batch_size or data.default_batch_size(analysis.rows)
         objective = objective_for(self.objective, self.heads)
-        previous_policy = keras.mixed_precision.global_policy()
-        if self.precision_policy is not None:
-            keras.mixed_precision.set_global_policy(self.precision_policy)
         try:
             self._dry_build()
             feeds = Feeds(
@@ -274,6 +271,7 @@ class AutoModel:
             )
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             hypermodel.feeds = feeds
+            hypermodel.precision_policy = self.precision_policy
             worker = distributed.role() == "worker"
             first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
@@ -320,7 +318,6 @@ class AutoModel:
             history = self._best_history()
             self.embedder.fed = any(self.graph.reads_frozen(hps) for hps in done.used_hyperparameters)
         finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
             if self.tuner is not None:  # the datasets' in-memory caches go with the fit
                 self.tuner.hypermodel.feeds = None
         return history

@@ -134,14 +134,25 @@ def test_each_loss_weighting_mode_trains(tmp_path, mode):
         assert auto_model.leaderboard()[0]["hyperparameters"]["loss_weighting"] in ("static", "uncertainty", "gradnorm")
 
 
-def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path):
+@pytest.mark.parametrize("mixed_precision, policy", [(True, "mixed_float16"), ("bfloat16", "mixed_bfloat16")])
+def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path, mixed_precision, policy):
     x, y = table_data()
-    auto_model = table_model(tmp_path, max_trials=1, refit=True, mixed_precision=True, distribution_strategy="auto")
+    auto_model = table_model(
+        tmp_path, max_trials=1, refit=True, mixed_precision=mixed_precision, distribution_strategy="auto"
+    )
     history = auto_model.fit(x, y, epochs=1, verbose=0)
     assert "loss" in history.history
     model = auto_model.export_model()
+    # keras-tuner clears the session (and with it the global policy) before each trial: the layers must
+    # still be built in the asked policy, searched and refit alike
+    assert policy in {layer.dtype_policy.name for layer in model.layers}
     assert all(out.dtype == "float32" for out in model.outputs)
     assert keras.mixed_precision.global_policy().name == "float32"
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = ak.load_model(path)
+    assert policy in {layer.dtype_policy.name for layer in reloaded.layers}
+    assert all(np.asarray(out).dtype == np.float32 for out in reloaded.predict(x, verbose=0))
 
 
 def test_mixed_precision_names_a_policy_and_bad_device_options_fail_before_any_data():
