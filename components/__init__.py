@@ -30,9 +30,18 @@ categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts
 """
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # Braid's version (pyproject.toml), not the AutoKeras release it mirrors
+
+# Every Braid process imports this package before TensorFlow starts, so the CPU split into logical
+# devices (tests of the multi-device path) happens here. Only the variable's presence is checked: its
+# value is read by `Settings`, whose import is too slow to pay on every `import components.errors`.
+if os.environ.get("BRAID_CPU_LOGICAL_DEVICES"):
+    from components.devices import apply_settings
+
+    apply_settings()
 
 # The public names load on first use: `import components.errors` (the CLI, validation) must not pay
 # for TensorFlow, which the model library needs.

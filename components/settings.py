@@ -3,7 +3,8 @@
 `BRAID_HOME` (default `./.braid`), the tracking server (`MLFLOW_TRACKING_URI`), how long an unreachable
 tracking store is waited for (`BRAID_TRACKING_RETRIES`, `BRAID_TRACKING_MAX_WAIT_S`) and the Prefect
 server (`PREFECT_API_URL`, `PREFECT_HOME`). Unset server variables mean the embedded defaults: MLflow
-on SQLite and Prefect's ephemeral API under the Braid home.
+on SQLite and Prefect's ephemeral API under the Braid home. `BRAID_CPU_LOGICAL_DEVICES=N` splits the CPU
+into N TensorFlow devices (`components.devices`: the multi-device path tested without GPUs).
 
 Example:
     >>> settings = Settings()          # reads the environment once
@@ -55,3 +56,6 @@ class Settings(BaseSettings):
     # The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for `braid stack`; unset: PATH, then
     # Debian's /usr/lib/postgresql/<version>/bin.
     braid_pg_bin: Path | None = None
+    # Split the CPU into this many logical TensorFlow devices (`components.devices`), so that multi-device
+    # code (MirroredStrategy) runs on a machine without GPUs: for tests and development.
+    braid_cpu_logical_devices: int | None = Field(None, ge=1, le=64)

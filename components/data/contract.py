@@ -166,6 +166,23 @@ class Training(_Strict):
     # Per head, what is served: the network, the classical model fitted on the same split, or their
     # weighted average; `auto` chooses among the three on validation data (pipeline/head_models.py).
     head_models: Literal["auto", "network", "classical", "blend"] = "auto"
+    # Where each trial trains: `none` the default device; `auto` every GPU (MirroredStrategy) when there
+    # are several; `mirrored` MirroredStrategy over every GPU, or over the logical CPU devices that
+    # BRAID_CPU_LOGICAL_DEVICES makes (the multi-device path tested on a CPU). The batch size is global.
+    distribution: Literal["none", "auto", "mirrored"] = "none"
+    # Half-precision compute with float32 weights and outputs: `float16` (GPUs, loss-scaled), `bfloat16`
+    # (CPUs with bfloat16 instructions, TPUs, recent GPUs). The served model computes the same way.
+    mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
+
+    @model_validator(mode="after")
+    def _one_way_to_use_devices(self) -> "Training":
+        if self.workers > 1 and self.distribution == "mirrored":
+            raise _LocatedError(
+                ("distribution",),
+                f"'mirrored' trains each trial on every device, 'workers: {self.workers}' gives each worker "
+                "its own device: choose one (distribution: none, or workers: 1)",
+            )
+        return self
 
 
 class Drift(_Strict):

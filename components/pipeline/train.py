@@ -94,6 +94,8 @@ def build_automodel(
         refit=settings.refit,
         loss_weights={t.name: t.loss_weight for t in contract.targets},
         warm_start=warm_start or None,
+        distribution_strategy=None if settings.distribution == "none" else settings.distribution,
+        mixed_precision=False if settings.mixed_precision == "none" else settings.mixed_precision,
     )
 
 
@@ -138,7 +140,10 @@ def search_and_train(
     else:
         automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=0)
     model_path = search_dir / "best_model.keras"
-    automodel.export_model().save(model_path)
+    exported = automodel.export_model()
+    exported.save(model_path)
+    # The policy the served layers compute in (the heads' outputs are float32 whatever it is).
+    policies = sorted({layer.dtype_policy.name for layer in exported.layers} - {"float32"})
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
     report("search", detail="per head: network, classical model or blend")
@@ -175,8 +180,16 @@ def search_and_train(
         },
     )
     best = leaderboard[0] if leaderboard else {}
+    # What the model really ran on (the settings say what was asked): replicas of the strategy the trials
+    # trained under (None: no trial trained in this process) and the policy of the exported layers.
+    devices = {"replicas": automodel.replicas, "precision_policy": ",".join(policies) or "float32"}
     tracker.log_params(
-        run.run_id, {"batch_size": batch, **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}}
+        run.run_id,
+        {
+            "batch_size": batch,
+            **{k: v for k, v in devices.items() if v is not None},
+            **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()},
+        },
     )
     if best:
         tracker.set_tags(run.run_id, {"braid.best_trial": best["trial_id"]})
