@@ -1,11 +1,18 @@
-"""Time series: one cell's reading, the train moments per channel, padding and the step mask."""
+"""Time series: one cell's reading, the train moments per channel, padding and the step mask; the\npipeline codec's round trip through a TFRecord and its contract options."""
 
+import json
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
+from components.data.contract import feature_spec, load_contract
+from components.data.infer import infer_contract
+from components.data.modalities import TransformContext, codec_for
+from components.data.validation import validate
+from components.errors import ContractError, DataError
 from components.features.timeseries import (
     ChannelMoments,
     SeriesProblem,
@@ -76,3 +83,80 @@ def test_padding_crops_scales_and_masks():
     assert not np.isnan(zeros).any() and zeros[0, 1, 0] == 0.0
     # A step where every channel is missing is masked like padding.
     assert mask.tolist() == [[True, False, True, False], [False] * 4, [True] * 4]
+
+
+def test_the_codec_stores_what_the_model_reads_and_names_a_bad_row():
+    spec = feature_spec(name="accel", modality="timeseries", max_length=4, channels=2)
+    codec = codec_for(spec)
+    fitter = codec.fitter(spec)
+    fitter.update(pd.Series(["[[1, 10], [3, 30]]", [[5, 20]], "[[1, 2, 3]]"], dtype=object))
+    fitted = fitter.finalize()
+    assert fitted["mean"] == pytest.approx([3.0, 20.0]) and fitted["unreadable"] == 1
+    values = pd.Series(["[[3, 20], [null, 30], [5, 20]]", None, [[1, 10]] * 6], dtype=object)
+    ctx = TransformContext(row_ids=["a", "b", "c"])
+    expected = codec.transform(spec, fitted, values, ctx)
+    assert expected.shape == (3, 4, 2) and ctx.issues["accel: series longer than max_length 4 (cropped)"] == 1
+    stored = codec.encode(spec, fitted, values, TransformContext())
+    examples = [
+        tf.train.Example(features=tf.train.Features(feature={"accel": codec.tf_feature(row)})).SerializeToString()
+        for row in stored
+    ]
+    parsed = tf.io.parse_example(examples, {"accel": codec.parse_spec(spec, fitted)})
+    decoded = codec.decode_batch(spec, fitted, parsed["accel"]).numpy()
+    np.testing.assert_array_equal(decoded, expected)  # NaN in the same places: the padding, the missing value
+    assert np.isnan(decoded[0, 1, 0]) and decoded[0, 1, 1] == pytest.approx(10 / fitted["std"][1])
+    assert np.isnan(decoded[1]).all() and np.isfinite(decoded[2]).all()
+    with pytest.raises(DataError, match=r"row 'b', column 'accel': the series has 3 channel\(s\)"):
+        codec.transform(spec, fitted, pd.Series(["[[1, 2]]", "[[1, 2, 3]]", None]), ctx)
+
+
+def contract_feature(tmp_path, options: str):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: sensors\nsource:\n  path: data.csv\nid_column: id\nfeatures:\n  - name: accel\n"
+        f"    modality: timeseries\n    {options}\ntargets:\n  - name: activity\n    task: classification\n"
+    )
+    return load_contract(path).features[0]
+
+
+def test_a_contract_checks_the_options(tmp_path):
+    with pytest.raises(ContractError, match=r"line 8, features\[0\]\.scaling"):
+        contract_feature(tmp_path, "scaling: minmax")
+    feature = contract_feature(tmp_path, "max_length: 50\n    channels: 3")
+    assert (feature.max_length, feature.channels, feature.scaling) == (50, 3, "standard")
+
+
+def test_validation_quarantines_an_unreadable_series_by_row_id(tmp_path):
+    pd.DataFrame(
+        {
+            "id": ["r0", "r1", "r2", "r3"],
+            "accel": ["[1, 2, 3]", "[1, two]", "[[1, 2], [3, 4]]", None],
+            "activity": ["walk", "run", "walk", "run"],
+        }
+    ).to_csv(tmp_path / "data.csv", index=False)
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: sensors\nsource:\n  path: data.csv\nid_column: id\nfeatures:\n  - name: accel\n"
+        "    modality: timeseries\n    channels: 1\ntargets:\n  - name: activity\n    task: classification\n"
+        "on_bad_rows: quarantine\n"
+    )
+    report = validate(load_contract(path), tmp_path / "out")
+    assert report.success and report.n_quarantined == 2
+    quarantine = pd.read_parquet(report.quarantine_path).set_index("id")
+    assert "cannot read '[1, two]' as a JSON array" in quarantine.loc["r1", "reason"]
+    assert "2 channel(s)" in quarantine.loc["r2", "reason"] and set(quarantine["column"]) == {"accel"}
+
+
+def test_infer_proposes_a_timeseries_with_its_length_from_csv_and_parquet(tmp_path):
+    rng = np.random.default_rng(0)
+    series = [rng.normal(size=(int(n), 2)) for n in rng.integers(20, 40, size=40)]
+    frame = pd.DataFrame({"id": range(40), "label": ["a", "b"] * 20})
+    frame.assign(accel=[json.dumps(s.tolist()) for s in series]).to_csv(tmp_path / "s.csv", index=False)
+    frame.assign(accel=[list(map(list, s)) for s in series]).to_parquet(tmp_path / "s.parquet")
+    expected = int(np.percentile([len(s) for s in series], 95, method="inverted_cdf"))
+    for name in ("s.csv", "s.parquet"):
+        text = infer_contract(tmp_path / name, targets=["label"], contract_dir=tmp_path)
+        assert "modality: timeseries" in text and "channels: 2" in text, text
+        assert f"max_length: {expected}" in text
+        (tmp_path / "c.yaml").write_text(text)
+        assert load_contract(tmp_path / "c.yaml").feature("accel").max_length == expected
