@@ -69,10 +69,18 @@ _HOMES = {
         "TemporalReduction",
         "TextBlock",
         "TextToIntSequence",
+        "TimeseriesBlock",
         "XceptionBlock",
     ),
     "components.automl.heads": ("ClassificationHead", "Head", "RegressionHead"),
-    "components.automl.nodes": ("ImageInput", "Input", "Node", "StructuredDataInput", "TextInput"),
+    "components.automl.nodes": (
+        "ImageInput",
+        "Input",
+        "Node",
+        "StructuredDataInput",
+        "TextInput",
+        "TimeseriesInput",
+    ),
     "components.automl.auto_model": ("AutoModel",),
     "components.automl.tasks": (
         "ImageClassifier",
@@ -110,11 +118,12 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
         TemporalReduction,
         TextBlock,
         TextToIntSequence,
+        TimeseriesBlock,
         XceptionBlock,
     )
     from components.automl.export import load_model
     from components.automl.heads import ClassificationHead, Head, RegressionHead
-    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput
+    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput, TimeseriesInput
     from components.automl.tasks import (
         ImageClassifier,
         ImageRegressor,

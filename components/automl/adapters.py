@@ -25,6 +25,7 @@ from components.automl.nodes import (
     InputNode,
     StructuredDataInput,
     TextInput,
+    TimeseriesInput,
 )
 from components.errors import DataError, InputError
 from components.features.categorical import MAX_CATEGORIES
@@ -34,9 +35,10 @@ from components.features.image import pixel_stats
 from components.features.multilabel import LabelCounts, multi_hot
 from components.features.numerical import moments, numeric_stats
 from components.features.text import MAX_TOKENS
+from components.features.timeseries import SeriesProblem, padded, parse_series, proposed_length, series_stats
 
 MAX_NGRAMS = 20000
-SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000}
+SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000, "timeseries": 20000}
 
 
 def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) -> list:
@@ -96,10 +98,57 @@ def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
         )
     if isinstance(node, StructuredDataInput):
         return convert_table(node, value, fitting)
+    if isinstance(node, TimeseriesInput):
+        return convert_series(node, value)
     array = np.asarray(value, dtype="float32")
     if array.ndim == 1:
         array = array[:, None]
     return array
+
+
+def convert_series(node: TimeseriesInput, value: Any) -> np.ndarray:
+    """Series as given → float32 `[N, T, C]`, NaN where no value; T is the trained length once fitted
+    (longer series cropped, shorter ones padded), else `max_length` or what the data gives."""
+    if isinstance(value, pd.DataFrame):
+        if value.shape[1] != 1:
+            raise InputError(
+                f"Timeseries input {node.name!r} needs one column; the DataFrame has {list(value.columns)}."
+            )
+        value = value.iloc[:, 0]
+    if isinstance(value, pd.Series):
+        value = list(value.astype(object))
+    array = value if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" else None
+    if array is not None:
+        array = array[..., None] if array.ndim == 2 else array
+        if array.ndim != 3:
+            raise InputError(
+                f"Timeseries input {node.name!r} needs (N, T, C) or (N, T) numbers, or a list of series; got shape {array.shape}."
+            )
+        series = list(array.astype("float64"))
+    else:
+        series = []
+        for row, cell in enumerate(value):
+            try:
+                series.append(parse_series(cell))
+            except SeriesProblem as problem:
+                raise DataError(f"Timeseries input {node.name!r}, row {row}: the series {problem}.") from None
+        widths = {s.shape[1] for s in series if len(s)}
+        if len(widths) > 1:
+            raise DataError(f"Timeseries input {node.name!r}: series have different channel counts {sorted(widths)}.")
+        channels = widths.pop() if widths else (node.shape[1] if node.shape else 1)
+        series = [s if len(s) else np.zeros((0, channels)) for s in series]
+    channels = series[0].shape[1] if series else (node.shape[1] if node.shape else 1)
+    if node.shape is not None and channels != node.shape[1]:
+        raise InputError(f"Timeseries input {node.name!r} was trained on {node.shape[1]} channel(s); got {channels}.")
+    if node.shape is not None:
+        length = node.shape[0]
+    elif node.max_length is not None:
+        length = node.max_length
+    elif array is not None:
+        length = array.shape[1]
+    else:
+        length = proposed_length(Counter(len(s) for s in series))
+    return padded(series, length, channels)
 
 
 def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.ndarray:
@@ -387,6 +436,8 @@ def _is_batched(node: InputNode, spec) -> bool:
         return rank == 4
     if isinstance(node, TextInput):
         return rank >= 1 and spec.shape[0] is None
+    if isinstance(node, TimeseriesInput):
+        return rank == 3
     return rank >= 2
 
 
@@ -486,6 +537,11 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
         node.stats = text_stats(texts)
     elif isinstance(node, StructuredDataInput):
         fit_table(node, sample)
+    elif isinstance(node, TimeseriesInput):
+        if sample.ndim != 3:
+            raise InputError(f"Timeseries input {node.name!r} needs [steps, channels] series; got {sample.shape[1:]}.")
+        node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
+        node.stats = series_stats(sample)
     else:
         node.shape = tuple(int(d) for d in sample.shape[1:]) or (1,)
         flat = sample.reshape(len(sample), -1).astype("float64")

@@ -20,6 +20,7 @@ def custom_objects() -> dict[str, Any]:
     from components.automl.blocks.fusion import ModalityEmbedding
     from components.automl.blocks.tabular import TableEncoder
     from components.automl.blocks.text import PositionEmbedding, TfIdf, standardize_text
+    from components.automl.blocks.timeseries import MaskedPooling, SeriesScaling
     from components.automl.heads import ClassificationOutput, Destandardize
 
     objects = (
@@ -27,6 +28,8 @@ def custom_objects() -> dict[str, Any]:
         TableEncoder,
         PositionEmbedding,
         TfIdf,
+        SeriesScaling,
+        MaskedPooling,
         ClassificationOutput,
         Destandardize,
         standardize_text,

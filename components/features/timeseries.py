@@ -69,7 +69,7 @@ def parse_series(value, channels: int | None = None) -> np.ndarray:
         raise SeriesProblem(f"its vectors have different lengths {sorted(widths)}; give each step every channel")
     width = widths.pop()
     if channels is not None and width != channels:
-        raise SeriesProblem(f"has {width} channel(s) per step, the contract says channels: {channels}")
+        raise SeriesProblem(f"has {width} channel(s) per step where {channels} are expected (channels)")
     try:
         series = pd.to_numeric(pd.Series(np.ravel(np.array(steps, dtype=object)))).to_numpy(dtype="float64", copy=True)
     except (TypeError, ValueError):
@@ -157,3 +157,14 @@ def filled(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kept when any of its channels has a value). What the library's blocks do inside the model."""
     present = np.isfinite(values)
     return np.where(present, values, 0.0).astype("float32"), present.any(axis=-1)
+
+
+def series_stats(values: np.ndarray) -> dict:
+    """Per-channel mean and std of padded `[N, T, C]` series (NaN where no value): what the library's
+    timeseries blocks standardise with, the same moments preprocessing fits (`ChannelMoments`)."""
+    fitted = []
+    for channel in range(values.shape[-1]):
+        stats = MeanVariance()
+        stats.add(values[..., channel].reshape(-1).astype("float64"))
+        fitted.append(stats.finalize())
+    return {"mean": [f["mean"] for f in fitted], "std": [f["std"] for f in fitted]}

@@ -51,7 +51,7 @@ def test_an_unreadable_cell_says_why(cell, problem):
 
 
 def test_the_wrong_channel_count_is_refused():
-    with pytest.raises(SeriesProblem, match="channels: 3"):
+    with pytest.raises(SeriesProblem, match=r"2 channel\(s\) per step where 3 are expected"):
         parse_series([[1, 2]], channels=3)
 
 
