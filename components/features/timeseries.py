@@ -168,3 +168,37 @@ def series_stats(values: np.ndarray) -> dict:
         stats.add(values[..., channel].reshape(-1).astype("float64"))
         fitted.append(stats.finalize())
     return {"mean": [f["mean"] for f in fitted], "std": [f["std"] for f in fitted]}
+
+
+SUMMARY = ("mean", "std", "min", "max", "first", "last")
+
+
+def summary_features(cells, channels: int | None = None) -> np.ndarray:
+    """What a classical model reads from a column of series: float64 `[N, 6 * C + 1]`, per channel the
+    mean, std, min, max, first and last value (NaN when the channel has none) then the length. A cell
+    that cannot be read counts as empty (the network's transform refuses it by row).
+
+    Args:
+        cells: the column's raw cells.
+        channels: values per step (None: the first readable non-empty cell's).
+    """
+    series = []
+    for cell in cells:
+        try:
+            series.append(parse_series(cell, channels))
+        except SeriesProblem:
+            series.append(None)
+        if channels is None and series[-1] is not None and len(series[-1]):
+            channels = series[-1].shape[1]
+    channels = channels or 1
+    out = np.full((len(series), len(SUMMARY) * channels + 1), np.nan)
+    for row, one in enumerate(series):
+        if one is None or one.shape[1] != channels:
+            continue
+        out[row, -1] = len(one)
+        for channel in range(channels):
+            values = one[:, channel][np.isfinite(one[:, channel])]
+            if len(values):
+                stats = (values.mean(), values.std(), values.min(), values.max(), values[0], values[-1])
+                out[row, channel * len(SUMMARY) : (channel + 1) * len(SUMMARY)] = stats
+    return out

@@ -46,20 +46,17 @@ def build_automodel(
         if codec.slot == "tabular":
             continue
         branches = {}
-        if "scratch" in spec.encoders:
-            node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
-            block = (
-                ak.ImageBlock()
-                if codec.slot == "image"
-                else ak.TextBlock(max_tokens=spec.max_tokens, sequence_length=spec.sequence_length)
-            )
+        encoders = getattr(spec, "encoders", ["scratch"])  # a modality without pretrained encoders trains its own
+        if "scratch" in encoders:
+            node = getattr(ak, codec.library_input)(name=spec.name)
+            block, options = codec.library_block(spec)
             inputs.append(node)
-            branches["scratch"] = block(node)
+            branches["scratch"] = getattr(ak, block)(**options)(node)
         if spec.name in embeddings:  # frozen pretrained embeddings, computed in preprocessing
             vector = ak.Input(name=embeddings[spec.name])
             inputs.append(vector)
             branches["pretrained"] = ak.DenseBlock()(vector)
-        options = [e for e in spec.encoders if e in branches]  # the contract's order: the first is tried first
+        options = [e for e in encoders if e in branches]  # the contract's order: the first is tried first
         encoded.append(
             ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1 else branches[options[0]]
         )

@@ -13,6 +13,7 @@ from components.data.infer import infer_contract
 from components.data.modalities import TransformContext, codec_for
 from components.data.validation import validate
 from components.errors import ContractError, DataError
+from components.evaluation.classical import ClassicalColumns
 from components.features.timeseries import (
     ChannelMoments,
     SeriesProblem,
@@ -160,3 +161,12 @@ def test_infer_proposes_a_timeseries_with_its_length_from_csv_and_parquet(tmp_pa
         assert f"max_length: {expected}" in text
         (tmp_path / "c.yaml").write_text(text)
         assert load_contract(tmp_path / "c.yaml").feature("accel").max_length == expected
+
+
+def test_the_classical_model_reads_summary_numbers_per_channel():
+    columns = ClassicalColumns(series=(("accel", 2),))
+    rows = pd.DataFrame({"accel": ["[[1, 10], [3, null], [2, 30]]", None, "[[1, 2, 3]]"]})
+    numbers = columns.inputs(rows).numbers
+    assert numbers.shape == (3, 13)
+    assert numbers[0].tolist() == pytest.approx([2, np.std([1, 3, 2]), 1, 3, 1, 2, 20, 10, 10, 30, 10, 30, 3])
+    assert np.isnan(numbers[1, :12]).all() and numbers[1, 12] == 0 and np.isnan(numbers[2]).all()

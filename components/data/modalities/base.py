@@ -108,6 +108,11 @@ class Codec:
     slot: ClassVar[Slot] = "tabular"
     options: ClassVar[type[FeatureSpec]]  # the contract options of a feature of this modality
     blank: ClassVar[Any] = None  # what a caller sends when this input is not there (missing)
+    library_input: ClassVar[str | None] = None  # its own x key's library input node (`ak.<name>`), or None
+
+    def library_block(self, spec) -> tuple[str, dict]:
+        """The library block (`ak.<name>`) and its options that encode this feature from scratch."""
+        raise NotImplementedError
 
     def fitter(self, spec) -> Fitter:
         return NoFit()

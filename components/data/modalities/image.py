@@ -105,6 +105,10 @@ class ImageModality(Codec):
     name = "image"
     options = ImageFeature
     slot = "image"
+    library_input = "ImageInput"
+
+    def library_block(self, spec) -> tuple[str, dict]:
+        return "ImageBlock", {}
 
     def _images(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list:
         root = normalized_root(ctx.image_root)

@@ -35,6 +35,10 @@ class Text(Codec):
     options = TextFeature
     blank = ""
     slot = "text"
+    library_input = "TextInput"
+
+    def library_block(self, spec) -> tuple[str, dict]:
+        return "TextBlock", {"max_tokens": spec.max_tokens, "sequence_length": spec.sequence_length}
 
     def fitter(self, spec) -> TokenCounts:
         return TokenCounts(spec.max_tokens)

@@ -56,6 +56,10 @@ class Timeseries(Codec):
     options = TimeseriesFeature
     slot = "timeseries"
     blank = None  # no series: every step is padding
+    library_input = "TimeseriesInput"
+
+    def library_block(self, spec) -> tuple[str, dict]:
+        return "TimeseriesBlock", {}
 
     def fitter(self, spec) -> ChannelMoments:
         return _Fitter(spec.channels)
