@@ -89,6 +89,8 @@ _HOMES = {
         "StructuredDataRegressor",
         "TextClassifier",
         "TextRegressor",
+        "TimeseriesClassifier",
+        "TimeseriesRegressor",
     ),
     "components.automl.tuners": ("BayesianOptimization", "Greedy", "Hyperband", "RandomSearch"),
     "components.automl.export": ("load_model",),
@@ -131,6 +133,8 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
         StructuredDataRegressor,
         TextClassifier,
         TextRegressor,
+        TimeseriesClassifier,
+        TimeseriesRegressor,
     )
     from components.automl.tuners import BayesianOptimization, Greedy, Hyperband, RandomSearch
 

@@ -202,3 +202,18 @@ def summary_features(cells, channels: int | None = None) -> np.ndarray:
                 stats = (values.mean(), values.std(), values.min(), values.max(), values[0], values[-1])
                 out[row, channel * len(SUMMARY) : (channel + 1) * len(SUMMARY)] = stats
     return out
+
+
+def series_json(cell):
+    """A cell as the JSON array a caller of the served model sends (a string, or None when missing);
+    a string stays as it is, so an unreadable one is still refused by row."""
+    if isinstance(cell, str):
+        return cell
+    if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
+        return None
+    try:
+        series = parse_series(cell)
+    except SeriesProblem:
+        return str(cell)
+    rows = [[None if np.isnan(v) else float(v) for v in step] for step in series]
+    return json.dumps([step[0] for step in rows] if series.shape[1] == 1 else rows)

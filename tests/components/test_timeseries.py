@@ -21,6 +21,7 @@ from components.features.timeseries import (
     padded,
     parse_series,
     proposed_length,
+    series_json,
 )
 
 
@@ -170,3 +171,11 @@ def test_the_classical_model_reads_summary_numbers_per_channel():
     assert numbers.shape == (3, 13)
     assert numbers[0].tolist() == pytest.approx([2, np.std([1, 3, 2]), 1, 3, 1, 2, 20, 10, 10, 30, 10, 30, 3])
     assert np.isnan(numbers[1, :12]).all() and numbers[1, 12] == 0 and np.isnan(numbers[2]).all()
+
+
+def test_a_parquet_cell_is_sent_to_the_served_model_as_its_json_array():
+    vectors = np.array([np.array([1.0, np.nan]), np.array([2.0, 3.0])], dtype=object)
+    assert series_json(vectors) == "[[1.0, null], [2.0, 3.0]]"
+    assert series_json(np.array([1.5, 2.0])) == "[1.5, 2.0]"
+    assert series_json(None) is None and series_json(float("nan")) is None and series_json("[1]") == "[1]"
+    assert parse_series(series_json(vectors)).tolist()[1] == [2.0, 3.0]

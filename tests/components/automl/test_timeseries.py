@@ -75,3 +75,11 @@ def test_a_timeseries_classifier_searches_trains_and_exports_raw_padded_arrays(t
     raw = convert_series(auto_model.inputs[0], series[:4])
     assert raw.shape[1:] == model.inputs[0].shape[1:] and np.isnan(raw).any()
     np.testing.assert_allclose(again.predict(raw, verbose=0), model.predict(raw, verbose=0), atol=1e-5)
+
+
+def test_the_regressor_task_api_fits_lists_of_any_length(tmp_path):
+    series, labels = sine_series(24, seed=1)
+    reg = ak.TimeseriesRegressor(max_length=16, max_trials=1, directory=str(tmp_path), overwrite=True, seed=0)
+    reg.fit(series, (labels == "fast").astype("float32"), epochs=1, batch_size=8, verbose=0)
+    assert reg.inputs[0].shape == (16, 2)
+    assert np.isfinite(reg.predict(series[:3])).all()
