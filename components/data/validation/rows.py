@@ -17,7 +17,7 @@ from PIL import Image
 
 from components.data.contract import Contract, Target, parse_labels
 from components.data.images import check_image, normalized_root
-from components.features.timeseries import SeriesProblem, parse_series
+from components.features.timeseries import SeriesProblem, parse_series, series_json
 
 _EXAMPLES = 5
 _VALUE_CHARS = 200
@@ -260,7 +260,7 @@ def _check_series(feature, frame: pd.DataFrame, tally: _Tally) -> None:
         try:
             parse_series(cell, feature.channels)
         except SeriesProblem as problem:
-            tally.row_issue("series_parse", feature.name, frame, [row], [cell], f"the series {problem}")
+            tally.row_issue("series_parse", feature.name, frame, [row], [series_json(cell)], f"the series {problem}")
 
 
 def _missing(value: Any) -> bool:
