@@ -27,8 +27,10 @@ class SeriesScaling(keras.layers.Layer):
 
     Args:
         mean, std: per channel, from the training series.
-        mask_steps: give the output the step mask (a step with any value) as its Keras mask, for
-            layers that read one (recurrent layers); the others would drop it with a warning.
+        mask_steps: give the output a step mask as its Keras mask, for layers that read one (recurrent
+            layers; the others would drop it with a warning): every step up to the series' last step
+            with a value, and always the first. cuDNN's recurrent kernels take only such masks
+            (right-padded, none empty); a step inside the series without any value reads as zeros.
     """
 
     def __init__(self, mean: list[float], std: list[float], mask_steps: bool = False, **kwargs: Any):
@@ -43,7 +45,12 @@ class SeriesScaling(keras.layers.Layer):
         return keras.ops.where(present, scaled, 0.0)
 
     def compute_mask(self, x, mask=None):
-        return keras.ops.any(keras.ops.isfinite(x), axis=-1) if self.mask_steps else None
+        if not self.mask_steps:
+            return None
+        steps = keras.ops.arange(keras.ops.shape(x)[1])
+        present = keras.ops.any(keras.ops.isfinite(x), axis=-1)
+        last = keras.ops.max(keras.ops.where(present, steps[None, :], 0), axis=1)
+        return keras.ops.less_equal(steps[None, :], last[:, None])
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std, "mask_steps": self.mask_steps}

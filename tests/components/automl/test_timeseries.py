@@ -83,3 +83,14 @@ def test_the_regressor_task_api_fits_lists_of_any_length(tmp_path):
     reg.fit(series, (labels == "fast").astype("float32"), epochs=1, batch_size=8, verbose=0)
     assert reg.inputs[0].shape == (16, 2)
     assert np.isfinite(reg.predict(series[:3])).all()
+
+
+def test_the_recurrent_mask_is_right_padded_and_never_empty():
+    from components.automl.blocks.timeseries import SeriesScaling
+
+    nan = np.nan
+    x = np.array([[[1.0], [nan], [2.0], [nan]], [[nan], [nan], [nan], [nan]], [[3.0], [4.0], [5.0], [6.0]]], "float32")
+    mask = keras.ops.convert_to_numpy(SeriesScaling([0.0], [1.0], mask_steps=True).compute_mask(x))
+    # cuDNN's LSTM/GRU assert on a gap inside a mask or a sequence masked whole (a blanked series)
+    assert mask.tolist() == [[True, True, True, False], [True, False, False, False], [True] * 4]
+    assert SeriesScaling([0.0], [1.0]).compute_mask(x) is None
