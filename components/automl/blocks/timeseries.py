@@ -34,6 +34,9 @@ class SeriesScaling(keras.layers.Layer):
     """
 
     def __init__(self, mean: list[float], std: list[float], mask_steps: bool = False, **kwargs: Any):
+        # float32 even under a mixed precision policy: raw readings above float16's 65,504 would
+        # otherwise become inf, and inf reads as a missing value.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.mean, self.std, self.mask_steps = list(mean), list(std), mask_steps
 

@@ -94,3 +94,16 @@ def test_the_recurrent_mask_is_right_padded_and_never_empty():
     # cuDNN's LSTM/GRU assert on a gap inside a mask or a sequence masked whole (a blanked series)
     assert mask.tolist() == [[True, True, True, False], [True, False, False, False], [True] * 4]
     assert SeriesScaling([0.0], [1.0]).compute_mask(x) is None
+
+
+def test_scaling_stays_float32_under_a_mixed_precision_policy():
+    from components.automl.blocks.timeseries import SeriesScaling
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        layer = SeriesScaling([1e5], [1e4])
+        out = keras.ops.convert_to_numpy(layer(np.array([[[1.2e5], [np.nan]]], "float32")))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert out.tolist() == [[[pytest.approx(2.0)], [0.0]]]
