@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,11 @@ import tensorflow as tf
 from components.data.contract import feature_spec, load_contract
 from components.data.infer import infer_contract
 from components.data.modalities import TransformContext, codec_for
+from components.data.profile import profile_frame
 from components.data.validation import validate
 from components.errors import ContractError, DataError
 from components.evaluation.classical import ClassicalColumns
+from components.evaluation.drift import compare
 from components.features.timeseries import (
     ChannelMoments,
     SeriesProblem,
@@ -179,3 +182,22 @@ def test_a_parquet_cell_is_sent_to_the_served_model_as_its_json_array():
     assert series_json(np.array([1.5, 2.0])) == "[1.5, 2.0]"
     assert series_json(None) is None and series_json(float("nan")) is None and series_json("[1]") == "[1]"
     assert parse_series(series_json(vectors)).tolist()[1] == [2.0, 3.0]
+
+
+def test_drift_sees_longer_series_and_a_shifted_channel():
+    contract = SimpleNamespace(
+        name="sensors", features=[feature_spec(name="accel", modality="timeseries", channels=2)], targets=[]
+    )
+
+    def rows(seed: int, steps=(10, 20), shift: float = 0.0) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        cells = [rng.normal(shift, 1, size=(int(rng.integers(*steps)), 2)).tolist() for _ in range(300)]
+        return pd.DataFrame({"accel": [json.dumps(c) for c in cells]})
+
+    reference = profile_frame(contract, rows(0))
+    assert reference["columns"]["accel"]["length"]["count"] == 300
+    assert compare(reference, profile_frame(contract, rows(1), reference=reference)).drifted == []
+    longer = compare(reference, profile_frame(contract, rows(1, steps=(30, 40)), reference=reference))
+    assert "length_psi" in {c.statistic for c in longer.drifted}
+    shifted = compare(reference, profile_frame(contract, rows(1, shift=1.0), reference=reference))
+    assert {"channel_0_mean_psi", "channel_1_mean_psi"} <= {c.statistic for c in shifted.drifted}
