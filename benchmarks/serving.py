@@ -166,6 +166,14 @@ def bench_workers(contract: Path, workers: int, args: argparse.Namespace, split:
     return {"workers": workers, "ready_s": round(ready_s, 1), "single_row": single, "batch": batch}
 
 
+def _shown(path: Path) -> str:
+    """The contract's path as the results file records it: relative to the checkout (no machine paths)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return path.name
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contract", type=Path, default=ROOT / "data_contracts" / "demo.yaml")
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": commit.stdout.strip(),
-        "contract": str(args.contract),
+        "contract": _shown(args.contract),
         "cpus": os.cpu_count(),
         "settings": {k: getattr(args, k) for k in ("clients", "seconds", "batch_rows", "batch_seconds")},
         "runs": runs,

@@ -30,9 +30,18 @@ categorical and text columns) or a `tf.data.Dataset` of `(x, y)` tuples or dicts
 """
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # Braid's version (pyproject.toml), not the AutoKeras release it mirrors
+
+# Every Braid process imports this package before TensorFlow starts, so the CPU split into logical
+# devices (tests of the multi-device path) happens here. Only the variable's presence is checked: its
+# value is read by `Settings`, whose import is too slow to pay on every `import components.errors`.
+if os.environ.get("BRAID_CPU_LOGICAL_DEVICES"):
+    from components.devices import apply_settings
+
+    apply_settings()
 
 # The public names load on first use: `import components.errors` (the CLI, validation) must not pay
 # for TensorFlow, which the model library needs.
@@ -60,10 +69,18 @@ _HOMES = {
         "TemporalReduction",
         "TextBlock",
         "TextToIntSequence",
+        "TimeseriesBlock",
         "XceptionBlock",
     ),
     "components.automl.heads": ("ClassificationHead", "Head", "RegressionHead"),
-    "components.automl.nodes": ("ImageInput", "Input", "Node", "StructuredDataInput", "TextInput"),
+    "components.automl.nodes": (
+        "ImageInput",
+        "Input",
+        "Node",
+        "StructuredDataInput",
+        "TextInput",
+        "TimeseriesInput",
+    ),
     "components.automl.auto_model": ("AutoModel",),
     "components.automl.tasks": (
         "ImageClassifier",
@@ -72,6 +89,8 @@ _HOMES = {
         "StructuredDataRegressor",
         "TextClassifier",
         "TextRegressor",
+        "TimeseriesClassifier",
+        "TimeseriesRegressor",
     ),
     "components.automl.tuners": ("BayesianOptimization", "Greedy", "Hyperband", "RandomSearch"),
     "components.automl.export": ("load_model",),
@@ -101,11 +120,12 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
         TemporalReduction,
         TextBlock,
         TextToIntSequence,
+        TimeseriesBlock,
         XceptionBlock,
     )
     from components.automl.export import load_model
     from components.automl.heads import ClassificationHead, Head, RegressionHead
-    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput
+    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput, TimeseriesInput
     from components.automl.tasks import (
         ImageClassifier,
         ImageRegressor,
@@ -113,6 +133,8 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
         StructuredDataRegressor,
         TextClassifier,
         TextRegressor,
+        TimeseriesClassifier,
+        TimeseriesRegressor,
     )
     from components.automl.tuners import BayesianOptimization, Greedy, Hyperband, RandomSearch
 

@@ -3,7 +3,8 @@
 `BRAID_HOME` (default `./.braid`), the tracking server (`MLFLOW_TRACKING_URI`), how long an unreachable
 tracking store is waited for (`BRAID_TRACKING_RETRIES`, `BRAID_TRACKING_MAX_WAIT_S`) and the Prefect
 server (`PREFECT_API_URL`, `PREFECT_HOME`). Unset server variables mean the embedded defaults: MLflow
-on SQLite and Prefect's ephemeral API under the Braid home.
+on SQLite and Prefect's ephemeral API under the Braid home. `BRAID_CPU_LOGICAL_DEVICES=N` splits the CPU
+into N TensorFlow devices (`components.devices`: the multi-device path tested without GPUs).
 
 Example:
     >>> settings = Settings()          # reads the environment once
@@ -43,6 +44,18 @@ class Settings(BaseSettings):
     braid_image_root: Path | None = None
     # The largest request body `braid serve` reads (MB); a larger one is refused with HTTP 413.
     braid_serve_max_body_mb: float = Field(16.0, gt=0)
+    # Whether a served model fetches image cells given as URLs (`braid serve --allow-urls`); off by default:
+    # a client could otherwise make the server request any address the server can reach.
+    braid_serve_allow_urls: bool = False
+    # Media behind URLs (`components.data.media`): per-request timeout, retries, requests in flight at most.
+    braid_media_timeout_s: float = Field(10.0, gt=0)
+    braid_media_retries: int = Field(2, ge=0)
+    braid_media_concurrency: int = Field(8, ge=1)
+    # The S3 endpoint for `s3://` cells (a local S3-compatible server); unset: AWS's.
+    braid_s3_endpoint_url: str | None = None
     # The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for `braid stack`; unset: PATH, then
     # Debian's /usr/lib/postgresql/<version>/bin.
     braid_pg_bin: Path | None = None
+    # Split the CPU into this many logical TensorFlow devices (`components.devices`), so that multi-device
+    # code (MirroredStrategy) runs on a machine without GPUs: for tests and development.
+    braid_cpu_logical_devices: int | None = Field(None, ge=1, le=64)

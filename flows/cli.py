@@ -516,6 +516,13 @@ def serve(
     max_body_mb: Annotated[
         Optional[float], typer.Option(help="Largest request body in MB (default: BRAID_SERVE_MAX_BODY_MB, 16).")
     ] = None,
+    allow_urls: Annotated[
+        bool,
+        typer.Option(
+            "--allow-urls",
+            help="Fetch image cells given as http(s) URLs (off: a client could make the server request any address).",
+        ),
+    ] = False,
     print_only: Annotated[bool, typer.Option("--print-only", help="Only print the command.")] = False,
 ) -> None:
     """Serve the contract's registered model over REST on 127.0.0.1: MLflow's scoring app behind Braid's
@@ -540,6 +547,7 @@ def serve(
             "BRAID_SERVE_MODEL_URI": f"models:/{registered_name(loaded)}@{alias}",
             **({"BRAID_IMAGE_ROOT": str(Path(root).resolve())} if root else {}),
             **({"BRAID_SERVE_MAX_BODY_MB": str(max_body_mb)} if max_body_mb is not None else {}),
+            **({"BRAID_SERVE_ALLOW_URLS": "1"} if allow_urls else {}),
         }
         # `mlflow models serve` runs MLflow's app bare; the factory wraps the same app in Braid's guards.
         command = [

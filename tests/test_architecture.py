@@ -27,6 +27,11 @@ FORBIDDEN = {
         "components.serving",
         "mlflow",
     ),
+    # one definition per modality and task, under both the library and the pipeline
+    "components.features": (
+        *(f"components.{p}" for p in ("automl", "data", "pipeline", "tracking", "serving", "evaluation", "encoders")),
+        *("tensorflow", "keras", "mlflow", "great_expectations"),
+    ),
     "components.encoders": (
         "components.automl",
         "components.data",
@@ -195,6 +200,8 @@ def test_a_forbidden_import_is_caught(tmp_path):
         "components/automl/heads.py": "def f():\n    from components.data import records\n",
         "components/data/__init__.py": "import mlflow\n",
         "components/evaluation/__init__.py": "from components.errors import InputError\n",
+        "components/features/__init__.py": "from components.errors import InputError\n",
+        "components/features/datetime.py": "import tensorflow as tf\nfrom components.data import spec\n",
         "flows/__init__.py": "from components import pipeline\n",
     }.items():
         (tmp_path / module).parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +210,9 @@ def test_a_forbidden_import_is_caught(tmp_path):
         "components.automl.heads imports components.data",
         "components.automl.heads imports components.data.records",
         "components.data imports mlflow",
+        "components.features.datetime imports components.data",
+        "components.features.datetime imports components.data.spec",
+        "components.features.datetime imports tensorflow",
     ]
 
 

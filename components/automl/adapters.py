@@ -8,6 +8,7 @@ encodings, and `encode` maps raw examples to what the model trains on.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from components.automl.blocks.numeric import numeric_stats
 from components.automl.heads import ClassificationHead, Head
 from components.automl.nodes import (
     CATEGORICAL,
@@ -25,13 +25,20 @@ from components.automl.nodes import (
     InputNode,
     StructuredDataInput,
     TextInput,
+    TimeseriesInput,
 )
 from components.errors import DataError, InputError
+from components.features.categorical import MAX_CATEGORIES
+from components.features.common import ranked
+from components.features.datetime import YearStats, parse_dates
+from components.features.image import pixel_stats
+from components.features.multilabel import LabelCounts, multi_hot
+from components.features.numerical import moments, numeric_stats
+from components.features.text import MAX_TOKENS
+from components.features.timeseries import SeriesProblem, padded, parse_series, proposed_length, series_stats
 
-MAX_VOCABULARY = 20000
 MAX_NGRAMS = 20000
-MAX_CATEGORIES = 50
-SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000}
+SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000, "timeseries": 20000}
 
 
 def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) -> list:
@@ -91,10 +98,57 @@ def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
         )
     if isinstance(node, StructuredDataInput):
         return convert_table(node, value, fitting)
+    if isinstance(node, TimeseriesInput):
+        return convert_series(node, value)
     array = np.asarray(value, dtype="float32")
     if array.ndim == 1:
         array = array[:, None]
     return array
+
+
+def convert_series(node: TimeseriesInput, value: Any) -> np.ndarray:
+    """Series as given → float32 `[N, T, C]`, NaN where no value; T is the trained length once fitted
+    (longer series cropped, shorter ones padded), else `max_length` or what the data gives."""
+    if isinstance(value, pd.DataFrame):
+        if value.shape[1] != 1:
+            raise InputError(
+                f"Timeseries input {node.name!r} needs one column; the DataFrame has {list(value.columns)}."
+            )
+        value = value.iloc[:, 0]
+    if isinstance(value, pd.Series):
+        value = list(value.astype(object))
+    array = value if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" else None
+    if array is not None:
+        array = array[..., None] if array.ndim == 2 else array
+        if array.ndim != 3:
+            raise InputError(
+                f"Timeseries input {node.name!r} needs (N, T, C) or (N, T) numbers, or a list of series; got shape {array.shape}."
+            )
+        series = list(array.astype("float64"))
+    else:
+        series = []
+        for row, cell in enumerate(value):
+            try:
+                series.append(parse_series(cell))
+            except SeriesProblem as problem:
+                raise DataError(f"Timeseries input {node.name!r}, row {row}: the series {problem}.") from None
+        widths = {s.shape[1] for s in series if len(s)}
+        if len(widths) > 1:
+            raise DataError(f"Timeseries input {node.name!r}: series have different channel counts {sorted(widths)}.")
+        channels = widths.pop() if widths else (node.shape[1] if node.shape else 1)
+        series = [s if len(s) else np.zeros((0, channels)) for s in series]
+    channels = series[0].shape[1] if series else (node.shape[1] if node.shape else 1)
+    if node.shape is not None and channels != node.shape[1]:
+        raise InputError(f"Timeseries input {node.name!r} was trained on {node.shape[1]} channel(s); got {channels}.")
+    if node.shape is not None:
+        length = node.shape[0]
+    elif node.max_length is not None:
+        length = node.max_length
+    elif array is not None:
+        length = array.shape[1]
+    else:
+        length = proposed_length(Counter(len(s) for s in series))
+    return padded(series, length, channels)
 
 
 def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.ndarray:
@@ -153,11 +207,9 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
 
 def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
     """A datetime column → "YYYY-MM-DD" strings ("" where missing), what the model parses."""
-    present = column.notna() & (column.astype(str).str.strip() != "")
-    dates = pd.to_datetime(column.where(present, None), errors="coerce", format="mixed")
-    bad = dates.isna() & present
+    dates, bad = parse_dates(column, "mixed")
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
             "fix the value or mark the column categorical."
@@ -198,18 +250,11 @@ def convert_target(head: Head, value: Any, fitting: bool, other: Any = None) -> 
         array = np.asarray(value, dtype=object) if _is_label_lists(value) else np.asarray(value)
         if array.dtype == object and array.ndim == 1:
             if fitting:
-                pool = list(array) + (list(other) if _is_label_lists(other) else [])
-                head.classes = sorted({str(label) for labels in pool for label in labels})
+                counts = LabelCounts()
+                counts.add(list(array) + (list(other) if _is_label_lists(other) else []))
+                head.classes = counts.finalize()["labels"]
                 head.label_format = "lists"
-            index = {label: i for i, label in enumerate(head.classes)}
-            hot = np.zeros((len(array), len(head.classes)), "float32")
-            unseen = set()
-            for row, labels in enumerate(array):
-                for label in labels:
-                    if str(label) in index:
-                        hot[row, index[str(label)]] = 1
-                    else:
-                        unseen.add(str(label))
+            hot, unseen = multi_hot(array, head.classes)
             if unseen:
                 warnings.warn(
                     f"Head {head.name!r} got labels never seen in fit ({sorted(unseen)[:10]}); "
@@ -391,6 +436,8 @@ def _is_batched(node: InputNode, spec) -> bool:
         return rank == 4
     if isinstance(node, TextInput):
         return rank >= 1 and spec.shape[0] is None
+    if isinstance(node, TimeseriesInput):
+        return rank == 3
     return rank >= 2
 
 
@@ -483,14 +530,18 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
                 f"Image input {node.name!r} needs (H, W, C) images; got examples of shape {sample.shape[1:]}."
             )
         node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
-        pixels = sample.reshape(-1, sample.shape[-1]).astype("float64")
-        node.stats = {"mean": pixels.mean(axis=0).tolist(), "std": np.maximum(pixels.std(axis=0), 1e-3).tolist()}
+        node.stats = pixel_stats(sample)
     elif isinstance(node, TextInput):
         texts = [t.decode("utf-8", "replace") if isinstance(t, bytes) else str(t) for t in sample.reshape(-1)]
         node.shape, node.dtype = (), "string"
         node.stats = text_stats(texts)
     elif isinstance(node, StructuredDataInput):
         fit_table(node, sample)
+    elif isinstance(node, TimeseriesInput):
+        if sample.ndim != 3:
+            raise InputError(f"Timeseries input {node.name!r} needs [steps, channels] series; got {sample.shape[1:]}.")
+        node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
+        node.stats = series_stats(sample)
     else:
         node.shape = tuple(int(d) for d in sample.shape[1:]) or (1,)
         flat = sample.reshape(len(sample), -1).astype("float64")
@@ -502,7 +553,7 @@ def text_stats(texts: list[str]) -> dict:
     unigrams + bigrams by document frequency with their smoothed idf (the TF-IDF encoder)."""
     from components.automl.blocks.text import vectorizer
 
-    layer = vectorizer(max_tokens=MAX_VOCABULARY)
+    layer = vectorizer(max_tokens=MAX_TOKENS)
     layer.adapt(tf.constant(texts or [""]))
     vocabulary = [w for w in layer.get_vocabulary()[2:]] or ["[empty]"]
     lengths = [len(t.split()) for t in texts] or [1]
@@ -568,32 +619,22 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     for i, name in enumerate(node.column_names):
         values = sample[:, i]
         if node.column_types[name] == DATETIME:
-            years = pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64")
-            years = years[np.isfinite(years)]
-            columns.append(
-                {
-                    "name": name,
-                    "type": DATETIME,
-                    "mean": float(years.mean()) if len(years) else 2000.0,
-                    "std": float(years.std()) if len(years) > 1 and years.std() > 1e-12 else 1.0,
-                }
-            )
+            # The year as the model reads it: the string's first four characters.
+            stats = YearStats()
+            stats.add(pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64"))
+            years = stats.finalize()
+            columns.append({"name": name, "type": DATETIME, "mean": years["year_mean"], "std": years["year_std"]})
         elif node.column_types[name] == CATEGORICAL:
             if not string:
                 raise InputError(
                     f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings."
                 )
-            kept = [v for v in values if v != ""]
-            top = pd.Series(kept, dtype=object).value_counts().index[:MAX_CATEGORIES]
-            columns.append({"name": name, "type": CATEGORICAL, "vocabulary": [str(v) for v in sorted(top)]})
+            top = ranked(Counter(str(v) for v in values if v != ""), MAX_CATEGORIES)
+            columns.append({"name": name, "type": CATEGORICAL, "vocabulary": sorted(top)})
         else:
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
-            finite = numbers[np.isfinite(numbers)]
-            mean = float(finite.mean()) if len(finite) else 0.0
-            std = float(finite.std()) if len(finite) > 1 and finite.std() > 1e-12 else 1.0
-            encoding = numeric_stats(numbers)
-            columns.append({"name": name, "type": NUMERICAL, **encoding})
-            plain.append((mean, std))
+            columns.append({"name": name, "type": NUMERICAL, **numeric_stats(numbers)})
+            plain.append(moments(numbers))
     node.stats = {"columns": columns}
     if not string:
         # Raw per-column moments, for blocks (Normalization) that standardise the raw row.

@@ -84,8 +84,15 @@ class AutoModel:
         ensemble_size: keep the best `ensemble_size` trials and combine them per head by greedy
             ensemble selection on the validation data (Caruana et al., 2004) into one model;
             1 keeps only the best trial.
-        distribution_strategy: None, "auto" (MirroredStrategy when several GPUs are visible) or a tf.distribute strategy.
-        mixed_precision: train with the "mixed_float16" policy (outputs stay float32).
+        distribution_strategy: where each trial (and the refit) trains: None (the default device), "auto"
+            (MirroredStrategy when several GPUs are visible), "mirrored" (MirroredStrategy over every GPU, or
+            over every logical CPU device when there is no GPU: see `components.devices`) or a
+            tf.distribute strategy. The batch size is the global one, split across the replicas;
+            `replicas` says how many the trials trained on.
+        mixed_precision: compute in half precision with float32 weights and outputs: True or "float16"
+            (the "mixed_float16" policy, with loss scaling: GPUs), "bfloat16" ("mixed_bfloat16": CPUs
+            with bfloat16 instructions, TPUs, recent GPUs), False for float32. The exported model keeps
+            its layers' policy, so it serves in the same precision.
         pretrained: frozen pretrained encoders in the default graph (`automl.frozen`): each text and
             image input may use MiniLM / EfficientNet-Lite0 embeddings, computed once per row when a trial
             first picks them (text tries them first, images the scratch CNN first). None: when the
@@ -151,7 +158,7 @@ class AutoModel:
         refit: bool = True,
         learning_rate: float | None = None,
         distribution_strategy: Any = None,
-        mixed_precision: bool = False,
+        mixed_precision: bool | str = False,
         ensemble_size: int = 3,
         pretrained: bool | None = None,
         warm_start: list[dict] | None = None,
@@ -193,6 +200,8 @@ class AutoModel:
         self.max_model_size, self.time_budget, self.observers = max_model_size, time_budget, list(observers or [])
         self.loss_weighting, self.refit, self.learning_rate = loss_weighting, refit, learning_rate
         self.distribution_strategy, self.mixed_precision = distribution_strategy, mixed_precision
+        self.precision_policy = _precision_policy(mixed_precision)  # a bad value fails here, before any data
+        _check_strategy(distribution_strategy)
         self.ensemble_size, self.ensemble_picks = int(ensemble_size), {}
         self.refit_history: keras.callbacks.History | None = None
         self.validation_outputs: dict[str, np.ndarray] = {}
@@ -257,9 +266,6 @@ class AutoModel:
         val_rows = validation.rows
         batch_size = batch_size or data.default_batch_size(analysis.rows)
         objective = objective_for(self.objective, self.heads)
-        previous_policy = keras.mixed_precision.global_policy()
-        if self.mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_float16")
         try:
             self._dry_build()
             feeds = Feeds(
@@ -282,6 +288,7 @@ class AutoModel:
             )
             hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
             hypermodel.feeds = feeds
+            hypermodel.precision_policy = self.precision_policy
             worker = distributed.role() == "worker"
             first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
@@ -338,7 +345,6 @@ class AutoModel:
             history = self._best_history()
             self.embedder.fed = any(self.graph.reads_frozen(hps) for hps in done.used_hyperparameters)
         finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
             if self.tuner is not None:  # the datasets' in-memory caches go with the fit
                 self.tuner.hypermodel.feeds = None
         return history
@@ -482,11 +488,20 @@ class AutoModel:
         if self.distribution_strategy == "auto":
             gpus = tf.config.list_logical_devices("GPU")
             return tf.distribute.MirroredStrategy() if len(gpus) > 1 else None
-        if isinstance(self.distribution_strategy, tf.distribute.Strategy):
-            return self.distribution_strategy
-        raise InputError(
-            f"distribution_strategy={self.distribution_strategy!r}; use None, 'auto' or a tf.distribute strategy."
-        )
+        if self.distribution_strategy == "mirrored":
+            # MirroredStrategy() alone takes every GPU, or one CPU device when there is none: name the
+            # logical CPUs so that a CPU split into devices (`components.devices`) runs one replica each.
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+            return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+        return self.distribution_strategy  # a tf.distribute strategy (`_check_strategy`)
+
+    @property
+    def replicas(self) -> int | None:
+        """How many replicas the trials this process trained ran on (1 without a distribution strategy);
+        None before `fit`, or when no trial trained here (a distributed search's chief, a resumed search
+        whose trials had all run)."""
+        counts = getattr(self.tuner, "replicas", None) or {}
+        return max(counts.values()) if counts else None
 
     # ---------- after the search ----------
 
@@ -688,6 +703,29 @@ def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:
     if not batches:
         return dataset
     return tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda *parts: np.concatenate(parts), *batches))
+
+
+_POLICIES = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def _precision_policy(mixed_precision: Any) -> str | None:
+    """The Keras policy `mixed_precision` names (None: float32)."""
+    if mixed_precision is None or mixed_precision is False:
+        return None
+    if mixed_precision is True:  # AutoKeras' meaning, and Braid's before bfloat16
+        return "mixed_float16"
+    name = str(mixed_precision).removeprefix("mixed_")
+    if name not in _POLICIES:
+        raise InputError(
+            f"mixed_precision={mixed_precision!r}; use False, True or 'float16' (GPUs), or 'bfloat16' (CPUs, TPUs)."
+        )
+    return _POLICIES[name]
+
+
+def _check_strategy(strategy: Any) -> None:
+    if strategy in (None, False, "auto", "mirrored") or isinstance(strategy, tf.distribute.Strategy):
+        return
+    raise InputError(f"distribution_strategy={strategy!r}; use None, 'auto', 'mirrored' or a tf.distribute strategy.")
 
 
 def _check_warm_start(warm_start: Any) -> list[dict]:

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ def custom_objects() -> dict[str, Any]:
     from components.automl.blocks.fusion import ModalityEmbedding
     from components.automl.blocks.tabular import TableEncoder
     from components.automl.blocks.text import PositionEmbedding, TfIdf, standardize_text
+    from components.automl.blocks.timeseries import MaskedPooling, SeriesScaling
     from components.automl.heads import ClassificationOutput, Destandardize
 
     objects = (
@@ -26,6 +28,8 @@ def custom_objects() -> dict[str, Any]:
         TableEncoder,
         PositionEmbedding,
         TfIdf,
+        SeriesScaling,
+        MaskedPooling,
         ClassificationOutput,
         Destandardize,
         standardize_text,
@@ -40,8 +44,23 @@ def custom_objects() -> dict[str, Any]:
     return found
 
 
+class _SeveralModelsAreNotRetracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <...make_predict_function...> triggered tf.function
+    retracing" warning. Its detector counts traces by the Python code traced, across every model: Braid
+    loads several models on purpose (the ensemble's trials, the challenger and the champion, the pyfunc's
+    validation), and each traces its own predict step once; that is not the repeated retracing of one
+    function the warning is about. Other retracing warnings (a train step, user code) still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "make_predict_function" in message)
+
+
 def load_model(path: str | Path) -> Any:
     """Load an exported Braid model (`.keras`) safely, in any process."""
     import keras
 
+    tf_logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _SeveralModelsAreNotRetracing) for f in tf_logger.filters):
+        tf_logger.addFilter(_SeveralModelsAreNotRetracing())
     return keras.saving.load_model(str(path), custom_objects=custom_objects(), safe_mode=True)

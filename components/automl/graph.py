@@ -2,7 +2,7 @@
 
 When the heads are not wired to anything (AutoKeras's "AutoModel with inputs and
 outputs only"), `Graph` wires a default encoder per input (ImageBlock, TextBlock,
-StructuredDataBlock), a searched `Fusion` when there are several inputs, and the
+StructuredDataBlock, TimeseriesBlock), a searched `Fusion` when there are several inputs, and the
 heads on top. An input with a frozen pretrained encoder (`automl.frozen`) gets an
 `EncoderChoice` between its embedding (tried first) and its from-scratch block.
 """
@@ -21,13 +21,19 @@ from components.automl.blocks import (
     Normalization,
     StructuredDataBlock,
     TextBlock,
+    TimeseriesBlock,
 )
 from components.automl.blocks.general import Block, name_unnamed
 from components.automl.heads import Head
-from components.automl.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput
+from components.automl.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput, TimeseriesInput
 from components.errors import InputError, InputTypeError
 
-_DEFAULT_BLOCK = {ImageInput: ImageBlock, TextInput: TextBlock, StructuredDataInput: StructuredDataBlock}
+_DEFAULT_BLOCK = {
+    ImageInput: ImageBlock,
+    TextInput: TextBlock,
+    StructuredDataInput: StructuredDataBlock,
+    TimeseriesInput: TimeseriesBlock,
+}
 
 
 class Graph:

@@ -18,6 +18,8 @@ import tensorflow as tf
 from components import imbalance
 from components.automl.blocks.general import Block, check_numeric, to_vector
 from components.errors import DataError, InputError
+from components.features import classification, multilabel
+from components.features.numerical import moments
 
 
 @keras.saving.register_keras_serializable(package="braid")
@@ -299,9 +301,7 @@ class ClassificationHead(Head):
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs → one probability column per class (in `classes` order)."""
-        if self.binary:
-            return np.concatenate([1 - outputs[:, :1], outputs[:, :1]], axis=1)
-        return outputs
+        return classification.probabilities(outputs) if self.binary else outputs
 
     def encode_numpy(self, y: np.ndarray) -> np.ndarray:
         """Targets → class indices (or multi-hot floats); unknown labels raise DataError."""
@@ -405,18 +405,13 @@ class ClassificationHead(Head):
         """Probabilities → original labels `(N, 1)`; for multi-label a 0/1 matrix, or one list of
         labels per row when `fit` was given label lists."""
         if self.multi_label:
-            thresholds = np.asarray(self.thresholds if self.thresholds else [0.5] * len(self.classes))
-            hot = (probabilities >= thresholds).astype("int64")
+            chosen = multilabel.decide(probabilities, self.thresholds)
             if self.label_format != "lists":
-                return hot
-            labels = np.empty(len(hot), dtype=object)
-            labels[:] = [[self.classes[j] for j in np.flatnonzero(row)] for row in hot]
+                return chosen.astype("int64")
+            labels = np.empty(len(chosen), dtype=object)
+            labels[:] = multilabel.label_sets(chosen, self.classes)
             return labels
-        if self.binary:
-            threshold = self.thresholds[0] if self.thresholds else 0.5
-            index = (probabilities[:, 0].astype("float64") >= threshold).astype(int)
-        else:
-            index = probabilities.argmax(axis=1)
+        index = classification.decide(self.probabilities(probabilities), self.thresholds)
         return np.asarray(self.classes, dtype=object if self.label_kind == "lookup" else None)[index].reshape(-1, 1)
 
     def tune_thresholds(self, y_true: np.ndarray, probabilities: np.ndarray) -> list[float]:
@@ -512,8 +507,8 @@ class RegressionHead(Head):
             raise DataError(
                 f"RegressionHead {self.name!r} has output_dim={self.output_dim} but targets have {y.shape[1]} columns."
             )
-        self.mean = [float(v) for v in y.mean(axis=0)]
-        self.std = [float(v) if v > 1e-12 else 1.0 for v in y.std(axis=0)]
+        columns = [moments(y[:, j]) for j in range(y.shape[1])]
+        self.mean, self.std = [mean for mean, _ in columns], [std for _, std in columns]
         self.fitted = True
 
     def present(self, y: np.ndarray) -> np.ndarray:

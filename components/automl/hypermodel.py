@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import keras
 import keras_tuner as kt
 import tensorflow as tf
 
@@ -37,6 +40,7 @@ class GraphHyperModel(kt.HyperModel):
         self.execution = 0  # set by the tuner: executions of one trial start from different seeds
         self.total_steps: int | None = None  # set by AutoModel.fit once the data size is known
         self.feeds: Feeds | None = None  # set by AutoModel.fit: the data, frozen vectors computed on first need
+        self.precision_policy: str | None = None  # set by AutoModel.fit: "mixed_float16" / "mixed_bfloat16"
 
     def build(self, hp):
         if self.feeds is not None and self.graph.reads_frozen(hp):
@@ -46,7 +50,7 @@ class GraphHyperModel(kt.HyperModel):
     def build_unfed(self, hp):
         """`build` without computing the frozen vectors (for looking at the hyperparameter space)."""
         # Initialisers, dropout and augmentation seeds, and tf.data shuffles made after this.
-        with seeded(None if self.seed is None else self.seed + self.execution):
+        with seeded(None if self.seed is None else self.seed + self.execution), precision(self.precision_policy):
             inner = self.graph.build(hp)
             mode = hp.Choice("loss_weighting", list(MODES)) if self.loss_weighting == "search" else self.loss_weighting
             rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3, 1e-3])
@@ -69,3 +73,18 @@ class GraphHyperModel(kt.HyperModel):
                 kwargs["validation_data"] = validation
         # Keras' own shuffle flag means nothing for tf.data; `batches` shuffles.
         return model.fit(self.batches(x), *args, shuffle=False, **kwargs)
+
+
+@contextlib.contextmanager
+def precision(policy: str | None):
+    """Layers made inside compute in `policy` (None: the global policy, untouched); it is set for each build
+    because keras-tuner clears the Keras session before every trial, and with it the global policy."""
+    if policy is None:
+        yield
+        return
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

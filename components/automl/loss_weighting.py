@@ -194,6 +194,25 @@ class MultiTaskModel(keras.Model):
         x = data[0] if isinstance(data, tuple) else data
         return self(x, training=False)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a distribution strategy Keras traces the model on the first batch averaged over the
+        # replicas (`strategy.reduce("MEAN", ...)`), which fails on text inputs: there is no mean of
+        # strings (AddN has no string kernel). The first replica's share of that batch traces it as well.
+        if iterator is not None and self._distribute_strategy is not None:
+            strategy = self._distribute_strategy
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(
+                    lambda v: (
+                        strategy.experimental_local_results(v)[0]
+                        if isinstance(v, tf.distribute.DistributedValues)
+                        else v
+                    ),
+                    next(batches),
+                )
+                break
+            iterator = None
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
 
 def _last_shared_kernel(inner: keras.Model, head_names: list[str]):
     """The kernel of the last Dense/Conv layer below the heads (GradNorm's 'last shared layer')."""

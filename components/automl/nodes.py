@@ -1,7 +1,8 @@
 """Graph placeholders: input nodes (what data comes in) and the nodes blocks produce.
 
 A node knows its *kind*, which decides which blocks may consume it:
-`"image"` (a spatial float tensor), `"text"` (one string per example),
+`"image"` (a spatial float tensor), `"text"` (one string per example), `"timeseries"` (padded
+series `[T, C]`, NaN where no value),
 `"structured"` (a raw table row, numeric or string) and `"vector"` (features).
 Input nodes also carry what was learned from the training data (shape, dtype,
 statistics) once `AutoModel.fit` has looked at it.
@@ -78,6 +79,30 @@ class TextInput(InputNode):
     def __init__(self, name: str | None = None):
         super().__init__(name=name)
         self.dtype = "string"
+
+
+class TimeseriesInput(InputNode):
+    """Series, one per example: numbers or vectors per step, of varying length, with missing values.
+
+    Give a float array `(N, T, C)` (or `(N, T)` for one channel) with NaN where there is no value (a
+    missing reading, or padding after a shorter series' end), or a list of N series of any length
+    (lists, numpy arrays, or JSON arrays as strings: "[[0.1, 3], [0.2, null]]"). Each channel is
+    standardised by its training mean and std inside the model, which also masks the steps without a
+    value, so an exported model takes the raw padded array.
+
+    Args:
+        max_length: steps the model reads; longer series are cropped to their first `max_length`
+            steps. When None: an array's T, or the 95th percentile of the training series' lengths.
+        name: optional input name; dict inputs and datasets are keyed by it.
+    """
+
+    kind_name = "timeseries"
+
+    def __init__(self, max_length: int | None = None, name: str | None = None):
+        super().__init__(name=name)
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+            raise InputError(f"TimeseriesInput max_length={max_length!r}; use a positive integer or None.")
+        self.max_length = max_length
 
 
 class StructuredDataInput(InputNode):

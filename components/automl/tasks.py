@@ -15,7 +15,7 @@ import pandas as pd
 
 from components.automl.auto_model import AutoModel
 from components.automl.heads import ClassificationHead, RegressionHead
-from components.automl.nodes import ImageInput, StructuredDataInput, TextInput
+from components.automl.nodes import ImageInput, StructuredDataInput, TextInput, TimeseriesInput
 from components.errors import DataError, InputError
 
 
@@ -360,5 +360,85 @@ class StructuredDataRegressor(_StructuredTask):
             max_model_size,
             time_budget,
             head_models=head_models,
+            **kwargs,
+        )
+
+
+class TimeseriesClassifier(_Task):
+    """Classification of series (sensor recordings): `x` as `ak.TimeseriesInput` takes it, an array
+    `(N, T, C)` with NaN where no value or a list of series of any length; arguments as `ImageClassifier`,
+    and `max_length` as `TimeseriesInput`'s.
+
+    Example:
+        >>> clf = ak.TimeseriesClassifier(max_trials=2, overwrite=True, seed=0)
+        >>> clf.fit([[0.1, 0.3, 0.2], [1.0, 0.0, 1.0, 0.0]] * 20, ["calm", "shaky"] * 20, epochs=2)
+    """
+
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        loss: Any = None,
+        metrics: Any = None,
+        max_length: int | None = None,
+        project_name: str = "timeseries_classifier",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            TimeseriesInput(max_length=max_length),
+            _classification_head(num_classes, multi_label, loss, metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
+            **kwargs,
+        )
+
+
+class TimeseriesRegressor(_Task):
+    """Regression from series; arguments as `ImageRegressor`, and `max_length` as `TimeseriesInput`'s."""
+
+    def __init__(
+        self,
+        output_dim: int | None = None,
+        loss: Any = "mean_squared_error",
+        metrics: Any = None,
+        max_length: int | None = None,
+        project_name: str = "timeseries_regressor",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            TimeseriesInput(max_length=max_length),
+            RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
+            project_name,
+            max_trials,
+            directory,
+            objective,
+            tuner,
+            overwrite,
+            seed,
+            max_model_size,
+            time_budget,
             **kwargs,
         )

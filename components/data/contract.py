@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from components.data.modalities import feature_models
 from components.data.spec import Expectations, FeatureSpec, _Strict
 from components.errors import ContractError
+from components.features.registry import MODALITIES
 
 Task = Literal["classification", "multilabel", "regression"]
 
@@ -34,7 +35,6 @@ class _LocatedError(ValueError):
 
 
 FEATURE_MODELS = feature_models()
-_MODALITIES = {model.model_fields["modality"].default: model for model in FEATURE_MODELS}
 # One modality's options per feature, picked by its `modality` key (a discriminated union).
 Feature = Annotated[Union[FEATURE_MODELS], Field(discriminator="modality")]
 _FEATURES = TypeAdapter(Feature)
@@ -166,6 +166,23 @@ class Training(_Strict):
     # Per head, what is served: the network, the classical model fitted on the same split, or their
     # weighted average; `auto` chooses among the three on validation data (pipeline/head_models.py).
     head_models: Literal["auto", "network", "classical", "blend"] = "auto"
+    # Where each trial trains: `none` the default device; `auto` every GPU (MirroredStrategy) when there
+    # are several; `mirrored` MirroredStrategy over every GPU, or over the logical CPU devices that
+    # BRAID_CPU_LOGICAL_DEVICES makes (the multi-device path tested on a CPU). The batch size is global.
+    distribution: Literal["none", "auto", "mirrored"] = "none"
+    # Half-precision compute with float32 weights and outputs: `float16` (GPUs, loss-scaled), `bfloat16`
+    # (CPUs with bfloat16 instructions, TPUs, recent GPUs). The served model computes the same way.
+    mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
+
+    @model_validator(mode="after")
+    def _one_way_to_use_devices(self) -> "Training":
+        if self.workers > 1 and self.distribution == "mirrored":
+            raise _LocatedError(
+                ("distribution",),
+                f"'mirrored' trains each trial on every device, 'workers: {self.workers}' gives each worker "
+                "its own device: choose one (distribution: none, or workers: 1)",
+            )
+        return self
 
 
 class Drift(_Strict):
@@ -336,9 +353,9 @@ def _describe(path: Path, root: Any, err: dict) -> str:
         message = f"{err['input']!r} is not one of {err['ctx']['expected'].replace(chr(39), '')}"
     elif kind == "union_tag_invalid":
         loc = loc + ("modality",)
-        message = f"{err['ctx']['tag']!r} is not one of {', '.join(_MODALITIES)}"
+        message = f"{err['ctx']['tag']!r} is not one of {', '.join(MODALITIES)}"
     elif kind == "union_tag_not_found":
-        loc, message = loc + ("modality",), f"required key is missing (one of {', '.join(_MODALITIES)})"
+        loc, message = loc + ("modality",), f"required key is missing (one of {', '.join(MODALITIES)})"
     elif kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], options)
         message = f"unknown key '{loc[-1]}'" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
@@ -420,8 +437,8 @@ def _line_of(node: Any, loc: tuple) -> int | None:
 def _without_tag(loc: tuple) -> tuple[tuple, Any]:
     """A pydantic loc without the modality tag a discriminated union inserts after `features[i]`, and
     the options model that tag names (None when the loc is not inside a feature)."""
-    if len(loc) >= 3 and loc[0] == "features" and isinstance(loc[1], int) and loc[2] in _MODALITIES:
-        return loc[:2] + loc[3:], _MODALITIES[loc[2]]
+    if len(loc) >= 3 and loc[0] == "features" and isinstance(loc[1], int) and loc[2] in MODALITIES:
+        return loc[:2] + loc[3:], MODALITIES[loc[2]].options
     return loc, None
 
 

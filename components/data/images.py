@@ -3,7 +3,8 @@ preprocessing and serving (Pillow only: no TensorFlow, so `braid validate` stays
 
 A cell is encoded bytes (a Parquet binary column, or a `{"bytes": ...}` struct), a base64 data URI
 (`data:image/png;base64,...`, how a JSON client such as a REST call to the served model sends bytes in a
-string column) or a path relative to the image root. `os.path.normpath` removes "..": a path that then does not start with the root
+string column), an `http(s)://` URL (`components.data.media`: cached, bounded, retried) or a path
+relative to the image root. `os.path.normpath` removes "..": a path that then does not start with the root
 escapes it, as does an absolute path; `os.path.realpath` then catches symlinks inside the root that
 lead out of it.
 """
@@ -18,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
+
+from components.data.media import MediaProblem, is_url, store
 
 
 class ImageProblem(Exception):
@@ -54,6 +57,11 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
         return None
     if isinstance(cell, str) and cell.startswith("data:"):
         cell = _data_uri(cell)
+    elif is_url(cell):
+        try:
+            cell = store().fetch(cell.strip())
+        except MediaProblem as problem:
+            raise ImageProblem("image_fetch", f"could not be fetched: {problem.reason}") from None
     if isinstance(cell, (bytes, bytearray, memoryview)):
         if len(cell) == 0:
             raise ImageProblem("image_decodes", "is empty (0 bytes)")

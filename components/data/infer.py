@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ast
 import json
+from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 from components.data.sources import read_sample
 from components.errors import ContractError, DataError
+from components.features.timeseries import SeriesProblem, parse_series, proposed_length
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
@@ -26,7 +30,8 @@ def infer_contract(
 
     Modalities are guessed from the values: paths to existing image files → image; long free text →
     text; few distinct strings → categorical; ISO dates → datetime; numbers → numerical; the first
-    unique column (preferring names with "id") → the id. Columns named in `targets` become targets
+    unique column (preferring names with "id") → the id; lists or JSON arrays of numbers (or of
+    vectors) → timeseries, with `max_length` the 95th percentile of their lengths. Columns named in `targets` become targets
     with a guessed task. The result is YAML with comments, meant to be read and edited.
 
     Args:
@@ -69,12 +74,13 @@ def infer_contract(
     for column in frame.columns:
         if column == id_column or column in targets:
             continue
-        modality, why = _guess_modality(frame[column], base)
+        modality, why, options = _guess_modality(frame[column], base)
         if modality is None:
             lines.append(f"  # - {{name: {json.dumps(column)}}}  # skipped: {why}")
             continue
         lines.append(f"  - name: {json.dumps(column)}")
         lines.append(f"    modality: {modality}  # {why}")
+        lines += [f"    {key}: {json.dumps(value)}" for key, value in options.items()]
         if frame[column].isna().sum() == 0:
             lines.append("    # expect: {nullable: false}  # no missing values in the sample")
     lines.append("targets:" if targets else "targets: []  # name at least one column to predict")
@@ -150,19 +156,53 @@ def _guess_id(frame, exclude: set[str]) -> tuple[str | None, str]:
     return column, "unique in the sample"
 
 
-def _guess_modality(values, image_base: Path) -> tuple[str | None, str]:
+def _guess_modality(values, image_base: Path) -> tuple[str | None, str, dict]:
+    """The modality a column's values look like, why, and the options the draft should set."""
     import pandas as pd
 
     present = values.dropna()
     if present.empty:
-        return None, "every value is missing in the sample"
+        return None, "every value is missing in the sample", {}
     if pd.api.types.is_bool_dtype(values):
-        return "categorical", "true/false values"
+        return "categorical", "true/false values", {}
     if pd.api.types.is_numeric_dtype(values):
         distinct = present.nunique()
         if pd.api.types.is_integer_dtype(values) and distinct <= 10:
-            return "numerical", f"integers, {distinct} distinct values: maybe categorical"
-        return "numerical", "numbers"
+            return "numerical", f"integers, {distinct} distinct values: maybe categorical", {}
+        return "numerical", "numbers", {}
+    series = _series_options(present)
+    if series is not None:
+        steps = "numbers" if series["channels"] == 1 else f"vectors of {series['channels']}"
+        return "timeseries", f"series of {steps}; max_length: 95th percentile of the lengths", series
+    return (*_guess_plain(present, image_base), {})
+
+
+def _series_options(present) -> dict | None:
+    """`max_length` and `channels` when nearly every cell is a list, or a JSON array, of numbers or of
+    equal-length vectors, with more than one step on average; else None."""
+    import pandas as pd
+
+    sample = present.head(_INFER_ROWS)
+    listy = sample.map(
+        lambda v: isinstance(v, (list, tuple, np.ndarray)) or (isinstance(v, str) and v.lstrip()[:1] == "[")
+    )
+    if listy.mean() < 0.9:
+        return None
+    read = []
+    for cell in sample[listy]:
+        try:
+            read.append(parse_series(cell))
+        except SeriesProblem:
+            continue
+    if len(read) < 0.9 * len(sample) or np.mean([len(r) for r in read]) <= 1:
+        return None
+    channels = pd.Series([r.shape[1] for r in read if len(r)]).mode()
+    return {"max_length": proposed_length(Counter(len(r) for r in read)), "channels": int(channels.iloc[0])}
+
+
+def _guess_plain(present, image_base: Path) -> tuple[str, str]:
+    import pandas as pd
+
     if present.map(lambda v: isinstance(v, (bytes, bytearray))).all():
         return "image", "binary cells (encoded images)"
     strings = present.astype(str)

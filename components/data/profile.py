@@ -21,11 +21,12 @@ from PIL import Image, UnidentifiedImageError
 
 from components.data.contract import Contract, parse_labels
 from components.data.images import ImageProblem, locate, normalized_root
-from components.data.modalities.categorical import category_strings
-from components.data.modalities.datetime import parse_dates
-from components.data.modalities.text import clean_text, tokens
 from components.errors import InputError
 from components.evaluation.drift import profile_fingerprint
+from components.features.categorical import category_strings
+from components.features.datetime import parse_dates
+from components.features.text import clean_text, tokens
+from components.features.timeseries import SUMMARY, summary_features
 
 VERSION = 1
 QUANTILES = np.linspace(0.0, 1.0, 101)
@@ -251,7 +252,31 @@ def _present(values: pd.Series, spec: Any, ref: dict | None) -> dict:
     return _head(spec.modality, int(values.notna().sum()), len(values))
 
 
-_BY_MODALITY = {"numerical": _numerical, "categorical": _categorical, "text": _text, "datetime": _datetime}
+def _timeseries(values: pd.Series, spec: Any, ref: dict | None) -> dict:
+    """The series' lengths and, per channel, each series' mean value (`summary_features`)."""
+    cells = values.astype(object)
+    summary = summary_features(cells, spec.channels)
+    present = summary[:, -1] > 0
+    same = _same(ref, "timeseries")
+    out = {**_head("timeseries", int(present.sum()), len(cells))}
+    out["length"] = numbers_summary(summary[present, -1], ref["length"] if same else None)
+    channels = (summary.shape[1] - 1) // len(SUMMARY)
+    out["channel_mean"] = [
+        numbers_summary(
+            summary[:, c * len(SUMMARY)], ref["channel_mean"][c] if same and c < len(ref["channel_mean"]) else None
+        )
+        for c in range(channels)
+    ]
+    return out
+
+
+_BY_MODALITY = {
+    "numerical": _numerical,
+    "categorical": _categorical,
+    "text": _text,
+    "datetime": _datetime,
+    "timeseries": _timeseries,
+}
 _BY_TASK = {"regression": _numerical, "classification": _categorical, "multilabel": _multilabel}
 
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from components.data.contract import Contract
+from components.data.media import is_url, store
 from components.errors import DataError
 
 # Cells that mean "no value". "nan"/"inf" are deliberately absent: in a numerical column they are bad
@@ -177,7 +178,9 @@ def data_hash(contract: Contract) -> str:
     """A content hash of the data file(s), the images they reference and the contract.
 
     Data bytes are streamed; images referenced by path count by relative path, size and mtime (reading
-    every image would cost as much as validating them). The contract's own location does not count.
+    every image would cost as much as validating them), images behind URLs by their version on their server
+    (ETag; `components.data.media` fetches or revalidates each once per process, validation then reads
+    its cache). The contract's own location does not count.
 
     Returns:
         16 hex characters.
@@ -195,9 +198,13 @@ def data_hash(contract: Contract) -> str:
     if image_columns:
         for frame in read_batches(contract, 50_000, columns=image_columns):
             for column in frame.columns:
-                for cell in frame[column].dropna():
-                    if isinstance(cell, str):
-                        digest.update(f"{cell}\0{_stat_key(base / cell)}\n".encode())
+                cells = [cell for cell in frame[column].dropna() if isinstance(cell, str)]
+                urls = [cell for cell in cells if is_url(cell)]
+                # a URL counts by the version its server has now (a 304 when the cache holds it)
+                versions = dict(zip(urls, store().versions(urls))) if urls else {}
+                for cell in cells:
+                    key = versions[cell] if cell in versions else _stat_key(base / cell)
+                    digest.update(f"{cell}\0{key}\n".encode())
     return digest.hexdigest()[:16]
 
 

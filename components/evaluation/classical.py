@@ -36,6 +36,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from components.errors import InputError
+from components.features.timeseries import summary_features
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 # HistGradientBoosting accepts at most 255 bins, one of them for missing values; rarer categories
@@ -143,17 +144,28 @@ class ClassicalColumns:
         dates: `(column, format)` pairs, as fractional year, day of week and hour of day (format
             None: ISO 8601).
         categories: category columns (as strings; missing stays missing).
+        series: `(column, channels)` pairs of time-series columns, as summary numbers per channel (mean,
+            std, min, max, first, last) and the length (`components.features.timeseries.summary_features`).
     """
 
     texts: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     dates: tuple[tuple[str, str | None], ...] = ()
     categories: tuple[str, ...] = ()
+    series: tuple[tuple[str, int | None], ...] = ()
 
     def inputs(self, rows: pd.DataFrame) -> ClassicalInputs:
         """The `ClassicalInputs` of raw rows."""
         missing = [
-            c for c in (*self.texts, *self.numbers, *(d for d, _ in self.dates), *self.categories) if c not in rows
+            c
+            for c in (
+                *self.texts,
+                *self.numbers,
+                *(d for d, _ in self.dates),
+                *self.categories,
+                *(s for s, _ in self.series),
+            )
+            if c not in rows
         ]
         if missing:
             raise InputError(f"rows lack the classical model's column(s) {missing}")
@@ -165,12 +177,20 @@ class ClassicalColumns:
             numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
             numbers.append(dates.dt.dayofweek.to_numpy(dtype="float64"))
             numbers.append((dates.dt.hour + dates.dt.minute / 60.0).to_numpy(dtype="float64"))
+        for column, channels in self.series:
+            numbers += list(summary_features(rows[column].astype(object), channels).T)
         categories = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() for c in self.categories]
         return ClassicalInputs(
             texts=texts,
-            numbers=np.stack(numbers, axis=1) if numbers else None,
+            numbers=_finite(np.stack(numbers, axis=1)) if numbers else None,
             categories=np.stack(categories, axis=1) if categories else None,
         )
+
+
+def _finite(numbers: np.ndarray) -> np.ndarray:
+    """Infinite cells are missing, as the network's preprocessing treats them (the served blend then runs
+    scikit-learn with `assume_finite`)."""
+    return np.where(np.isfinite(numbers), numbers, np.nan)
 
 
 def train_classical(

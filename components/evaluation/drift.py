@@ -246,12 +246,24 @@ def _image(ref: dict, cur: dict, exact: bool, target: bool) -> list:
     return found
 
 
+def _timeseries(ref: dict, cur: dict, exact: bool, target: bool) -> list:
+    """PSI of the series' lengths and of each channel's per-series mean."""
+    found = []
+    if ref["length"]["count"] and cur["length"]["count"]:
+        found.append(("length_psi", _numbers(ref["length"], cur["length"], exact)[0], "psi"))
+    for channel, (known, now) in enumerate(zip(ref["channel_mean"], cur["channel_mean"])):
+        if known["count"] and now["count"]:
+            found.append((f"channel_{channel}_mean_psi", _numbers(known, now, exact)[0], "psi"))
+    return found
+
+
 _CATEGORIES = ("new_category_share", "vanished_categories")
 _STATISTICS = {
     "numerical": _numerical,
     "multilabel": _multilabel,
     "text": _text,
     "image": _image,
+    "timeseries": _timeseries,
     "categorical": lambda r, c, e, t: _shares(
         r["frequencies"], c["frequencies"], c, e, _CATEGORIES, t, set(r.get("known", ()))
     ),

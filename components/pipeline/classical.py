@@ -15,12 +15,13 @@ from components.evaluation.classical import ClassicalColumns, ClassicalInputs, f
 
 def classical_columns(contract: Contract) -> ClassicalColumns:
     """The raw columns the classical models read: texts, numbers, dates (fractional year, day of week,
-    hour of day) and categories (images are left out)."""
+    hour of day), categories and series (summary numbers per channel); images are left out."""
     return ClassicalColumns(
         texts=tuple(f.name for f in contract.features_of("text")),
         numbers=tuple(f.name for f in contract.features_of("numerical")),
         dates=tuple((f.name, f.datetime_format) for f in contract.features_of("datetime")),
         categories=tuple(f.name for f in contract.features_of("categorical")),
+        series=tuple((f.name, f.channels) for f in contract.features_of("timeseries")),
     )
 
 

@@ -10,23 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from components import evaluation
 from components.data.contract import Contract
 from components.data.preprocess import blanked_on_purpose
 from components.evaluation import contributions
-
-BLANK = {"image": None, "text": "", "numerical": np.nan, "categorical": None, "datetime": None}
+from components.features.registry import MODALITIES
 
 
 def blanked(contract: Contract, rows: pd.DataFrame, modality: str) -> pd.DataFrame:
     """`rows` with every feature of `modality` blanked."""
     out = rows.copy()
+    blank = MODALITIES[modality].blank
     for feature in contract.features_of(modality):
         out[feature.name] = pd.Series(
-            [BLANK[modality]] * len(out), index=out.index, dtype=object if modality != "numerical" else "float64"
+            [blank] * len(out), index=out.index, dtype="float64" if isinstance(blank, float) else object
         )
     return out
 

@@ -37,6 +37,8 @@ class RunSettings(_Record):
     require_beating_trivial: bool = True
     workers: int = 1
     head_models: str = "auto"
+    distribution: str = "none"
+    mixed_precision: str = "none"
 
     @classmethod
     def resolve(cls, training: Any, **overrides: Any) -> "RunSettings":
@@ -50,7 +52,10 @@ class RunSettings(_Record):
             checked = type(training).model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors()
+                # a check across settings (`workers` with `distribution`) has no single option to name
+                (f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: " if e["loc"] else "")
+                + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
             )
             raise InputError(f"bad search setting: {problems}") from None
         return cls.from_dict(checked.model_dump())

@@ -10,6 +10,7 @@ import pandas as pd
 
 from components.data.contract import Contract
 from components.data.sources import rows_with_ids
+from components.features.timeseries import series_json
 
 
 def holdout_rows(contract: Contract, ids: list[str]) -> pd.DataFrame:
@@ -18,7 +19,8 @@ def holdout_rows(contract: Contract, ids: list[str]) -> pd.DataFrame:
 
 
 def typed_rows(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows as a caller of the served model sends them: numbers as floats, the rest as they are."""
+    """Rows as a caller of the served model sends them: numbers as floats, series as JSON arrays, the rest
+    as they are."""
     rows = rows.copy()
     for feature in contract.features:
         if feature.name not in rows.columns:
@@ -27,6 +29,8 @@ def typed_rows(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
             rows[feature.name] = pd.to_numeric(rows[feature.name], errors="coerce").astype("float64")
         elif feature.modality in {"text", "categorical"}:
             rows[feature.name] = rows[feature.name].map(lambda v: v if isinstance(v, str) or _is_missing(v) else str(v))
+        elif feature.modality == "timeseries":  # a Parquet list cell as the JSON array a caller sends
+            rows[feature.name] = rows[feature.name].map(series_json)
     return rows
 
 

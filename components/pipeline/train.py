@@ -16,7 +16,7 @@ from components import evaluation
 from components.automl.adapters import default_batch_size
 from components.automl.objective import COMBINED_OBJECTIVE
 from components.data import records
-from components.data.contract import Contract, Target
+from components.data.contract import Contract
 from components.evaluation import pareto
 from components.layout import Layout
 from components.pipeline import head_models
@@ -24,31 +24,6 @@ from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trai
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
 from components.progress import SearchProgress, report
-
-
-def _classification_head(ak, spec, fitted: dict, target: Target):
-    # -1 codes a missing target and a class the train split lacks (`tasks/classification.py`): a
-    # validation row of either adds nothing to this head's loss and metrics. Train rows are -1 only
-    # where the contract lets the target be missing, so masking always is what `masked` says there.
-    return ak.ClassificationHead(
-        name=spec.name,
-        num_classes=len(fitted["classes"]),
-        mask_missing=True,
-        class_weight=target.class_weight,
-        threshold=target.threshold,
-    )
-
-
-def _multilabel_head(ak, spec, fitted: dict, target: Target):
-    return ak.ClassificationHead(name=spec.name, multi_label=True, num_classes=len(fitted["labels"]))
-
-
-def _regression_head(ak, spec, fitted: dict, target: Target):
-    return ak.RegressionHead(name=spec.name, mask_missing=target.allows_missing)
-
-
-# The library head each target task trains (the library knows nothing of contracts, so the mapping lives here).
-HEADS = {"classification": _classification_head, "multilabel": _multilabel_head, "regression": _regression_head}
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +46,17 @@ def build_automodel(
         if codec.slot == "tabular":
             continue
         branches = {}
-        if "scratch" in spec.encoders:
-            node = ak.ImageInput(name=spec.name) if codec.slot == "image" else ak.TextInput(name=spec.name)
-            block = (
-                ak.ImageBlock()
-                if codec.slot == "image"
-                else ak.TextBlock(max_tokens=spec.max_tokens, sequence_length=spec.sequence_length)
-            )
+        encoders = getattr(spec, "encoders", ["scratch"])  # a modality without pretrained encoders trains its own
+        if "scratch" in encoders:
+            node = getattr(ak, codec.library_input)(name=spec.name)
+            block, options = codec.library_block(spec)
             inputs.append(node)
-            branches["scratch"] = block(node)
+            branches["scratch"] = getattr(ak, block)(**options)(node)
         if spec.name in embeddings:  # frozen pretrained embeddings, computed in preprocessing
             vector = ak.Input(name=embeddings[spec.name])
             inputs.append(vector)
             branches["pretrained"] = ak.DenseBlock()(vector)
-        options = [e for e in spec.encoders if e in branches]  # the contract's order: the first is tried first
+        options = [e for e in encoders if e in branches]  # the contract's order: the first is tried first
         encoded.append(
             ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1 else branches[options[0]]
         )
@@ -99,7 +71,10 @@ def build_automodel(
     )
     # Rows missing one target still teach the other heads; the contract says which may be missing.
     targets = {t.name: t for t in contract.targets}
-    heads = [HEADS[spec.task](ak, spec, fitted, targets[spec.name])(merged) for spec, _, fitted in state.target_specs()]
+    heads = [
+        getattr(ak, codec.head)(name=spec.name, **codec.head_options(fitted, targets[spec.name]))(merged)
+        for spec, codec, fitted in state.target_specs()
+    ]
     return ak.AutoModel(
         inputs=inputs,
         outputs=heads,
@@ -116,6 +91,8 @@ def build_automodel(
         refit=settings.refit,
         loss_weights={t.name: t.loss_weight for t in contract.targets},
         warm_start=warm_start or None,
+        distribution_strategy=None if settings.distribution == "none" else settings.distribution,
+        mixed_precision=False if settings.mixed_precision == "none" else settings.mixed_precision,
     )
 
 
@@ -160,7 +137,10 @@ def search_and_train(
     else:
         automodel.fit(train, validation_data=val, epochs=config.epochs, batch_size=batch, verbose=0)
     model_path = search_dir / "best_model.keras"
-    automodel.export_model().save(model_path)
+    exported = automodel.export_model()
+    exported.save(model_path)
+    # The policy the served layers compute in (the heads' outputs are float32 whatever it is).
+    policies = sorted({layer.dtype_policy.name for layer in exported.layers} - {"float32"})
     leaderboard = [_plain_row(row) for row in automodel.leaderboard()]
     thresholds = {h.name: [float(t) for t in h.thresholds] for h in automodel.heads if getattr(h, "thresholds", None)}
     report("search", detail="per head: network, classical model or blend")
@@ -197,8 +177,16 @@ def search_and_train(
         },
     )
     best = leaderboard[0] if leaderboard else {}
+    # What the model really ran on (the settings say what was asked): replicas of the strategy the trials
+    # trained under (None: no trial trained in this process) and the policy of the exported layers.
+    devices = {"replicas": automodel.replicas, "precision_policy": ",".join(policies) or "float32"}
     tracker.log_params(
-        run.run_id, {"batch_size": batch, **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()}}
+        run.run_id,
+        {
+            "batch_size": batch,
+            **{k: v for k, v in devices.items() if v is not None},
+            **{f"best.{k}": v for k, v in (best.get("hyperparameters") or {}).items()},
+        },
     )
     if best:
         tracker.set_tags(run.run_id, {"braid.best_trial": best["trial_id"]})

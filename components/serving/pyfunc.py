@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
-from components.errors import BraidError
-from components.serving import SERVING_PARAMS, ServingConfig, predict_frame
+from components.errors import BraidError, InputError
+from components.serving import ERROR_COLUMN, SERVING_PARAMS, ServingConfig, predict_frame
 from components.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,12 @@ class ServingError(MlflowException, BraidError):
 class BraidPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc: raw DataFrame in, every target's predictions out.
 
-    Params (a request's `params`): `image_root`, the directory image paths are relative to (default: the
-    serving machine's `BRAID_IMAGE_ROOT`, else the contract's); `on_bad_rows`, "fail" (default: a request
-    with a row that cannot be read is refused with HTTP 400 naming each such row and column) or "skip"
-    (the other rows are scored; each bad row gets null predictions and its reason in `__error`).
+    Params (a request's `params`): `image_root`, a directory under the server's image root that the
+    request's image paths are relative to (default: the server's root itself, `BRAID_IMAGE_ROOT`, else
+    the contract's); `on_bad_rows`, "fail" (default: a request with a row that cannot be read is refused
+    with HTTP 400 naming each such row and column) or "skip" (the other rows are scored; each bad row gets
+    null predictions and its reason in `__error`). Messages to the client name image paths relative to
+    the server's root, never the server's own directories.
     """
 
     def load_context(self, context: Any) -> None:
@@ -67,19 +70,20 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         params = {**SERVING_PARAMS, **(params or {})}
+        server_root = self.image_root or self.config.image_root
         try:
-            return predict_frame(
+            out = predict_frame(
                 self.model,
                 self.state,
                 self.config,
                 model_input,
-                params["image_root"] or self.image_root,
+                request_root(server_root, params["image_root"]),
                 on_bad_rows=params["on_bad_rows"] or "fail",
                 blend=self.blend,
             )
         except BraidError as exc:
             logger.warning("refused a request: %s", exc)
-            raise ServingError(str(exc)) from exc
+            raise ServingError(hide_root(str(exc), server_root)) from exc
         except Exception as exc:
             # A fault of Braid's, not of the rows: the trace goes to the server's log, not to the client.
             logger.exception("could not score a request")
@@ -88,14 +92,56 @@ class BraidPyfunc(mlflow.pyfunc.PythonModel):
                 "the server's log has its trace",
                 error_code=INTERNAL_ERROR,
             ) from exc
+        if ERROR_COLUMN in out.columns:
+            hidden = [hide_root(e, server_root) if e else None for e in out[ERROR_COLUMN]]
+            out[ERROR_COLUMN] = pd.Series(hidden, index=out.index, dtype=object)  # None stays None, not NaN
+        return out
 
 
-def scoring_app(model: Any, max_body_mb: float | None = None) -> Any:
+def request_root(server_root: str | None, requested: str | None) -> str | None:
+    """The image root one request may use: the server's own, or a directory inside it.
+
+    A client chooses among the server's images, never the server's files: a `params.image_root` that is
+    absolute outside the server's root, climbs out of it with "..", or follows a link out of it is
+    refused, as is any `image_root` when the server has none.
+
+    Raises:
+        InputError: the requested root is not inside the server's image root.
+    """
+    if not requested:
+        return server_root
+    if not server_root:
+        raise InputError(
+            "params.image_root is not accepted: the server has no image root; start it with --image-root "
+            "(or BRAID_IMAGE_ROOT) and send image paths relative to it, or send images as data URIs"
+        )
+    base = os.path.realpath(server_root)
+    root = os.path.realpath(os.path.join(base, requested))
+    if root != base and not root.startswith(base + os.sep):
+        raise InputError(
+            f"params.image_root {requested!r} leads outside the server's image root; send a directory "
+            "inside it (relative to it), or no image_root"
+        )
+    return root
+
+
+def hide_root(message: str, server_root: str | None) -> str:
+    """`message` with the server's image root written as "<image root>": clients learn no server paths."""
+    if not server_root:
+        return message
+    for form in {os.path.realpath(server_root), os.path.normpath(os.path.abspath(server_root))}:
+        message = message.replace(form, "<image root>")
+    return message
+
+
+def scoring_app(model: Any, max_body_mb: float | None = None, allow_urls: bool | None = None) -> Any:
     """MLflow's scoring app over a loaded pyfunc, behind Braid's guards (`components.serving.limits`).
 
     Args:
         model: the loaded pyfunc (`mlflow.pyfunc.load_model`).
         max_body_mb: the largest request body accepted, in MB (default: `BRAID_SERVE_MAX_BODY_MB`, 16).
+        allow_urls: whether image cells given as http(s) URLs are fetched (default:
+            `BRAID_SERVE_ALLOW_URLS`, off: a client could otherwise make the server request any address).
 
     Returns:
         An ASGI app: POST raw rows to `/invocations`, GET `/ping`.
@@ -104,8 +150,24 @@ def scoring_app(model: Any, max_body_mb: float | None = None) -> Any:
 
     from components.serving.limits import BodyLimit, ShortErrors
 
-    limit = max_body_mb if max_body_mb is not None else Settings().braid_serve_max_body_mb
-    return BodyLimit(ShortErrors(scoring_server.init(model)), int(limit * 2**20))
+    settings = Settings()
+    limit = max_body_mb if max_body_mb is not None else settings.braid_serve_max_body_mb
+    app = BodyLimit(ShortErrors(scoring_server.init(model)), int(limit * 2**20))
+    allowed = allow_urls if allow_urls is not None else settings.braid_serve_allow_urls
+    return app if allowed else _RefusingUrls(app)
+
+
+class _RefusingUrls:
+    """ASGI wrapper: every request's image URLs are refused (`components.data.media.refusing_urls`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from components.data.media import refusing_urls
+
+        with refusing_urls():  # a context variable: it follows the request into Starlette's thread pool
+            await self.app(scope, receive, send)
 
 
 def create_app() -> Any:

@@ -211,7 +211,7 @@ def test_pyfunc_predicts_every_target_from_raw_rows(home, first_run, contract_pa
     local = mlflow.artifacts.download_artifacts("models:/braid-demo@champion")
     example = mlflow.models.Model.load(local).load_input_example(local)
     assert all(str(cell).startswith("data:image/png;base64,") for cell in example["image"])
-    assert len(model.predict(example, params={"image_root": str(Path(local) / "nowhere")})) == len(example)
+    assert len(model.predict(example, params={"image_root": "nowhere"})) == len(example)
 
 
 def test_a_worse_model_does_not_take_champion(home, first_run, contract_path):

@@ -25,10 +25,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from components.data.media import MediaStore, reset_store
 from components.pipeline.runs import tracker_for
 from components.ports import free_port
 from components.serving.pyfunc import scoring_app
 from tests.conftest import make_demo_contract
+from tests.media_server import serve_media
 from tests.reliability.test_bad_inputs import png_claiming
 from tests.serving_support import register_tiny_champion
 
@@ -45,10 +47,14 @@ def champion(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(champion):
+def model(champion):
     with pytest.MonkeyPatch.context() as env:
         env.delenv("MLFLOW_TRACKING_URI", raising=False)  # the champion's own store
-        model = tracker_for(champion.layout).load_pyfunc(champion.model_uri)
+        return tracker_for(champion.layout).load_pyfunc(champion.model_uri)
+
+
+@pytest.fixture(scope="module")
+def client(model):
     with TestClient(scoring_app(model, max_body_mb=16)) as client:
         yield client
 
@@ -201,6 +207,32 @@ def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float =
         assert server.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() < deadline, f"no answer on port {port} after {timeout}s:\n{log.read_text()[-3000:]}"
         time.sleep(0.5)
+
+
+@pytest.fixture
+def http():
+    yield from serve_media()
+
+
+def test_an_image_url_is_refused_unless_the_server_allows_urls(client, model, champion, http, tmp_path):
+    """A client must not make the server request an address of its choosing: URL cells are a 400 naming
+    the row, unless the server was started to fetch them (`braid serve --allow-urls`)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="PNG")
+    http.files["/one.png"] = buffer.getvalue()
+    rows = champion.rows.copy()
+    rows.loc[1, "image"] = f"{http.url}/one.png"
+    message = _refused(client.post("/invocations", json=_payload(rows)))
+    assert "row 1" in message and "does not fetch URLs" in message and "--allow-urls" in message, message
+    assert http.bodies["/one.png"] == 0, "nothing was fetched"
+    reset_store(MediaStore(tmp_path / "media"))
+    try:
+        with TestClient(scoring_app(model, max_body_mb=16, allow_urls=True)) as allowing:
+            response = allowing.post("/invocations", json=_payload(rows))
+        assert response.status_code == 200 and len(response.json()["predictions"]) == 2, response.text[:500]
+        assert http.bodies["/one.png"] == 1
+    finally:
+        reset_store()
 
 
 @pytest.mark.slow

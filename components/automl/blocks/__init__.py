@@ -10,6 +10,7 @@ from components.automl.blocks.reduction import Flatten, SpatialReduction, Tempor
 from components.automl.blocks.sequence import Embedding, RNNBlock, TextToIntSequence
 from components.automl.blocks.tabular import CategoricalToNumerical, StructuredDataBlock
 from components.automl.blocks.text import TextBlock
+from components.automl.blocks.timeseries import TimeseriesBlock
 
 __all__ = [
     "Block",
@@ -34,5 +35,6 @@ __all__ = [
     "TemporalReduction",
     "TextBlock",
     "TextToIntSequence",
+    "TimeseriesBlock",
     "XceptionBlock",
 ]

@@ -7,38 +7,14 @@ Deep Learning"): with bin edges `b_0 < ... < b_K` from training quantiles, bin `
 above. A small network then fits step-like, tree-like functions of the value in a few epochs, which
 a single standardised input cannot.
 
-A column's statistics are a plain dict (JSON in the layer config), so exported models take raw values.
+A column's statistics are a plain dict (JSON in the layer config), so exported models take raw values;
+`components.features.numerical.numeric_stats` fits them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-
-PLE_BINS = 16
-ZERO_RATE = 0.05  # exact zeros this frequent get an indicator: budgets, counts where 0 means "unknown"
-SKEW = 2.0  # columns this right-skewed (and non-negative-heavy) are encoded as sign(x) * log1p(|x|)
-
-
-def numeric_stats(numbers: np.ndarray, bins: int = PLE_BINS) -> dict:
-    """Statistics of one numeric column (float64 values, NaN for missing)."""
-    finite = numbers[np.isfinite(numbers)]
-    stats: dict = {"missing": bool(len(finite) < len(numbers)), "zero": False, "log": False}
-    if len(finite):
-        stats["zero"] = bool(np.mean(finite == 0) >= ZERO_RATE)
-        std = finite.std()
-        skew = float(np.mean(((finite - finite.mean()) / std) ** 3)) if std > 1e-12 else 0.0
-        stats["log"] = bool(skew > SKEW and np.ptp(finite) > 100)
-    values = signed_log(finite) if stats["log"] else finite
-    mean = float(values.mean()) if len(values) else 0.0
-    std = float(values.std()) if len(values) > 1 and values.std() > 1e-12 else 1.0
-    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1))) if len(values) else np.zeros(1)
-    stats.update(mean=mean, std=std, edges=[float(e) for e in edges] if len(edges) >= 3 else [])
-    return stats
-
-
-def signed_log(values):
-    return np.sign(values) * np.log1p(np.abs(values))
 
 
 def numeric_width(column: dict) -> int:

@@ -3,7 +3,9 @@
 A trial builds the graph for its hyperparameters, trains it with early
 stopping and NaN termination, and reports each epoch and its end to the
 observers. Oversized models and NaN losses fail their trial and the search goes
-on; if every trial fails, `SearchError` carries each trial's reason.
+on; if every trial fails, `SearchError` carries each trial's reason. A trial that
+runs out of device memory starts again at half the batch size, down to
+`MIN_BATCH_SIZE`, then fails naming the batch size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 import numpy as np
+import tensorflow as tf
 from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine.tuner import maybe_compute_model_size
 
@@ -27,6 +30,10 @@ from components.errors import InputError, SearchError
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = "history.json"
+FIT_FILE = "fit.json"  # beside the checkpoint: the batch size the trial trained at
+# Out of memory, a trial starts again at half its batch size; under this it fails (a model that does not
+# fit at such batches needs a smaller model or a bigger device, not more halving).
+MIN_BATCH_SIZE = 4
 STOPPED = trial_module.TrialStatus.STOPPED
 RUNNING = trial_module.TrialStatus.RUNNING
 
@@ -145,6 +152,7 @@ class BraidTunerMixin:
         self._current: str | None = None
         self._executions: dict[str, int] = {}
         self.histories: dict[str, Any] = {}  # trial id → the Keras History of its last execution
+        self.replicas: dict[str, int] = {}  # trial id → replicas of the strategy its model trained under
 
     def notify(self, hook: str, *args: Any) -> None:
         for observer in self.observers:
@@ -176,33 +184,83 @@ class BraidTunerMixin:
         model = super()._build_hypermodel(hp)
         if self._current is not None:
             self.model_sizes[self._current] = int(maybe_compute_model_size(model))
+            # The strategy Keras' fit runs this model under: the one it was built in (keras-tuner's scope).
+            self.replicas[self._current] = int(model.distribute_strategy.num_replicas_in_sync)
         return model
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         objective = self.oracle.objective
-        guard = _NanGuard()
-        kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [
-            keras.callbacks.TerminateOnNaN(),
-            guard,
-            keras.callbacks.EarlyStopping(monitor=objective.name, mode=objective.direction, patience=self.patience),
-            _ObserverCallback(self, trial.trial_id),
-        ]
         # Each execution of a trial starts from its own seed (not from wherever earlier trials left
         # the global RNGs), so a resumed search trains its trials exactly as an uninterrupted one.
         self._executions[trial.trial_id] = self._executions.get(trial.trial_id, -1) + 1
         if getattr(self.hypermodel, "seed", None) is not None:
             self.hypermodel.execution = self._executions[trial.trial_id]
-        history = super()._build_and_fit_model(trial, *args, **kwargs)
+        history, guard, batch_size = self._fit_in_memory(trial, args, kwargs)
         values = history.history.get(objective.name, []) if hasattr(history, "history") else []
         if guard.saw_nan or not values or not np.all(np.isfinite(values)):
             raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
         self.histories[trial.trial_id] = history
         # Beside the checkpoint: the oracle keeps only each metric's best value, and a resumed search
-        # or the chief of a distributed one needs the whole curves.
+        # or the chief of a distributed one needs the whole curves (and the refit the batch size).
         curves = {name: [float(v) for v in values] for name, values in history.history.items()}
-        with open(os.path.join(self.get_trial_dir(trial.trial_id), HISTORY_FILE), "w") as file:
+        folder = self.get_trial_dir(trial.trial_id)
+        with open(os.path.join(folder, HISTORY_FILE), "w") as file:
             json.dump(curves, file)
+        with open(os.path.join(folder, FIT_FILE), "w") as file:
+            json.dump({"batch_size": batch_size}, file)
         return history
+
+    def _fit_in_memory(self, trial, args, kwargs) -> tuple[Any, _NanGuard, int | None]:
+        """Build and fit the trial; when the device runs out of memory, again from scratch (same seed) at
+        half the batch size, down to `MIN_BATCH_SIZE`. Returns the history, its NaN guard and the batch
+        size it trained at (None when the hypermodel has no `batch_size`: no retry then)."""
+        objective = self.oracle.objective
+        planned = getattr(self.hypermodel, "batch_size", None)
+        size = planned
+        try:
+            while True:
+                guard = _NanGuard()
+                callbacks = list(kwargs.get("callbacks", [])) + [
+                    keras.callbacks.TerminateOnNaN(),
+                    guard,
+                    keras.callbacks.EarlyStopping(
+                        monitor=objective.name, mode=objective.direction, patience=self.patience
+                    ),
+                    _ObserverCallback(self, trial.trial_id),
+                ]
+                try:
+                    history = super()._build_and_fit_model(trial, *args, **{**kwargs, "callbacks": callbacks})
+                    return history, guard, size
+                except tf.errors.ResourceExhaustedError as error:
+                    if size is None:  # a hypermodel of someone else's: nothing to halve
+                        raise
+                    if size // 2 < MIN_BATCH_SIZE:
+                        raise kt.errors.FailedTrialError(
+                            f"Out of device memory (ResourceExhaustedError) at batch size {size} "
+                            f"(planned {planned}, halved down to the floor of {MIN_BATCH_SIZE}): use a smaller "
+                            "model (max_model_size) or a device with more memory."
+                        ) from None
+                    log.warning(
+                        "trial %s: out of device memory at batch size %d (%s); trying again at batch size %d",
+                        trial.trial_id,
+                        size,
+                        failure_reason(error.message),
+                        size // 2,
+                    )
+                    size //= 2
+                    self.hypermodel.batch_size = size
+        finally:
+            if planned is not None:  # the next trial starts at the planned size again
+                self.hypermodel.batch_size = planned
+
+    def trial_batch_size(self, trial_id: str) -> int | None:
+        """The batch size a finished trial trained at (below the planned one after running out of memory);
+        None when the trial never finished or predates this record."""
+        path = os.path.join(self.get_trial_dir(trial_id), FIT_FILE)
+        if not os.path.exists(path):
+            return None
+        with open(path) as file:
+            return json.load(file).get("batch_size")
 
     def trial_history(self, trial_id: str) -> dict[str, list[float]]:
         """The per-epoch metrics of a trial's last execution ({} when it never finished an epoch)."""

@@ -2,55 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
-from components.data.modalities import (
-    Codec,
-    TransformContext,
-    float_feature,
-    prune,
-    register,
-)
+from components.data.modalities.base import Codec, TransformContext, float_feature
 from components.data.spec import FeatureSpec
-
-OOV = "<oov>"
-
-
-def category_strings(values: pd.Series) -> list[str | None]:
-    """Categories as stripped strings; 3.0 and "3" are the same category, missing is None."""
-
-    def one(value) -> str | None:
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        text = str(value).strip()
-        return text or None
-
-    return [one(v) for v in values.astype(object)]
-
-
-class _Frequencies:
-    def __init__(self, max_categories: int) -> None:
-        self.max_categories = max_categories
-        self.counts: Counter = Counter()
-
-    def update(self, values: pd.Series) -> None:
-        self.counts.update(v for v in category_strings(values) if v is not None)
-        prune(self.counts, max(10_000, 20 * self.max_categories))
-
-    def finalize(self) -> dict:
-        # Ties break alphabetically so the same data always gives the same vocabulary.
-        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return {
-            "vocabulary": [value for value, _ in ranked[: self.max_categories]],
-            "distinct_in_train": len(self.counts),
-        }
+from components.features.categorical import MAX_CATEGORIES, OOV, Frequencies, category_strings
+from components.features.registry import MODALITIES
 
 
 def _bucket_note(name: str, fitted: dict) -> str:
@@ -68,18 +28,18 @@ class CategoricalFeature(FeatureSpec):
     """A column of categories."""
 
     modality: Literal["categorical"] = "categorical"
-    max_categories: int = Field(50, gt=0)  # the most frequent ones on train; the rest share one slot
+    max_categories: int = Field(MAX_CATEGORIES, gt=0)  # the most frequent ones on train; the rest share one slot
 
 
-@register
+@MODALITIES.register
 class Categorical(Codec):
     """One-hot over the vocabulary plus one out-of-vocabulary slot (unseen, rare or missing values)."""
 
     name = "categorical"
     options = CategoricalFeature
 
-    def fitter(self, spec) -> _Frequencies:
-        return _Frequencies(spec.max_categories)
+    def fitter(self, spec) -> Frequencies:
+        return Frequencies(spec.max_categories)
 
     def columns(self, spec, fitted: dict) -> list[str]:
         return [f"{spec.name}={value}" for value in fitted["vocabulary"]] + [f"{spec.name}={OOV}"]

@@ -17,8 +17,10 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
-from components.data.modalities import Codec, TransformContext, register
+from components.data.media import is_url
+from components.data.modalities.base import Codec, TransformContext
 from components.data.spec import Encoder, EncodersField, FeatureSpec
+from components.features.registry import MODALITIES
 
 
 class _Unusable(Exception):
@@ -29,7 +31,7 @@ def _open_resized(value, root: str | None, size: tuple[int, int]) -> Image.Image
     """One cell's image, RGB, resized to `size` (black for an empty cell)."""
     height, width = size
     inline = isinstance(value, (bytes, bytearray, memoryview, dict)) or str(value).startswith("data:")
-    what = "image bytes" if inline else f"image path '{value}'"
+    what = "image bytes" if inline else f"image {'URL' if is_url(value) else 'path'} '{value}'"
     try:
         source = locate(value, root)
     except ImageProblem as problem:
@@ -96,13 +98,17 @@ class ImageFeature(FeatureSpec):
     encoders: list[Encoder] = EncodersField  # pretrained first: the strong choice
 
 
-@register
+@MODALITIES.register
 class ImageModality(Codec):
     """Its own x key (the feature's name): uint8 [height, width, 3]."""
 
     name = "image"
     options = ImageFeature
     slot = "image"
+    library_input = "ImageInput"
+
+    def library_block(self, spec) -> tuple[str, dict]:
+        return "ImageBlock", {}
 
     def _images(self, spec, values: pd.Series, ctx: TransformContext, encoding: str | None) -> list:
         root = normalized_root(ctx.image_root)

@@ -10,11 +10,14 @@ back) plus what only targets have:
 - `strata(values)`, `unseen(fitted, values)`, `as_wrong(...)`: what a stratified split orders rows by
   (`stratifies`), and the raw targets the train split never had, which score as wrong answers;
 - `evaluate`, `baseline`: the task's metrics (`components.evaluation`) on the model and on the
-  trivial predictor fitted on train; `primary(fitted)` ranks models on this head (`primary_metric`,
+  trivial predictor fitted on train; `primary(fitted)` ranks models on this head (`evaluation.PRIMARY_METRIC`,
   unless the fitted target says otherwise: a rare class, `components.imbalance`);
-- `plot`: the task's evaluation plot.
+- `plot`: the task's evaluation plot;
+- `head`, `head_options(fitted, target)`: the library head (a `components` name) that learns this
+  target, and its arguments (the library knows nothing of contracts).
 
-Adding a task = one module in this package, registered in `components.data.tasks.TASKS`.
+Adding a task = its shared definition in `components.features.<task>` + one module in this package,
+registered with `@TASKS.register` (`components.features.registry`) and imported in `__init__`.
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ PROBA_SUFFIX = "__proba"
 class TaskCodec(Codec):
     """A target task: storage codec + decoding + metrics + baseline + plot."""
 
-    primary_metric: ClassVar[str]
     truth_dtype: ClassVar[Any] = np.float32  # dtype of the encoded target read back from the tabular Parquet
     stratifies: ClassVar[bool] = False  # whether `split.stratify` splits the rows by this target's `strata`
+    head: ClassVar[str]  # the `components` head class that learns this target
+
+    def head_options(self, fitted: dict, target) -> dict[str, Any]:
+        """The head's arguments (besides its name) for a contract target fitted on train."""
+        return {}
 
     def names(self, fitted: dict) -> list[str]:
         """The classes or labels a fitted target knows (empty for regression)."""
@@ -48,7 +55,7 @@ class TaskCodec(Codec):
 
     def primary(self, fitted: dict) -> str:
         """The metric that ranks models on this target (the gate, the combined score, the tables)."""
-        return self.primary_metric
+        return evaluation.PRIMARY_METRIC[self.name]
 
     def known(self, y: np.ndarray) -> np.ndarray:
         return np.ones(len(y), bool)

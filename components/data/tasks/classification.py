@@ -9,31 +9,33 @@ import numpy as np
 import pandas as pd
 
 from components import evaluation, imbalance
-from components.data.modalities import TransformContext, prune
-from components.data.modalities.categorical import category_strings
+from components.data.modalities import TransformContext
 from components.data.tasks.base import PROBA_SUFFIX, TaskCodec
+from components.features.categorical import category_strings
+from components.features.classification import ClassCounts, decide, probabilities
+from components.features.registry import TASKS
 
 
-class _ClassCounts:
-    def __init__(self) -> None:
-        self.counts: Counter = Counter()
-
-    def update(self, values: pd.Series) -> None:
-        self.counts.update(v for v in category_strings(values) if v is not None)
-        prune(self.counts, 100_000)
-
-    def finalize(self) -> dict:
-        return {"classes": sorted(self.counts), "counts": dict(sorted(self.counts.items()))}
-
-
+@TASKS.register
 class Classification(TaskCodec):
     name = "classification"
-    primary_metric = "accuracy"
     truth_dtype = np.int64
     stratifies = True
+    head = "ClassificationHead"
 
-    def fitter(self, spec) -> _ClassCounts:
-        return _ClassCounts()
+    def head_options(self, fitted, target):
+        # -1 codes a missing target and a class the train split lacks (`transform`): a validation row of
+        # either adds nothing to this head's loss and metrics. Train rows are -1 only where the contract
+        # lets the target be missing, so masking always is what `masked` says there.
+        return {
+            "num_classes": len(fitted["classes"]),
+            "mask_missing": True,
+            "class_weight": target.class_weight,
+            "threshold": target.threshold,
+        }
+
+    def fitter(self, spec) -> ClassCounts:
+        return ClassCounts()
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         index = {c: i for i, c in enumerate(fitted["classes"])}
@@ -70,7 +72,7 @@ class Classification(TaskCodec):
         # A constant answer wins accuracy when a class is rare; it cannot win macro-F1.
         if imbalance.is_imbalanced(list(fitted.get("counts", {}).values())):
             return imbalance.IMBALANCED_METRIC
-        return self.primary_metric
+        return super().primary(fitted)
 
     def known(self, y: np.ndarray) -> np.ndarray:
         return y >= 0
@@ -92,13 +94,8 @@ class Classification(TaskCodec):
         return truth
 
     def decode_outputs(self, outputs, classes, thresholds, separator, name):
-        proba = outputs.reshape(len(outputs), -1)
-        if proba.shape[1] == 1:  # binary with one sigmoid unit
-            proba = np.concatenate([1 - proba, proba], axis=1)
-        if len(classes) == 2 and thresholds:  # tuned on validation rows for a rare class (`imbalance`)
-            chosen = (proba[:, 1] >= thresholds[0]).astype(int)
-        else:
-            chosen = proba.argmax(axis=1)
+        proba = probabilities(outputs)
+        chosen = decide(proba, thresholds)
         return {name: [classes[i] for i in chosen], name + PROBA_SUFFIX: [row.tolist() for row in proba]}
 
     def scored(self, predictions, name, labels, separator):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +10,11 @@ import pyarrow as pa
 
 from components import evaluation
 from components.data.contract import parse_labels
-from components.data.modalities import TransformContext, float_feature, prune
+from components.data.modalities import TransformContext, float_feature
 from components.data.tasks.base import PROBA_SUFFIX, TaskCodec
 from components.errors import DataError
+from components.features.multilabel import LabelCounts, decide, label_sets, multi_hot
+from components.features.registry import TASKS
 
 
 def label_lists(spec, values: pd.Series, ctx: TransformContext | None = None) -> list[list[str] | None]:
@@ -32,45 +33,25 @@ def label_lists(spec, values: pd.Series, ctx: TransformContext | None = None) ->
     return out
 
 
-class _LabelCounts:
-    def __init__(self, spec) -> None:
-        self.spec = spec
-        self.counts: Counter = Counter()
-        self.rows = 0
-
-    def update(self, values: pd.Series) -> None:
-        for labels in label_lists(self.spec, values):
-            self.rows += labels is not None
-            self.counts.update(set(labels or []))
-        prune(self.counts, 100_000)
-
-    def finalize(self) -> dict:
-        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        max_labels = getattr(self.spec, "max_labels", None)
-        kept = sorted(label for label, _ in ranked[:max_labels])
-        return {"labels": kept, "counts": {label: self.counts[label] for label in kept}, "rows": self.rows}
-
-
+@TASKS.register
 class Multilabel(TaskCodec):
     name = "multilabel"
-    primary_metric = "micro_f1"
+    head = "ClassificationHead"
 
-    def fitter(self, spec) -> _LabelCounts:
-        return _LabelCounts(spec)
+    def head_options(self, fitted, target):
+        return {"multi_label": True, "num_classes": len(fitted["labels"])}
+
+    def fitter(self, spec) -> LabelCounts:
+        return LabelCounts(getattr(spec, "max_labels", None), read=lambda values: label_lists(spec, values))
 
     def columns(self, spec, fitted):
         return [f"{spec.name}={label}" for label in fitted["labels"]]
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
-        index = {label: i for i, label in enumerate(fitted["labels"])}
-        out = np.zeros((len(values), len(index)), np.float32)
-        for row, labels in enumerate(label_lists(spec, values, ctx)):
-            # An empty cell is an empty label set (CSV writers leave "" for it), not a problem.
-            for label in labels or []:
-                if label in index:
-                    out[row, index[label]] = 1.0
-                else:
-                    ctx.issues[f"{spec.name}: label not seen in train (dropped)"] += 1
+        # An empty cell is an empty label set (CSV writers leave "" for it), not a problem.
+        out, unseen = multi_hot(label_lists(spec, values, ctx), fitted["labels"])
+        if unseen:
+            ctx.issues[f"{spec.name}: label not seen in train (dropped)"] += sum(unseen.values())
         return out
 
     def tf_feature(self, stored):
@@ -98,9 +79,9 @@ class Multilabel(TaskCodec):
         return {"labels": fitted["labels"]}
 
     def decode_outputs(self, outputs, classes, thresholds, separator, name):
-        chosen = outputs >= np.asarray(thresholds or [0.5] * outputs.shape[1])
+        chosen = label_sets(decide(outputs, thresholds), classes)
         return {
-            name: [separator.join(np.asarray(classes)[row].tolist()) for row in chosen],
+            name: [separator.join(labels) for labels in chosen],
             name + PROBA_SUFFIX: [row.tolist() for row in outputs],
         }
 
@@ -114,10 +95,5 @@ class Multilabel(TaskCodec):
 
 def label_sets_to_multi_hot(cells: pd.Series, labels: list[str], separator: str) -> np.ndarray:
     """ "a|c" cells → multi-hot rows over `labels` (unknown labels can't occur: the model names them)."""
-    index = {label: i for i, label in enumerate(labels)}
-    out = np.zeros((len(cells), len(labels)), np.float64)
-    for row, cell in enumerate(cells):
-        for label in str(cell).split(separator) if cell else []:
-            if label in index:
-                out[row, index[label]] = 1.0
-    return out
+    hot, _ = multi_hot((str(cell).split(separator) if cell else [] for cell in cells), labels)
+    return hot.astype(np.float64)

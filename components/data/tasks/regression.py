@@ -8,18 +8,23 @@ import numpy as np
 
 from components import evaluation
 from components.data.modalities import TransformContext, float_feature
-from components.data.modalities.numerical import _MeanVariance, coerce_numbers
 from components.data.tasks.base import TaskCodec
+from components.features.numerical import MeanVariance, coerce_numbers
+from components.features.registry import TASKS
 
 
+@TASKS.register
 class Regression(TaskCodec):
     """The raw value (the head standardises); train mean/std are recorded for it."""
 
     name = "regression"
-    primary_metric = "mae"
+    head = "RegressionHead"
 
-    def fitter(self, spec) -> _MeanVariance:
-        return _MeanVariance()
+    def head_options(self, fitted, target):
+        return {"mask_missing": target.allows_missing}
+
+    def fitter(self, spec) -> MeanVariance:
+        return MeanVariance()
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         numbers, bad = coerce_numbers(values)

@@ -1,5 +1,5 @@
 """Braid's row checks, the ones Great Expectations can't do: ids across batches, numbers, UTF-8 text,
-multilabel cells, images (`components.data.images`). Findings are tallied per check and column, with
+multilabel cells, images (`components.data.images`), series. Findings are tallied per check and column, with
 example values and row ids, so the report can say what to fix where.
 """
 
@@ -17,6 +17,7 @@ from PIL import Image
 
 from components.data.contract import Contract, Target, parse_labels
 from components.data.images import check_image, normalized_root
+from components.features.timeseries import SeriesProblem, parse_series, series_json
 
 _EXAMPLES = 5
 _VALUE_CHARS = 200
@@ -192,6 +193,9 @@ def _check_rows(contract: Contract, frame: pd.DataFrame, tally: _Tally) -> pd.Da
     for feature in contract.features_of("image"):
         if feature.name in frame.columns:
             _check_images(contract, feature, frame, tally)
+    for feature in contract.features_of("timeseries"):
+        if feature.name in frame.columns:
+            _check_series(feature, frame, tally)
     return frame
 
 
@@ -249,6 +253,14 @@ def _check_images(contract: Contract, feature, frame: pd.DataFrame, tally: _Tall
         if verdict is not None:
             check, reason = verdict
             tally.row_issue(check, feature.name, frame, [row], [cell], reason)
+
+
+def _check_series(feature, frame: pd.DataFrame, tally: _Tally) -> None:
+    for row, cell in frame[feature.name].items():
+        try:
+            parse_series(cell, feature.channels)
+        except SeriesProblem as problem:
+            tally.row_issue("series_parse", feature.name, frame, [row], [series_json(cell)], f"the series {problem}")
 
 
 def _missing(value: Any) -> bool:

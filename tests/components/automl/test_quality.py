@@ -9,13 +9,14 @@ import tensorflow as tf
 import components as ak
 from components.automl import training
 from components.automl.adapters import fit_node, ngram_stats
-from components.automl.blocks.numeric import encode_numeric, numeric_stats, numeric_width
+from components.automl.blocks.numeric import encode_numeric, numeric_width
 from components.automl.blocks.reduction import spatial_reduction
 from components.automl.blocks.tabular import TableEncoder
 from components.automl.blocks.text import TfIdf
 from components.automl.ensemble import combine, select
 from components.automl.export import load_model
 from components.errors import InputError
+from components.features.numerical import numeric_stats
 
 TEXTS = ["a good film", "a good film indeed", "a bad film", "good acting", "bad acting here", "a film"]
 

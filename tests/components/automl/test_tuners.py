@@ -1,13 +1,16 @@
 """The search: every tuner, observers, time budget, model-size limit, failing trials, seeds."""
 
+import logging
 import warnings
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import components as ak
-from components.errors import SearchError
+from components.automl.tuners.base import MIN_BATCH_SIZE
+from components.errors import InputError, SearchError
 
 
 def table_data(num=48, seed=0):
@@ -131,14 +134,83 @@ def test_each_loss_weighting_mode_trains(tmp_path, mode):
         assert auto_model.leaderboard()[0]["hyperparameters"]["loss_weighting"] in ("static", "uncertainty", "gradnorm")
 
 
-def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path):
+@pytest.mark.parametrize("mixed_precision, policy", [(True, "mixed_float16"), ("bfloat16", "mixed_bfloat16")])
+def test_refit_and_mixed_precision_keep_float32_outputs(tmp_path, mixed_precision, policy):
     x, y = table_data()
-    auto_model = table_model(tmp_path, max_trials=1, refit=True, mixed_precision=True, distribution_strategy="auto")
+    auto_model = table_model(
+        tmp_path, max_trials=1, refit=True, mixed_precision=mixed_precision, distribution_strategy="auto"
+    )
     history = auto_model.fit(x, y, epochs=1, verbose=0)
     assert "loss" in history.history
     model = auto_model.export_model()
+    # keras-tuner clears the session (and with it the global policy) before each trial: the layers must
+    # still be built in the asked policy, searched and refit alike
+    assert policy in {layer.dtype_policy.name for layer in model.layers}
     assert all(out.dtype == "float32" for out in model.outputs)
     assert keras.mixed_precision.global_policy().name == "float32"
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = ak.load_model(path)
+    assert policy in {layer.dtype_policy.name for layer in reloaded.layers}
+    assert all(np.asarray(out).dtype == np.float32 for out in reloaded.predict(x, verbose=0))
+
+
+def test_mixed_precision_names_a_policy_and_bad_device_options_fail_before_any_data():
+    names = {
+        option: table_model("unused", mixed_precision=option).precision_policy
+        for option in (False, True, "float16", "bfloat16", "mixed_bfloat16")
+    }
+    assert names == {
+        False: None,
+        True: "mixed_float16",
+        "float16": "mixed_float16",
+        "bfloat16": "mixed_bfloat16",
+        "mixed_bfloat16": "mixed_bfloat16",
+    }
+    with pytest.raises(InputError, match="mixed_precision='int8'.*'bfloat16'"):
+        table_model("unused", mixed_precision="int8")
+    with pytest.raises(InputError, match="distribution_strategy='mirror'.*'mirrored'"):
+        table_model("unused", distribution_strategy="mirror")
+
+
+class OutOfMemory(keras.callbacks.Callback):
+    """Raises TensorFlow's out-of-memory error on the first batch of a fit, as a device does when a batch
+    does not fit (`times` fits in all); records each fit's steps per epoch, which show its batch size."""
+
+    def __init__(self, times: int):
+        super().__init__()
+        self.times, self.steps = times, []
+
+    def __deepcopy__(self, memo):  # keras-tuner gives each trial a copy: keep one record
+        return self
+
+    def on_train_begin(self, logs=None):
+        self.steps.append(self.params["steps"])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if len(self.steps) <= self.times:
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor (injected)")
+
+
+def test_a_trial_out_of_memory_trains_again_at_half_the_batch_size(tmp_path, caplog):
+    x, y = table_data(num=60)
+    auto_model = table_model(tmp_path, max_trials=1, refit=False)
+    callback = OutOfMemory(times=1)
+    with caplog.at_level(logging.WARNING, logger="components.automl.tuners.base"):
+        auto_model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[callback])
+    [trial] = auto_model.leaderboard()
+    assert trial["status"] == "COMPLETED"
+    assert auto_model.tuner.trial_batch_size(trial["trial_id"]) == 8
+    assert callback.steps == [3, 6], "48 training rows: 3 batches of 16, then 6 of 8"
+    assert "out of device memory at batch size 16" in caplog.text and "again at batch size 8" in caplog.text
+    assert auto_model.tuner.hypermodel.batch_size == 16, "the next trial starts at the planned size"
+
+
+def test_a_trial_out_of_memory_at_the_floor_fails_naming_the_batch_size(tmp_path):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_trials=1, refit=False)
+    with pytest.raises(SearchError, match=f"Out of device memory .* at batch size {MIN_BATCH_SIZE} .planned 8"):
+        auto_model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[OutOfMemory(times=10)])
 
 
 def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path):

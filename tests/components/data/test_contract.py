@@ -210,3 +210,14 @@ def test_infer_reads_python_literal_lists_and_refuses_to_overwrite(tmp_path):
     assert load_contract(out).targets[0].list_key == "name"
     with pytest.raises(ContractError, match="already exists"):
         write_inferred_contract(data, out, targets=["genres"])
+
+
+def test_training_names_the_devices_and_precision_and_refuses_mirrored_with_workers(tmp_path):
+    training = load_contract(write(tmp_path, GOOD)).training
+    assert (training.distribution, training.mixed_precision) == ("none", "none")
+    asked = load_contract(write(tmp_path, GOOD + "training:\n  distribution: mirrored\n  mixed_precision: bfloat16\n"))
+    assert (asked.training.distribution, asked.training.mixed_precision) == ("mirrored", "bfloat16")
+    with pytest.raises(ContractError, match=r"line 15, training.mixed_precision: 'int8' is not one of none, float16"):
+        load_contract(write(tmp_path, GOOD + "training:\n  distribution: auto\n  mixed_precision: int8\n"))
+    with pytest.raises(ContractError, match=r"line 14, training.distribution: 'mirrored' trains each trial on every"):
+        load_contract(write(tmp_path, GOOD + "training:\n  distribution: mirrored\n  workers: 2\n"))

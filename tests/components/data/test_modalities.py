@@ -48,7 +48,7 @@ def image_root(tmp_path: Path) -> Path:
 
 
 def test_every_modality_is_registered():
-    assert modality_names() == ["categorical", "datetime", "image", "numerical", "text"]
+    assert modality_names() == ["categorical", "datetime", "image", "numerical", "text", "timeseries"]
     with pytest.raises(ContractError, match="audio"):
         codec_for(SimpleNamespace(name="clip", modality="audio"))
 

@@ -82,6 +82,24 @@ def test_every_bad_row_is_named_in_one_pass_and_an_unknown_option_is_refused(ser
     assert refused.status_code == 400 and "on_bad_rows must be one of ['fail', 'skip']" in refused.json()["message"]
 
 
+def test_a_request_chooses_among_the_servers_images_never_its_files(served):
+    """`params.image_root` may only narrow the server's root, and no answer names the server's directories."""
+    client, rows, contract, _ = served
+    server_root = str(contract.source.image_base)
+    for outside in ("/", "..", "../..", "/etc"):
+        refused = _post(client, rows, image_root=outside)
+        assert refused.status_code == 400, outside
+        message = refused.json()["message"]
+        assert "leads outside the server's image root" in message and server_root not in message, message
+    missing = rows.copy()
+    missing.loc[0, "image"] = "nowhere.png"
+    for answer in (_post(client, missing).json()["message"], _post(client, missing, on_bad_rows="skip").text):
+        assert "nowhere.png" in answer and server_root not in answer, answer
+    # a directory inside the root is accepted: the rows' paths are then looked up under it
+    inside = _post(client, rows, image_root=".")
+    assert inside.status_code == 200, inside.text
+
+
 def test_braid_score_refuses_or_skips_a_file_with_a_bad_row(served, tmp_path, monkeypatch):
     _, rows, contract, layout = served
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
