@@ -16,7 +16,9 @@ from components.layout import Layout
 from components.pipeline.warm import warm_start
 from flows.training import training_pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+# Two whole nights through the flow: `make test-e2e`. Each step alone, fast: tests/components/pipeline/
+# (test_warm.py, test_drift.py, test_score.py).
 
 
 @pytest.fixture(scope="module")
