@@ -12,6 +12,7 @@ the assertions: a property whose every example is refused would pass while check
 
 from __future__ import annotations
 
+import base64
 import math
 from collections import Counter
 from pathlib import Path
@@ -278,7 +279,7 @@ def test_tabular_modalities_give_finite_vectors_of_the_promised_width(kind):
         return "checked"
 
     seen = outcomes(prop, train=_any_column, serve=_any_column)
-    assert seen["checked"] >= SETTINGS.max_examples // 4, seen
+    assert seen["checked"] >= SETTINGS.max_examples // 2, seen
 
 
 def test_text_modality_gives_one_valid_utf8_string_per_row():
@@ -296,7 +297,7 @@ def test_text_modality_gives_one_valid_utf8_string_per_row():
         return "checked"
 
     seen = outcomes(prop, train=_any_column, serve=_any_column)
-    assert seen["checked"] >= SETTINGS.max_examples // 4, seen
+    assert seen["checked"] >= SETTINGS.max_examples // 2, seen
 
 
 def test_image_modality_gives_uint8_images_or_a_data_error(tmp_path):
@@ -313,11 +314,15 @@ def test_image_modality_gives_uint8_images_or_a_data_error(tmp_path):
         assert out.shape == (len(serve), 8, 6, 3) and out.dtype == np.uint8
         return "checked"
 
+    png = "data:image/png;base64," + base64.b64encode((tmp_path / "ok.png").read_bytes()).decode()
     paths = st.sampled_from(["ok.png", "../ok.png", "/etc/hostname", "missing.png"])
-    seen = outcomes(
-        prop, serve=st.lists(st.one_of(_cells, paths), min_size=1, max_size=6).map(lambda v: pd.Series(v, dtype=object))
+    readable = st.sampled_from(["ok.png", " ok.png ", png, None, float("nan")])  # a column of these scores
+    columns = st.one_of(
+        st.lists(st.one_of(_cells, paths), min_size=1, max_size=6), st.lists(readable, min_size=1, max_size=6)
     )
-    assert seen["checked"] >= 1 and seen["refused"] >= 10, seen
+    seen = outcomes(prop, serve=columns.map(lambda v: pd.Series(v, dtype=object)))
+    # random cells are refused almost always: the readable columns make sure images get through too
+    assert seen["checked"] >= 10 and seen["refused"] >= 10, seen
 
 
 def test_numerical_fit_survives_huge_values():
@@ -338,3 +343,12 @@ def test_hypothesis_found_cases_stay_fixed():
         feature, pd.Series(["1", "3"]), pd.Series([2.0, None, math.inf]), TransformContext()
     )
     assert out.tolist() == [[0.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
+
+
+def test_an_image_path_with_a_nul_byte_is_a_data_error(tmp_path):
+    """Found by the image property: the OS's ValueError used to escape."""
+    feature = feature_spec(name="poster", modality="image", image_size=(8, 6))
+    with pytest.raises(BraidError, match="NUL character"):
+        codec_for(feature).transform(
+            feature, {}, pd.Series(["\x00"], dtype=object), TransformContext(image_root=tmp_path)
+        )
