@@ -15,7 +15,7 @@ export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: install lint format test test-fast demo ui stack stack-down benchmark clean
+.PHONY: install lint format test test-e2e test-fast demo ui stack stack-down benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,15 @@ install: $(STAMP)
 # Two pytest-xdist workers, a module (or a test class) to a worker at a time, so module fixtures run
 # once: long tests sit in classes of their own to balance the two. (`--dist loadgroup` would group by
 # mark, but pytest-xdist 3.8 cannot rename pytest 9's node ids, so its groups never form.)
+# `make test`: lint and every test but the end-to-end ones (marked `e2e`: whole runs through processes,
+# servers, kills; minutes each), which `make test-e2e` runs; CI (.ci/run) runs both.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25 tests
+	$(PYTEST) -m "not e2e" tests
+
+test-e2e: $(STAMP)
+	$(PYTEST) -m e2e tests
 
 # ruff (configured in pyproject.toml): lint and the formatter's check; `make format` rewrites.
 lint: $(STAMP)
@@ -43,7 +49,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" tests
 
 demo: $(STAMP)
 	$(BIN)/braid demo

@@ -120,19 +120,15 @@ def _guard(fn: Callable[[], Any]) -> Any:
         raise typer.Exit(2) from None
 
 
-def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or value <= 0:
+def _positive(name: str, value: float | None) -> None:
+    """A float option that must be over zero: typer's `min=` is inclusive, so 0 would pass it."""
+    if value is not None and value <= 0:
         raise BraidError(f"--{name} must be a positive number, got {value}")
 
 
-def _check_budget(max_trials: int | None, epochs: int | None, time_budget: float | None) -> None:
-    _positive("max-trials", max_trials, allow_none=True)
-    _positive("epochs", epochs, allow_none=True)
-    _positive("time-budget", time_budget, allow_none=True)
-    if (max_trials or 0) > 10_000 or (epochs or 0) > 100_000:
-        raise BraidError(f"--max-trials {max_trials} / --epochs {epochs} is absurd; use at most 10000 / 100000")
+# Bounds of the search budget: typer checks them (click's "not in the range" usage error, exit code 2)
+# before any work starts; more than these is a typo, not a budget.
+MAX_TRIALS, MAX_EPOCHS = 10_000, 100_000
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -230,9 +226,14 @@ class _LogLines:
 def run(
     contract: Annotated[Path, typer.Argument(help="The data contract YAML.")],
     max_trials: Annotated[
-        Optional[int], typer.Option(help="Models the search may try (default: the contract's training.max_trials, 3).")
+        Optional[int],
+        typer.Option(
+            min=1, max=MAX_TRIALS, help="Models the search may try (default: the contract's training.max_trials, 3)."
+        ),
     ] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the contract's, 5).")] = None,
+    epochs: Annotated[
+        Optional[int], typer.Option(min=1, max=MAX_EPOCHS, help="Epochs per trial (default: the contract's, 5).")
+    ] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds after which no new trial starts.")] = None,
     tuner: Annotated[
         Optional[str], typer.Option(help="greedy | random | bayesian | hyperband (default: the contract's, greedy)")
@@ -240,14 +241,14 @@ def run(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the search (default: the contract's, 0).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Rows per step (default: picked from the data).")] = None,
     workers: Annotated[
-        Optional[int], typer.Option(help="Search worker processes sharing one oracle (default: the contract's, 1).")
+        Optional[int],
+        typer.Option(min=1, help="Search worker processes sharing one oracle (default: the contract's, 1)."),
     ] = None,
 ) -> None:
     """Run the whole training pipeline on CONTRACT."""
 
     def _do() -> None:
-        _check_budget(max_trials, epochs, time_budget)
-        _positive("workers", workers, allow_none=True)
+        _positive("time-budget", time_budget)
         summary = _run_training(
             contract,
             max_trials=max_trials,
@@ -344,7 +345,7 @@ def score(
 
 @app.command("demo-data")
 def demo_data(
-    rows: Annotated[int, typer.Option(help="Rows to generate.")] = 3000,
+    rows: Annotated[int, typer.Option(min=1, help="Rows to generate.")] = 3000,
     out: Annotated[Optional[Path], typer.Option(help="Directory (default: .braid/demo).")] = None,
 ) -> None:
     """Generate the deterministic multimodal demo dataset."""
@@ -352,7 +353,6 @@ def demo_data(
     def _do() -> None:
         from components.data.demo import write_demo_data
 
-        _positive("rows", rows)
         path = write_demo_data(out or Layout.default().demo_data, n_rows=rows)
         console.print(f"wrote {path}")
 
@@ -361,16 +361,15 @@ def demo_data(
 
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(help="Rows of demo data.")] = 2000,
-    max_trials: Annotated[int, typer.Option(help="Models the search may try.")] = 2,
-    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 4,
+    rows: Annotated[int, typer.Option(min=1, help="Rows of demo data.")] = 2000,
+    max_trials: Annotated[int, typer.Option(min=1, max=MAX_TRIALS, help="Models the search may try.")] = 2,
+    epochs: Annotated[int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs per trial.")] = 4,
 ) -> None:
     """Generate the demo data and run the whole pipeline on it with a small budget."""
 
     def _do() -> None:
         from components.data.demo import write_demo_data
 
-        _check_budget(max_trials, epochs, None)
         _prepare_env()
         layout = Layout.default()
         console.rule("Braid demo")
@@ -512,7 +511,7 @@ def serve(
             help="Directory path-based image cells are relative to (default: the contract's source.image_root)."
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Server processes, each with its own copy of the model.")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes, each with its own copy of the model.")] = 1,
     max_body_mb: Annotated[
         Optional[float], typer.Option(help="Largest request body in MB (default: BRAID_SERVE_MAX_BODY_MB, 16).")
     ] = None,
@@ -536,8 +535,7 @@ def serve(
         from components.data.contract import load_contract
         from components.pipeline.runs import registered_name, tracker_for
 
-        _positive("workers", workers)
-        _positive("max-body-mb", max_body_mb, allow_none=True)
+        _positive("max-body-mb", max_body_mb)
         loaded = load_contract(contract)
         layout = Layout.default()
         root = image_root or loaded.source.image_base

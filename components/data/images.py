@@ -72,6 +72,8 @@ def locate(cell: Any, root: str | None) -> bytes | str | None:
             "but the contract has no source.image_root; set it to the directory the paths are relative to",
         )
     value = str(cell).strip()
+    if "\x00" in value:  # the OS refuses such a path (Python raises ValueError before asking it)
+        raise ImageProblem("image_exists", "holds a NUL character, which no file name can")
     path = os.path.normpath(os.path.join(root, value))
     if (
         os.path.isabs(value)

@@ -8,6 +8,7 @@ import pytest
 from benchmarks import sets, suite, systems
 
 
+@pytest.mark.e2e  # every benchmark system trained on every quick set: minutes
 def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
     paths = suite.main(["--quick", "--sets", "synthetic", "breast_cancer", "--out", str(tmp_path)])
     document = json.loads(paths["json"].read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # kills a whole `braid run`: `make test-e2e`
 BRAID = str(Path(sys.executable).with_name("braid"))
 SERVER = "prefect.server.api.server:create_app"
 

@@ -15,6 +15,7 @@ BRAID = str(Path(sys.executable).with_name("braid"))
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.e2e  # two whole `braid run`s (the fixture tests/flows/test_reproducibility.py shares)
 def test_braid_run_prints_one_line_per_stage_and_per_trial(braid_runs):
     done = braid_runs[0]
     output = done.stdout + done.stderr
@@ -31,8 +32,8 @@ def test_braid_run_prints_one_line_per_stage_and_per_trial(braid_runs):
     assert any("val_combined_loss" in line and "┃" in line for line in lines), output  # the leaderboard's column
 
 
-def test_braid_validate_draws_its_report_once(braid_runs, tmp_path):
-    contract = braid_runs[2]
+def test_braid_validate_draws_its_report_once(tmp_path, demo_contract_factory):
+    contract = demo_contract_factory(tmp_path, rows=120, image_size=8)
     env = {**os.environ, "BRAID_HOME": str(tmp_path / "home")}
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run([BRAID, "validate", str(contract)], env=env, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,8 @@ from mlflow.tracking import MlflowClient
 from components.layout import Layout
 from flows.training import training_pipeline
 
-pytestmark = pytest.mark.slow
+# A whole run: `make test-e2e`. The gate's every branch, fast: tests/components/pipeline/test_gate.py.
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_a_head_no_better_than_trivial_keeps_the_first_version_from_champion(module_store, demo_contract_factory):

@@ -16,7 +16,9 @@ from components.layout import Layout
 from components.pipeline.warm import warm_start
 from flows.training import training_pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+# Two whole nights through the flow: `make test-e2e`. Each step alone, fast: tests/components/pipeline/
+# (test_warm.py, test_drift.py, test_score.py).
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +109,3 @@ def test_scoring_rows_that_drifted_warns_in_the_result(nights, tmp_path):
         load_contract(nights["contract"]), Layout(Path(nights["home"])), data, tmp_path / "out.parquet"
     )
     assert scored.rows == len(rows) and any(d.startswith(numbers[0]) for d in scored.drifted)
-
-
-def test_braid_trials_shows_the_front_and_the_trial_other_weights_pick(nights, monkeypatch):
-    from typer.testing import CliRunner
-
-    from flows.cli import app
-
-    monkeypatch.setenv("BRAID_HOME", nights["home"])
-    done = CliRunner().invoke(app, ["trials", str(nights["contract"]), "--weight", "score=5"])
-    assert done.exit_code == 0, done.output
-    chosen = done.output.split("These weights pick trial ")[1].split()[0]
-    assert chosen in {row["trial_id"] for row in nights["first"]["trained"]["leaderboard"]}
-    bad = CliRunner().invoke(app, ["trials", str(nights["contract"]), "--weight", "nohead=1"])
-    assert bad.exit_code == 2

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from components.layout import Layout
 from flows.training import training_pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # a whole run and a fresh scoring process: `make test-e2e`
 
 SCORE = """
 import json, sys

@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 
 from components.layout import Layout
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # two whole `braid run`s: `make test-e2e`
 
 
 def _runs(home: Path) -> tuple[dict, list[dict]]:

@@ -22,7 +22,7 @@ import psycopg2
 import pytest
 from mlflow.tracking import MlflowClient
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]  # servers in processes: `make test-e2e`
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -57,6 +57,7 @@ def home(stack_home):
     return stack_home
 
 
+@pytest.mark.e2e  # the whole stack up and down
 def test_up_status_down_leaves_nothing_behind(home):
     up = _braid(home, "stack", "up", *ANY_PORTS)
     assert up.returncode == 0, up.stdout + up.stderr

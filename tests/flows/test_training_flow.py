@@ -346,3 +346,17 @@ def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home,
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+def test_braid_trials_shows_the_front_and_the_trial_other_weights_pick(home, first_run, contract_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("BRAID_HOME", str(home / "home"))
+    done = CliRunner().invoke(app, ["trials", str(contract_path), "--weight", "score=5"])
+    assert done.exit_code == 0, done.output
+    chosen = done.output.split("These weights pick trial ")[1].split()[0]
+    assert chosen in {row["trial_id"] for row in first_run["trained"]["leaderboard"]}
+    bad = CliRunner().invoke(app, ["trials", str(contract_path), "--weight", "nohead=1"])
+    assert bad.exit_code == 2

@@ -620,10 +620,15 @@ CLI_CASES = [
     CliCase(
         "run-max-trials-negative",
         lambda d: ["run", str(d.contract), "--max-trials", "-1"],
-        ("--max-trials", "-1"),
+        ("'--max-trials'", "greater than or equal to 1"),
         budget=True,
     ),
-    CliCase("run-epochs-zero", lambda d: ["run", str(d.contract), "--epochs", "0"], ("--epochs", "0"), budget=True),
+    CliCase(
+        "run-epochs-zero",
+        lambda d: ["run", str(d.contract), "--epochs", "0"],
+        ("'--epochs'", "greater than or equal to 1"),
+        budget=True,
+    ),
     CliCase(
         "run-time-budget-negative",
         lambda d: ["run", str(d.contract), "--time-budget", "-5"],
@@ -633,7 +638,7 @@ CLI_CASES = [
     CliCase(
         "run-absurd-trials",
         lambda d: ["run", str(d.contract), "--max-trials", "1000000"],
-        ("--max-trials", "absurd"),
+        ("'--max-trials'", "less than or equal to 10000"),
         budget=True,
         slow=True,
     ),

@@ -233,6 +233,7 @@ class MlflowServer:
 
 
 # ---------------------------------------------------------------------------- 1. kill during search
+@pytest.mark.e2e
 class TestKilledSearchResumes:  # its own class: pytest-xdist runs it beside the rest
     def test_killed_search_resumes_the_same_run_without_repeating_finished_trials(self, tmp_path, procs):
         contract = make_demo_contract(tmp_path, rows=100, image_size=8, name="killsearch", refit=False)
@@ -302,6 +303,7 @@ preprocess(contract, layout, data_hash=data_hash, batch_rows=100, shard_rows=150
 """
 
 
+@pytest.mark.e2e
 def test_killed_preprocessing_leaves_no_manifest_and_no_half_shard_and_reruns_clean(tmp_path, procs):
     from components import pipeline
     from components.data.contract import load_contract
@@ -357,6 +359,7 @@ def _server_env(tmp: Path, server: MlflowServer, **extra: str) -> dict[str, str]
     )
 
 
+@pytest.mark.e2e
 class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside the rest
     def test_tracking_server_restarted_mid_run_the_run_finishes(self, tmp_path, procs):
         server = MlflowServer(tmp_path / "server", procs)
@@ -384,6 +387,7 @@ class TestTrackingServerRestarted:  # its own class: pytest-xdist runs it beside
         assert [c.info.status for c in children] == ["FINISHED"], "the trial run survives the restart, finished"
 
 
+@pytest.mark.e2e
 class TestTrackingServerDown:  # its own class: pytest-xdist runs it beside the rest
     def test_tracking_server_down_fails_with_one_line_and_leaves_registry_consistent(self, tmp_path, procs):
         server = MlflowServer(tmp_path / "server", procs)
@@ -490,6 +494,7 @@ def test_nan_trial_fails_and_the_search_goes_on(tmp_path):
 
 
 # ----------------------------------------------------------------------------- 5. concurrent runs
+@pytest.mark.e2e
 class TestFourConcurrentRuns:  # its own class: pytest-xdist runs it beside the rest
     def test_four_concurrent_runs_share_one_sqlite_store(self, tmp_path, procs):
         home = tmp_path / "home"

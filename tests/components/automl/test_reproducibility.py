@@ -37,21 +37,39 @@ def trials(auto_model):
     return [(r["hyperparameters"], r["score"]) for r in rows]
 
 
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """`searched(tuner, seed)`: that search, run once for the module (the same-seed and the different-seed
+    tests compare against the same first search)."""
+    done = {}
+
+    def get(tuner, seed):
+        if (tuner, seed) not in done:
+            done[tuner, seed] = search(tmp_path_factory.mktemp(f"{tuner}-{seed}"), tuner, seed=seed)
+        return done[tuner, seed]
+
+    return get
+
+
 def assert_same(first, second):
     assert [hp for hp, _ in first] == [hp for hp, _ in second]
     np.testing.assert_allclose([s for _, s in first], [s for _, s in second], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("tuner", TUNERS)
-def test_same_seed_repeats_the_trials_and_their_scores(tmp_path, tuner):
-    first = search(tmp_path / "a", tuner, seed=0)
+# The resumed-search test below repeats a greedy and a bayesian search with one seed as well (and more):
+# their cases here run with the end-to-end tests (`make test-e2e`).
+@pytest.mark.parametrize(
+    "tuner", [pytest.param(t, marks=pytest.mark.e2e) if t in ("greedy", "bayesian") else t for t in TUNERS]
+)
+def test_same_seed_repeats_the_trials_and_their_scores(tmp_path, tuner, searched):
+    first = searched(tuner, 0)
     second = search(tmp_path / "b", tuner, seed=0)
     assert len(first) >= 2
     assert_same(first, second)
 
 
-def test_a_different_seed_searches_differently(tmp_path):
-    searches = {seed: search(tmp_path / str(seed), "random", seed=seed) for seed in (0, 1)}
+def test_a_different_seed_searches_differently(searched):
+    searches = {seed: searched("random", seed) for seed in (0, 1)}
     assert [hp for hp, _ in searches[0]] != [hp for hp, _ in searches[1]]
 
 

@@ -50,6 +50,7 @@ class Begun:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e  # a killed process; resuming in process: test_reproducibility.py
 def test_resume_after_sigkill_neither_repeats_nor_loses_trials(tmp_path):
     project = tmp_path / "resume"
     script = SEARCH.format(root=str(ROOT), directory=str(tmp_path))

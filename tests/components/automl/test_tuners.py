@@ -111,6 +111,7 @@ def test_a_nan_trial_fails_and_the_search_goes_on(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e  # test_reproducibility.py's random case checks the same, more strictly
 def test_same_seed_same_search(tmp_path):
     x, y = table_data()
     runs = []
