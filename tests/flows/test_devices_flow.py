@@ -19,7 +19,7 @@ from components.data.preprocess import transform_frame
 from components.layout import Layout
 from tests.conftest import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from components.data.media import reset_store
 from flows.training import training_pipeline
 from tests.media_server import serve_media
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @pytest.fixture
