@@ -53,6 +53,17 @@ class _Task(AutoModel):
         )
 
 
+_SEARCH_ARGS = (
+    "project_name", "max_trials", "directory", "objective", "tuner", "overwrite", "seed", "max_model_size", "time_budget",
+)  # fmt: skip
+
+
+def _search_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The search's arguments, which every task API takes by AutoKeras's names and passes on unchanged,
+    picked from its `locals()` (with its `**kwargs`)."""
+    return {**{name: args[name] for name in _SEARCH_ARGS}, **args["kwargs"]}
+
+
 def _classification_head(num_classes, multi_label, loss, metrics) -> ClassificationHead:
     return ClassificationHead(num_classes=num_classes, multi_label=multi_label, loss=loss, metrics=metrics)
 
@@ -91,16 +102,7 @@ class ImageClassifier(_Task):
         super().__init__(
             ImageInput(),
             _classification_head(num_classes, multi_label, loss, metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -127,16 +129,7 @@ class ImageRegressor(_Task):
         super().__init__(
             ImageInput(),
             RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -163,16 +156,7 @@ class TextClassifier(_Task):
         super().__init__(
             TextInput(),
             _classification_head(num_classes, multi_label, loss, metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -198,16 +182,7 @@ class TextRegressor(_Task):
         super().__init__(
             TextInput(),
             RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -309,17 +284,8 @@ class StructuredDataClassifier(_StructuredTask):
         super().__init__(
             StructuredDataInput(column_names=column_names, column_types=column_types),
             _classification_head(num_classes, multi_label, loss, metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
             head_models=head_models,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -350,17 +316,8 @@ class StructuredDataRegressor(_StructuredTask):
         super().__init__(
             StructuredDataInput(column_names=column_names, column_types=column_types),
             RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
             head_models=head_models,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -395,16 +352,7 @@ class TimeseriesClassifier(_Task):
         super().__init__(
             TimeseriesInput(max_length=max_length),
             _classification_head(num_classes, multi_label, loss, metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
 
 
@@ -431,14 +379,5 @@ class TimeseriesRegressor(_Task):
         super().__init__(
             TimeseriesInput(max_length=max_length),
             RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
-            project_name,
-            max_trials,
-            directory,
-            objective,
-            tuner,
-            overwrite,
-            seed,
-            max_model_size,
-            time_budget,
-            **kwargs,
+            **_search_args(locals()),
         )
