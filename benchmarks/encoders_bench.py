@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.sets import datasets_root
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "encoders.json"
-MOVIES = Path("/work/shared/datasets/movies/movies_metadata.csv")
+MOVIES = datasets_root() / "movies" / "movies_metadata.csv"
 
 
 def sample_texts(count: int) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,7 @@ import pandas as pd
 
 from components.evaluation.metrics import PRIMARY_METRIC, higher_is_better
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-SHARED = Path("/work/shared/datasets")
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"  # ../shared/datasets beside the checkout
 WORK = Path(__file__).resolve().parent / ".work"
 IMAGE_SIZE = 64
 RATINGS = ("R", "PG-13", "PG", "G")
@@ -136,7 +136,8 @@ def multi_hot(label_lists: list[list[str]]) -> tuple[np.ndarray, tuple[str, ...]
 
 
 def datasets_root() -> Path:
-    return DATASETS if DATASETS.is_dir() else SHARED
+    """The shared datasets: `BRAID_SHARED_DATASETS` when set (a clone elsewhere), else ../shared/datasets."""
+    return Path(os.environ["BRAID_SHARED_DATASETS"]) if os.environ.get("BRAID_SHARED_DATASETS") else DATASETS
 
 
 def movies() -> BenchSet:
