@@ -18,6 +18,7 @@ import tensorflow as tf
 from components.automl import adapters as data
 from components.automl import training
 from components.automl.blocks.general import name_unnamed
+from components.automl.export import quiet_predict_retracing
 from components.automl.final_fit import final_fit
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
@@ -249,6 +250,7 @@ class AutoModel:
             `validation_outputs` (`{head name: array}`, in the validation data's row order). What each
             head predicts with, and why, is `head_choices`.
         """
+        quiet_predict_retracing()  # the ensemble loads several trials' models, each traced once
         if kwargs:
             raise InputError(f"fit got unknown arguments {sorted(kwargs)}.")
         self._apply_class_weight(class_weight)

@@ -60,7 +60,13 @@ def load_model(path: str | Path) -> Any:
     """Load an exported Braid model (`.keras`) safely, in any process."""
     import keras
 
+    quiet_predict_retracing()
+    return keras.saving.load_model(str(path), custom_objects=custom_objects(), safe_mode=True)
+
+
+def quiet_predict_retracing() -> None:
+    """Drop TensorFlow's retracing warning about predict steps (`_SeveralModelsAreNotRetracing`) from this
+    process on: called by `load_model` and by a search, which loads its trials' models to ensemble them."""
     tf_logger = logging.getLogger("tensorflow")
     if not any(isinstance(f, _SeveralModelsAreNotRetracing) for f in tf_logger.filters):
         tf_logger.addFilter(_SeveralModelsAreNotRetracing())
-    return keras.saving.load_model(str(path), custom_objects=custom_objects(), safe_mode=True)
