@@ -96,6 +96,10 @@ class MediaStore:
         Raises:
             MediaProblem: the scheme is not read, URLs are not allowed here, or every try failed.
         """
+        return self._versioned(url)[0]
+
+    def _versioned(self, url: str) -> tuple[bytes, str]:
+        """`fetch`, with the bytes' version: their ETag, else a hash of them (what the data hash counts)."""
         if _REFUSING.get():
             raise MediaProblem(
                 url, "is a URL, and this server does not fetch URLs; send the image's bytes as a data URI, "
@@ -103,44 +107,45 @@ class MediaStore:
             )  # fmt: skip
         if not url.startswith(SCHEMES):
             raise MediaProblem(url, "uses a scheme Braid does not read yet; use http(s)://, s3:// or the bytes")
-        if url.startswith("s3://"):
-            return self._fetch_s3(url)
+        s3 = url.startswith("s3://")
         body, meta = self._cached(url)
-        if body is not None and (url in self._confirmed or not meta.get("etag")):
-            return body  # asked already in this process (the data hash, then validation), or no ETag to ask about
-        response = self._get(url, {"If-None-Match": meta["etag"]} if body is not None else {})
-        if response.status_code == 304 and body is not None:
+        etag = meta.get("etag")
+        if body is not None and (url in self._confirmed or (not s3 and not etag)):
+            # asked already in this process (the data hash, then validation), or no ETag to ask about
+            return body, _version(body, etag)
+        ask = self._ask_s3 if s3 else self._ask_http
+        answer = ask(url, etag if body is not None else None)
+        self._confirmed.add(url)
+        if answer is None:  # not modified
             self.revalidated += 1
-            self._confirmed.add(url)
-            return body
+            return body, _version(body, etag)
+        content, etag = answer
+        self.fetched += 1
+        self._store(url, content, etag)
+        return content, _version(content, etag)
+
+    def _ask_http(self, url: str, cached_etag: str | None) -> tuple[bytes, str | None] | None:
+        """None when the server confirms the cached copy's ETag (304), else the new body and its ETag."""
+        response = self._get(url, {"If-None-Match": cached_etag} if cached_etag else {})
+        if response.status_code == 304 and cached_etag:
+            return None
         if response.status_code != 200:
             raise MediaProblem(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
-        self.fetched += 1
-        self._store(url, response.content, response.headers.get("ETag"))
-        self._confirmed.add(url)
-        return response.content
+        return response.content, response.headers.get("ETag")
 
-    def _fetch_s3(self, url: str) -> bytes:
-        body, meta = self._cached(url)
-        if body is not None and url in self._confirmed:
-            return body
+    def _ask_s3(self, url: str, cached_etag: str | None) -> tuple[bytes, str | None] | None:
+        """None when the object's ETag is the cached copy's (a HEAD, no body), else its bytes and ETag."""
         fs = self._s3_filesystem()
         try:
             with self._slots:
                 etag = fs.info(url).get("ETag")
-                if body is not None and etag and etag == meta.get("etag"):
-                    self.revalidated += 1
-                    self._confirmed.add(url)
-                    return body
-                content = fs.cat_file(url)
+                if cached_etag and etag == cached_etag:
+                    return None
+                return fs.cat_file(url), etag
         except FileNotFoundError:
             raise MediaProblem(url, "no such object (or bucket)") from None
         except Exception as exc:  # botocore's and aiohttp's errors: one sentence, no trace
             raise MediaProblem(url, f"cannot read it ({type(exc).__name__}: {exc})") from None
-        self.fetched += 1
-        self._store(url, content, etag)
-        self._confirmed.add(url)
-        return content
 
     def _s3_filesystem(self):
         if self._s3 is None:
@@ -169,11 +174,9 @@ class MediaStore:
 
         def one(url: str) -> str:
             try:
-                self.fetch(url)
+                return self._versioned(url)[1]
             except MediaProblem as problem:
                 return f"unavailable: {problem.reason}"
-            body, meta = self._cached(url)
-            return meta.get("etag") or hashlib.sha256(body or b"").hexdigest()[:16]
 
         with ThreadPoolExecutor(self._concurrency) as pool:
             return list(pool.map(one, urls))
@@ -216,6 +219,10 @@ class MediaStore:
             part = path.with_suffix(f".{threading.get_ident()}.part")
             part.write_bytes(data)
             part.replace(path)
+
+
+def _version(body: bytes, etag: str | None) -> str:
+    return etag or hashlib.sha256(body).hexdigest()[:16]
 
 
 _STORE: MediaStore | None = None
