@@ -88,3 +88,11 @@ def braid_home(folder: Path, store: Path) -> Path:
     database.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(store, database)
     return folder
+
+
+@pytest.fixture
+def http():
+    """A real HTTP server of media on 127.0.0.1 (`tests.media_server.MediaServer`), stopped after the test."""
+    from tests.media_server import serve_media
+
+    yield from serve_media()

@@ -8,14 +8,8 @@ import yaml
 
 from components.data.media import reset_store
 from flows.training import training_pipeline
-from tests.media_server import serve_media
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-
-
-@pytest.fixture
-def http():
-    yield from serve_media()
 
 
 def test_images_behind_urls_are_fetched_once_quarantined_by_row_and_cached_for_the_next_night(

@@ -30,7 +30,6 @@ from components.pipeline.runs import tracker_for
 from components.ports import free_port
 from components.serving.pyfunc import scoring_app
 from tests.conftest import make_demo_contract
-from tests.media_server import serve_media
 from tests.reliability.test_bad_inputs import png_claiming
 from tests.serving_support import register_tiny_champion
 
@@ -207,11 +206,6 @@ def _wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float =
         assert server.poll() is None, log.read_text()[-3000:]
         assert time.monotonic() < deadline, f"no answer on port {port} after {timeout}s:\n{log.read_text()[-3000:]}"
         time.sleep(0.5)
-
-
-@pytest.fixture
-def http():
-    yield from serve_media()
 
 
 def test_an_image_url_is_refused_unless_the_server_allows_urls(client, model, champion, http, tmp_path):

@@ -12,18 +12,13 @@ from PIL import Image
 from components.data.media import MediaProblem, MediaStore, refusing_urls, reset_store
 from components.data.validation import data_hash, validate
 from tests.components.data.test_validation import contract_for, table
-from tests.media_server import serve_media, serve_s3
+from tests.media_server import serve_s3
 
 
 def _png(shade: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (shade, 10, 10)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-@pytest.fixture
-def http():
-    yield from serve_media()
 
 
 def test_a_second_run_revalidates_and_fetches_no_body(http, tmp_path):
