@@ -1,0 +1,110 @@
+"""Audio: decoding WAV and FLAC, one rate and length, the usability checks, the proposed contract
+options, log-mel frames and the classical model's summary numbers."""
+
+import io
+
+import numpy as np
+import pytest
+import soundfile
+
+from components.features.audio import (
+    AudioProblem,
+    Clip,
+    check_clip,
+    clip_profile,
+    decode_audio,
+    frames_of,
+    log_mel,
+    mel_filterbank,
+    proposed_rate,
+    proposed_seconds,
+    summary_features,
+    waveform,
+)
+from tests.speech import speak
+
+
+def _tone(hz: float, seconds: float, rate: int, channels: int = 1, level: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return np.repeat((level * np.sin(2 * np.pi * hz * t))[:, None], channels, axis=1).astype("float32")
+
+
+def _encoded(samples: np.ndarray, rate: int, format: str) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, format=format)
+    return buffer.getvalue()
+
+
+def test_espeak_speech_decodes_from_a_file_and_from_its_bytes(tmp_path):
+    path = speak(tmp_path / "three.wav", "three")
+    from_file, from_bytes = decode_audio(str(path)), decode_audio(path.read_bytes())
+    assert from_file.sample_rate == 22050 and from_file.channels == 1
+    assert 0.3 < from_file.seconds < 2.0
+    np.testing.assert_array_equal(from_file.samples, from_bytes.samples)
+    check_clip(from_file)  # speech is not silence
+
+
+def test_flac_stereo_is_mixed_to_mono_resampled_and_padded():
+    left_right = np.concatenate([_tone(440, 0.5, 44100), np.zeros((22050, 1), "float32")], axis=1)
+    clip = decode_audio(_encoded(left_right, 44100, "FLAC"))
+    assert (clip.sample_rate, clip.channels) == (44100, 2)
+    wave = waveform(clip, 16000, 16000)
+    assert wave.shape == (16000,) and wave.dtype == np.float32
+    assert np.abs(wave[:7000]).max() == pytest.approx(0.25, abs=0.01)  # the mean of the tone and silence
+    assert not wave[8100:].any()  # half a second of sound, then padding
+
+
+def test_a_long_clip_is_cropped_to_its_first_samples():
+    clip = Clip(_tone(100, 3.0, 8000), 8000)
+    np.testing.assert_allclose(waveform(clip, 8000, 4000), clip.samples[:4000, 0])
+
+
+@pytest.mark.parametrize("data", [b"not audio at all", b"RIFF\x10\x00\x00\x00WAVEfmt ", b""])
+def test_bytes_that_are_not_audio_say_so(data):
+    with pytest.raises(AudioProblem, match="cannot decode as audio") as caught:
+        decode_audio(data)
+    assert caught.value.check == "audio_decodes"
+
+
+@pytest.mark.parametrize(
+    "clip, bounds, check",
+    [
+        (Clip(np.zeros((8000, 1), "float32"), 8000), {}, "audio_silent"),
+        (Clip(_tone(300, 1.0, 8000, level=1e-4), 8000), {}, "audio_silent"),
+        (Clip(_tone(300, 1.0, 8000), 8000), {"expect_rate": 16000}, "audio_sample_rate"),
+        (Clip(_tone(300, 1.0, 8000, channels=2), 8000), {"max_channels": 1}, "audio_channels"),
+        (Clip(_tone(300, 2.0, 8000), 8000), {"max_seconds": 1.5}, "audio_duration"),
+    ],
+)
+def test_an_unusable_clip_names_the_broken_rule(clip, bounds, check):
+    with pytest.raises(AudioProblem) as caught:
+        check_clip(clip, **bounds)
+    assert caught.value.check == check
+
+
+def test_the_proposed_options_follow_the_data():
+    assert proposed_seconds([0.8] * 19 + [12.0]) == 0.8  # one long clip does not pad the others
+    assert proposed_seconds([1.23, 1.31]) == pytest.approx(1.4)
+    assert proposed_seconds([]) == 0.5 and proposed_seconds([100.0]) == 30.0
+    assert proposed_rate([8000, 8000, 22050]) == 8000
+    assert proposed_rate([44100, 48000, 44100]) == 16000
+
+
+def test_log_mel_puts_a_tone_in_its_band():
+    rate = 16000
+    waves = np.stack([_tone(300, 1.0, rate)[:, 0], _tone(3000, 1.0, rate)[:, 0]])
+    bands = log_mel(waves, rate)
+    assert bands.shape == (2, frames_of(rate, rate), 64) and bands.shape[1] == 98
+    assert bands[0].mean(axis=0).argmax() < bands[1].mean(axis=0).argmax()
+    filters = mel_filterbank(rate, 512)
+    assert filters.shape == (257, 64) and (filters.sum(axis=0) > 0).all()  # no empty band
+
+
+def test_summary_numbers_and_the_profile_tell_a_low_tone_from_a_high_one():
+    rate = 16000
+    low, high = _tone(300, 1.0, rate), _tone(3000, 1.0, rate)
+    numbers = summary_features(np.stack([low[:, 0], high[:, 0]]), rate)
+    assert numbers.shape == (2, 28) and np.isfinite(numbers).all()
+    assert numbers[0, -1] == pytest.approx(300, rel=0.05) and numbers[1, -1] == pytest.approx(3000, rel=0.05)
+    profile = clip_profile(Clip(low, rate))
+    assert profile["seconds"] == 1.0 and profile["rms_dbfs"] == pytest.approx(-9.0, abs=0.1)
