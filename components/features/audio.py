@@ -75,6 +75,26 @@ def decode_audio(source: bytes | str) -> Clip:
     return Clip(samples, int(rate))
 
 
+def probe(source: bytes | str) -> tuple[int, float]:
+    """(sample rate, seconds) of a clip from its header alone.
+
+    Raises:
+        AudioProblem: libsndfile cannot read the header.
+    """
+    import soundfile
+
+    try:
+        info = soundfile.info(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as exc:
+        raise AudioProblem("audio_decodes", f"cannot decode as audio (WAV, FLAC or OGG): {exc}") from None
+    return int(info.samplerate), float(info.duration)
+
+
+def looks_like_audio(data: bytes) -> bool:
+    """Whether bytes start like a WAV, FLAC or OGG file (how `braid contract infer` tells them from images)."""
+    return data[:4] in (b"RIFF", b"fLaC", b"OggS", b"RF64") and (data[:4] != b"RIFF" or data[8:12] == b"WAVE")
+
+
 def waveform(clip: Clip, sample_rate: int, length: int) -> np.ndarray:
     """A clip as the model reads it: float32 `[length]`, mono, at `sample_rate`, cropped or padded with
     zeros (silence) at the end."""
@@ -94,7 +114,7 @@ def waveform(clip: Clip, sample_rate: int, length: int) -> np.ndarray:
 
 def quantized(wave: np.ndarray) -> np.ndarray:
     """int16 samples of a [-1, 1] waveform: what the shards store (half the bytes of float32)."""
-    return np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("int16")
+    return np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("<i2")
 
 
 def dequantized(samples: np.ndarray) -> np.ndarray:

@@ -1,12 +1,20 @@
 """Audio: decoding WAV and FLAC, one rate and length, the usability checks, the proposed contract
 options, log-mel frames and the classical model's summary numbers."""
 
+import base64
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile
+import tensorflow as tf
 
+from components.data.contract import feature_spec, load_contract
+from components.data.infer import infer_contract
+from components.data.modalities import TransformContext, codec_for
+from components.data.validation import validate
+from components.errors import ContractError, DataError, DataValidationError
 from components.features.audio import (
     AudioProblem,
     Clip,
@@ -108,3 +116,96 @@ def test_summary_numbers_and_the_profile_tell_a_low_tone_from_a_high_one():
     assert numbers[0, -1] == pytest.approx(300, rel=0.05) and numbers[1, -1] == pytest.approx(3000, rel=0.05)
     profile = clip_profile(Clip(low, rate))
     assert profile["seconds"] == 1.0 and profile["rms_dbfs"] == pytest.approx(-9.0, abs=0.1)
+
+
+def test_the_codec_stores_what_the_model_reads_from_paths_bytes_and_data_uris(tmp_path):
+    spec = feature_spec(name="clip", modality="audio", sample_rate=8000, max_seconds=0.5)
+    codec = codec_for(spec)
+    flac = _encoded(_tone(440, 1.0, 22050), 22050, "FLAC")
+    speak(tmp_path / "one.wav", "one")
+    data_uri = "data:audio/wav;base64," + base64.b64encode((tmp_path / "one.wav").read_bytes()).decode()
+    values = pd.Series(["one.wav", flac, data_uri, None], dtype=object)
+    ctx = TransformContext(image_root=tmp_path, row_ids=list("abcd"))
+    expected = codec.transform(spec, {}, values, ctx)
+    assert expected.shape == (4, 4000) and expected.dtype == np.float32
+    np.testing.assert_array_equal(expected[0], expected[2])  # the same file, by path and as a data URI
+    assert np.abs(expected[1]).max() == pytest.approx(0.5, abs=0.01) and not expected[3].any()
+    assert ctx.issues["clip: empty audio cell (silence used)"] == 1
+    stored = codec.encode(spec, {}, values, ctx)
+    examples = [
+        tf.train.Example(features=tf.train.Features(feature={"clip": codec.tf_feature(row)})).SerializeToString()
+        for row in stored
+    ]
+    parsed = tf.io.parse_example(examples, {"clip": codec.parse_spec(spec, {})})
+    np.testing.assert_array_equal(codec.decode_batch(spec, {}, parsed["clip"]).numpy(), expected)
+    np.testing.assert_array_equal(codec.decode(spec, {}, parsed["clip"][1]).numpy(), expected[1])
+
+
+def test_the_codec_names_the_row_of_bytes_that_are_not_audio(tmp_path):
+    spec = feature_spec(name="clip", modality="audio")
+    ctx = TransformContext(image_root=tmp_path, row_ids=["good", "bad", "gone"])
+    values = pd.Series([_encoded(_tone(440, 0.2, 16000), 16000, "WAV"), b"\x00garbage", "missing.wav"])
+    with pytest.raises(DataError, match=r"row 'bad', column 'clip': audio bytes: cannot decode as audio"):
+        codec_for(spec).transform(spec, {}, values, ctx)
+    collected = TransformContext(image_root=tmp_path, row_errors={})
+    codec_for(spec).transform(spec, {}, values, collected)
+    assert sorted(collected.row_errors) == [1, 2] and "names no file" in collected.row_errors[2].problem
+
+
+def _contract(tmp_path, options: str = "", extra: str = "") -> object:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: words\nsource:\n  path: data.csv\nid_column: id\nfeatures:\n  - name: clip\n"
+        f"    modality: audio\n    {options}\ntargets:\n  - name: word\n    task: classification\n{extra}"
+    )
+    return load_contract(path)
+
+
+def test_a_contract_checks_the_audio_options(tmp_path):
+    with pytest.raises(ContractError, match=r"line 8, features\[0\]\.sample_rate"):
+        _contract(tmp_path, "sample_rate: 10")
+    feature = _contract(tmp_path, "max_seconds: 1.5\n    sample_rate: 8000").features[0]
+    assert (feature.sample_rate, feature.max_seconds, feature.length) == (8000, 1.5, 12000)
+
+
+def test_validation_quarantines_undecodable_silent_and_out_of_bounds_clips_by_row_id(tmp_path):
+    speak(tmp_path / "yes.wav", "yes")
+    soundfile.write(tmp_path / "quiet.wav", np.zeros(8000, "float32"), 8000)
+    soundfile.write(tmp_path / "stereo.wav", _tone(300, 0.5, 22050, channels=2), 22050)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    pd.DataFrame(
+        {
+            "id": ["r0", "r1", "r2", "r3", "r4"],
+            "clip": ["yes.wav", "quiet.wav", "stereo.wav", "broken.wav", "../yes.wav"],
+            "word": ["yes", "no", "yes", "no", "yes"],
+        }
+    ).to_csv(tmp_path / "data.csv", index=False)
+    contract = _contract(tmp_path, "max_channels: 1", "on_bad_rows: quarantine\n")
+    report = validate(contract, tmp_path / "out")
+    assert report.success and report.n_quarantined == 4
+    quarantine = pd.read_parquet(report.quarantine_path).set_index("id")
+    assert dict(quarantine["check"]) == {
+        "r1": "audio_silent",
+        "r2": "audio_channels",
+        "r3": "audio_decodes",
+        "r4": "audio_path_inside_root",
+    }
+    assert "broken.wav" in quarantine.loc["r3", "reason"]
+    with pytest.raises(DataValidationError, match=r"audio_silent failed for 1 row\(s\).*\(ids r1\)"):
+        validate(_contract(tmp_path, "max_channels: 1"), tmp_path / "out2")
+
+
+def test_infer_proposes_audio_with_its_rate_and_duration(tmp_path):
+    frame = pd.DataFrame({"id": range(6), "word": ["yes", "no"] * 3})
+    clips = []
+    for i, word in enumerate(frame["word"]):
+        clips.append(speak(tmp_path / f"{i}.wav", word, speed=120 + 20 * i).name)
+    frame.assign(clip=clips).to_csv(tmp_path / "paths.csv", index=False)
+    frame.assign(clip=[(tmp_path / c).read_bytes() for c in clips]).to_parquet(tmp_path / "bytes.parquet")
+    seconds = [soundfile.info(tmp_path / c).duration for c in clips]
+    for name in ("paths.csv", "bytes.parquet"):
+        text = infer_contract(tmp_path / name, targets=["word"], contract_dir=tmp_path)
+        assert "modality: audio" in text and "sample_rate: 16000" in text, text
+        (tmp_path / "c.yaml").write_text(text)
+        feature = load_contract(tmp_path / "c.yaml").feature("clip")
+        assert max(seconds) - 0.1 < feature.max_seconds <= max(seconds) + 0.1
