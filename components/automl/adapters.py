@@ -29,7 +29,7 @@ from components.automl.nodes import (
     TimeseriesInput,
 )
 from components.errors import DataError, InputError
-from components.features.audio import AudioProblem, decode_audio, mel_stats, proposed_seconds, waveform
+from components.features.audio import AudioProblem, clip_source, decode_audio, mel_stats, proposed_seconds, waveform
 from components.features.categorical import MAX_CATEGORIES
 from components.features.common import ranked
 from components.features.datetime import YearStats, parse_dates
@@ -178,7 +178,7 @@ def convert_audio(node: AudioInput, value: Any) -> np.ndarray:
     clips = []
     for row, cell in enumerate(value):
         try:
-            clips.append(decode_audio(_clip_source(cell)))
+            clips.append(decode_audio(clip_source(cell)))
         except AudioProblem as problem:
             raise DataError(f"Audio input {node.name!r}, row {row}: the clip {problem}.") from None
     length = length or _seconds_length(node, proposed_seconds([clip.seconds for clip in clips]))
@@ -190,23 +190,6 @@ def convert_audio(node: AudioInput, value: Any) -> np.ndarray:
 
 def _seconds_length(node: AudioInput, seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * node.sample_rate)
-
-
-def _clip_source(cell: Any) -> bytes | str:
-    """A clip cell's bytes (bytes, a base64 data URI) or its file's path."""
-    import base64
-    import binascii
-
-    if isinstance(cell, (bytes, bytearray, memoryview)):
-        return bytes(cell)
-    if isinstance(cell, str) and cell.startswith("data:"):
-        try:
-            return base64.b64decode(cell.partition(",")[2], validate=True)
-        except binascii.Error:
-            raise AudioProblem("audio_decodes", "is a data URI whose base64 payload does not decode") from None
-    if isinstance(cell, str):
-        return cell
-    raise AudioProblem("audio_decodes", f"is a {type(cell).__name__}; give a path, bytes or a data URI")
 
 
 def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.ndarray:

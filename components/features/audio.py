@@ -95,6 +95,31 @@ def looks_like_audio(data: bytes) -> bool:
     return data[:4] in (b"RIFF", b"fLaC", b"OggS", b"RF64") and (data[:4] != b"RIFF" or data[8:12] == b"WAVE")
 
 
+def clip_source(cell) -> bytes | str:
+    """A clip cell's bytes (bytes, a `{"bytes": ...}` mapping, a base64 data URI) or its file's path, as
+    `decode_audio` takes them; for the library and the classical model (the pipeline's codec reads cells
+    through `components.data.images.locate`, which also keeps paths inside the media root).
+
+    Raises:
+        AudioProblem: a data URI that does not decode, or a cell of another type.
+    """
+    import base64
+    import binascii
+
+    if isinstance(cell, dict) and cell.get("bytes") is not None:
+        cell = cell["bytes"]
+    if isinstance(cell, (bytes, bytearray, memoryview)):
+        return bytes(cell)
+    if isinstance(cell, str) and cell.startswith("data:"):
+        try:
+            return base64.b64decode(cell.partition(",")[2], validate=True)
+        except binascii.Error:
+            raise AudioProblem("audio_decodes", "is a data URI whose base64 payload does not decode") from None
+    if isinstance(cell, str):
+        return cell
+    raise AudioProblem("audio_decodes", f"is a {type(cell).__name__}; give a path, bytes or a data URI")
+
+
 def waveform(clip: Clip, sample_rate: int, length: int) -> np.ndarray:
     """A clip as the model reads it: float32 `[length]`, mono, at `sample_rate`, cropped or padded with
     zeros (silence) at the end."""
@@ -235,6 +260,23 @@ def summary_features(waves: np.ndarray, sample_rate: int) -> np.ndarray:
         mfcc = np.zeros((len(waves), 1, N_MFCC))
     level = [[max(rms_dbfs(w), -100.0), spectral_centroid(w, sample_rate)] for w in np.asarray(waves)]
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), np.asarray(level).reshape(-1, 2)], axis=1)
+
+
+def cell_summaries(cells, sample_rate: int, max_seconds: float) -> np.ndarray:
+    """`summary_features` of a column's clip cells (paths, bytes, data URIs) at `sample_rate`, cropped
+    or padded to `max_seconds`; NaN for a cell that is missing or cannot be read (the network's transform
+    refuses it by row)."""
+    length = round(sample_rate * max_seconds)
+    out = np.full((len(cells), 2 * N_MFCC + 2), np.nan)
+    for row, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+            continue
+        try:
+            wave = waveform(decode_audio(clip_source(cell)), sample_rate, length)
+        except AudioProblem:
+            continue
+        out[row] = summary_features(wave[None, :], sample_rate)[0]
+    return out
 
 
 def spectral_centroid(samples: np.ndarray, sample_rate: int) -> float:
