@@ -13,7 +13,7 @@ from components.layout import Layout
 from flows.training import training_pipeline
 from tests.speech import spoken_words
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e  # a whole training_pipeline run: minutes
 
 CONTRACT = """\
 name: words
