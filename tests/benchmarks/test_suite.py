@@ -41,7 +41,7 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
     # 3 synthetic heads + diagnosis + half_cycles
     assert ranks["braid"]["heads"] == ranks["classical"]["heads"] == 5
     assert ranks["linear_probe"]["heads"] == 3
-    assert all(1.0 <= r["mean_rank"] <= 4.0 for r in ranks.values())
+    assert all(1.0 <= r["mean_rank"] <= len(ranks) for r in ranks.values())  # 4 systems, 5 where AutoGluon is built
     series = document["sets"]["synthetic_series"]
     assert "no model for a series column" in series["systems"]["autogluon"]["error"]
     assert series["normalised"]["half_cycles"]["classical"] > 0.3 and series["normalised"]["half_cycles"]["braid"] > 0.0
