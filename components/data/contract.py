@@ -173,6 +173,10 @@ class Training(_Strict):
     # Half-precision compute with float32 weights and outputs: `float16` (GPUs, loss-scaled), `bfloat16`
     # (CPUs with bfloat16 instructions, TPUs, recent GPUs). The served model computes the same way.
     mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
+    # Processes that train the final model (the refit of the picked trials) together, each on its share
+    # of every batch (MultiWorkerMirroredStrategy; 1: the refit runs in the pipeline's process). The
+    # search's trials still run on `workers`; both may be set, they run one after the other.
+    data_parallel_workers: int = Field(1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _one_way_to_use_devices(self) -> "Training":
@@ -181,6 +185,19 @@ class Training(_Strict):
                 ("distribution",),
                 f"'mirrored' trains each trial on every device, 'workers: {self.workers}' gives each worker "
                 "its own device: choose one (distribution: none, or workers: 1)",
+            )
+        if self.data_parallel_workers > 1 and self.distribution == "mirrored":
+            raise _LocatedError(
+                ("data_parallel_workers",),
+                f"'data_parallel_workers: {self.data_parallel_workers}' refits across processes, one replica "
+                "each, 'distribution: mirrored' refits on every device of one process: choose one "
+                "(distribution: none, or data_parallel_workers: 1)",
+            )
+        if self.data_parallel_workers > 1 and not self.refit:
+            raise _LocatedError(
+                ("data_parallel_workers",),
+                f"'data_parallel_workers: {self.data_parallel_workers}' trains the refit, and 'refit: false' "
+                "skips it: set refit: true, or data_parallel_workers: 1",
             )
         return self
 
