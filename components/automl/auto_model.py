@@ -472,7 +472,7 @@ class AutoModel:
                 hps = kt.HyperParameters.from_config(job["hyperparameters"])
                 if self.graph.reads_frozen(hps):
                     feeds.feed()  # before the examples are read: this trial's model reads the frozen vectors
-                examples = refit_examples(*feeds.current(), analysis.rows + val_rows)
+                examples = refit_examples(*feeds.current(), analysis.rows + val_rows).with_options(_by_data())
                 done.append(refit_trial(hypermodel, hps, job["batch_size"], strategy, examples, job["epochs"], 0))
         finally:
             hypermodel.feeds = None
@@ -736,6 +736,15 @@ class AutoModel:
             for t in trials
         ]
         return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
+
+
+def _by_data() -> tf.data.Options:
+    """Each worker of a multi-worker strategy keeps its share of every batch (the policy `AUTO` would split
+    the shard files among the workers instead, which fails with fewer files than workers and otherwise
+    gives them unequal row counts)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
 
 
 def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:

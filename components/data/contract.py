@@ -177,6 +177,13 @@ class Training(_Strict):
     # of every batch (MultiWorkerMirroredStrategy; 1: the refit runs in the pipeline's process). The
     # search's trials still run on `workers`; both may be set, they run one after the other.
     data_parallel_workers: int = Field(1, ge=1, le=64)
+    # Memory bounds of the steps that read raw rows into memory (None: every row). Past a bound the step
+    # reads a seeded sample, stratified on the first classification target: the classical model of each
+    # head fits on at most this many rows of each split (HistGradientBoosting on flights: 200k of 235k
+    # rows cost 0.001 accuracy, docs/SCALING.md), and the evaluation (its contribution pass and the gate's
+    # holdout too) scores at most this many test rows.
+    classical_max_rows: int | None = Field(200_000, ge=1000)
+    evaluation_max_rows: int | None = Field(200_000, ge=1000)
 
     @model_validator(mode="after")
     def _one_way_to_use_devices(self) -> "Training":
@@ -211,6 +218,8 @@ class Drift(_Strict):
     on_drift: Literal["warn", "stop"] = "warn"
     thresholds: dict[str, float] = Field(default_factory=dict)
     max_images: int = Field(200, ge=0)  # images sampled for size and colour statistics
+    # Training rows profiled (a seeded sample past it, stratified on the class; None: every row).
+    max_rows: int | None = Field(200_000, ge=1000)
 
     @model_validator(mode="after")
     def _known_thresholds(self) -> "Drift":

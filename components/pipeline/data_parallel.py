@@ -68,7 +68,9 @@ class DataParallelRefit:
         spec_path = self.folder / "refit_spec.json"
         spec_path.write_text(json.dumps({**self.spec, "jobs": jobs, "folder": str(self.folder)}, indent=1, default=str))
         cluster = addresses(self.count)
-        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+        cores = (
+            sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+        )
         workers, placed = LocalWorkers(), {}
         try:
             for index, place in enumerate(placements(self.count, self.gpus, cores)):
@@ -77,9 +79,14 @@ class DataParallelRefit:
                 env.pop("BRAID_CPU_LOGICAL_DEVICES", None)  # one replica per worker: the cluster is the split
                 name = f"{PREFIX}{index}"
                 module = "components.pipeline.data_parallel_worker"
-                placed[name] = {**workers.start(name, module, spec_path, env, self.folder, place), "address": cluster[index]}
+                placed[name] = {
+                    **workers.start(name, module, spec_path, env, self.folder, place),
+                    "address": cluster[index],
+                }
             (self.folder / "workers.json").write_text(json.dumps(placed, indent=1))
-            log.info("data-parallel refit of %d trial(s) on %s (logs in %s)", len(jobs), ", ".join(cluster), self.folder)
+            log.info(
+                "data-parallel refit of %d trial(s) on %s (logs in %s)", len(jobs), ", ".join(cluster), self.folder
+            )
             wait(workers, self.timeout_s, self.folder)
         finally:
             workers.stop()
@@ -97,9 +104,8 @@ def wait(workers: LocalWorkers, timeout_s: float | None, folder: Path) -> None:
         if failed:
             name, code = next(iter(failed.items()))
             pid = workers.processes[name].pid
-            tail = workers.failures().get(name) or "no output"
             raise SearchError(
-                f"data-parallel worker {name} (pid {pid}) exited with code {code}: {tail.splitlines()[-1]} "
+                f"data-parallel worker {name} (pid {pid}) exited with code {code}: {_reason(workers.logs[name])} "
                 f"(its log: {workers.logs[name]}); the other workers were stopped. "
                 "Fix the cause, or set training.data_parallel_workers: 1 to refit in one process."
             )
@@ -112,3 +118,13 @@ def wait(workers: LocalWorkers, timeout_s: float | None, folder: Path) -> None:
                 f"(logs in {folder})."
             )
         time.sleep(POLL_S)
+
+
+def _reason(log_path: Path, lines: int = 80) -> str:
+    """The last line of a worker's log that names an error (TensorFlow ends its messages with node names),
+    else its last line."""
+    if not log_path.exists():
+        return "no output"
+    tail = [line.strip() for line in log_path.read_text(errors="replace").splitlines()[-lines:] if line.strip()]
+    errors = [line for line in tail if "Error" in line.split(":", 1)[0] or line.startswith(("Error", "error"))]
+    return ((errors or tail or ["no output"])[-1])[:400]
