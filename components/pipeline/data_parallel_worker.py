@@ -8,27 +8,19 @@ starts workers, and the worker, which builds the training step's AutoModel, impo
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from components.pipeline.data_parallel import PREFIX, RESULT
-from components.pipeline.worker import _die_with_chief, _pin_to_cores
+from components.pipeline.worker import start_worker
 
 
 def run_worker(spec: dict[str, Any]) -> None:
     """Train the spec's trials as this process's share of the cluster; save their weights and histories."""
-    _die_with_chief()
-    _pin_to_cores()
-    import tensorflow as tf
-
+    start_worker()
     from components.automl.multiworker import data_parallel_strategy, worker_index
 
-    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
     strategy = data_parallel_strategy()  # before any other TensorFlow work: it starts the collectives
 
     from components.data import records

@@ -3,18 +3,14 @@ process, its refit on two MultiWorkerMirroredStrategy worker processes on 127.0.
 is the chief's weights."""
 
 import json
-import os
-import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from components.layout import Layout
-from tests.conftest import PROJECT_ROOT
+from tests.flows.conftest import run_on_demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -26,21 +22,9 @@ def _arrays(path):
     return found
 
 
-def test_the_refit_runs_on_two_workers_in_step_and_becomes_the_model(tmp_path, demo_contract_factory):
-    path = demo_contract_factory(tmp_path, rows=120, image_size=8, name="dataparallel")
-    raw = yaml.safe_load(path.read_text())
-    raw["training"].update(data_parallel_workers=2, head_models="network")
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    env = {**os.environ, "BRAID_HOME": str(tmp_path / "home")}
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(path), "--max-trials", "1", "--epochs", "2", "--seed", "0"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+def test_the_refit_runs_on_two_workers_in_step_and_becomes_the_model(tmp_path):
+    training = dict(data_parallel_workers=2, head_models="network")
+    run_on_demo(tmp_path, "dataparallel", training, "--max-trials", "1", "--epochs", "2", "--seed", "0")
     [chief_result] = (tmp_path / "home").rglob("data_parallel/dp-worker0/refit.json")
     folder = chief_result.parent.parent
     chief, other = (json.loads((folder / f"dp-worker{i}" / "refit.json").read_text()) for i in range(2))
