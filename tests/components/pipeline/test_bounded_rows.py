@@ -4,8 +4,9 @@
 import numpy as np
 import pytest
 
+from components.data import records
 from components.data.contract import Drift, Training
-from components.pipeline.rows import bounded_positions
+from components.pipeline.rows import bounded_positions, bounded_split, split_targets
 
 
 def test_every_row_when_they_fit_or_no_bound():
@@ -38,3 +39,18 @@ def test_the_bounds_are_settings_with_defaults():
     assert Training(classical_max_rows=None).classical_max_rows is None
     with pytest.raises(ValueError, match="greater than or equal to 1000"):
         Training(evaluation_max_rows=10)
+
+
+def test_a_bounded_split_reads_the_sampled_rows_with_their_targets(tiny_demo):
+    contract, _, prepared = tiny_demo
+    state = records.load_state(prepared.directory)
+    ids = records.split_ids(prepared.directory, "train")
+    truth = split_targets(prepared.directory, "train", state)
+    rows, sampled, positions = bounded_split(contract, state, prepared.directory, "train", 20, seed=0)
+    assert 18 <= len(rows) <= 22 < len(ids), "about the bound (each class's share rounded)"
+    assert rows[contract.id_column].astype(str).tolist() == [ids[p] for p in positions], "the split's order"
+    for name, values in sampled.items():
+        np.testing.assert_array_equal(values, truth[name][positions])
+    assert set(sampled["kind"]) == set(truth["kind"]), "every class of the first classification target stays"
+    whole, _, every = bounded_split(contract, state, prepared.directory, "train", None, seed=0)
+    assert len(whole) == len(ids) and every.tolist() == list(range(len(ids)))
