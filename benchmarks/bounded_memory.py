@@ -78,18 +78,12 @@ def classical(max_rows: int | None) -> dict:
     return out
 
 
-def profile(max_rows: int | None) -> dict:
-    import pandas as pd
-
+def flights_contract():
+    """A contract of the flights columns the profile reads (what is known before departure, two targets)."""
     from benchmarks import sets
     from components.data.contract import Contract
-    from components.data.profile import profile_frame
-    from components.evaluation.drift import compare
 
-    raw = pd.read_csv(sets.datasets_root() / "flights" / "flights.csv.zip")
-    raw["id"] = np.arange(len(raw)).astype(str)
-    raw["cancelled"] = np.where(raw["dep_time"].isna(), "cancelled", "flew")
-    contract = Contract.model_validate(
+    return Contract.model_validate(
         {
             "name": "flights",
             "source": {"path": str(sets.datasets_root() / "flights" / "flights.csv.zip"), "format": "csv"},
@@ -105,6 +99,19 @@ def profile(max_rows: int | None) -> dict:
             ],
         }
     )
+
+
+def profile(max_rows: int | None) -> dict:
+    import pandas as pd
+
+    from benchmarks import sets
+    from components.data.profile import profile_frame
+    from components.evaluation.drift import compare
+
+    raw = pd.read_csv(sets.datasets_root() / "flights" / "flights.csv.zip")
+    raw["id"] = np.arange(len(raw)).astype(str)
+    raw["cancelled"] = np.where(raw["dep_time"].isna(), "cancelled", "flew")
+    contract = flights_contract()
     train = np.sort(np.random.default_rng(0).permutation(len(raw))[: int(0.8 * len(raw))])
     strata = raw["cancelled"].to_numpy()
     reference = REFERENCE.exists() and max_rows is not None  # the whole split's profile, from the "all" case
