@@ -24,6 +24,7 @@ from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
+HOLDOUT_POSITIONS = "holdout_positions.npy"  # their positions in the test split (a sample past the bound)
 
 
 def serving_config(contract: Contract, state: Any, thresholds: dict[str, list[float]]) -> ServingConfig:
@@ -71,6 +72,18 @@ def head_models_markdown(choices: dict[str, HeadChoice]) -> str:
         )
         lines.append(f"| {head} | {c.describe()} | {figures} |")
     return "\n".join(lines) + "\n"
+
+
+def holdout_truth(directory: str, state: Any, search_dir: str) -> dict[str, np.ndarray]:
+    """Each target's encoded values on the rows of the saved holdout (`HOLDOUT`: the test split, or the
+    evaluation's sample of it), in its order. Without saved positions (a run from before the bound) the
+    holdout is the whole split."""
+    truth = split_targets(directory, "test", state)
+    saved = Path(search_dir) / HOLDOUT_POSITIONS
+    if not saved.exists():
+        return truth
+    positions = np.load(saved)
+    return {name: values[positions] for name, values in truth.items()}
 
 
 def unseen_rows(state: Any, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -172,6 +185,7 @@ def evaluate(
         contract, names, holdout, rescore, reports, baselines, combined, out
     )
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
+    np.save(Path(run.search_dir) / HOLDOUT_POSITIONS, scored)
     plots = [
         codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
         for spec, codec, _ in state.target_specs()

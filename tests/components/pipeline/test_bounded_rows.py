@@ -6,6 +6,7 @@ import pytest
 
 from components.data import records
 from components.data.contract import Drift, Training
+from components.pipeline.assess import HOLDOUT_POSITIONS, holdout_truth
 from components.pipeline.rows import bounded_positions, bounded_split, split_targets
 
 
@@ -54,3 +55,14 @@ def test_a_bounded_split_reads_the_sampled_rows_with_their_targets(tiny_demo):
     assert set(sampled["kind"]) == set(truth["kind"]), "every class of the first classification target stays"
     whole, _, every = bounded_split(contract, state, prepared.directory, "train", None, seed=0)
     assert len(whole) == len(ids) and every.tolist() == list(range(len(ids)))
+
+
+def test_the_gate_reads_the_targets_of_the_saved_holdout_sample(tiny_demo, tmp_path):
+    _, _, prepared = tiny_demo
+    state = records.load_state(prepared.directory)
+    whole = split_targets(prepared.directory, "test", state)
+    assert holdout_truth(prepared.directory, state, str(tmp_path)).keys() == whole.keys(), "no sample: every row"
+    positions = np.array([0, 2, 3])
+    np.save(tmp_path / HOLDOUT_POSITIONS, positions)
+    for name, values in holdout_truth(prepared.directory, state, str(tmp_path)).items():
+        np.testing.assert_array_equal(values, whole[name][positions])
