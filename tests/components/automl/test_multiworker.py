@@ -2,8 +2,6 @@
 (`automl/multiworker.py`), started and watched the pipeline's way (`pipeline/data_parallel.py`)."""
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +13,6 @@ from components.errors import SearchError
 from components.pipeline.data_parallel import addresses, wait
 from components.pipeline.search_workers import LocalWorkers, placed_environment
 from tests.conftest import PROJECT_ROOT
-
-SCRIPT = Path(__file__).with_name("multiworker_worker.py")
 
 
 def _start(folder: Path, die: set[int] = frozenset()) -> LocalWorkers:
