@@ -19,7 +19,7 @@ from components.automl import adapters as data
 from components.automl import training
 from components.automl.blocks.general import name_unnamed
 from components.automl.export import quiet_predict_retracing
-from components.automl.final_fit import final_fit
+from components.automl.final_fit import final_fit, refit_examples, refit_trial
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
 from components.automl.head_models import HeadModels, choose_head_models, read_rows
@@ -208,6 +208,8 @@ class AutoModel:
         self.validation_outputs: dict[str, np.ndarray] = {}
         self.served = HeadModels({}, None, {})
         self.workers = workers
+        # Refits the picked trials elsewhere (`final_fit._refit`): the pipeline's data-parallel workers.
+        self.refit_runner = None
         self.tuner: kt.Tuner | None = None
         self.model: keras.Model | None = None
 
@@ -260,37 +262,11 @@ class AutoModel:
             # (or any other code) must not change what this one sees.
             keras.utils.set_random_seed(self.seed)
         started = time.time()
-        train, val = self._training_parts(x, y, validation_split, validation_data)
-        # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
-        validation = data.analyse(self.raw_inputs, self.heads, val.raw, fitting=False, check=False)
-        analysis = data.analyse(self.raw_inputs, self.heads, train.raw, fitting=True, other_targets=validation.targets)
-        data.check_targets(self.heads, validation.targets)
-        val_rows = validation.rows
-        batch_size = batch_size or data.default_batch_size(analysis.rows)
+        prepared = self._prepare(x, y, validation_split, validation_data, batch_size, epochs)
+        feeds, hypermodel, analysis, val_rows = prepared
         objective = objective_for(self.objective, self.heads)
+        train_ds, val_ds = feeds.light
         try:
-            self._dry_build()
-            feeds = Feeds(
-                self.embedder,
-                train,
-                val,
-                lambda train_raw, val_raw, fed: self._datasets(
-                    train_raw, val_raw, fed, analysis.rows, val_rows, batch_size
-                ),
-            )
-            train_ds, val_ds = feeds.light
-            hypermodel = GraphHyperModel(
-                self.graph,
-                self.loss_weighting,
-                self.loss_weights,
-                self.seed,
-                self.learning_rate,
-                batch_size,
-                min(analysis.rows, 10000),
-            )
-            hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
-            hypermodel.feeds = feeds
-            hypermodel.precision_policy = self.precision_policy
             worker = distributed.role() == "worker"
             first, space = self._portfolio(hypermodel, analysis.rows) if not worker else ([], None)
             self.tuner = make_tuner(
@@ -331,6 +307,7 @@ class AutoModel:
                 val_ds,
                 analysis.rows + val_rows,
                 verbose,
+                self.refit_runner,
             )
             self.model, self.ensemble_picks, self.refit_history = done.model, done.picks, done.refit_history
             self.validation_outputs = done.validation_outputs
@@ -437,6 +414,69 @@ class AutoModel:
     def _from_dataset(self, dataset: tf.data.Dataset, with_targets: bool) -> tf.data.Dataset:
         raw = data.from_tf_dataset(self.raw_inputs, self.heads, dataset, with_targets=with_targets)
         return self.embedder.map_dataset(raw, with_targets)
+
+    def _prepare(self, x, y, validation_split, validation_data, batch_size, epochs):
+        """The data analysed (input statistics, head classes) and the hypermodel every trial builds:
+        `(feeds, hypermodel, training analysis, validation rows)`."""
+        train, val = self._training_parts(x, y, validation_split, validation_data)
+        # Like AutoKeras, heads learn their classes from every target given to fit, validation included.
+        validation = data.analyse(self.raw_inputs, self.heads, val.raw, fitting=False, check=False)
+        analysis = data.analyse(self.raw_inputs, self.heads, train.raw, fitting=True, other_targets=validation.targets)
+        data.check_targets(self.heads, validation.targets)
+        val_rows = validation.rows
+        batch_size = batch_size or data.default_batch_size(analysis.rows)
+        self._dry_build()
+        feeds = Feeds(
+            self.embedder,
+            train,
+            val,
+            lambda train_raw, val_raw, fed: self._datasets(
+                train_raw, val_raw, fed, analysis.rows, val_rows, batch_size
+            ),
+        )
+        hypermodel = GraphHyperModel(
+            self.graph,
+            self.loss_weighting,
+            self.loss_weights,
+            self.seed,
+            self.learning_rate,
+            batch_size,
+            min(analysis.rows, 10000),
+        )
+        hypermodel.total_steps = training.total_steps(analysis.rows, batch_size, epochs)
+        hypermodel.feeds = feeds
+        hypermodel.precision_policy = self.precision_policy
+        return feeds, hypermodel, analysis, val_rows
+
+    def refit_trials(
+        self, x: Any, validation_data: Any, batch_size: int | None, epochs: int, jobs: list[dict], strategy: Any
+    ) -> list[tuple[keras.Model, keras.callbacks.History]]:
+        """The refit of `jobs` (`final_fit.refit_jobs`: a finished search's trials) under `strategy`, on
+        the same data `fit` had: what one data-parallel worker runs (`AutoModel.refit_runner`).
+
+        Args:
+            x, validation_data, batch_size, epochs: as given to the search's `fit` (the same analysis,
+                learning-rate schedule and examples: training + validation rows).
+            jobs: per trial, its hyperparameters (config), refit epochs and batch size.
+            strategy: where the models train (`multiworker.data_parallel_strategy()` in a worker).
+
+        Returns:
+            Per job, the trained training model (its `inner` is the plain model) and its history.
+        """
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        feeds, hypermodel, analysis, val_rows = self._prepare(x, None, 0.2, validation_data, batch_size, epochs)
+        done = []
+        try:
+            for job in jobs:
+                hps = kt.HyperParameters.from_config(job["hyperparameters"])
+                if self.graph.reads_frozen(hps):
+                    feeds.feed()  # before the examples are read: this trial's model reads the frozen vectors
+                examples = refit_examples(*feeds.current(), analysis.rows + val_rows).with_options(_by_data())
+                done.append(refit_trial(hypermodel, hps, job["batch_size"], strategy, examples, job["epochs"], 0))
+        finally:
+            hypermodel.feeds = None
+        return done
 
     def _arrays(self, x, y, fitting: bool = False, **kwargs: Any) -> tuple[dict, dict | None]:
         """Caller's arrays → raw examples keyed by input name, the hidden embedding inputs added."""
@@ -696,6 +736,15 @@ class AutoModel:
             for t in trials
         ]
         return sorted(rows, key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0)))
+
+
+def _by_data() -> tf.data.Options:
+    """Each worker of a multi-worker strategy keeps its share of every batch (the policy `AUTO` would split
+    the shard files among the workers instead, which fails with fewer files than workers and otherwise
+    gives them unequal row counts)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
 
 
 def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:

@@ -53,6 +53,7 @@ def final_fit(
     val_ds,
     rows: int,
     verbose: int,
+    runner=None,
 ) -> FinalFit:
     """The final model of a finished search.
 
@@ -64,6 +65,7 @@ def final_fit(
         train_ds, val_ds: the training examples (unbatched) and the batched validation data.
         rows: training + validation rows (what the refit trains on).
         verbose: Keras verbosity of the refit.
+        runner: refits the picked trials elsewhere (`_refit`); None: here.
     """
     with warnings.catch_warnings():  # checkpoints carry optimizer slots the fresh model lacks
         warnings.simplefilter("ignore", UserWarning)
@@ -78,7 +80,7 @@ def final_fit(
     validation_outputs = {head.name: out for head, out in zip(heads, outputs)}
     history = None
     if refit:
-        model, history = _refit(tuner, best, members, picks, heads, inputs, train_ds, val_ds, rows, verbose)
+        model, history = _refit(tuner, best, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner)
         # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
         # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
         outputs = None
@@ -87,16 +89,8 @@ def final_fit(
     return FinalFit(model, picks, history, validation_outputs, [best[i].hyperparameters for i in used])
 
 
-def _refit(tuner, trials, members, picks, heads, inputs, train_ds, val_ds, rows, verbose):
-    """Retrain every trial the ensemble uses on training + validation rows (`rows` in all) for its best
-    epoch count.
-
-    Each keeps its configuration, seed, learning-rate schedule, distribution strategy and the batch size
-    it trained at (smaller than planned when it ran out of memory), and the ensemble its picks. Returns
-    the final model and the best trial's refit history."""
-    hypermodel = tuner.hypermodel
-    planned = hypermodel.batch_size
-    hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
+def refit_examples(train_ds, val_ds, rows: int):
+    """The refit's unbatched examples: the training ones, then the validation ones (`rows` in all)."""
     names = set(train_ds.element_spec[0])  # without the frozen vectors' zeros, when no trial read them
 
     def without_vectors(x, y):  # a function, not a lambda: autograph cannot read a lambda's source here
@@ -105,19 +99,72 @@ def _refit(tuner, trials, members, picks, heads, inputs, train_ds, val_ds, rows,
     everything = train_ds.concatenate(val_ds.unbatch().map(without_vectors))
     # `unbatch` loses the count: without it Keras learns the epoch's length by running out of data, and
     # warns "Your input ran out of data" at the end of the first epoch.
-    everything = everything.apply(tf.data.experimental.assert_cardinality(rows))
+    return everything.apply(tf.data.experimental.assert_cardinality(rows))
+
+
+def refit_trial(hypermodel, hps, batch_size: int, strategy, examples, epochs: int, verbose: int):
+    """One trial's model, built under `strategy` and trained on `examples` for `epochs` at `batch_size`
+    (its seed: execution 0). Returns the model and its history."""
+    planned = hypermodel.batch_size
+    hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
+    hypermodel.batch_size = batch_size
+    try:
+        with maybe_distribute(strategy):  # Keras' fit runs where the model was built
+            model = hypermodel.build(hps)
+        return model, hypermodel.fit(hps, model, examples, epochs=epochs, verbose=verbose)
+    finally:
+        hypermodel.batch_size = planned
+
+
+def refit_jobs(tuner, trials, indices) -> list[dict]:
+    """What a refit elsewhere needs of each trial: its id, hyperparameters, epochs and batch size."""
+    return [
+        {
+            "trial_id": trials[i].trial_id,
+            "hyperparameters": trials[i].hyperparameters.get_config(),
+            "epochs": (trials[i].best_step or 0) + 1,
+            "batch_size": tuner.trial_batch_size(trials[i].trial_id) or tuner.hypermodel.batch_size,
+        }
+        for i in indices
+    ]
+
+
+def _refit(tuner, trials, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner=None):
+    """Retrain every trial the ensemble uses on training + validation rows (`rows` in all) for its best
+    epoch count.
+
+    Each keeps its configuration, seed, learning-rate schedule, distribution strategy and the batch size
+    it trained at (smaller than planned when it ran out of memory), and the ensemble its picks. With a
+    `runner` (`AutoModel.refit_runner`), the trials train elsewhere (data-parallel worker processes): it
+    takes `refit_jobs` and returns, per trial id, the trained inner model's weights file and its history
+    (a dict of lists), which are loaded here into the same configuration. Returns the final model and the
+    best trial's refit history."""
+    hypermodel = tuner.hypermodel
+    used = sorted({i for chosen in picks.values() for i in chosen})
     histories = {}
-    for i in sorted({i for chosen in picks.values() for i in chosen}):
-        hps = trials[i].hyperparameters
-        hypermodel.batch_size = tuner.trial_batch_size(trials[i].trial_id) or planned
-        try:
-            with maybe_distribute(tuner.distribution_strategy):  # Keras' fit runs where the model was built
-                model = hypermodel.build(hps)
-            epochs = (trials[i].best_step or 0) + 1
-            histories[i] = hypermodel.fit(hps, model, everything, epochs=epochs, verbose=verbose)
-        finally:
-            hypermodel.batch_size = planned
-        members[i] = model.inner
+    if runner is not None:
+        done = runner(refit_jobs(tuner, trials, used))
+        for i in used:
+            weights, history = done[trials[i].trial_id]
+            with maybe_distribute(tuner.distribution_strategy):
+                model = hypermodel.build(trials[i].hyperparameters)
+            model.inner.load_weights(weights)
+            histories[i] = keras.callbacks.History()
+            histories[i].history = history
+            members[i] = model.inner
+    else:
+        everything = refit_examples(train_ds, val_ds, rows)
+        for job, i in zip(refit_jobs(tuner, trials, used), used):
+            model, histories[i] = refit_trial(
+                hypermodel,
+                trials[i].hyperparameters,
+                job["batch_size"],
+                tuner.distribution_strategy,
+                everything,
+                job["epochs"],
+                verbose,
+            )
+            members[i] = model.inner
     if all(chosen == [0] for chosen in picks.values()):
         final = members[0]
     else:

@@ -173,6 +173,17 @@ class Training(_Strict):
     # Half-precision compute with float32 weights and outputs: `float16` (GPUs, loss-scaled), `bfloat16`
     # (CPUs with bfloat16 instructions, TPUs, recent GPUs). The served model computes the same way.
     mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
+    # Processes that train the final model (the refit of the picked trials) together, each on its share
+    # of every batch (MultiWorkerMirroredStrategy; 1: the refit runs in the pipeline's process). The
+    # search's trials still run on `workers`; both may be set, they run one after the other.
+    data_parallel_workers: int = Field(1, ge=1, le=64)
+    # Memory bounds of the steps that read raw rows into memory (None: every row). Past a bound the step
+    # reads a seeded sample, stratified on the first classification target: the classical model of each
+    # head fits on at most this many rows of each split (HistGradientBoosting on flights: 200k of 235k
+    # rows cost 0.001 accuracy, docs/SCALING.md), and the evaluation (its contribution pass and the gate's
+    # holdout too) scores at most this many test rows.
+    classical_max_rows: int | None = Field(200_000, ge=1000)
+    evaluation_max_rows: int | None = Field(200_000, ge=1000)
 
     @model_validator(mode="after")
     def _one_way_to_use_devices(self) -> "Training":
@@ -181,6 +192,19 @@ class Training(_Strict):
                 ("distribution",),
                 f"'mirrored' trains each trial on every device, 'workers: {self.workers}' gives each worker "
                 "its own device: choose one (distribution: none, or workers: 1)",
+            )
+        if self.data_parallel_workers > 1 and self.distribution == "mirrored":
+            raise _LocatedError(
+                ("data_parallel_workers",),
+                f"'data_parallel_workers: {self.data_parallel_workers}' refits across processes, one replica "
+                "each, 'distribution: mirrored' refits on every device of one process: choose one "
+                "(distribution: none, or data_parallel_workers: 1)",
+            )
+        if self.data_parallel_workers > 1 and not self.refit:
+            raise _LocatedError(
+                ("data_parallel_workers",),
+                f"'data_parallel_workers: {self.data_parallel_workers}' trains the refit, and 'refit: false' "
+                "skips it: set refit: true, or data_parallel_workers: 1",
             )
         return self
 
@@ -194,6 +218,8 @@ class Drift(_Strict):
     on_drift: Literal["warn", "stop"] = "warn"
     thresholds: dict[str, float] = Field(default_factory=dict)
     max_images: int = Field(200, ge=0)  # images sampled for size and colour statistics
+    # Training rows profiled (a seeded sample past it, stratified on the class; None: every row).
+    max_rows: int | None = Field(200_000, ge=1000)
 
     @model_validator(mode="after")
     def _known_thresholds(self) -> "Drift":

@@ -18,12 +18,13 @@ from components.layout import Layout
 from components.pipeline import contributions
 from components.pipeline.classical import beats, classical_reports
 from components.pipeline.results import Evaluated, Prepared, TrackingRun, Trained
-from components.pipeline.rows import holdout_rows
+from components.pipeline.rows import bounded_split, split_targets
 from components.pipeline.runs import tracker_for
 from components.progress import report
 from components.serving import ServingConfig, TargetInfo, predict_frame
 
 HOLDOUT = "holdout.parquet"  # the raw test rows, saved once for the gate to score the champion on
+HOLDOUT_POSITIONS = "holdout_positions.npy"  # their positions in the test split (a sample past the bound)
 
 
 def serving_config(contract: Contract, state: Any, thresholds: dict[str, list[float]]) -> ServingConfig:
@@ -73,13 +74,16 @@ def head_models_markdown(choices: dict[str, HeadChoice]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
-    """Each target's encoded values on a split, from the tabular Parquet (as the heads were trained)."""
-    table = records.read_tabular(directory, split)
-    return {
-        spec.name: np.asarray(table[spec.name].tolist(), dtype=codec.truth_dtype)
-        for spec, codec, _ in state.target_specs()
-    }
+def holdout_truth(directory: str, state: Any, search_dir: str) -> dict[str, np.ndarray]:
+    """Each target's encoded values on the rows of the saved holdout (`HOLDOUT`: the test split, or the
+    evaluation's sample of it), in its order. Without saved positions (a run from before the bound) the
+    holdout is the whole split."""
+    truth = split_targets(directory, "test", state)
+    saved = Path(search_dir) / HOLDOUT_POSITIONS
+    if not saved.exists():
+        return truth
+    positions = np.load(saved)
+    return {name: values[positions] for name, values in truth.items()}
 
 
 def unseen_rows(state: Any, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -151,15 +155,17 @@ def evaluate(
     state = records.load_state(directory)
     model = load_model(trained.model_path)
     config = serving_config(contract, state, trained.thresholds)
-    holdout = holdout_rows(contract, records.split_ids(directory, "test"))
+    # Memory bounded: at most `evaluation_max_rows` test rows (all of them below it) and, for the
+    # classical model, `classical_max_rows` training rows, each a seeded sample stratified on the class.
+    limits = contract.training
+    holdout, truth, scored = bounded_split(contract, state, directory, "test", limits.evaluation_max_rows, seed)
     blend = served_blend(trained)
     predictions = predict_frame(model, state, config, holdout, blend=blend)
-    truth = split_targets(directory, "test", state)
-    train_truth = split_targets(directory, "train", state)
+    train_truth = split_targets(directory, "train", state)  # the encoded targets only: the baselines' priors
     reports, baselines, combined = score_holdout(state, predictions, truth, train_truth, holdout)
-    train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
+    train_rows, classical_truth, _ = bounded_split(contract, state, directory, "train", limits.classical_max_rows, seed)
     classical, recipes = classical_reports(
-        contract, state, train_rows, holdout, train_truth, truth, unseen_rows(state, holdout), seed
+        contract, state, train_rows, holdout, classical_truth, truth, unseen_rows(state, holdout), seed
     )
     beaten = beats(reports, classical, state)
     # A constant prediction ties its own baseline: such a head has learnt nothing the gate can promote.
@@ -179,6 +185,7 @@ def evaluate(
         contract, names, holdout, rescore, reports, baselines, combined, out
     )
     holdout.to_parquet(Path(run.search_dir) / HOLDOUT, index=False)
+    np.save(Path(run.search_dir) / HOLDOUT_POSITIONS, scored)
     plots = [
         codec.plot(spec.name, reports[spec.name], truth[spec.name], predictions, out)
         for spec, codec, _ in state.target_specs()
@@ -201,6 +208,12 @@ def evaluate(
         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in above_trivial.items())
         + "\n"
     )
+    test_rows = len(records.split_ids(directory, "test"))
+    if len(scored) < test_rows:
+        table += (
+            f"\nScored on a seeded sample of {len(scored)} of the {test_rows} test rows, stratified on the "
+            "class (`training.evaluation_max_rows`).\n"
+        )
     if trained.head_models:
         choices = {head: HeadChoice(**choice) for head, choice in trained.head_models.items()}
         table += "\nServed per head (chosen on the validation split):\n\n" + head_models_markdown(choices)

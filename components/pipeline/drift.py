@@ -23,7 +23,7 @@ from components.evaluation.drift import compare
 from components.layout import Layout
 from components.pipeline.gate import champion_run
 from components.pipeline.results import Drifted, Prepared, TrackingRun
-from components.pipeline.rows import holdout_rows
+from components.pipeline.rows import bounded_split
 from components.pipeline.runs import tracker_for
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,9 @@ def check_drift(contract: Contract, layout: Layout, run: TrackingRun, prepared: 
         DriftError: a check is over its threshold and the contract says `drift: {on_drift: stop}`.
     """
     reference, reference_run = champion_profile(contract, layout)
-    rows = holdout_rows(contract, records.split_ids(prepared.directory, "train"))
+    # Memory bounded: at most `drift.max_rows` training rows are profiled (seeded, stratified on the class).
+    state = records.load_state(prepared.directory)
+    rows, _, positions = bounded_split(contract, state, prepared.directory, "train", contract.drift.max_rows, seed)
     current = profile_frame(
         contract,
         rows,
@@ -65,7 +67,7 @@ def check_drift(contract: Contract, layout: Layout, run: TrackingRun, prepared: 
         reference=reference,
         max_images=contract.drift.max_images,
         seed=seed,
-        embeddings=frozen_embeddings(prepared.directory),
+        embeddings={k: v[positions] for k, v in frozen_embeddings(prepared.directory).items()},
     )
     out = Path(run.search_dir) / "profile"
     out.mkdir(parents=True, exist_ok=True)

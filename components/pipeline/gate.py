@@ -16,6 +16,7 @@ from components.evaluation.blend import CHOICES_FILE, MODELS_FILE
 from components.layout import Layout
 from components.pipeline.assess import (
     HOLDOUT,
+    holdout_truth,
     model_metrics,
     primary,
     score_holdout,
@@ -130,7 +131,7 @@ def register(
             reports, _, combined = score_holdout(
                 state,
                 current.predict(holdout),
-                split_targets(str(directory), "test", state),
+                holdout_truth(str(directory), state, run.search_dir),
                 split_targets(str(directory), "train", state),
                 holdout,
             )

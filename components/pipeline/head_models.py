@@ -24,9 +24,8 @@ from components.data import records
 from components.data.contract import Contract
 from components.errors import InputError, SearchError
 from components.evaluation.blend import Blend, HeadChoice, choose_head_model
-from components.pipeline.assess import split_targets
 from components.pipeline.classical import classical_columns, media_located
-from components.pipeline.rows import holdout_rows
+from components.pipeline.rows import bounded_split
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,19 @@ def choose_head_models(
     if mode == "network":
         return HeadModels({h.name: HeadChoice("network", 1.0) for h in heads}, None, {})
     columns = classical_columns(contract)
-    train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
-    val_rows = holdout_rows(contract, records.split_ids(directory, "val"))
+    # Memory bounded: at most `classical_max_rows` of each split (seeded, stratified on the class); the
+    # network's validation outputs are taken at the same positions.
+    limit = contract.training.classical_max_rows
+    train_rows, train_truth, _ = bounded_split(contract, state, directory, "train", limit, seed)
+    val_rows, val_truth, val_positions = bounded_split(contract, state, directory, "val", limit, seed)
+    val_count = len(records.split_ids(directory, "val"))
+    for name, outputs in network_val.items():
+        if len(outputs) != val_count:
+            raise SearchError(
+                f"head {name}: {len(outputs)} validation outputs of the network for {val_count} validation "
+                "rows; the validation split must be read in the order of its shards"
+            )
+    network_val = {name: np.asarray(outputs)[val_positions] for name, outputs in network_val.items()}
     try:
         train, val = (
             columns.inputs(media_located(contract, train_rows)),
@@ -81,8 +91,6 @@ def choose_head_models(
             None,
             {},
         )
-    train_truth = split_targets(directory, "train", state)
-    val_truth = split_targets(directory, "val", state)
     every = (
         columns.inputs(media_located(contract, pd.concat([train_rows, val_rows], ignore_index=True))) if refit else None
     )
@@ -91,11 +99,6 @@ def choose_head_models(
     for spec, codec, fitted in state.target_specs():
         head, network = by_name[spec.name], np.asarray(network_val[spec.name], np.float64)
         y_train, y_val = train_truth[spec.name], val_truth[spec.name]
-        if len(y_val) != len(network):
-            raise SearchError(
-                f"head {spec.name}: {len(network)} validation outputs of the network for {len(y_val)} validation "
-                "rows; the validation split must be read in the order of its shards"
-            )
         known = codec.known(y_train)
         refit_on = None
         if every is not None:

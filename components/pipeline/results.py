@@ -39,6 +39,7 @@ class RunSettings(_Record):
     head_models: str = "auto"
     distribution: str = "none"
     mixed_precision: str = "none"
+    data_parallel_workers: int = 1
 
     @classmethod
     def resolve(cls, training: Any, **overrides: Any) -> "RunSettings":

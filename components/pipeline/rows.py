@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.data import records
 from components.data.contract import Contract
 from components.data.sources import rows_with_ids
 from components.features.timeseries import series_json
@@ -84,3 +85,54 @@ def input_columns(contract: Contract, example: pd.DataFrame) -> list[tuple[str, 
             kind = "string"
         columns.append((feature.name, kind))
     return columns
+
+
+def bounded_positions(count: int, max_rows: int | None, seed: int, strata: np.ndarray | None = None) -> np.ndarray:
+    """Which of `count` rows a step reads when it may read at most `max_rows` (None: all): every row when
+    they fit, else a seeded sample, stratified on `strata` (per row, e.g. its class) when given: each
+    stratum keeps its share, and at least one row, so no class disappears. Positions ascend (the split's
+    order is kept, and the rows come from one scan of the source)."""
+    if max_rows is None or count <= max_rows:
+        return np.arange(count)
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        return np.sort(rng.choice(count, size=max_rows, replace=False))
+    strata = np.asarray(strata)
+    keys = strata.reshape(count, -1)[:, 0] if strata.ndim > 1 else strata
+    picked = []
+    for key in np.unique(keys):
+        members = np.flatnonzero(keys == key)
+        take = max(1, int(round(len(members) * max_rows / count)))
+        picked.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def classification_strata(state: Any, truth: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The first classification target's values per row (what a bounded sample is stratified on), or None."""
+    for spec, _, _ in state.target_specs():
+        if spec.task == "classification":
+            return truth[spec.name]
+    return None
+
+
+def bounded_split(
+    contract: Contract, state: Any, directory: str, split: str, max_rows: int | None, seed: int
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], np.ndarray]:
+    """A split's raw rows (typed) and encoded targets, at most `max_rows` of them (`bounded_positions`,
+    stratified on the first classification target), and their positions in the split's order."""
+    ids = records.split_ids(directory, split)
+    truth = split_targets(directory, split, state)
+    positions = bounded_positions(len(ids), max_rows, seed, classification_strata(state, truth))
+    if len(positions) < len(ids):
+        ids = [ids[p] for p in positions]
+        truth = {name: values[positions] for name, values in truth.items()}
+    return holdout_rows(contract, ids), truth, positions
+
+
+def split_targets(directory: str, split: str, state: Any) -> dict[str, np.ndarray]:
+    """Each target's encoded values on a split, from the tabular Parquet (as the heads were trained)."""
+    table = records.read_tabular(directory, split)
+    return {
+        spec.name: np.asarray(table[spec.name].tolist(), dtype=codec.truth_dtype)
+        for spec, codec, _ in state.target_specs()
+    }

@@ -56,6 +56,23 @@ class LocalWorkers:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
 
+    def start(
+        self, name: str, module: str, spec_path: Path, env: dict[str, str], folder: Path, place: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Start `python -m module spec_path` as worker `name` (its own process group, its log in `folder`);
+        returns where it runs (for `workers.json`)."""
+        log_path = folder / f"{name}.log"
+        with log_path.open("w") as log_file:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", module, str(spec_path)],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.logs[name] = log_path
+        return {"pid": self.processes[name].pid, "log": str(log_path), **place}
+
     def failures(self) -> dict[str, str]:
         """Tuner id → the last lines of its log, for each worker that exited with an error."""
         return {
@@ -98,24 +115,20 @@ def start_workers(count: int, spec: dict[str, Any], folder: Path, host: str, por
     workers, placed = LocalWorkers(), {}
     for i, place in enumerate(placements(count, gpus, cores)):
         tuner_id = f"{WORKER_PREFIX}{i}"
-        env = {**os.environ, **environment(tuner_id, host, port), CHIEF_PID: str(os.getpid())}
-        if place["gpu"] is not None:
-            env["CUDA_VISIBLE_DEVICES"] = str(place["gpu"])
-        else:
-            env["CUDA_VISIBLE_DEVICES"] = ""  # CPU workers: no GPU to fight over
-            env["BRAID_WORKER_CORES"] = ",".join(map(str, place["cores"]))
-            threads = str(len(place["cores"]))
-            env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
-        log_path = folder / f"{tuner_id}.log"
-        with log_path.open("w") as log_file:
-            workers.processes[tuner_id] = subprocess.Popen(
-                [sys.executable, "-m", "components.pipeline.worker", str(spec_path)],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        workers.logs[tuner_id] = log_path
-        placed[tuner_id] = {"pid": workers.processes[tuner_id].pid, "log": str(log_path), **place}
+        env = {**placed_environment(place), **environment(tuner_id, host, port)}
+        placed[tuner_id] = workers.start(tuner_id, "components.pipeline.worker", spec_path, env, folder, place)
     (folder / "workers.json").write_text(json.dumps(placed, indent=1))  # which process is which worker
     return workers
+
+
+def placed_environment(place: dict[str, Any]) -> dict[str, str]:
+    """The environment of a worker process at `place` (`placements`): its GPU, or its cores and threads."""
+    env = {**os.environ, CHIEF_PID: str(os.getpid())}
+    if place["gpu"] is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(place["gpu"])
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # CPU workers: no GPU to fight over
+        env["BRAID_WORKER_CORES"] = ",".join(map(str, place["cores"]))
+        threads = str(len(place["cores"]))
+        env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
+    return env

@@ -120,17 +120,19 @@ def search_and_train(
         warm.configurations,
     )
     started = time.monotonic()
+    spec = {
+        "contract": str(contract.contract_path),
+        "home": str(layout.home),
+        "prepared": str(directory),
+        "train_rows": prepared.rows["train"],
+        "settings": config.as_dict(),
+        "experiment_id": run.experiment_id,
+        "run_id": run.run_id,
+        "search_dir": str(search_dir),
+    }
+    if config.data_parallel_workers > 1:
+        automodel.refit_runner = _data_parallel_refit(config.data_parallel_workers, spec, search_dir)
     if config.workers > 1:
-        spec = {
-            "contract": str(contract.contract_path),
-            "home": str(layout.home),
-            "prepared": str(directory),
-            "train_rows": prepared.rows["train"],
-            "settings": config.as_dict(),
-            "experiment_id": run.experiment_id,
-            "run_id": run.run_id,
-            "search_dir": str(search_dir),
-        }
         _distributed_fit(
             automodel, spec, config.workers, search_dir, tracker, run.run_id, train, val, batch, config.epochs
         )
@@ -221,6 +223,16 @@ def datasets(directory: Path, config: RunSettings, train_rows: int) -> tuple[Any
     train = records.make_dataset(directory, "train", batch_size=batch, shuffle=True, seed=config.seed)
     val = records.make_dataset(directory, "val", batch_size=batch)
     return train, val, batch
+
+
+def _data_parallel_refit(count: int, spec: dict[str, Any], search_dir: Path) -> Any:
+    """The refit runner of `training.data_parallel_workers` (`data_parallel`): one GPU per worker, or the cores."""
+    import tensorflow as tf
+
+    from components.pipeline.data_parallel import DataParallelRefit
+
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return DataParallelRefit(count, spec, search_dir / "data_parallel", gpus=gpus)
 
 
 def _distributed_fit(

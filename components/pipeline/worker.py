@@ -35,8 +35,8 @@ def _pin_to_cores() -> None:
         os.sched_setaffinity(0, {int(c) for c in cores.split(",")})
 
 
-def run_worker(spec: dict[str, Any]) -> None:
-    """Run trials for the chief until it has none left (the worker side of `search_and_train`)."""
+def start_worker() -> None:
+    """What every worker process does first: die with the chief, keep to its cores and as many threads."""
     _die_with_chief()
     _pin_to_cores()
     import tensorflow as tf
@@ -46,6 +46,10 @@ def run_worker(spec: dict[str, Any]) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
         tf.config.threading.set_inter_op_parallelism_threads(int(threads))
 
+
+def run_worker(spec: dict[str, Any]) -> None:
+    """Run trials for the chief until it has none left (the worker side of `search_and_train`)."""
+    start_worker()
     from components.data import records
     from components.data.contract import load_contract
     from components.layout import Layout

@@ -44,6 +44,29 @@ def braid_runs(tmp_path_factory, demo_contract_factory):
     return done[0], done[1], contract
 
 
+def run_on_demo(folder: Path, name: str, training: dict, *args: str, env: dict | None = None) -> Path:
+    """`braid run` (with `args`) on the tiny demo whose `training:` section `training` updates, into the Braid
+    home `folder/home`; asserts it succeeded and returns the contract's path."""
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT, make_demo_contract
+
+    path = make_demo_contract(folder, rows=120, image_size=8, name=name)
+    raw = yaml.safe_load(path.read_text())
+    raw["training"].update(training)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", str(path), *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BRAID_HOME": str(folder / "home"), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return path
+
+
 @pytest.fixture(scope="module")
 def module_store(tmp_path_factory):
     """A fresh folder for one module's Braid home, with `MLFLOW_TRACKING_URI` unset so runs go to that

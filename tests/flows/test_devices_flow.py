@@ -2,45 +2,29 @@
 (`BRAID_CPU_LOGICAL_DEVICES=2`), `training.distribution: mirrored` and `training.mixed_precision:
 bfloat16`; the champion then serves in this process, which never trained (float32 global policy)."""
 
-import os
-import subprocess
-import sys
-
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
 from components import serving
 from components.data.contract import load_contract
 from components.data.preprocess import transform_frame
 from components.layout import Layout
-from tests.conftest import PROJECT_ROOT
+from tests.flows.conftest import run_on_demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def mirrored_run(module_store, demo_contract_factory):
+def mirrored_run(module_store):
     """One trial of one epoch (and its refit) under MirroredStrategy over two logical CPUs in bfloat16."""
     folder, _ = module_store
-    path = demo_contract_factory(folder, rows=120, image_size=8, name="devices")
-    raw = yaml.safe_load(path.read_text())
     # The network serves every head, so serving below runs the bfloat16 model (not a classical one).
-    raw["training"].update(distribution="mirrored", mixed_precision="bfloat16", head_models="network")
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    env = {**os.environ, "BRAID_HOME": str(folder / "home"), "BRAID_CPU_LOGICAL_DEVICES": "2"}
-    done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(path), "--max-trials", "1", "--epochs", "1", "--seed", "0"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    training = dict(distribution="mirrored", mixed_precision="bfloat16", head_models="network")
+    args = ("--max-trials", "1", "--epochs", "1", "--seed", "0")
+    path = run_on_demo(folder, "devices", training, *args, env={"BRAID_CPU_LOGICAL_DEVICES": "2"})
     return path, Layout(folder / "home")
 
 
