@@ -444,7 +444,10 @@ def _encode_batch(state: PreprocessState, frame: pd.DataFrame, ids: list[str], c
     for row, row_id in enumerate(ids):
         feature = {name: values[row] for name, values in columns.items()}
         feature[ID_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[row_id.encode()]))
-        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+        # deterministic: map entries sorted by key, so the bytes (and the shards' sha256) do not depend on the
+        # process's hash seed: one process or many, this run or the next, the same record is the same bytes
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        examples.append(example.SerializeToString(deterministic=True))
     return examples, pa.table(parquet)
 
 
