@@ -32,10 +32,9 @@ from components.data.preprocess import (
     Fits,
     PreprocessResult,
     SplitPlan,
+    begin,
     finish,
     fit_rows,
-    plan_splits,
-    reuse_or_clear,
     state_from_fits,
     write_shards,
     write_text,
@@ -89,12 +88,11 @@ def start(contract: Contract, layout: Layout, *, data_hash: str, quarantine_ids=
     Returns:
         A `PreprocessJob` (its directory empty, the split plan made), or the `PreprocessResult` to reuse.
     """
-    quarantine = frozenset(str(i) for i in quarantine_ids)
     started = time.time()
-    directory, fingerprint, reused = reuse_or_clear(contract, layout, data_hash, quarantine)
-    if reused is not None:
-        return reused
-    plan = plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
+    begun = begin(contract, layout, data_hash, quarantine_ids, batch_rows)
+    if isinstance(begun, PreprocessResult):
+        return begun
+    directory, fingerprint, quarantine, plan = begun
     parts = tuple(source_parts(contract, part_rows or contract.preprocess.part_rows))
     return PreprocessJob(contract, directory, data_hash, fingerprint, quarantine, plan, parts, started,
                          batch_rows, shard_rows)  # fmt: skip

@@ -557,12 +557,11 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
         DataError: unreadable source, missing column, or a bad row (names file, column and row id).
         StorageError: the output directory cannot be written.
     """
-    quarantine = frozenset(str(i) for i in quarantine_ids)
     started = time.perf_counter()
-    directory, fingerprint, reused = reuse_or_clear(contract, layout, data_hash, quarantine)
-    if reused is not None:
-        return reused
-    plan = plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
+    begun = begin(contract, layout, data_hash, quarantine_ids, batch_rows)
+    if isinstance(begun, PreprocessResult):
+        return begun
+    directory, fingerprint, quarantine, plan = begun
     state = fit_state(contract, quarantine=quarantine, batch_rows=batch_rows, plan=plan)
     write_text(directory / "state.json", state.to_json())
     pool = None
@@ -582,16 +581,17 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
                   seconds=time.perf_counter() - started, written=(rows, shards, quarantined, issues, unseen))  # fmt: skip
 
 
-def reuse_or_clear(contract: Contract, layout: Layout, data_hash: str, quarantine: frozenset[str]
-                   ) -> tuple[Path, str, PreprocessResult | None]:  # fmt: skip
-    """The output directory and the settings' fingerprint, with the complete earlier result to reuse
-    (None: the directory is now empty, with its shards/ and tabular/ folders)."""
+def begin(contract: Contract, layout: Layout, data_hash: str, quarantine_ids, batch_rows: int
+          ) -> tuple[Path, str, frozenset[str], SplitPlan] | PreprocessResult:  # fmt: skip
+    """The complete earlier result to reuse, else (the output directory, now empty but for its shards/ and
+    tabular/ folders; the settings' fingerprint; the quarantine; the split plan)."""
+    quarantine = frozenset(str(i) for i in quarantine_ids)
     directory = layout.preprocessed(contract.name, data_hash)
     fingerprint = contract_fingerprint(contract, quarantine)
     manifest = _complete_manifest(directory, data_hash, fingerprint)
     if manifest is not None:
         logger.info("reusing preprocessed data at %s (data hash %s, complete manifest)", directory, data_hash)
-        return directory, fingerprint, PreprocessResult(directory, manifest, load_state(directory), reused=True)
+        return PreprocessResult(directory, manifest, load_state(directory), reused=True)
     if directory.exists():
         logger.info("removing incomplete or stale preprocessing output at %s", directory)
         shutil.rmtree(directory)
@@ -600,7 +600,7 @@ def reuse_or_clear(contract: Contract, layout: Layout, data_hash: str, quarantin
         (directory / "tabular").mkdir()
     except OSError as exc:
         raise StorageError(f"{directory}: cannot create the preprocessing directory: {exc}") from None
-    return directory, fingerprint, None
+    return directory, fingerprint, quarantine, plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
 
 
 def finish(contract: Contract, directory: Path, state: PreprocessState, *, data_hash: str, fingerprint: str,

@@ -120,12 +120,9 @@ def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None) -> 
     try:
         dataset = pads.dataset(path, format="parquet")
         wanted = [c for c in dataset.schema.names if columns is None or c in columns]
-        for batch in dataset.to_batches(columns=wanted, batch_size=batch_rows):
-            frame = batch.to_pandas()
-            frame.index = pd.RangeIndex(offset, offset + len(frame))
-            offset += len(frame)
-            if len(frame):
-                yield frame
+        for frame in _frames(dataset.to_batches(columns=wanted, batch_size=batch_rows)):
+            offset = frame.index[-1] + 1
+            yield frame
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataError(f"{path}: cannot read the Parquet data near row {offset}: {exc}") from None
 
@@ -212,17 +209,22 @@ def read_part(contract: Contract, part: Part, batch_rows: int, columns: list[str
     try:
         file = pq.ParquetFile(part.path)
         wanted = [c for c in file.schema_arrow.names if columns is None or c in columns]
-        offset = 0
-        for batch in file.iter_batches(batch_rows, row_groups=range(part.start, part.stop), columns=wanted):
-            frame = batch.to_pandas()
-            frame.index = pd.RangeIndex(offset, offset + len(frame))
-            offset += len(frame)
-            if len(frame):
-                yield frame
+        yield from _frames(file.iter_batches(batch_rows, row_groups=range(part.start, part.stop), columns=wanted))
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataError(
             f"{part.path}: cannot read the Parquet row groups {part.start}-{part.stop - 1}: {exc}"
         ) from None
+
+
+def _frames(batches) -> Iterator[pd.DataFrame]:
+    """Arrow record batches as non-empty DataFrames indexed by row number from the first batch's first row."""
+    offset = 0
+    for batch in batches:
+        frame = batch.to_pandas()
+        frame.index = pd.RangeIndex(offset, offset + len(frame))
+        offset += len(frame)
+        if len(frame):
+            yield frame
 
 
 def read_rows(path: Path) -> pd.DataFrame:
