@@ -2,8 +2,8 @@
 
 Run by hand (not by tests), under `nice`:
     python -m benchmarks.preprocess_dask [--workers 1 2] [--runs 1]
-Each run is a fresh process into a fresh Braid home, with Prefect's temporary API already up (as under `braid
-run`): the wall time of the preprocessing call (for the Dask path: the local cluster's start and its worker
+Each run is a fresh process into a fresh Braid home, with a Prefect API already up (`flows.local_api`, as under
+`braid run`): the wall time of the preprocessing call (for the Dask path: the local cluster's start and its worker
 processes' imports, the Prefect subflow, the split plan, the parts' fits and shards), the manifest's
 seconds (split plan to manifest), and the peak resident memory of the whole process tree (the run and its
 Dask workers, sampled every 0.1 s), summed and of the largest process. Writes
@@ -75,24 +75,24 @@ def contract_path(workers: int) -> Path:
 
 
 def one_run(contract: str, home: str) -> None:
-    """In the child process: preprocess once, print the figures as JSON."""
-    from prefect import flow
-
+    """In the child process: preprocess once under a Prefect API of its own (as `braid run` has: the Dask
+    workers report their task runs there), print the figures as JSON."""
     from components import pipeline
     from components.data.contract import load_contract
     from components.layout import Layout
+    from flows.local_api import local_api
     from flows.preprocessing import on_dask, preprocess_on_dask
 
     loaded = load_contract(contract)
     data_hash = pipeline.fingerprint(loaded)
     runner = on_dask(loaded)
-    flow(name="warm-up")(lambda: None)()  # Prefect's temporary API starts here, not in the timed call
-    started = time.perf_counter()
-    if runner is None:
-        prepared = pipeline.preprocess(loaded, Layout(Path(home)), data_hash, None)
-    else:
-        prepared = preprocess_on_dask(loaded, data_hash, home, None, runner)
-    wall = time.perf_counter() - started
+    with local_api():
+        started = time.perf_counter()
+        if runner is None:
+            prepared = pipeline.preprocess(loaded, Layout(Path(home)), data_hash, None)
+        else:
+            prepared = preprocess_on_dask(loaded, data_hash, home, None, runner)
+        wall = time.perf_counter() - started
     manifest = json.loads((Path(prepared.directory) / "manifest.json").read_text())
     print(json.dumps({"wall_s": wall, "manifest_s": manifest["seconds"], "rows": manifest["rows"],
                       "shards": len(manifest["shards"])}))  # fmt: skip
