@@ -29,6 +29,7 @@ from components.evaluation.classical import (
     best_threshold,
     fit_classical,
 )
+from components.features.timeseries import summary_features
 
 PEERS = Path(__file__).resolve().parent / "peers"
 VENVS = {"autokeras": WORK / "venv-autokeras", "autogluon": WORK / "venv-autogluon"}
@@ -107,9 +108,12 @@ def run_pixels_logistic(bench: BenchSet, seed: int = 0) -> Run:
 
 def _classical_inputs(bench: BenchSet, rows: np.ndarray, texts: bool = True) -> ClassicalInputs:
     frame = bench.frame.iloc[rows]
+    numbers = [frame[list(bench.number_columns)].to_numpy(float)] if bench.number_columns else []
+    if bench.series is not None:  # the pipeline's classical model reads a series column as its summary numbers
+        numbers.append(summary_features(bench.series[rows], bench.series[0].shape[1]))
     return ClassicalInputs(
         texts=[frame[c].tolist() for c in bench.text_columns] if texts else (),
-        numbers=frame[list(bench.number_columns)].to_numpy(float) if bench.number_columns else None,
+        numbers=np.hstack(numbers) if numbers else None,
         categories=frame[list(bench.category_columns)].to_numpy(object) if bench.category_columns else None,
     )
 
@@ -165,6 +169,9 @@ def run_braid(
     if bench.text_columns:
         inputs.append(ak.TextInput(name="text"))
         x.append(bench.frame["text"].to_numpy(dtype=str))
+    if bench.series is not None:
+        inputs.append(ak.TimeseriesInput(name="series"))
+        x.append(bench.series)
     columns = list(bench.number_columns) + list(bench.category_columns)
     if columns:
         types = {**{c: "numerical" for c in bench.number_columns}, **{c: "categorical" for c in bench.category_columns}}

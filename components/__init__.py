@@ -47,6 +47,7 @@ if os.environ.get("BRAID_CPU_LOGICAL_DEVICES"):
 # for TensorFlow, which the model library needs.
 _HOMES = {
     "components.automl.blocks": (
+        "AudioBlock",
         "Block",
         "CategoricalToNumerical",
         "ConvBlock",
@@ -74,6 +75,7 @@ _HOMES = {
     ),
     "components.automl.heads": ("ClassificationHead", "Head", "RegressionHead"),
     "components.automl.nodes": (
+        "AudioInput",
         "ImageInput",
         "Input",
         "Node",
@@ -83,6 +85,7 @@ _HOMES = {
     ),
     "components.automl.auto_model": ("AutoModel",),
     "components.automl.tasks": (
+        "AudioClassifier",
         "ImageClassifier",
         "ImageRegressor",
         "StructuredDataClassifier",
@@ -98,6 +101,7 @@ _HOMES = {
 if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use (`__getattr__`)
     from components.automl.auto_model import AutoModel
     from components.automl.blocks import (
+        AudioBlock,
         Block,
         CategoricalToNumerical,
         ConvBlock,
@@ -125,8 +129,17 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
     )
     from components.automl.export import load_model
     from components.automl.heads import ClassificationHead, Head, RegressionHead
-    from components.automl.nodes import ImageInput, Input, Node, StructuredDataInput, TextInput, TimeseriesInput
+    from components.automl.nodes import (
+        AudioInput,
+        ImageInput,
+        Input,
+        Node,
+        StructuredDataInput,
+        TextInput,
+        TimeseriesInput,
+    )
     from components.automl.tasks import (
+        AudioClassifier,
         ImageClassifier,
         ImageRegressor,
         StructuredDataClassifier,

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 PROBLEM = {"regression": ("regression", "mean_absolute_error"), "classification": ("multiclass", "accuracy")}
+METRIC = {"macro_f1": "f1_macro"}  # Braid's primary-metric names -> AutoGluon's
 
 
 def main() -> None:
@@ -56,7 +57,12 @@ def main() -> None:
         predictor = TabularPredictor(
             label="__label__", problem_type=problem, eval_metric=metric, path=str(workdir / name)
         )
-        return predictor.fit(table.assign(__label__=label[train]), time_limit=max(seconds, 1.0), **fit_args, **extra)
+        labels = label[train]
+        # an unknown regression target (NaN: a cancelled flight's delay) is left out, as every system does
+        known = np.isfinite(labels) if problem == "regression" else np.ones(len(labels), bool)
+        return predictor.fit(
+            table[known].assign(__label__=labels[known]), time_limit=max(seconds, 1.0), **fit_args, **extra
+        )
 
     out, per_head = {}, {}
     started = time.monotonic()
@@ -88,6 +94,11 @@ def main() -> None:
             out[f"pred_{head['name']}"] = proba
         else:
             problem, metric = PROBLEM[head["task"]]
+            metric = METRIC.get(head.get("metric", ""), metric)  # the set's primary metric where it names one
+            if problem == "multiclass" and len(head["names"]) == 2:
+                # AutoGluon calibrates a binary head's decision threshold for metrics such as F1; a two-class
+                # "multiclass" head would predict the majority on a rare class
+                problem = "binary"
             predictor = fit(features.iloc[train], target, problem, metric, args.seconds_per_head, head["name"])
             if problem == "regression":
                 out[f"pred_{head['name']}"] = predictor.predict(features.iloc[test]).to_numpy(float)

@@ -21,6 +21,7 @@ from components.automl.nodes import (
     CATEGORICAL,
     DATETIME,
     NUMERICAL,
+    AudioInput,
     ImageInput,
     InputNode,
     StructuredDataInput,
@@ -28,6 +29,7 @@ from components.automl.nodes import (
     TimeseriesInput,
 )
 from components.errors import DataError, InputError
+from components.features.audio import AudioProblem, clip_source, decode_audio, mel_stats, proposed_seconds, waveform
 from components.features.categorical import MAX_CATEGORIES
 from components.features.common import ranked
 from components.features.datetime import YearStats, parse_dates
@@ -38,7 +40,7 @@ from components.features.text import MAX_TOKENS
 from components.features.timeseries import SeriesProblem, padded, parse_series, proposed_length, series_stats
 
 MAX_NGRAMS = 20000
-SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000, "timeseries": 20000}
+SAMPLE_ROWS = {"image": 1000, "text": 20000, "structured": 50000, "vector": 50000, "timeseries": 20000, "audio": 1000}
 
 
 def as_list(value: Any, names: list[str], what: str, allow_dict: bool = True) -> list:
@@ -100,6 +102,8 @@ def convert_input(node: InputNode, value: Any, fitting: bool) -> np.ndarray:
         return convert_table(node, value, fitting)
     if isinstance(node, TimeseriesInput):
         return convert_series(node, value)
+    if isinstance(node, AudioInput):
+        return convert_audio(node, value)
     array = np.asarray(value, dtype="float32")
     if array.ndim == 1:
         array = array[:, None]
@@ -149,6 +153,43 @@ def convert_series(node: TimeseriesInput, value: Any) -> np.ndarray:
     else:
         length = proposed_length(Counter(len(s) for s in series))
     return padded(series, length, channels)
+
+
+def convert_audio(node: AudioInput, value: Any) -> np.ndarray:
+    """Clips as given → float32 `[N, samples]` waveforms at the node's rate; the length is the trained one
+    once fitted, else `max_seconds` or what the data gives (an array's length, the clips' 95th percentile)."""
+    if isinstance(value, pd.DataFrame):
+        if value.shape[1] != 1:
+            raise InputError(f"Audio input {node.name!r} needs one column; the DataFrame has {list(value.columns)}.")
+        value = value.iloc[:, 0]
+    if isinstance(value, pd.Series):
+        value = list(value.astype(object))
+    length = node.shape[0] if node.shape else _seconds_length(node, node.max_seconds)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        array = value[..., 0] if value.ndim == 3 and value.shape[-1] == 1 else value
+        if array.ndim != 2:
+            raise InputError(
+                f"Audio input {node.name!r} needs waveforms (N, samples) or a list of clips; got shape {value.shape}."
+            )
+        length = length or array.shape[1]
+        out = np.zeros((len(array), length), dtype="float32")
+        out[:, : min(length, array.shape[1])] = array[:, :length]
+        return out
+    clips = []
+    for row, cell in enumerate(value):
+        try:
+            clips.append(decode_audio(clip_source(cell)))
+        except AudioProblem as problem:
+            raise DataError(f"Audio input {node.name!r}, row {row}: the clip {problem}.") from None
+    length = length or _seconds_length(node, proposed_seconds([clip.seconds for clip in clips]))
+    out = np.zeros((len(clips), length), dtype="float32")
+    for row, clip in enumerate(clips):
+        out[row] = waveform(clip, node.sample_rate, length)
+    return out
+
+
+def _seconds_length(node: AudioInput, seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * node.sample_rate)
 
 
 def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.ndarray:
@@ -438,6 +479,8 @@ def _is_batched(node: InputNode, spec) -> bool:
         return rank >= 1 and spec.shape[0] is None
     if isinstance(node, TimeseriesInput):
         return rank == 3
+    if isinstance(node, AudioInput):
+        return rank == 2
     return rank >= 2
 
 
@@ -542,6 +585,11 @@ def fit_node(node: InputNode, sample: np.ndarray) -> None:
             raise InputError(f"Timeseries input {node.name!r} needs [steps, channels] series; got {sample.shape[1:]}.")
         node.shape, node.dtype = tuple(int(d) for d in sample.shape[1:]), "float32"
         node.stats = series_stats(sample)
+    elif isinstance(node, AudioInput):
+        if sample.ndim != 2:
+            raise InputError(f"Audio input {node.name!r} needs one waveform per example; got {sample.shape[1:]}.")
+        node.shape, node.dtype = (int(sample.shape[1]),), "float32"
+        node.stats = {"sample_rate": node.sample_rate, **mel_stats(sample, node.sample_rate)}
     else:
         node.shape = tuple(int(d) for d in sample.shape[1:]) or (1,)
         flat = sample.reshape(len(sample), -1).astype("float64")

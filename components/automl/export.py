@@ -17,6 +17,7 @@ from typing import Any
 
 def custom_objects() -> dict[str, Any]:
     """Braid's serialisable layers by class name (AutoKeras's `CUSTOM_OBJECTS`)."""
+    from components.automl.blocks.audio import LogMel, SpecAugment
     from components.automl.blocks.fusion import ModalityEmbedding
     from components.automl.blocks.tabular import TableEncoder
     from components.automl.blocks.text import PositionEmbedding, TfIdf, standardize_text
@@ -30,6 +31,8 @@ def custom_objects() -> dict[str, Any]:
         TfIdf,
         SeriesScaling,
         MaskedPooling,
+        LogMel,
+        SpecAugment,
         ClassificationOutput,
         Destandardize,
         standardize_text,

@@ -2,7 +2,7 @@
 
 When the heads are not wired to anything (AutoKeras's "AutoModel with inputs and
 outputs only"), `Graph` wires a default encoder per input (ImageBlock, TextBlock,
-StructuredDataBlock, TimeseriesBlock), a searched `Fusion` when there are several inputs, and the
+StructuredDataBlock, TimeseriesBlock, AudioBlock), a searched `Fusion` when there are several inputs, and the
 heads on top. An input with a frozen pretrained encoder (`automl.frozen`) gets an
 `EncoderChoice` between its embedding (tried first) and its from-scratch block.
 """
@@ -14,6 +14,7 @@ import inspect
 import keras
 
 from components.automl.blocks import (
+    AudioBlock,
     DenseBlock,
     EncoderChoice,
     Fusion,
@@ -25,7 +26,15 @@ from components.automl.blocks import (
 )
 from components.automl.blocks.general import Block, name_unnamed
 from components.automl.heads import Head
-from components.automl.nodes import ImageInput, InputNode, Node, StructuredDataInput, TextInput, TimeseriesInput
+from components.automl.nodes import (
+    AudioInput,
+    ImageInput,
+    InputNode,
+    Node,
+    StructuredDataInput,
+    TextInput,
+    TimeseriesInput,
+)
 from components.errors import InputError, InputTypeError
 
 _DEFAULT_BLOCK = {
@@ -33,6 +42,7 @@ _DEFAULT_BLOCK = {
     TextInput: TextBlock,
     StructuredDataInput: StructuredDataBlock,
     TimeseriesInput: TimeseriesBlock,
+    AudioInput: AudioBlock,
 }
 
 

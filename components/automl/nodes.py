@@ -2,7 +2,7 @@
 
 A node knows its *kind*, which decides which blocks may consume it:
 `"image"` (a spatial float tensor), `"text"` (one string per example), `"timeseries"` (padded
-series `[T, C]`, NaN where no value),
+series `[T, C]`, NaN where no value), `"audio"` (a mono waveform `[samples]` at one rate),
 `"structured"` (a raw table row, numeric or string) and `"vector"` (features).
 Input nodes also carry what was learned from the training data (shape, dtype,
 statistics) once `AutoModel.fit` has looked at it.
@@ -103,6 +103,32 @@ class TimeseriesInput(InputNode):
         if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
             raise InputError(f"TimeseriesInput max_length={max_length!r}; use a positive integer or None.")
         self.max_length = max_length
+
+
+class AudioInput(InputNode):
+    """Audio clips, one per example: mono waveforms at `sample_rate`, or clips to decode.
+
+    Give a float array `(N, samples)` in [-1, 1] already at `sample_rate`, or a list of N clips: WAV,
+    FLAC or OGG files (paths), their bytes, or `data:audio/...;base64,` URIs. Clips are mixed to mono,
+    resampled to `sample_rate` and cropped or padded with silence to `max_seconds`. The model computes
+    log mel frames from the waveform itself, so an exported model takes the raw waveform.
+
+    Args:
+        sample_rate: Hz every clip is resampled to (and an array's rate).
+        max_seconds: seconds the model reads; longer clips are cropped to their start. When None: an
+            array's length, or the 95th percentile of the training clips' durations.
+        name: optional input name; dict inputs and datasets are keyed by it.
+    """
+
+    kind_name = "audio"
+
+    def __init__(self, sample_rate: int = 16_000, max_seconds: float | None = None, name: str | None = None):
+        super().__init__(name=name)
+        if not isinstance(sample_rate, int) or sample_rate < 1000:
+            raise InputError(f"AudioInput sample_rate={sample_rate!r}; use a whole number of Hz, at least 1000.")
+        if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
+            raise InputError(f"AudioInput max_seconds={max_seconds!r}; use a positive number of seconds or None.")
+        self.sample_rate, self.max_seconds = sample_rate, max_seconds
 
 
 class StructuredDataInput(InputNode):

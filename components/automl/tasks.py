@@ -15,7 +15,7 @@ import pandas as pd
 
 from components.automl.auto_model import AutoModel
 from components.automl.heads import ClassificationHead, RegressionHead
-from components.automl.nodes import ImageInput, StructuredDataInput, TextInput, TimeseriesInput
+from components.automl.nodes import AudioInput, ImageInput, StructuredDataInput, TextInput, TimeseriesInput
 from components.errors import DataError, InputError
 
 
@@ -379,5 +379,42 @@ class TimeseriesRegressor(_Task):
         super().__init__(
             TimeseriesInput(max_length=max_length),
             RegressionHead(output_dim=output_dim, loss=loss, metrics=metrics),
+            **_search_args(locals()),
+        )
+
+
+class AudioClassifier(_Task):
+    """Classification of audio clips (spoken words, sounds): `x` as `ak.AudioInput` takes it, waveforms
+    `(N, samples)` at `sample_rate` or a list of WAV/FLAC/OGG paths, bytes or data URIs; arguments as
+    `ImageClassifier`, and `sample_rate`, `max_seconds` as `AudioInput`'s.
+
+    Example:
+        >>> clf = ak.AudioClassifier(sample_rate=16000, max_trials=2, overwrite=True, seed=0)
+        >>> clf.fit(["yes-0.wav", "no-0.wav", ...], ["yes", "no", ...], epochs=5)
+        >>> clf.predict(["yes-9.wav"])
+    """
+
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        multi_label: bool = False,
+        loss: Any = None,
+        metrics: Any = None,
+        sample_rate: int = 16_000,
+        max_seconds: float | None = None,
+        project_name: str = "audio_classifier",
+        max_trials: int = 100,
+        directory: str | None = None,
+        objective: str = "val_loss",
+        tuner: Any = None,
+        overwrite: bool = False,
+        seed: int | None = None,
+        max_model_size: int | None = None,
+        time_budget: float | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            AudioInput(sample_rate=sample_rate, max_seconds=max_seconds),
+            _classification_head(num_classes, multi_label, loss, metrics),
             **_search_args(locals()),
         )

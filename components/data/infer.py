@@ -11,9 +11,12 @@ import numpy as np
 
 from components.data.sources import read_sample
 from components.errors import ContractError, DataError
+from components.features.audio import AudioProblem, looks_like_audio, probe, proposed_rate, proposed_seconds
 from components.features.timeseries import SeriesProblem, parse_series, proposed_length
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga"}
+_AUDIO_PROBES = 200  # clips whose headers are read for the proposed sample rate and duration
 _DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 _INFER_ROWS = 10_000
 
@@ -31,7 +34,9 @@ def infer_contract(
     Modalities are guessed from the values: paths to existing image files → image; long free text →
     text; few distinct strings → categorical; ISO dates → datetime; numbers → numerical; the first
     unique column (preferring names with "id") → the id; lists or JSON arrays of numbers (or of
-    vectors) → timeseries, with `max_length` the 95th percentile of their lengths. Columns named in `targets` become targets
+    vectors) → timeseries, with `max_length` the 95th percentile of their lengths; WAV/FLAC/OGG bytes or
+    paths → audio, with `sample_rate` the most common rate (at most 16 kHz) and `max_seconds` the 95th
+    percentile of the durations. Columns named in `targets` become targets
     with a guessed task. The result is YAML with comments, meant to be read and edited.
 
     Args:
@@ -170,6 +175,13 @@ def _guess_modality(values, image_base: Path) -> tuple[str | None, str, dict]:
         if pd.api.types.is_integer_dtype(values) and distinct <= 10:
             return "numerical", f"integers, {distinct} distinct values: maybe categorical", {}
         return "numerical", "numbers", {}
+    audio = _audio_options(present, image_base)
+    if audio is not None:
+        return (
+            "audio",
+            "audio clips; sample_rate: the most common (at most 16 kHz), max_seconds: 95th percentile",
+            audio,
+        )
     series = _series_options(present)
     if series is not None:
         steps = "numbers" if series["channels"] == 1 else f"vectors of {series['channels']}"
@@ -198,6 +210,34 @@ def _series_options(present) -> dict | None:
         return None
     channels = pd.Series([r.shape[1] for r in read if len(r)]).mode()
     return {"max_length": proposed_length(Counter(len(r) for r in read)), "channels": int(channels.iloc[0])}
+
+
+def _audio_options(present, image_base: Path) -> dict | None:
+    """`sample_rate` and `max_seconds` when the cells are WAV/FLAC/OGG bytes or paths to such files (by
+    their names) under the media root, read from the first clips' headers; else None."""
+    sample = present.head(_AUDIO_PROBES)
+    if sample.map(lambda v: isinstance(v, (bytes, bytearray))).all():
+        if not sample.map(lambda v: looks_like_audio(bytes(v))).mean() >= 0.9:
+            return None
+        sources = [bytes(v) for v in sample]
+    elif sample.map(lambda v: isinstance(v, str) and Path(v).suffix.lower() in _AUDIO_SUFFIXES).mean() >= 0.9:
+        sources = [str(image_base / v) for v in sample.astype(str) if (image_base / v).is_file()]
+        if len(sources) < 0.5 * len(sample):
+            return None
+    else:
+        return None
+    headers = []
+    for source in sources:
+        try:
+            headers.append(probe(source))
+        except AudioProblem:
+            continue
+    if not headers:
+        return None
+    return {
+        "sample_rate": proposed_rate([rate for rate, _ in headers]),
+        "max_seconds": proposed_seconds([seconds for _, seconds in headers]),
+    }
 
 
 def _guess_plain(present, image_base: Path) -> tuple[str, str]:

@@ -277,7 +277,7 @@ def rows_with_ids(contract: Contract, ids: list[str], batch_rows: int = 10_000) 
 
 
 def data_hash(contract: Contract) -> str:
-    """A content hash of the data file(s), the images they reference and the contract.
+    """A content hash of the data file(s), the images and audio clips they reference and the contract.
 
     Data bytes are streamed; images referenced by path count by relative path, size and mtime (reading
     every image would cost as much as validating them), images behind URLs by their version on their server
@@ -298,7 +298,7 @@ def data_hash(contract: Contract) -> str:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     base = contract.source.image_base
-    image_columns = [f.name for f in contract.features_of("image")]
+    image_columns = [f.name for f in contract.features_of("image") + contract.features_of("audio")]
     if image_columns:
         for frame in read_batches(contract, 50_000, columns=image_columns):
             for column in frame.columns:

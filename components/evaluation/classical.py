@@ -36,6 +36,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from components.errors import InputError
+from components.features.audio import cell_summaries
 from components.features.timeseries import summary_features
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -146,6 +147,9 @@ class ClassicalColumns:
         categories: category columns (as strings; missing stays missing).
         series: `(column, channels)` pairs of time-series columns, as summary numbers per channel (mean,
             std, min, max, first, last) and the length (`components.features.timeseries.summary_features`).
+        audio: `(column, sample_rate, max_seconds)` of audio columns, as the mean and std of each MFCC,
+            the RMS level and the spectral centroid (`components.features.audio.summary_features`); a
+            cell is bytes, a data URI or a readable path (`pipeline.classical` resolves the media root's).
     """
 
     texts: tuple[str, ...] = ()
@@ -153,6 +157,7 @@ class ClassicalColumns:
     dates: tuple[tuple[str, str | None], ...] = ()
     categories: tuple[str, ...] = ()
     series: tuple[tuple[str, int | None], ...] = ()
+    audio: tuple[tuple[str, int, float], ...] = ()
 
     def inputs(self, rows: pd.DataFrame) -> ClassicalInputs:
         """The `ClassicalInputs` of raw rows."""
@@ -164,6 +169,7 @@ class ClassicalColumns:
                 *(d for d, _ in self.dates),
                 *self.categories,
                 *(s for s, _ in self.series),
+                *(a for a, _, _ in self.audio),
             )
             if c not in rows
         ]
@@ -179,6 +185,8 @@ class ClassicalColumns:
             numbers.append((dates.dt.hour + dates.dt.minute / 60.0).to_numpy(dtype="float64"))
         for column, channels in self.series:
             numbers += list(summary_features(rows[column].astype(object), channels).T)
+        for column, rate, seconds in self.audio:
+            numbers += list(cell_summaries(list(rows[column].astype(object)), rate, seconds).T)
         categories = [rows[c].astype(object).where(rows[c].notna(), None).to_numpy() for c in self.categories]
         return ClassicalInputs(
             texts=texts,

@@ -15,19 +15,42 @@ from components.evaluation.classical import ClassicalColumns, ClassicalInputs, f
 
 def classical_columns(contract: Contract) -> ClassicalColumns:
     """The raw columns the classical models read: texts, numbers, dates (fractional year, day of week,
-    hour of day), categories and series (summary numbers per channel); images are left out."""
+    hour of day), categories, series (summary numbers per channel) and audio (MFCC means and stds, level,
+    centroid); images are left out."""
     return ClassicalColumns(
         texts=tuple(f.name for f in contract.features_of("text")),
         numbers=tuple(f.name for f in contract.features_of("numerical")),
         dates=tuple((f.name, f.datetime_format) for f in contract.features_of("datetime")),
         categories=tuple(f.name for f in contract.features_of("categorical")),
         series=tuple((f.name, f.channels) for f in contract.features_of("timeseries")),
+        audio=tuple((f.name, f.sample_rate, f.max_seconds) for f in contract.features_of("audio")),
     )
 
 
 def classical_inputs(contract: Contract, rows: pd.DataFrame) -> ClassicalInputs:
-    """The classical models' features of raw rows."""
-    return classical_columns(contract).inputs(rows)
+    """The classical models' features of raw rows (audio paths read under the contract's media root)."""
+    return classical_columns(contract).inputs(media_located(contract, rows))
+
+
+def media_located(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with each audio cell as its bytes or the checked path of its file under the media root (None
+    where it names no usable file), as the classical model reads them."""
+    from components.data.images import ImageProblem, locate, normalized_root
+
+    features = [f.name for f in contract.features_of("audio") if f.name in rows.columns]
+    if not features:
+        return rows
+    root = normalized_root(contract.source.image_base)
+    rows = rows.copy()
+    for name in features:
+        located = []
+        for cell in rows[name].astype(object):
+            try:
+                located.append(locate(cell, root))
+            except ImageProblem:
+                located.append(None)
+        rows[name] = pd.Series(located, index=rows.index, dtype=object)
+    return rows
 
 
 def classical_reports(

@@ -25,7 +25,7 @@ from components.data.contract import Contract
 from components.errors import InputError, SearchError
 from components.evaluation.blend import Blend, HeadChoice, choose_head_model
 from components.pipeline.assess import split_targets
-from components.pipeline.classical import classical_columns
+from components.pipeline.classical import classical_columns, media_located
 from components.pipeline.rows import holdout_rows
 
 
@@ -70,7 +70,10 @@ def choose_head_models(
     train_rows = holdout_rows(contract, records.split_ids(directory, "train"))
     val_rows = holdout_rows(contract, records.split_ids(directory, "val"))
     try:
-        train, val = columns.inputs(train_rows), columns.inputs(val_rows)
+        train, val = (
+            columns.inputs(media_located(contract, train_rows)),
+            columns.inputs(media_located(contract, val_rows)),
+        )
         train.rows("train")
     except InputError:  # images only: the classical model has nothing to read
         return HeadModels(
@@ -80,7 +83,9 @@ def choose_head_models(
         )
     train_truth = split_targets(directory, "train", state)
     val_truth = split_targets(directory, "val", state)
-    every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True)) if refit else None
+    every = (
+        columns.inputs(media_located(contract, pd.concat([train_rows, val_rows], ignore_index=True))) if refit else None
+    )
     by_name = {head.name: head for head in heads}
     choices, models, thresholds = {}, {}, {}
     for spec, codec, fitted in state.target_specs():

@@ -38,7 +38,7 @@ EXAMPLE_IMAGE_BYTES = 256 * 1024  # larger example images stay paths: the exampl
 
 
 def self_contained(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` with path-based image cells replaced by data URIs of their files (when small), so an
+    """`rows` with path-based image and audio cells replaced by data URIs of their files (when small), so an
     input example scores on any machine, without the training machine's image root."""
     import base64
     import mimetypes
@@ -48,7 +48,7 @@ def self_contained(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.copy()
     root = normalized_root(contract.source.image_base)
     for feature in contract.features:
-        if feature.modality != "image" or feature.name not in rows.columns:
+        if feature.modality not in {"image", "audio"} or feature.name not in rows.columns:
             continue
         cells = []
         for cell in rows[feature.name]:
@@ -70,12 +70,15 @@ def _is_missing(value: Any) -> bool:
 
 def input_columns(contract: Contract, example: pd.DataFrame) -> list[tuple[str, str]]:
     """The pyfunc's input columns: the id (optional, of any type: it comes back with the predictions and names
-    the rows that cannot be scored), then every feature, numbers as doubles, images as bytes or path strings."""
+    the rows that cannot be scored), then every feature, numbers as doubles, images and audio clips as bytes
+    or path strings (a data URI is a string)."""
     columns = [(contract.id_column, "any")]
     for feature in contract.features:
         if feature.modality == "numerical":
             kind = "double"
-        elif feature.modality == "image" and len(example) and isinstance(example[feature.name].iloc[0], bytes):
+        elif (
+            feature.modality in {"image", "audio"} and len(example) and isinstance(example[feature.name].iloc[0], bytes)
+        ):
             kind = "binary"
         else:
             kind = "string"

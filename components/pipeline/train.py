@@ -48,7 +48,7 @@ def build_automodel(
         branches = {}
         encoders = getattr(spec, "encoders", ["scratch"])  # a modality without pretrained encoders trains its own
         if "scratch" in encoders:
-            node = getattr(ak, codec.library_input)(name=spec.name)
+            node = getattr(ak, codec.library_input)(name=spec.name, **codec.library_input_options(spec))
             block, options = codec.library_block(spec)
             inputs.append(node)
             branches["scratch"] = getattr(ak, block)(**options)(node)

@@ -10,9 +10,9 @@ from benchmarks import sets, suite, systems
 
 @pytest.mark.e2e  # every benchmark system trained on every quick set: minutes
 def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
-    paths = suite.main(["--quick", "--sets", "synthetic", "breast_cancer", "--out", str(tmp_path)])
+    paths = suite.main(["--quick", "--sets", "synthetic", "breast_cancer", "synthetic_series", "--out", str(tmp_path)])
     document = json.loads(paths["json"].read_text())
-    assert set(document["sets"]) == {"synthetic", "breast_cancer"}
+    assert set(document["sets"]) == {"synthetic", "breast_cancer", "synthetic_series"}
     for entry in document["sets"].values():
         assert entry["trials"] == 1 and entry["epochs"] == 1 and entry["seeds"] == [0]
         assert set(entry["systems"]) == set(suite.SYSTEMS)
@@ -23,8 +23,11 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
             scores = entry["normalised"][head]
             assert scores["trivial"] == 0.0
             assert all(np.isfinite(v) and v <= 1.0 for v in scores.values())
-        # the peers' virtualenvs are not built here: recorded, not crashed
-        assert "not built" in entry["systems"]["autogluon"]["error"]
+        # a peer runs where its virtualenv is built; else it (and a peer with no series model) is recorded,
+        # not crashed
+        for peer in ("autokeras", "autogluon"):
+            result = entry["systems"][peer]
+            assert "heads" in result or result["error"].startswith(("not built", "not applicable")), result
 
     synthetic = document["sets"]["synthetic"]
     # image + text: the probe runs on the frozen encoders; the table-only set has none to probe
@@ -35,17 +38,21 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
 
     ranks = document["ranks"]
     assert {"braid", "classical", "linear_probe", "trivial"} <= set(ranks)
-    assert ranks["braid"]["heads"] == ranks["classical"]["heads"] == 4  # 3 synthetic heads + diagnosis
+    # 3 synthetic heads + diagnosis + half_cycles
+    assert ranks["braid"]["heads"] == ranks["classical"]["heads"] == 5
     assert ranks["linear_probe"]["heads"] == 3
-    assert all(1.0 <= r["mean_rank"] <= 4.0 for r in ranks.values())
+    assert all(1.0 <= r["mean_rank"] <= len(ranks) for r in ranks.values())  # 4 systems, 5 where AutoGluon is built
+    series = document["sets"]["synthetic_series"]
+    assert "no model for a series column" in series["systems"]["autogluon"]["error"]
+    assert series["normalised"]["half_cycles"]["classical"] > 0.3 and series["normalised"]["half_cycles"]["braid"] > 0.0
     assert ranks["trivial"]["mean_normalised"] == 0.0
 
     table = paths["md"].read_text()
-    assert "## breast_cancer" in table and "| diagnosis (accuracy) |" in table and "not built" in table
+    assert "## breast_cancer" in table and "| diagnosis (accuracy) |" in table and "not applicable" in table
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     suite.write([document["sets"]["synthetic"]], tmp_path)  # a rerun of one set replaces only that set
-    assert set(json.loads(paths["json"].read_text())["sets"]) == {"synthetic", "breast_cancer"}
+    assert set(json.loads(paths["json"].read_text())["sets"]) == {"synthetic", "breast_cancer", "synthetic_series"}
 
 
 def test_unknown_regression_targets_are_left_out_of_training_and_score():
@@ -88,3 +95,17 @@ def test_flights_subsample_keeps_what_is_known_before_departure():
     # a cancelled flight never arrived: its delay is unknown, so that head skips it
     assert np.isnan(bench.targets["arr_delay"][cancelled]).all()
     assert bench.heads[1].primary == "macro_f1"
+
+
+def test_a_series_set_reaches_the_classical_model_as_summary_numbers_and_the_peers_as_padded_arrays(tmp_path):
+    bench = sets.synthetic_series()
+    assert bench.spec()["series_channels"] == 2 and not bench.only_images()
+    classical = systems.score(bench, systems.run_classical(bench))
+    trivial = systems.trivial(bench)
+    # the wave's length shows in its summary numbers (each channel's mean): far above the constant
+    assert classical["heads"]["half_cycles"]["value"] > trivial["half_cycles"]["value"] + 0.3
+    arrays = np.load(bench.save(tmp_path) / "arrays.npz")
+    lengths = arrays["series_lengths"]
+    assert arrays["series"].shape == (90, lengths.max(), 2) and lengths.min() >= 20
+    shortest = int(np.argmin(lengths))
+    assert np.isnan(arrays["series"][shortest, lengths[shortest] :]).all()

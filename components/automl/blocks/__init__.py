@@ -1,5 +1,6 @@
 """Searchable blocks, one module per family; all re-exported here and from `components`."""
 
+from components.automl.blocks.audio import AudioBlock
 from components.automl.blocks.choice import EncoderChoice
 from components.automl.blocks.fusion import Fusion
 from components.automl.blocks.general import Block, DenseBlock, Merge
@@ -13,6 +14,7 @@ from components.automl.blocks.text import TextBlock
 from components.automl.blocks.timeseries import TimeseriesBlock
 
 __all__ = [
+    "AudioBlock",
     "Block",
     "CategoricalToNumerical",
     "ConvBlock",

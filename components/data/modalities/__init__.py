@@ -30,7 +30,7 @@ from components.features.registry import MODALITIES
 
 # Importing a module registers its codec; this order is the order a contract error lists modalities in.
 # isort: off
-from components.data.modalities import image, text, numerical, categorical, datetime, timeseries  # noqa: F401
+from components.data.modalities import image, text, numerical, categorical, datetime, timeseries, audio  # noqa: F401
 # isort: on
 
 __all__ = ["Codec", "RowError", "TransformContext", "codec_for", "feature_models", "float_feature", "modality_names"]

@@ -7,7 +7,7 @@ from collections import Counter
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -123,6 +123,10 @@ class Codec:
     blank: ClassVar[Any] = None  # what a caller sends when this input is not there (missing)
     library_input: ClassVar[str | None] = None  # its own x key's library input node (`ak.<name>`), or None
 
+    def library_input_options(self, spec) -> dict:
+        """The options of its library input node (`library_input`) besides the name."""
+        return {}
+
     def library_block(self, spec) -> tuple[str, dict]:
         """The library block (`ak.<name>`) and its options that encode this feature from scratch."""
         raise NotImplementedError
@@ -162,6 +166,16 @@ class Codec:
         if transformed.ndim == 1:
             return {spec.name: pa.array(transformed)}
         return {col: pa.array(transformed[:, j]) for j, col in enumerate(self.columns(spec, fitted))}
+
+
+def run_chunks(ctx: TransformContext, work: Callable[[list], list], jobs: list) -> list:
+    """`work` over `jobs` in chunks on the context's executor (inline without one): one task per chunk
+    keeps the per-task overhead small. `work` maps a chunk of jobs to as many results, in order."""
+    if ctx.executor is None or len(jobs) < 2:
+        return work(jobs)
+    size = max(1, min(128, len(jobs) // 8))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    return [out for chunk in ctx.executor.map(work, chunks) for out in chunk]
 
 
 def float_feature(row: np.ndarray) -> "tf.train.Feature":

@@ -18,7 +18,7 @@ from pydantic import PositiveInt
 
 from components.data.images import ImageProblem, locate, normalized_root
 from components.data.media import is_url
-from components.data.modalities.base import Codec, TransformContext
+from components.data.modalities.base import Codec, TransformContext, run_chunks
 from components.data.spec import Encoder, EncodersField, FeatureSpec
 from components.features.registry import MODALITIES
 
@@ -80,15 +80,6 @@ def _load_chunk(jobs: list[tuple]) -> list[tuple]:
     return out
 
 
-def _run(ctx: TransformContext, jobs: list) -> list:
-    """Decode jobs in chunks on the executor: one task per chunk keeps per-task overhead small."""
-    if ctx.executor is None or len(jobs) < 2:
-        return _load_chunk(jobs)
-    size = max(1, min(128, len(jobs) // 8))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    return [out for chunk in ctx.executor.map(_load_chunk, chunks) for out in chunk]
-
-
 class ImageFeature(FeatureSpec):
     """An image column: a path under the image root, or encoded bytes."""
 
@@ -116,7 +107,7 @@ class ImageModality(Codec):
         empty = int(pd.isna(values).sum())
         if empty:
             ctx.issues[f"{spec.name}: empty image cell (zeros used)"] += empty
-        done = _run(ctx, [(value, root, size, encoding) for value in values.astype(object)])
+        done = run_chunks(ctx, _load_chunk, [(value, root, size, encoding) for value in values.astype(object)])
         for position, (_, problem) in enumerate(done):
             if problem is not None:
                 ctx.reject(position, spec.name, problem)

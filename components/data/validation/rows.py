@@ -1,5 +1,6 @@
 """Braid's row checks, the ones Great Expectations can't do: ids across batches, numbers, UTF-8 text,
-multilabel cells, images (`components.data.images`), series. Findings are tallied per check and column, with
+multilabel cells, images (`components.data.images`), series, audio clips (decodable, rate, channels,
+duration, not silent: `components.features.audio`). Findings are tallied per check and column, with
 example values and row ids, so the report can say what to fix where.
 """
 
@@ -17,6 +18,8 @@ from PIL import Image
 
 from components.data.contract import Contract, Target, parse_labels
 from components.data.images import check_image, normalized_root
+from components.data.modalities.audio import read_clip
+from components.features.audio import AudioProblem, check_clip
 from components.features.timeseries import SeriesProblem, parse_series, series_json
 
 _EXAMPLES = 5
@@ -196,6 +199,9 @@ def _check_rows(contract: Contract, frame: pd.DataFrame, tally: _Tally) -> pd.Da
     for feature in contract.features_of("timeseries"):
         if feature.name in frame.columns:
             _check_series(feature, frame, tally)
+    for feature in contract.features_of("audio"):
+        if feature.name in frame.columns:
+            _check_audio(contract, feature, frame, tally)
     return frame
 
 
@@ -261,6 +267,28 @@ def _check_series(feature, frame: pd.DataFrame, tally: _Tally) -> None:
             parse_series(cell, feature.channels)
         except SeriesProblem as problem:
             tally.row_issue("series_parse", feature.name, frame, [row], [series_json(cell)], f"the series {problem}")
+
+
+def _check_audio(contract: Contract, feature, frame: pd.DataFrame, tally: _Tally) -> None:
+    root = normalized_root(contract.source.image_base)
+    cells = frame[feature.name].dropna()
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        verdicts = list(pool.map(lambda cell: _audio_verdict(cell, root, feature), cells))
+    for (row, cell), verdict in zip(cells.items(), verdicts):
+        if verdict is not None:
+            tally.row_issue(verdict.check, feature.name, frame, [row], [cell], verdict.reason)
+
+
+def _audio_verdict(cell: Any, root: str | None, feature) -> AudioProblem | None:
+    """None if the cell's clip is usable under the feature's options, else what is wrong with it."""
+    try:
+        clip = read_clip(cell, root)
+        if clip is not None:
+            check_clip(clip, feature.expect_sample_rate, feature.max_channels, feature.reject_longer_than)
+    except AudioProblem as problem:
+        if problem.check != "audio_silent" or not feature.allow_silence:
+            return problem
+    return None
 
 
 def _missing(value: Any) -> bool:

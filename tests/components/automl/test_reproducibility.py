@@ -75,7 +75,10 @@ def test_a_different_seed_searches_differently(searched):
 
 @pytest.mark.parametrize("tuner", ["greedy", "bayesian"])
 def test_a_resumed_search_continues_the_same_sequence(tmp_path, tuner):
-    uninterrupted = search(tmp_path / "whole", tuner, seed=3, max_trials=3)
+    # No portfolio for a table: the first trial is the defaults, the second the tuner's first draw, so
+    # stopping after one trial and resuming tests the restored random state on the draw that needs it.
+    uninterrupted = search(tmp_path / "whole", tuner, seed=3, max_trials=2)
     search(tmp_path / "resumed", tuner, seed=3, max_trials=1)
-    resumed = search(tmp_path / "resumed", tuner, seed=3, max_trials=3, overwrite=False)
+    resumed = search(tmp_path / "resumed", tuner, seed=3, max_trials=2, overwrite=False)
+    assert len(resumed) == 2 and uninterrupted[0][0] != uninterrupted[1][0]
     assert_same(uninterrupted, resumed)

@@ -48,9 +48,9 @@ def image_root(tmp_path: Path) -> Path:
 
 
 def test_every_modality_is_registered():
-    assert modality_names() == ["categorical", "datetime", "image", "numerical", "text", "timeseries"]
-    with pytest.raises(ContractError, match="audio"):
-        codec_for(SimpleNamespace(name="clip", modality="audio"))
+    assert modality_names() == ["audio", "categorical", "datetime", "image", "numerical", "text", "timeseries"]
+    with pytest.raises(ContractError, match=r"feature 'scan': no modality 'video' \(known: \['audio'"):
+        codec_for(SimpleNamespace(name="scan", modality="video"))
 
 
 def test_numerical_round_trip_coerces_strings_and_flags_missing():
