@@ -23,6 +23,7 @@ COLUMNS = {
     "text": ["The cat", "", None, "a dog, a cat", "cat cat", "x_y z", "\x00bad", "dog", "A", "b", "c", "cat"],
     "datetime": ["2020-01-02", "", None, "not a date", "1999-12-31", "2021-06-30", "2020-02-29"] + ["2001-01-01"] * 5,
     "timeseries": ["[1, 2.5, null]", "", None, "oops", "[3]", "[1, 2, 3, 4, 5, 6, 7, 8, 9]", "[0.5, -1]"] + ["[2]"] * 5,
+    "audio": ["a.wav", None, "b.wav", "c.flac", "", "d.wav", "e.wav", "f.wav", "g.wav", "h.wav", "i.wav", "j.wav"],
     "image": ["a.png", None, "b.png", "c.png", "", "d.png", "e.png", "f.png", "g.png", "h.png", "i.png", "j.png"],
     "classification": ["yes", "no", None, "yes", "maybe", "no", "yes", "yes", "", "no", "yes", "no"],
     "regression": ["1", "2.5", None, "bad", "-3", "4", "5", "6", "7", "8.25", "9", "10"],
