@@ -59,3 +59,6 @@ class Settings(BaseSettings):
     # Split the CPU into this many logical TensorFlow devices (`components.devices`), so that multi-device
     # code (MirroredStrategy) runs on a machine without GPUs: for tests and development.
     braid_cpu_logical_devices: int | None = Field(None, ge=1, le=64)
+    # The scheduler of an existing Dask cluster ("tcp://scheduler:8786") that preprocessing runs its parts
+    # on (flows/preprocessing.py); unset: a local cluster when the contract's `preprocess.workers` > 1.
+    braid_dask_address: str | None = None

@@ -21,6 +21,7 @@ from components import pipeline
 from components.data.contract import Contract, load_contract
 from components.errors import DataValidationError
 from components.layout import Layout
+from flows.preprocessing import on_dask, preprocess_on_dask
 
 
 def _artifact_key(prefix: str, contract: str) -> str:
@@ -271,7 +272,13 @@ def training_pipeline(
     ).as_dict()
     data_hash = fingerprint(loaded)
     validation = validate(loaded, data_hash, home)
-    prepared = preprocess(loaded, data_hash, home, validation.quarantine_path)
+    # On a Dask cluster when the contract or BRAID_DASK_ADDRESS asks: the same shards' content either way.
+    runner = on_dask(loaded)
+    prepared = (
+        preprocess(loaded, data_hash, home, validation.quarantine_path)
+        if runner is None
+        else preprocess_on_dask(loaded, data_hash, home, validation.quarantine_path, runner)
+    )
     run = open_run(loaded, data_hash, home, settings, validation, prepared)
     try:
         drifted = check_drift(loaded, home, run, prepared, settings)

@@ -209,6 +209,17 @@ class Training(_Strict):
         return self
 
 
+class Preprocess(_Strict):
+    """How preprocessing runs (`preprocess:`): the output is the same whatever these say (the same
+    records and state; only where shard files end differs), so neither counts in the data hash."""
+
+    # Processes on a Dask cluster that fit and write parts of the source side by side (1: the one-process
+    # path). A local cluster of this many workers is started, unless BRAID_DASK_ADDRESS names a scheduler.
+    workers: int = Field(1, ge=1, le=1024)
+    # Rows per part (Parquet: whole row groups of about this many rows; CSV: byte ranges cut at row ends).
+    part_rows: int = Field(100_000, ge=1)
+
+
 class Drift(_Strict):
     """How tonight's data may differ from the data the champion was trained on (`drift:`).
 
@@ -251,6 +262,7 @@ class Contract(_Strict):
     allow_extra_columns: bool = True  # False: columns the contract does not name fail validation
     primary_metric: str | None = None  # e.g. "genres/micro_f1"; default: mean of every task's score
     training: Training = Training()
+    preprocess: Preprocess = Preprocess()
     drift: Drift = Drift()
     contract_path: Path | None = None
 

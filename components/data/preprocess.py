@@ -42,7 +42,7 @@ from components.data import sources
 from components.data.contract import Contract, Split, Target
 from components.data.embeddings import check_versions, embed, embedding_columns
 from components.data.modalities import RowError, TransformContext, codec_for, float_feature
-from components.data.sources import require_columns, row_ids
+from components.data.sources import Part, require_columns, row_ids
 from components.data.state import (
     FORMAT_VERSION,
     SPLITS,
@@ -73,8 +73,10 @@ class PreprocessResult:
 # ------------------------------------------------------------------------------------- reading
 
 
-def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The contract's columns (or `columns`), `batch_rows` rows at a time (`sources.read_batches`: the one reader).
+def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None = None, part: Part | None = None
+                 ) -> Iterator[pd.DataFrame]:  # fmt: skip
+    """The contract's columns (or `columns`), `batch_rows` rows at a time (`sources.read_batches`: the one reader),
+    of the whole source or of one `part` of it (`sources.read_part`).
 
     CSV cells are read as strings: each modality parses its own column, as it does for served rows.
     """
@@ -83,7 +85,12 @@ def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None 
     if not contract.source.path.exists():
         raise DataError(f"{contract.source.path}: source data not found (contract '{contract.name}', source.path)")
     require_columns(contract, columns)
-    for frame in sources.read_batches(contract, batch_rows, columns=columns):
+    frames = (
+        sources.read_batches(contract, batch_rows, columns=columns)
+        if part is None
+        else sources.read_part(contract, part, batch_rows, columns=columns)
+    )
+    for frame in frames:
         yield frame.reset_index(drop=True)
 
 
@@ -187,10 +194,11 @@ def plan_splits(contract: Contract, *, quarantine: frozenset[str] = frozenset(),
     return SplitPlan(split, target, cuts)
 
 
-def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str], plan: SplitPlan
+def _rows(contract: Contract, batch_rows: int, quarantine: frozenset[str], plan: SplitPlan, part: Part | None = None
           ) -> Iterator[tuple[pd.DataFrame, list[str], np.ndarray, int]]:  # fmt: skip
-    """Batches with quarantined rows dropped: (frame, ids, split of each row, rows dropped)."""
-    for frame in read_batches(contract, batch_rows):
+    """Batches (of the source or of `part`) with quarantined rows dropped: (frame, ids, split of each row,
+    rows dropped)."""
+    for frame in read_batches(contract, batch_rows, part=part):
         ids = row_ids(frame, contract.id_column)
         keep = np.array([i not in quarantine for i in ids], dtype=bool)
         dropped = int((~keep).sum())
@@ -207,14 +215,23 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
               plan: SplitPlan | None = None) -> PreprocessState:  # fmt: skip
     """Pass 1: fit every feature and target codec on the train rows only (`plan`: `plan_splits`'s)."""
     plan = plan or plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
-    features = [(f, codec_for(f)) for f in contract.features]
-    targets = [(t, codec_for_target(t)) for t in contract.targets]
-    embeddings = tuple(
-        ColumnState(c["name"], "embedding", c["config"], c["fitted"]) for c in embedding_columns(contract.features)
-    )  # fails early when an extra is missing
-    fitters = {spec.name: codec.fitter(spec) for spec, codec in features + targets}
+    return state_from_fits(contract, [fit_rows(contract, quarantine=quarantine, batch_rows=batch_rows, plan=plan)])
+
+
+@dataclass(frozen=True)
+class Fits:
+    """The fitters of every feature and target after some rows (the whole source or one part)."""
+
+    fitters: dict  # column name → its codec's fitter (`Fitter`: update, finalize, merge)
+    train_rows: int
+
+
+def fit_rows(contract: Contract, *, quarantine: frozenset[str], batch_rows: int, plan: SplitPlan,
+             part: Part | None = None) -> Fits:  # fmt: skip
+    """Every codec's fitter updated with the train rows of the source, or of one `part` of it."""
+    fitters = {spec.name: codec.fitter(spec) for spec, codec in _codecs(contract)}
     train_rows, seen = 0, 0
-    for frame, _, splits, _ in _rows(contract, batch_rows, quarantine, plan):
+    for frame, _, splits, _ in _rows(contract, batch_rows, quarantine, plan, part):
         seen += len(frame)
         report("preprocess", None, None, f"fitting on the train rows: {seen} rows read")
         train = frame.loc[splits == "train"]
@@ -222,10 +239,23 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
         if len(train):
             for name, fitter in fitters.items():
                 fitter.update(train[name].reset_index(drop=True))
+    return Fits(fitters, train_rows)
+
+
+def state_from_fits(contract: Contract, fits: list[Fits]) -> PreprocessState:
+    """The state fitted on the train rows of every part (`fits`, merged by each fitter's `merge`)."""
+    train_rows = sum(f.train_rows for f in fits)
     if train_rows == 0:
         raise DataError(f"{contract.source.path}: no rows fall in the train split; check split fractions and data")
+    embeddings = tuple(
+        ColumnState(c["name"], "embedding", c["config"], c["fitted"]) for c in embedding_columns(contract.features)
+    )  # fails early when an extra is missing
+    fitters = {
+        name: fits[0].fitters[name] if len(fits) == 1 else type(fitter).merge([f.fitters[name] for f in fits])
+        for name, fitter in fits[0].fitters.items()
+    }
 
-    def column(spec, codec) -> ColumnState:
+    def column(spec) -> ColumnState:
         config = spec.model_dump(mode="json", exclude={"expect"})
         return ColumnState(
             spec.name, getattr(spec, "modality", None) or spec.task, config, fitters[spec.name].finalize()
@@ -234,11 +264,15 @@ def fit_state(contract: Contract, *, quarantine: frozenset[str] = frozenset(), b
     return PreprocessState(
         contract=contract.name,
         id_column=contract.id_column,
-        features=tuple(column(s, c) for s, c in features),
-        targets=tuple(column(s, c) for s, c in targets),
+        features=tuple(column(s) for s in contract.features),
+        targets=tuple(column(t) for t in contract.targets),
         train_rows=train_rows,
         embeddings=embeddings,
     )
+
+
+def _codecs(contract: Contract) -> list[tuple]:
+    return [(f, codec_for(f)) for f in contract.features] + [(t, codec_for_target(t)) for t in contract.targets]
 
 
 # ----------------------------------------------------------------------------------- transforms
@@ -339,15 +373,17 @@ class _ShardWriter:
     leaves a half-written file under a final name.
     """
 
-    def __init__(self, directory: Path, split: str, shard_rows: int) -> None:
+    def __init__(self, directory: Path, split: str, shard_rows: int, part: int | None = None) -> None:
         self.directory, self.split, self.shard_rows = directory, split, shard_rows
+        # a part's shards: {split}-p{part}-NNNNN, so parts written side by side never share a name
+        self.stem = split if part is None else f"{split}-p{part:05d}"
         self.index, self.rows = 0, 0
         self.writer: tf.io.TFRecordWriter | None = None
         self.tables: list[pa.Table] = []
         self.shards: list[ShardInfo] = []
 
     def _name(self, sub: str, suffix: str) -> Path:
-        return self.directory / sub / f"{self.split}-{self.index:05d}.{suffix}"
+        return self.directory / sub / f"{self.stem}-{self.index:05d}.{suffix}"
 
     def write(self, examples: list[bytes], table: pa.Table) -> None:
         start = 0
@@ -408,18 +444,24 @@ def _encode_batch(state: PreprocessState, frame: pd.DataFrame, ids: list[str], c
     for row, row_id in enumerate(ids):
         feature = {name: values[row] for name, values in columns.items()}
         feature[ID_KEY] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[row_id.encode()]))
-        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+        # deterministic: map entries sorted by key, so the bytes (and the shards' sha256) do not depend on the
+        # process's hash seed: one process or many, this run or the next, the same record is the same bytes
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        examples.append(example.SerializeToString(deterministic=True))
     return examples, pa.table(parquet)
 
 
 def write_shards(contract: Contract, state: PreprocessState, directory: Path, *, quarantine: frozenset[str],
-                 batch_rows: int, shard_rows: int, executor: Executor | None, plan: SplitPlan
-                 ) -> tuple[dict, list, int, Counter, dict]:  # fmt: skip
-    """Pass 2: transform every row and write it to its split's shards."""
-    writers = {split: _ShardWriter(directory, split, shard_rows) for split in SPLITS}
+                 batch_rows: int, shard_rows: int, executor: Executor | None, plan: SplitPlan,
+                 part: Part | None = None) -> tuple[dict, list, int, Counter, dict]:  # fmt: skip
+    """Pass 2: transform every row (of the source, or of one `part` into that part's own shards) and write
+    it to its split's shards."""
+    writers = {
+        split: _ShardWriter(directory, split, shard_rows, None if part is None else part.index) for split in SPLITS
+    }
     rows, quarantined, issues = Counter(), 0, Counter()
     unseen = {spec.name: {split: Counter() for split in SPLITS} for spec, _, _ in state.target_specs()}
-    for frame, ids, splits, dropped in _rows(contract, batch_rows, quarantine, plan):
+    for frame, ids, splits, dropped in _rows(contract, batch_rows, quarantine, plan, part):
         quarantined += dropped
         for split in SPLITS:
             where = np.flatnonzero(splits == split)
@@ -466,7 +508,10 @@ def _image_root(contract: Contract) -> Path | None:
 
 def contract_fingerprint(contract: Contract, quarantine: frozenset[str]) -> str:
     """A hash of everything besides the data that changes the output."""
-    settings = contract.model_dump(mode="json", exclude={"description", "contract_path", "primary_metric", "training"})
+    # How many workers preprocess changes where shard files end, never what they hold: not part of it.
+    settings = contract.model_dump(
+        mode="json", exclude={"description", "contract_path", "primary_metric", "training", "preprocess"}
+    )
     settings["quarantine"] = sorted(quarantine)
     # Other encoder versions make other embeddings: redo rather than reuse.
     settings["encoders"] = [c["fitted"]["fingerprint"] for c in embedding_columns(contract.features)]
@@ -512,26 +557,13 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
         DataError: unreadable source, missing column, or a bad row (names file, column and row id).
         StorageError: the output directory cannot be written.
     """
-    directory = layout.preprocessed(contract.name, data_hash)
-    quarantine = frozenset(str(i) for i in quarantine_ids)
-    fingerprint = contract_fingerprint(contract, quarantine)
-    manifest = _complete_manifest(directory, data_hash, fingerprint)
-    if manifest is not None:
-        logger.info("reusing preprocessed data at %s (data hash %s, complete manifest)", directory, data_hash)
-        return PreprocessResult(directory, manifest, load_state(directory), reused=True)
-    if directory.exists():
-        logger.info("removing incomplete or stale preprocessing output at %s", directory)
-        shutil.rmtree(directory)
     started = time.perf_counter()
-    try:
-        (directory / "shards").mkdir(parents=True)
-        (directory / "tabular").mkdir()
-    except OSError as exc:
-        raise StorageError(f"{directory}: cannot create the preprocessing directory: {exc}") from None
-
-    plan = plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
+    begun = begin(contract, layout, data_hash, quarantine_ids, batch_rows)
+    if isinstance(begun, PreprocessResult):
+        return begun
+    directory, fingerprint, quarantine, plan = begun
     state = fit_state(contract, quarantine=quarantine, batch_rows=batch_rows, plan=plan)
-    _write_text(directory / "state.json", state.to_json())
+    write_text(directory / "state.json", state.to_json())
     pool = None
     if workers > 1:
         pool = ProcessPoolExecutor(workers) if executor_kind == "process" else ThreadPoolExecutor(workers)
@@ -545,17 +577,48 @@ def preprocess(contract: Contract, layout: Layout, *, data_hash: str, quarantine
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    return finish(contract, directory, state, data_hash=data_hash, fingerprint=fingerprint,
+                  seconds=time.perf_counter() - started, written=(rows, shards, quarantined, issues, unseen))  # fmt: skip
+
+
+def begin(contract: Contract, layout: Layout, data_hash: str, quarantine_ids, batch_rows: int
+          ) -> tuple[Path, str, frozenset[str], SplitPlan] | PreprocessResult:  # fmt: skip
+    """The complete earlier result to reuse, else (the output directory, now empty but for its shards/ and
+    tabular/ folders; the settings' fingerprint; the quarantine; the split plan)."""
+    quarantine = frozenset(str(i) for i in quarantine_ids)
+    directory = layout.preprocessed(contract.name, data_hash)
+    fingerprint = contract_fingerprint(contract, quarantine)
+    manifest = _complete_manifest(directory, data_hash, fingerprint)
+    if manifest is not None:
+        logger.info("reusing preprocessed data at %s (data hash %s, complete manifest)", directory, data_hash)
+        return PreprocessResult(directory, manifest, load_state(directory), reused=True)
+    if directory.exists():
+        logger.info("removing incomplete or stale preprocessing output at %s", directory)
+        shutil.rmtree(directory)
+    try:
+        (directory / "shards").mkdir(parents=True)
+        (directory / "tabular").mkdir()
+    except OSError as exc:
+        raise StorageError(f"{directory}: cannot create the preprocessing directory: {exc}") from None
+    return directory, fingerprint, quarantine, plan_splits(contract, quarantine=quarantine, batch_rows=batch_rows)
+
+
+def finish(contract: Contract, directory: Path, state: PreprocessState, *, data_hash: str, fingerprint: str,
+           seconds: float, written: tuple[dict, list, int, Counter, dict]) -> PreprocessResult:  # fmt: skip
+    """Report the tolerated problems and write the manifest (last: it marks the directory complete)."""
+    rows, shards, quarantined, issues, unseen = written
     _report(issues, f"preprocess {contract.name}", sum(rows.values()))
     manifest = Manifest(
         contract=contract.name, data_hash=data_hash, fingerprint=fingerprint, rows=rows, shards=tuple(shards),
         quarantined=quarantined, issues=dict(sorted(issues.items())),
-        seconds=round(time.perf_counter() - started, 3), unseen=unseen,
+        seconds=round(seconds, 3), unseen=unseen,
     )  # fmt: skip
-    _write_text(directory / "manifest.json", manifest.to_json())
+    write_text(directory / "manifest.json", manifest.to_json())
     logger.info("preprocessed %s: %s rows, %d quarantined, into %s", contract.name, rows, quarantined, directory)
     return PreprocessResult(directory, manifest, state, reused=False)
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a temporary name, renamed)."""
     _temp(path).write_text(text, encoding="utf-8")
     os.replace(_temp(path), path)

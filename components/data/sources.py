@@ -14,7 +14,9 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from components.data.contract import Contract
 from components.data.media import is_url, store
@@ -90,7 +93,9 @@ def read_batches(contract: Contract, batch_rows: int, columns: list[str] | None 
         yield from _parquet_batches(path, batch_rows, columns)
 
 
-def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+def _csv_batches(path, batch_rows: int, columns: list[str] | None, name: Path | None = None
+                 ) -> Iterator[pd.DataFrame]:  # fmt: skip
+    name = name or path
     wanted = set(columns) if columns is not None else None
     try:
         reader = pd.read_csv(
@@ -107,7 +112,7 @@ def _csv_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iter
     except pd.errors.EmptyDataError:
         return
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: {exc}. Fix that line (quote fields that contain commas).") from None
+        raise DataError(f"{name}: {exc}. Fix that line (quote fields that contain commas).") from None
 
 
 def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
@@ -115,14 +120,111 @@ def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None) -> 
     try:
         dataset = pads.dataset(path, format="parquet")
         wanted = [c for c in dataset.schema.names if columns is None or c in columns]
-        for batch in dataset.to_batches(columns=wanted, batch_size=batch_rows):
-            frame = batch.to_pandas()
-            frame.index = pd.RangeIndex(offset, offset + len(frame))
-            offset += len(frame)
-            if len(frame):
-                yield frame
+        for frame in _frames(dataset.to_batches(columns=wanted, batch_size=batch_rows)):
+            offset = frame.index[-1] + 1
+            yield frame
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataError(f"{path}: cannot read the Parquet data near row {offset}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Part:
+    """A contiguous piece of a source that a worker reads on its own (`read_part`).
+
+    Attributes:
+        index: the part's place in the source (parts in index order are the source in order).
+        path: the file it lies in.
+        start, stop: CSV: byte offsets of its first row and past its last; Parquet: row groups [start, stop).
+        header: CSV: the bytes of the header row, read before the part's own bytes.
+    """
+
+    index: int
+    path: str
+    start: int
+    stop: int
+    header: bytes = b""
+
+
+def source_parts(contract: Contract, part_rows: int = 100_000) -> list[Part]:
+    """The source cut into parts of about `part_rows` rows, in order: Parquet row groups (whole ones,
+    never across files), CSV byte ranges cut at row ends.
+
+    A CSV row ends at a newline outside quotes (RFC 4180: a quote inside a quoted field is doubled, so the
+    count of quotes so far is even exactly outside quotes); one scan of the bytes, no parsing.
+    """
+    path = contract.source.path
+    files = data_files(path)
+    if contract.source.resolved_format == "csv":
+        return _csv_parts(path, part_rows)
+    parts = []
+    for file in files:
+        try:
+            metadata = pq.ParquetFile(file).metadata
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise DataError(f"{file}: not a readable Parquet file: {exc}") from None
+        start, rows = 0, 0
+        for group in range(metadata.num_row_groups):
+            rows += metadata.row_group(group).num_rows
+            if rows >= part_rows or group == metadata.num_row_groups - 1:
+                parts.append(Part(len(parts), str(file), start, group + 1))
+                start, rows = group + 1, 0
+    return parts
+
+
+def _csv_parts(path: Path, part_rows: int) -> list[Part]:
+    parts, head, header, offset, start, rows, quotes = [], bytearray(), None, 0, 0, 0, 0
+    with path.open("rb") as handle:
+        for line in handle:
+            offset += len(line)
+            quotes += line.count(b'"')
+            if header is None:
+                head += line
+            if quotes % 2:
+                continue  # inside a quoted field: the row goes on
+            if header is None:
+                header, start = bytes(head) if head.endswith(b"\n") else bytes(head) + b"\n", offset
+                continue
+            rows += 1
+            if rows == part_rows:
+                parts.append(Part(len(parts), str(path), start, offset, header))
+                start, rows = offset, 0
+    if rows or not parts:
+        parts.append(Part(len(parts), str(path), start, offset, header or b""))
+    return parts
+
+
+def read_part(contract: Contract, part: Part, batch_rows: int, columns: list[str] | None = None
+              ) -> Iterator[pd.DataFrame]:  # fmt: skip
+    """One part's rows (`source_parts`) as DataFrames of at most `batch_rows` rows, with `read_batches`'
+    missing-value policy; the index counts rows within the part.
+
+    A CSV part is held in memory as bytes while it is read (about `part_rows` rows of the file).
+    """
+    if contract.source.resolved_format == "csv":
+        with open(part.path, "rb") as handle:
+            handle.seek(part.start)
+            body = handle.read(part.stop - part.start)
+        yield from _csv_batches(io.BytesIO(part.header + body), batch_rows, columns, name=Path(part.path))
+        return
+    try:
+        file = pq.ParquetFile(part.path)
+        wanted = [c for c in file.schema_arrow.names if columns is None or c in columns]
+        yield from _frames(file.iter_batches(batch_rows, row_groups=range(part.start, part.stop), columns=wanted))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise DataError(
+            f"{part.path}: cannot read the Parquet row groups {part.start}-{part.stop - 1}: {exc}"
+        ) from None
+
+
+def _frames(batches) -> Iterator[pd.DataFrame]:
+    """Arrow record batches as non-empty DataFrames indexed by row number from the first batch's first row."""
+    offset = 0
+    for batch in batches:
+        frame = batch.to_pandas()
+        frame.index = pd.RangeIndex(offset, offset + len(frame))
+        offset += len(frame)
+        if len(frame):
+            yield frame
 
 
 def read_rows(path: Path) -> pd.DataFrame:
@@ -186,7 +288,9 @@ def data_hash(contract: Contract) -> str:
         16 hex characters.
     """
     digest = hashlib.sha256()
-    digest.update(contract.model_dump_json(exclude={"contract_path", "description", "source", "training"}).encode())
+    digest.update(
+        contract.model_dump_json(exclude={"contract_path", "description", "source", "training", "preprocess"}).encode()
+    )
     digest.update(contract.source.resolved_format.encode())
     for path in data_files(contract.source.path):
         digest.update(path.name.encode())

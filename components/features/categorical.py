@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 import pandas as pd
 
-from components.features.common import prune, ranked
+from components.features.common import merged_counts, prune, ranked
 
 OOV = "<oov>"
 MAX_CATEGORIES = 50  # one-hot slots per column, the most frequent categories on train; the rest share one
@@ -36,7 +37,17 @@ class Frequencies:
 
     def update(self, values: pd.Series) -> None:
         self.counts.update(v for v in category_strings(values) if v is not None)
-        prune(self.counts, max(10_000, 20 * self.max_categories))
+        prune(self.counts, self._limit())
+
+    def _limit(self) -> int:
+        return max(10_000, 20 * self.max_categories)
 
     def finalize(self) -> dict:
         return {"vocabulary": ranked(self.counts, self.max_categories), "distinct_in_train": len(self.counts)}
+
+    @classmethod
+    def merge(cls, parts: Sequence[Frequencies]) -> Frequencies:
+        """The parts' category counts summed: the same vocabulary as one pass over all their rows."""
+        out = cls(parts[0].max_categories)
+        out.counts = merged_counts([p.counts for p in parts], out._limit())
+        return out

@@ -10,12 +10,13 @@ decide here.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from components.features.categorical import category_strings
-from components.features.common import prune
+from components.features.common import merged_counts, prune
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -32,6 +33,13 @@ class ClassCounts:
 
     def finalize(self) -> dict:
         return {"classes": sorted(self.counts), "counts": dict(sorted(self.counts.items()))}
+
+    @classmethod
+    def merge(cls, parts: Sequence[ClassCounts]) -> ClassCounts:
+        """The parts' rows per class summed."""
+        out = cls()
+        out.counts = merged_counts([p.counts for p in parts], 100_000)
+        return out
 
 
 def probabilities(outputs: np.ndarray) -> np.ndarray:

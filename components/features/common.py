@@ -20,6 +20,16 @@ def prune(counts: Counter, limit: int) -> None:
         counts.update(dict(keep))
 
 
+def merged_counts(parts: list[Counter], limit: int) -> Counter:
+    """The parts' counters summed, bounded like a streamed one (`prune`): the same counts as one
+    counter over all the rows as long as neither was pruned (fewer than 2 * `limit` distinct values)."""
+    out: Counter = Counter()
+    for part in parts:
+        out.update(part)
+    prune(out, limit)
+    return out
+
+
 def ranked(counts: Counter, limit: int | None = None) -> list[str]:
     """The most frequent `limit` values, ties broken alphabetically so the same data always gives
     the same vocabulary."""

@@ -7,6 +7,8 @@ the statistics `YearStats` fits on the training rows.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -76,3 +78,11 @@ class YearStats:
         var = self.total_sq / self.count - mean**2 if self.count else 0.0
         std = max(var, 0.0) ** 0.5
         return {"year_mean": mean, "year_std": std if std > 0 else 1.0, "count": self.count, "missing": self.missing}
+
+    @classmethod
+    def merge(cls, parts: Sequence[YearStats]) -> YearStats:
+        """The parts' year sums added (whole numbers below 2^53: exact, so in any order)."""
+        out = cls(parts[0].fmt)
+        out.count, out.missing = sum(p.count for p in parts), sum(p.missing for p in parts)
+        out.total, out.total_sq = sum(p.total for p in parts), sum(p.total_sq for p in parts)
+        return out

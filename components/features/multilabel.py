@@ -8,12 +8,12 @@ way answers the same label sets for the same outputs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from components.features.common import prune, ranked
+from components.features.common import merged_counts, prune, ranked
 
 DEFAULT_THRESHOLD = 0.5  # a label's threshold until one is tuned on validation rows
 
@@ -43,6 +43,14 @@ class LabelCounts:
     def finalize(self) -> dict:
         kept = sorted(ranked(self.counts, self.max_labels))
         return {"labels": kept, "counts": {label: self.counts[label] for label in kept}, "rows": self.rows}
+
+    @classmethod
+    def merge(cls, parts: Sequence[LabelCounts]) -> LabelCounts:
+        """The parts' label counts and labelled rows summed."""
+        out = cls(parts[0].max_labels, parts[0].read)
+        out.counts = merged_counts([p.counts for p in parts], 100_000)
+        out.rows = sum(p.rows for p in parts)
+        return out
 
 
 def multi_hot(label_lists: Iterable, labels: list[str]) -> tuple[np.ndarray, Counter]:

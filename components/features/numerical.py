@@ -8,6 +8,9 @@ columns, standardisation, piecewise-linear bins over train quantiles, missing an
 
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -43,12 +46,53 @@ def signed_log1p(values):
     return np.sign(values) * np.log1p(np.abs(values))
 
 
+# x * 2**_SHIFT is an integer for every finite float64 (the smallest step of a subnormal is 2**-1074, and
+# frexp's 53-bit mantissa shifts that by 52 more): exact sums are integers at that scale.
+_SHIFT = 1126
+_PIECE = 18  # a 53-bit mantissa as three 18-bit pieces: their products summed over a batch fit in int64
+_FLOAT_MAX = Fraction(np.finfo(np.float64).max)
+_CHUNK = 1 << 24  # values summed in one int64 reduction at most (2^38 * 2^24 < 2^63)
+
+
+def exact_sums(values: np.ndarray) -> tuple[int, int]:
+    """The exact sums of `values` and of their squares (finite float64), as integers: sum = s1 / 2**_SHIFT,
+    sum of squares = s2 / 2**(2 * _SHIFT).
+
+    Integer sums do not depend on the order of the values nor on how they were cut into batches or parts,
+    so moments merged from parts are bit for bit the moments of the whole (floating-point running means
+    are not: Chan's pairwise formula rounds differently for every cut).
+    """
+    if len(values) > _CHUNK:
+        sums = [exact_sums(values[i : i + _CHUNK]) for i in range(0, len(values), _CHUNK)]
+        return sum(s for s, _ in sums), sum(s for _, s in sums)
+    if not len(values):
+        return 0, 0
+    mantissa, exponent = np.frexp(values)
+    m = (mantissa * 2.0**53).astype(np.int64)  # values == m * 2**(exponent - 53), exactly
+    shift = exponent.astype(np.int64) - 53 + _SHIFT
+    order = np.argsort(shift, kind="stable")
+    m, shift = m[order], shift[order]
+    starts = np.flatnonzero(np.r_[True, shift[1:] != shift[:-1]])
+    mask = (1 << _PIECE) - 1
+    p0, p1, p2 = m & mask, (m >> _PIECE) & mask, m >> (2 * _PIECE)
+    # m = p0 + p1 2^18 + p2 2^36, so m^2 = sum of these products at 2^0, 2^18, 2^36, 2^54, 2^72
+    terms = [p0 * p0, 2 * p0 * p1, 2 * p0 * p2 + p1 * p1, 2 * p1 * p2, p2 * p2]
+    linear = [np.add.reduceat(p, starts) for p in (p0, p1, p2)]
+    squares = [np.add.reduceat(t, starts) for t in terms]
+    s1 = s2 = 0
+    for g, start in enumerate(starts):
+        u = int(shift[start])
+        s1 += sum(int(linear[k][g]) << (_PIECE * k) for k in range(3)) << u
+        s2 += sum(int(squares[k][g]) << (_PIECE * k) for k in range(5)) << (2 * u)
+    return s1, s2
+
+
 class MeanVariance:
-    """Streaming mean/variance of the finite values (Chan et al. pairwise merge), so fitting needs one
-    batch in memory."""
+    """Mean/variance of the finite values, streamed over batches and mergeable over parts: exact integer
+    sums (`exact_sums`), so the moments are the correctly rounded ones whatever the batches or parts."""
 
     def __init__(self) -> None:
-        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.count, self.s1, self.s2 = 0, 0, 0
         self.missing, self.non_numeric = 0, 0
         self.low, self.high = np.inf, -np.inf
 
@@ -63,16 +107,19 @@ class MeanVariance:
         if len(present) == 0:
             return
         self.low, self.high = min(self.low, float(present.min())), max(self.high, float(present.max()))
-        n, mean = len(present), float(present.mean())
-        m2 = float(((present - mean) ** 2).sum())
-        total = self.count + n
-        delta = mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += m2 + delta**2 * self.count * n / total
-        self.count = total
+        s1, s2 = exact_sums(present)
+        self.count, self.s1, self.s2 = self.count + len(present), self.s1 + s1, self.s2 + s2
+
+    @property
+    def mean(self) -> float:
+        return float(Fraction(self.s1, self.count << _SHIFT)) if self.count else 0.0
 
     def finalize(self) -> dict:
-        std = (self.m2 / self.count) ** 0.5 if self.count > 1 else 0.0
+        std = 0.0
+        if self.count > 1:
+            # n^2 var = n s2 - s1^2 (at scale 2^(2 _SHIFT)): exact, then rounded once
+            variance = Fraction(self.count * self.s2 - self.s1**2, self.count**2 << (2 * _SHIFT))
+            std = float(variance) ** 0.5 if variance < _FLOAT_MAX else np.inf  # spreads beyond 1e154
         return {
             "mean": self.mean,
             "std": std if std > MIN_STD else 1.0,
@@ -80,6 +127,16 @@ class MeanVariance:
             "missing": self.missing,
             "non_numeric": self.non_numeric,
         }
+
+    @classmethod
+    def merge(cls, parts: Sequence[MeanVariance]) -> MeanVariance:
+        """The moments of the parts' values together (exact: integer sums add)."""
+        out = cls()
+        for part in parts:
+            out.count, out.s1, out.s2 = out.count + part.count, out.s1 + part.s1, out.s2 + part.s2
+            out.missing, out.non_numeric = out.missing + part.missing, out.non_numeric + part.non_numeric
+            out.low, out.high = min(out.low, part.low), max(out.high, part.high)
+        return out
 
 
 def moments(values: np.ndarray) -> tuple[float, float]:
@@ -117,6 +174,14 @@ class Scaler:
             return {**raw, "log": False}
         logged = self.logged.finalize()
         return {**raw, "mean": logged["mean"], "std": logged["std"], "log": True}
+
+    @classmethod
+    def merge(cls, parts: Sequence[Scaler]) -> Scaler:
+        """Both scales' moments of the parts together (exact, as `MeanVariance.merge`)."""
+        out = cls(parts[0].scaling)
+        out.raw = MeanVariance.merge([p.raw for p in parts])
+        out.logged = MeanVariance.merge([p.logged for p in parts])
+        return out
 
 
 def numeric_stats(numbers: np.ndarray, bins: int = PLE_BINS) -> dict:

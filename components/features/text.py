@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Sequence
 
 import pandas as pd
 
-from components.features.common import prune, ranked
+from components.features.common import merged_counts, prune, ranked
 
 MAX_TOKENS = 20_000  # the vocabulary a text encoder learns from train, most frequent first
 
@@ -50,7 +51,10 @@ class TokenCounts:
             self.empty += not words
             self.total_tokens += len(words)
             self.counts.update(words)
-        prune(self.counts, max(100_000, 10 * self.max_tokens))
+        prune(self.counts, self._limit())
+
+    def _limit(self) -> int:
+        return max(100_000, 10 * self.max_tokens)
 
     def finalize(self) -> dict:
         return {
@@ -59,3 +63,12 @@ class TokenCounts:
             "empty": self.empty,
             "mean_tokens": self.total_tokens / self.rows if self.rows else 0.0,
         }
+
+    @classmethod
+    def merge(cls, parts: Sequence[TokenCounts]) -> TokenCounts:
+        """The parts' token counts and row tallies summed: the same vocabulary as one pass."""
+        out = cls(parts[0].max_tokens)
+        out.counts = merged_counts([p.counts for p in parts], out._limit())
+        out.rows, out.empty = sum(p.rows for p in parts), sum(p.empty for p in parts)
+        out.total_tokens = sum(p.total_tokens for p in parts)
+        return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,29 @@ class ChannelMoments:
             "length_p95": proposed_length(self.lengths),
             "longest": max(self.lengths, default=0),
         }
+
+    @classmethod
+    def merge(cls, parts: Sequence[ChannelMoments]) -> ChannelMoments:
+        """Each channel's moments, the lengths and the row tallies of the parts together.
+
+        Raises:
+            SeriesProblem: two parts' series have different channel counts.
+        """
+        widths = {p.channels for p in parts if p.moments}
+        if len(widths) > 1:
+            raise SeriesProblem(f"has {max(widths)} channel(s) per step in some rows, {min(widths)} in others")
+        out = cls.__new__(cls)
+        out.__dict__.update(parts[0].__dict__)  # a subclass's own settings and tallies (`_merge_more` adds the rest)
+        with_moments = [p.moments for p in parts if p.moments]
+        out.channels = widths.pop() if widths else parts[0].channels
+        out.moments = [MeanVariance.merge(list(c)) for c in zip(*with_moments)] if with_moments else []
+        out.lengths = sum((p.lengths for p in parts), Counter())
+        out.rows, out.empty = sum(p.rows for p in parts), sum(p.empty for p in parts)
+        out._merge_more(parts)
+        return out
+
+    def _merge_more(self, parts: Sequence[ChannelMoments]) -> None:
+        """What a subclass tallies besides (its parts' own counters)."""
 
 
 def proposed_length(lengths: Counter, cap: int = MAX_LENGTH_CAP) -> int:

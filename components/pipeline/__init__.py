@@ -3,6 +3,7 @@
 One module per step, each returning a typed record (`results.py`):
 
     prepare.py   fingerprint, validate (the Great Expectations gate), preprocess     → Validated, Prepared
+                 (or in parts on a cluster: start_/finish_preprocess_in_parts)
     runs.py      open / close the parent MLflow run (resume a killed one)            → TrackingRun
     drift.py     tonight's training rows against the champion's profile (warn / stop)  → Drifted
     train.py     the AutoModel for the shards, searched and exported                 → Trained
@@ -19,7 +20,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _HOMES = {
-    "components.pipeline.prepare": ("fingerprint", "validate", "preprocess", "quarantined_ids"),
+    "components.pipeline.prepare": (
+        "fingerprint",
+        "validate",
+        "preprocess",
+        "quarantined_ids",
+        "start_preprocess_in_parts",
+        "finish_preprocess_in_parts",
+    ),
     "components.pipeline.runs": (
         "open_tracking_run",
         "close_tracking_run",
@@ -50,7 +58,14 @@ if TYPE_CHECKING:  # what tools follow; at run time each name loads on first use
     from components.pipeline.assess import evaluate, score_holdout, serving_config
     from components.pipeline.drift import check_drift, check_rows
     from components.pipeline.gate import CHALLENGER, CHAMPION, decide, register
-    from components.pipeline.prepare import fingerprint, preprocess, quarantined_ids, validate
+    from components.pipeline.prepare import (
+        fingerprint,
+        finish_preprocess_in_parts,
+        preprocess,
+        quarantined_ids,
+        start_preprocess_in_parts,
+        validate,
+    )
     from components.pipeline.report import write_report
     from components.pipeline.results import (
         Decision,

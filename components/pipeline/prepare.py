@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from components.data.contract import Contract
+
+if TYPE_CHECKING:
+    from components.data.parallel import PreprocessJob
 from components.layout import Layout, check_writable
 from components.pipeline.results import Prepared, Validated
 
@@ -57,10 +61,33 @@ def quarantined_ids(quarantine_path: str | None) -> frozenset[str]:
 def preprocess(contract: Contract, layout: Layout, data_hash: str, quarantine_path: str | None) -> Prepared:
     """Shards, state and manifest for this data (reused when a complete earlier run has the same hash)."""
     from components.data.preprocess import preprocess as run_preprocess
-    from components.data.preprocess import unseen_summary
 
     check_writable(layout.preprocessed(contract.name, data_hash))
     result = run_preprocess(contract, layout, data_hash=data_hash, quarantine_ids=quarantined_ids(quarantine_path))
+    return _prepared(result)
+
+
+def start_preprocess_in_parts(contract: Contract, layout: Layout, data_hash: str, quarantine_path: str | None
+                              ) -> PreprocessJob | Prepared:  # fmt: skip
+    """The job of preprocessing this data part by part (`components.data.parallel`: the flow maps its parts
+    over a cluster), or the `Prepared` of a complete earlier run with the same hash."""
+    from components.data import parallel
+
+    check_writable(layout.preprocessed(contract.name, data_hash))
+    job = parallel.start(contract, layout, data_hash=data_hash, quarantine_ids=quarantined_ids(quarantine_path))
+    return job if isinstance(job, parallel.PreprocessJob) else _prepared(job)
+
+
+def finish_preprocess_in_parts(job: PreprocessJob, state, written: list) -> Prepared:
+    """The manifest over every part's shards, as `preprocess` returns it."""
+    from components.data import parallel
+
+    return _prepared(parallel.finish_parts(job, state, written))
+
+
+def _prepared(result) -> Prepared:
+    from components.data.preprocess import unseen_summary
+
     unseen = unseen_summary(result.manifest.unseen)
     for line in unseen:  # once per run, also when the shards are reused
         log.warning("%s", line)

@@ -81,9 +81,16 @@ class RowError:
 
 
 class Fitter(Protocol):
+    """What a codec learns from the train rows: `update` per batch, `finalize` to the fitted dict, and
+    `merge` of fitters over disjoint parts of the rows, whose `finalize` equals one fitter's over all of
+    them (the parallel preprocessing fits parts apart, `components.data.preprocess.fit_part`)."""
+
     def update(self, values: pd.Series) -> None: ...
 
     def finalize(self) -> dict: ...
+
+    @classmethod
+    def merge(cls, parts: Sequence[Fitter]) -> Fitter: ...
 
 
 class NoFit:
@@ -97,6 +104,12 @@ class NoFit:
 
     def finalize(self) -> dict:
         return {"rows": self.rows}
+
+    @classmethod
+    def merge(cls, parts: Sequence[NoFit]) -> NoFit:
+        out = cls()
+        out.rows = sum(p.rows for p in parts)
+        return out
 
 
 class Codec:

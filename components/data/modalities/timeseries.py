@@ -47,6 +47,9 @@ class _Fitter(ChannelMoments):
     def finalize(self) -> dict:
         return {**super().finalize(), "unreadable": self.unreadable}
 
+    def _merge_more(self, parts) -> None:
+        self.unreadable = sum(p.unreadable for p in parts)
+
 
 @MODALITIES.register
 class Timeseries(Codec):
