@@ -18,6 +18,10 @@ from components.settings import Settings
 from flows.preprocessing import dask_runner, on_dask, preprocess_on_dask
 from tests.components.data.test_preprocess import demo_contract
 
+# a cluster of worker processes, each importing TensorFlow: ~100 s; the parts-equal-whole logic itself is
+# tested in process by tests/components/data/test_parallel.py (make test)
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def cluster():
