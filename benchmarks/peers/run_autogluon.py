@@ -107,6 +107,13 @@ def main() -> None:
                 proba = np.zeros((len(test), len(head["names"])))
                 for column in frame_proba.columns:
                     proba[:, int(column)] = frame_proba[column].to_numpy()
+                if problem == "binary" and predictor.decision_threshold != 0.5:
+                    # AutoGluon's calibrated threshold t as its predictions use it, in probabilities the
+                    # harness reads by argmax: the positive's odds divided by t's (order kept: AUC unchanged)
+                    threshold = predictor.decision_threshold
+                    odds = proba[:, 1] / np.clip(proba[:, 0], 1e-12, None) * (1 - threshold) / threshold
+                    proba[:, 1] = odds / (1 + odds)
+                    proba[:, 0] = 1 - proba[:, 1]
                 out[f"pred_{head['name']}"] = proba
         per_head[head["name"]] = round(time.monotonic() - head_started, 1)
     seconds = time.monotonic() - started
