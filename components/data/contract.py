@@ -193,7 +193,7 @@ class Drift(_Strict):
 
     on_drift: Literal["warn", "stop"] = "warn"
     thresholds: dict[str, float] = Field(default_factory=dict)
-    max_images: int = Field(200, ge=0)  # images sampled for size and colour statistics
+    max_images: int = Field(200, ge=0)  # images (and audio clips) sampled for their statistics
 
     @model_validator(mode="after")
     def _known_thresholds(self) -> "Drift":
