@@ -141,6 +141,21 @@ def run_classical(bench: BenchSet, seed: int = 0) -> Run:
     return Run("classical", predictions, time.monotonic() - started, thresholds, {"models": models})
 
 
+def classical_labels(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, seed: int, log_numbers: bool = True):
+    """The classical classifier's predicted labels for test, from summary numbers `[N, D]` per row (the
+    pipeline's model of a series or an audio column)."""
+    classes, index = np.unique(y_train, return_inverse=True)
+    fit = fit_classical(
+        "classification",
+        ClassicalInputs(numbers=train),
+        index,
+        ClassicalInputs(numbers=test),
+        seed=seed,
+        log_numbers=log_numbers,
+    )
+    return classes[fit.y_pred.argmax(axis=1)]
+
+
 def run_braid(
     bench: BenchSet,
     seed: int,

@@ -42,20 +42,13 @@ def braid(train, y_train, test, trials: int, epochs: int, seed: int) -> tuple[np
 
 
 def classical(train, y_train, test, seed: int) -> np.ndarray:
-    from components.evaluation.classical import ClassicalInputs, fit_classical
+    from benchmarks.systems import classical_labels
     from components.features.timeseries import summary_features
 
-    classes, index = np.unique(y_train, return_inverse=True)
     channels = train[0].shape[1]
-    fit = fit_classical(
-        "classification",
-        ClassicalInputs(numbers=summary_features(train, channels)),
-        index,
-        ClassicalInputs(numbers=summary_features(test, channels)),
-        seed=seed,
-        log_numbers=False,
+    return classical_labels(
+        summary_features(train, channels), y_train, summary_features(test, channels), seed, log_numbers=False
     )
-    return classes[fit.y_pred.argmax(axis=1)]
 
 
 def dtw(a: np.ndarray, b: np.ndarray) -> float:

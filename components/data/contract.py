@@ -228,7 +228,7 @@ class Drift(_Strict):
 
     on_drift: Literal["warn", "stop"] = "warn"
     thresholds: dict[str, float] = Field(default_factory=dict)
-    max_images: int = Field(200, ge=0)  # images sampled for size and colour statistics
+    max_images: int = Field(200, ge=0)  # images (and audio clips) sampled for their statistics
     # Training rows profiled (a seeded sample past it, stratified on the class; None: every row).
     max_rows: int | None = Field(200_000, ge=1000)
 

@@ -21,8 +21,10 @@ from PIL import Image, UnidentifiedImageError
 
 from components.data.contract import Contract, parse_labels
 from components.data.images import ImageProblem, locate, normalized_root
+from components.data.modalities.audio import read_clip
 from components.errors import InputError
 from components.evaluation.drift import profile_fingerprint
+from components.features.audio import AudioProblem, clip_profile
 from components.features.categorical import category_strings
 from components.features.datetime import parse_dates
 from components.features.text import clean_text, tokens
@@ -55,8 +57,9 @@ def profile_frame(
         image_base: the directory image paths are relative to (`contract.source.image_base`).
         embeddings: optional rows x d arrays per text/image feature (e.g. frozen pretrained embeddings),
             aligned with `frame`'s rows; profiled as a centroid and the spread around it.
-        max_images: at most this many images per image column are opened (a seeded sample).
-        seed: seeds the image sample.
+        max_images: at most this many images per image column, and clips per audio column, are opened (a
+            seeded sample).
+        seed: seeds the image and clip samples.
         reference: the reference profile (the champion's training rows). When given, numeric summaries
             also store their shares in the reference's bins, categories their share outside the
             reference's, and text its tokens outside the reference vocabulary, so that `compare` is exact.
@@ -75,7 +78,8 @@ def profile_frame(
     if absent:
         raise InputError(f"frame lacks contract column(s) {absent}; it has {list(frame.columns)}")
     ref_columns = (reference or {}).get("columns", {})
-    by_modality = {**_BY_MODALITY, "image": partial(_image, base=image_base, max_images=max_images, seed=seed)}
+    media = {"base": image_base, "max_items": max_images, "seed": seed}
+    by_modality = {**_BY_MODALITY, "image": partial(_image, **media), "audio": partial(_audio, **media)}
     columns: dict[str, dict] = {}
     for spec, profile, role in [(f, by_modality.get(f.modality, _present), "feature") for f in contract.features] + [
         (t, _BY_TASK[t.task], "target") for t in contract.targets
@@ -182,11 +186,9 @@ def _text(values: pd.Series, spec: Any, ref: dict | None) -> dict:
     return out
 
 
-def _image(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, max_images: int, seed: int) -> dict:
+def _image(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, max_items: int, seed: int) -> dict:
     cells = values.astype(object).to_numpy()
-    present = [i for i, c in enumerate(cells) if not _empty(c)]
-    rng = np.random.default_rng(seed)
-    sample = sorted(rng.choice(present, size=min(max_images, len(present)), replace=False)) if present else []
+    present, sample = _sampled(cells, max_items, seed)
     root = normalized_root(base)
     sizes, means, squares, unreadable = [], [], [], 0
     for i in sample:
@@ -205,12 +207,7 @@ def _image(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, ma
         squares.append((pixels**2).mean(axis=0))
     same = _same(ref, "image")
     width, height = np.array([s[0] for s in sizes], float), np.array([s[1] for s in sizes], float)
-    out = {
-        **_head("image", len(present), len(cells)),
-        "sampled": len(sample),
-        "unreadable": unreadable,
-        "unreadable_rate": _rate(unreadable, len(sample)),
-    }
+    out = _media_head("image", len(present), len(cells), len(sample), unreadable)
     for name, numbers in (("width", width), ("height", height), ("aspect", width / np.maximum(height, 1))):
         out[name] = numbers_summary(numbers, ref[name] if same else None)
     if means:
@@ -218,6 +215,45 @@ def _image(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, ma
         out["channel_mean"] = _floats(channel_mean)
         out["channel_std"] = _floats(np.sqrt(np.maximum(np.mean(squares, axis=0) - channel_mean**2, 0.0)))
     return out
+
+
+AUDIO_NUMBERS = ("seconds", "rms_dbfs", "centroid_hz")  # clip_profile's, each summarised over the sample
+
+
+def _audio(values: pd.Series, spec: Any, ref: dict | None, base: Path | None, max_items: int, seed: int) -> dict:
+    """A seeded sample of clips, as for images: each clip's duration, and the RMS level and spectral
+    centroid of the part the model reads (`clip_profile`); clips that cannot be read are counted."""
+    cells = values.astype(object).to_numpy()
+    present, sample = _sampled(cells, max_items, seed)
+    root = normalized_root(base)
+    numbers, unreadable = [], 0
+    for i in sample:
+        try:
+            numbers.append(clip_profile(read_clip(cells[i], root), spec.max_seconds))
+        except AudioProblem:
+            unreadable += 1
+    same = _same(ref, "audio")
+    out = _media_head("audio", len(present), len(cells), len(sample), unreadable)
+    for name in AUDIO_NUMBERS:
+        out[name] = numbers_summary(np.array([n[name] for n in numbers], float), ref[name] if same else None)
+    return out
+
+
+def _sampled(cells: np.ndarray, max_items: int, seed: int) -> tuple[list[int], list[int]]:
+    """The positions of the non-empty cells, and a seeded sample of at most `max_items` of them."""
+    present = [i for i, c in enumerate(cells) if not _empty(c)]
+    rng = np.random.default_rng(seed)
+    sample = sorted(rng.choice(present, size=min(max_items, len(present)), replace=False)) if present else []
+    return present, sample
+
+
+def _media_head(modality: str, count: int, rows: int, sampled: int, unreadable: int) -> dict:
+    return {
+        **_head(modality, count, rows),
+        "sampled": sampled,
+        "unreadable": unreadable,
+        "unreadable_rate": _rate(unreadable, sampled),
+    }
 
 
 def _datetime(values: pd.Series, spec: Any, ref: dict | None) -> dict:

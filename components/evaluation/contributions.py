@@ -31,8 +31,8 @@ def markdown(present: Scores, blanked: Mapping[str, Scores], metric_names: Mappi
         lines.append(f"| {modality} | " + " | ".join(cells) + " |")
     return (
         "What each modality contributes: every head's test score with one modality blanked on every "
-        "row (images missing, texts empty, numbers and categories unknown); in brackets the change "
-        "from the full model.\n\n" + "\n".join(lines) + "\n"
+        "row (images missing, audio silent, series and texts empty, numbers and categories unknown); in "
+        "brackets the change from the full model.\n\n" + "\n".join(lines) + "\n"
     )
 
 

@@ -6,9 +6,11 @@ stored as JSON beside the champion model compares just as well). Statistics, per
 numbers: PSI on the reference's 10 quantile bins, approximate two-sample KS from the 101 quantiles;
 categories: share of rows with a category the reference never saw, vanished categories, PSI; text: rise of
 the out-of-vocabulary rate, PSI of lengths in tokens; images: KS of width, height and aspect ratio, colour
-mean/std shift in reference std units; embeddings: cosine distance between centroids; targets: PSI of label
-shares or regression quantile bins, regression mean shift in reference std units. Every column also gets
-`missing_rate_increase`. A check whose threshold is None is informational.
+mean/std shift in reference std units; audio: PSI of the clips' durations, RMS levels and spectral
+centroids; time series: PSI of lengths and of each channel's per-series mean; embeddings: cosine distance
+between centroids; targets: PSI of label shares or regression quantile bins, regression mean shift in
+reference std units. Every column also gets `missing_rate_increase`. A check whose threshold is None is
+informational.
 """
 
 from __future__ import annotations
@@ -234,8 +236,13 @@ def _text(ref: dict, cur: dict, exact: bool, target: bool) -> list:
     return found
 
 
+def _unreadable(ref: dict, cur: dict) -> tuple:
+    """The rise in the share of sampled images or clips that could not be read."""
+    return ("unreadable_rate_increase", cur["unreadable_rate"] - ref["unreadable_rate"], "missing_rate_increase")
+
+
 def _image(ref: dict, cur: dict, exact: bool, target: bool) -> list:
-    found = [("unreadable_rate_increase", cur["unreadable_rate"] - ref["unreadable_rate"], "missing_rate_increase")]
+    found = [_unreadable(ref, cur)]
     for name in ("width", "height", "aspect"):
         if ref[name]["count"] and cur[name]["count"]:
             found.append((f"{name}_ks", _numbers(ref[name], cur[name], exact)[1], "ks"))
@@ -257,6 +264,16 @@ def _timeseries(ref: dict, cur: dict, exact: bool, target: bool) -> list:
     return found
 
 
+def _audio(ref: dict, cur: dict, exact: bool, target: bool) -> list:
+    """PSI of the sampled clips' durations, RMS levels (dBFS) and spectral centroids (Hz): a new microphone,
+    gain setting or source shows in the level and centroid, cut or padded recordings in the duration."""
+    found = [_unreadable(ref, cur)]
+    for name in ("seconds", "rms_dbfs", "centroid_hz"):
+        if ref[name]["count"] and cur[name]["count"]:
+            found.append((f"{name}_psi", _numbers(ref[name], cur[name], exact)[0], "psi"))
+    return found
+
+
 _CATEGORIES = ("new_category_share", "vanished_categories")
 _STATISTICS = {
     "numerical": _numerical,
@@ -264,6 +281,7 @@ _STATISTICS = {
     "text": _text,
     "image": _image,
     "timeseries": _timeseries,
+    "audio": _audio,
     "categorical": lambda r, c, e, t: _shares(
         r["frequencies"], c["frequencies"], c, e, _CATEGORIES, t, set(r.get("known", ()))
     ),

@@ -1,8 +1,9 @@
 """Part of step 4: what each modality contributes, and how every head degrades when it is missing.
 
 The test rows are scored again through the same `predict_frame` a served model uses, once per
-modality with that modality blanked on every row: images missing, texts empty, numbers, categories
-and dates unknown — what a caller sends when an input is not there.
+modality with that modality blanked on every row: images and audio clips missing (the network hears
+silence, the classical model sees missing numbers), series and texts empty, numbers, categories and
+dates unknown — what a caller sends when an input is not there.
 """
 
 from __future__ import annotations

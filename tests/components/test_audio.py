@@ -3,6 +3,7 @@ options, log-mel frames and the classical model's summary numbers."""
 
 import base64
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,10 @@ import tensorflow as tf
 from components.data.contract import feature_spec, load_contract
 from components.data.infer import infer_contract
 from components.data.modalities import TransformContext, codec_for
+from components.data.profile import profile_frame
 from components.data.validation import validate
 from components.errors import ContractError, DataError, DataValidationError
+from components.evaluation.drift import compare
 from components.features.audio import (
     AudioProblem,
     Clip,
@@ -116,6 +119,10 @@ def test_summary_numbers_and_the_profile_tell_a_low_tone_from_a_high_one():
     assert numbers[0, -1] == pytest.approx(300, rel=0.05) and numbers[1, -1] == pytest.approx(3000, rel=0.05)
     profile = clip_profile(Clip(low, rate))
     assert profile["seconds"] == 1.0 and profile["rms_dbfs"] == pytest.approx(-9.0, abs=0.1)
+    then_silence = Clip(np.concatenate([low, np.zeros_like(low)]), rate)
+    assert clip_profile(then_silence)["rms_dbfs"] == pytest.approx(-12.0, abs=0.1)
+    cropped = clip_profile(then_silence, max_seconds=1.0)  # the level of what the model reads
+    assert cropped["seconds"] == 2.0 and cropped["rms_dbfs"] == pytest.approx(-9.0, abs=0.1)
 
 
 def test_the_codec_stores_what_the_model_reads_from_paths_bytes_and_data_uris(tmp_path):
@@ -209,3 +216,32 @@ def test_infer_proposes_audio_with_its_rate_and_duration(tmp_path):
         (tmp_path / "c.yaml").write_text(text)
         feature = load_contract(tmp_path / "c.yaml").feature("clip")
         assert max(seconds) - 0.1 < feature.max_seconds <= max(seconds) + 0.1
+
+
+def test_drift_sees_louder_longer_and_brighter_clips():
+    contract = SimpleNamespace(
+        name="calls", features=[feature_spec(name="clip", modality="audio", max_seconds=2.0)], targets=[]
+    )
+
+    def rows(seed: int, seconds=(0.3, 0.8), gain_db: float = 0.0, hz=(200, 800)) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        cells = []
+        for _ in range(200):
+            level = 10 ** ((rng.uniform(-30, -15) + gain_db) / 20)
+            cells.append(_encoded(_tone(rng.uniform(*hz), rng.uniform(*seconds), 8000, level=level), 8000, "WAV"))
+        return pd.DataFrame({"clip": cells})
+
+    reference = profile_frame(contract, rows(0))
+    column = reference["columns"]["clip"]
+    assert (column["sampled"], column["unreadable"], column["seconds"]["count"]) == (200, 0, 200)
+    assert -40 < column["rms_dbfs"]["mean"] < -15 and 200 < column["centroid_hz"]["mean"] < 800
+
+    def drifted(frame: pd.DataFrame) -> set[str]:
+        return {c.statistic for c in compare(reference, profile_frame(contract, frame, reference=reference)).drifted}
+
+    assert drifted(rows(1)) == set()
+    assert drifted(rows(1, gain_db=12)) == {"rms_dbfs_psi"}
+    assert drifted(rows(1, seconds=(1.0, 1.6))) == {"seconds_psi"}
+    assert drifted(rows(1, hz=(1500, 3000))) == {"centroid_hz_psi"}
+    broken = rows(1).assign(clip=lambda f: [b"not audio"] * 40 + list(f["clip"][40:]))
+    assert drifted(broken) == {"unreadable_rate_increase"}
