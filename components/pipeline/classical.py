@@ -14,8 +14,8 @@ from components.evaluation.classical import ClassicalColumns, ClassicalInputs, f
 
 
 def classical_columns(contract: Contract) -> ClassicalColumns:
-    """The raw columns the classical models read: texts, numbers, dates (fractional year, day of week,
-    hour of day), categories and series (summary numbers per channel); images are left out."""
+    """The raw columns the classical models read: texts, numbers, dates (raw timestamp, month, day of
+    year and of week, hour), categories and series (summary numbers per channel); images are left out."""
     return ClassicalColumns(
         texts=tuple(f.name for f in contract.features_of("text")),
         numbers=tuple(f.name for f in contract.features_of("numerical")),
