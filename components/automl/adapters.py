@@ -173,7 +173,7 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
     if missing:
         raise DataError(f"Structured input {node.name!r} lacks columns {missing}; it expects {node.column_names}.")
     if node.shape is None:
-        node.dtype = "string" if {CATEGORICAL, DATETIME} & set(node.column_types.values()) else "float32"
+        node.dtype = "string" if any(_needs_strings(node, n, value.get(n)) for n in node.column_names) else "float32"
         node.shape = (len(node.column_names),)
     frame = value[node.column_names]
     if not node.is_string:
@@ -202,6 +202,15 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
                 np.asarray(["" if _missing(v) else str(v) for v in column.to_numpy(dtype=object)], dtype=object)
             )
     return np.stack(columns, axis=1).astype(str)
+
+
+def _needs_strings(node: StructuredDataInput, name: str, column: pd.Series | None) -> bool:
+    """Whether the column makes the table a string matrix: dates and categories do, except numbers that
+    index a given vocabulary."""
+    kind = node.column_types[name]
+    if kind == CATEGORICAL and name in node.vocabularies and column is not None:
+        return not pd.api.types.is_numeric_dtype(column)
+    return kind in (CATEGORICAL, DATETIME)
 
 
 def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
