@@ -165,9 +165,10 @@ def run_braid(
     if bench.text_columns:
         inputs.append(ak.TextInput(name="text"))
         x.append(bench.frame["text"].to_numpy(dtype=str))
-    columns = list(bench.number_columns) + list(bench.category_columns)
+    columns = list(bench.number_columns) + list(bench.category_columns) + list(bench.date_columns)
     if columns:
         types = {**{c: "numerical" for c in bench.number_columns}, **{c: "categorical" for c in bench.category_columns}}
+        types.update({c: "datetime" for c in bench.date_columns})
         inputs.append(ak.StructuredDataInput(name="table", column_names=columns, column_types=types))
         x.append(bench.frame[columns])
     outputs, y = [], []

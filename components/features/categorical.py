@@ -73,7 +73,9 @@ def bucket_note(name: str, fitted: dict) -> str:
             f"({fitted['bucket_share']:.0%} of train rows)"
         )
     if distinct > kept:  # a state fitted before the rule: the top `max_categories` one-hot
-        return f"{name}: {distinct:,} values on train; the {kept} most frequent one-hot encoded, the rest share one bucket"
+        return (
+            f"{name}: {distinct:,} values on train; the {kept} most frequent one-hot encoded, the rest share one bucket"
+        )
     return f"{name}: category not seen on train (the one-hot out-of-vocabulary bucket)"
 
 

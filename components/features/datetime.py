@@ -86,7 +86,9 @@ def tree_date_parts(dates: pd.DatetimeIndex) -> list[np.ndarray]:
     day as a fraction), month, day of year, day of week (Monday 0) and hour of day (with minutes), NaN
     where missing. Plain ordinals: a tree cuts an ordinal once where a sine/cosine pair takes two."""
     hour = dates.hour + dates.minute / 60.0
-    return [days(dates)] + [np.asarray(v, dtype=np.float64) for v in (dates.month, dates.dayofyear, dates.dayofweek, hour)]
+    return [days(dates)] + [
+        np.asarray(v, dtype=np.float64) for v in (dates.month, dates.dayofyear, dates.dayofweek, hour)
+    ]
 
 
 class YearStats:

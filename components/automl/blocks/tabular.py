@@ -136,7 +136,8 @@ def _date_features(values, column: dict):
     doy = days - _civil_days(year, tf.ones_like(month), tf.ones_like(day))
     parts = {
         "year": (tf.cast(year, "float32") - column["mean"]) / column["std"],
-        "time": (tf.cast(days, "float32") + minutes / 1440.0 - column.get("day_min", 0.0)) / column.get("day_span", 1.0),
+        "time": (tf.cast(days, "float32") + minutes / 1440.0 - column.get("day_min", 0.0))
+        / column.get("day_span", 1.0),
     }
     ordinals = {
         "month": tf.cast(month - 1, "float32"),

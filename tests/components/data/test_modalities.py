@@ -155,7 +155,9 @@ def test_datetime_parts_are_cyclic_with_a_time_index_and_missing_is_flagged():
     assert year == 0 and month_sin == pytest.approx(0) and month_cos == pytest.approx(1)
     assert time == pytest.approx(369 / 912)  # 369 days after the first training date, of a 912-day span
     assert weekday_sin == pytest.approx(0) and weekday_cos == pytest.approx(1)  # 4 January 2021: a Monday
-    assert doy_sin == pytest.approx(np.sin(2 * np.pi * 3 / 366)) and doy_cos == pytest.approx(np.cos(2 * np.pi * 3 / 366))
+    assert doy_sin == pytest.approx(np.sin(2 * np.pi * 3 / 366)) and doy_cos == pytest.approx(
+        np.cos(2 * np.pi * 3 / 366)
+    )
     np.testing.assert_array_equal(expected[:, -1], [0, 1, 1])
     assert not expected[1, :-1].any()
     np.testing.assert_allclose(decoded, expected)
