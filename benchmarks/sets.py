@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ class BenchSet:
     images: np.ndarray | None = None
     series: np.ndarray | None = None  # object array of float64 [steps, channels] arrays (NaN = missing)
     split_note: str = "80/20 of numpy.random.default_rng(0).permutation"
+    date_columns: tuple[str, ...] = ()  # datetimes (read by Braid as dates; the other systems leave them out)
 
     def spec(self) -> dict:
         return {
@@ -398,6 +399,18 @@ def flights(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     train, test = split(len(frame))
     heads = (Head("arr_delay", "regression"), Head("cancelled", "classification", ("flew", "cancelled"), "macro_f1"))
     return BenchSet("flights", frame, (), numbers, categories, heads, targets, train, test)
+
+
+def flights_dates(rows: int | None = FLIGHT_ROWS) -> BenchSet:
+    """`flights` as a user brings the table (what `braid contract infer` drafts): the scheduled departure
+    as one datetime, distance, and carrier, tailnum, origin, dest as categories; same rows, split and heads."""
+    bench = flights(rows)
+    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
+    if rows is not None and rows < len(raw):
+        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))].reset_index(drop=True)
+    departure = pd.to_datetime(raw[["year", "month", "day", "hour", "minute"]])
+    frame = bench.frame[["text", "distance", *bench.category_columns]].assign(departure=departure)
+    return replace(bench, name="flights_dates", frame=frame, number_columns=("distance",), date_columns=("departure",))
 
 
 def demo(rows: int = 2000) -> BenchSet:

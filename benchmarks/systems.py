@@ -187,9 +187,10 @@ def run_braid(
     if bench.series is not None:
         inputs.append(ak.TimeseriesInput(name="series"))
         x.append(bench.series)
-    columns = list(bench.number_columns) + list(bench.category_columns)
+    columns = list(bench.number_columns) + list(bench.category_columns) + list(bench.date_columns)
     if columns:
         types = {**{c: "numerical" for c in bench.number_columns}, **{c: "categorical" for c in bench.category_columns}}
+        types.update({c: "datetime" for c in bench.date_columns})
         inputs.append(ak.StructuredDataInput(name="table", column_names=columns, column_types=types))
         x.append(bench.frame[columns])
     outputs, y = [], []

@@ -30,9 +30,8 @@ from components.automl.nodes import (
 )
 from components.errors import DataError, InputError
 from components.features.audio import AudioProblem, clip_source, decode_audio, mel_stats, proposed_seconds, waveform
-from components.features.categorical import MAX_CATEGORIES
-from components.features.common import ranked
-from components.features.datetime import YearStats, parse_dates
+from components.features.categorical import EMBEDDING, ONE_HOT, embedding_dim, encoding
+from components.features.datetime import YearStats, parse_dates, part_names
 from components.features.image import pixel_stats
 from components.features.multilabel import LabelCounts, multi_hot
 from components.features.numerical import moments, numeric_stats
@@ -215,7 +214,7 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
     if missing:
         raise DataError(f"Structured input {node.name!r} lacks columns {missing}; it expects {node.column_names}.")
     if node.shape is None:
-        node.dtype = "string" if {CATEGORICAL, DATETIME} & set(node.column_types.values()) else "float32"
+        node.dtype = "string" if any(_needs_strings(node, n, value.get(n)) for n in node.column_names) else "float32"
         node.shape = (len(node.column_names),)
     frame = value[node.column_names]
     if not node.is_string:
@@ -246,8 +245,18 @@ def convert_table(node: StructuredDataInput, value: Any, fitting: bool) -> np.nd
     return np.stack(columns, axis=1).astype(str)
 
 
+def _needs_strings(node: StructuredDataInput, name: str, column: pd.Series | None) -> bool:
+    """Whether the column makes the table a string matrix: dates and categories do, except numbers that
+    index a given vocabulary."""
+    kind = node.column_types[name]
+    if kind == CATEGORICAL and name in node.vocabularies and column is not None:
+        return not pd.api.types.is_numeric_dtype(column)
+    return kind in (CATEGORICAL, DATETIME)
+
+
 def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
-    """A datetime column → "YYYY-MM-DD" strings ("" where missing), what the model parses."""
+    """A datetime column → "YYYY-MM-DD" strings, "YYYY-MM-DD HH:MM" where the time is not midnight ("" where
+    missing), what the model parses."""
     dates, bad = parse_dates(column, "mixed")
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -255,7 +264,10 @@ def iso_dates(column: pd.Series, node_name: str, name: str) -> np.ndarray:
             f"Structured input {node_name!r}, column {name!r}, row {row}: {column.iloc[row]!r} is not a date; "
             "fix the value or mark the column categorical."
         )
-    return np.asarray(["" if pd.isna(d) else d.strftime("%Y-%m-%d") for d in dates], dtype=object)
+    return np.asarray(
+        ["" if pd.isna(d) else d.strftime("%Y-%m-%d %H:%M" if d.hour or d.minute else "%Y-%m-%d") for d in dates],
+        dtype=object,
+    )
 
 
 def _missing(value) -> bool:
@@ -667,18 +679,15 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     for i, name in enumerate(node.column_names):
         values = sample[:, i]
         if node.column_types[name] == DATETIME:
-            # The year as the model reads it: the string's first four characters.
             stats = YearStats()
-            stats.add(pd.to_numeric(pd.Series([v[:4] for v in values]), errors="coerce").to_numpy(dtype="float64"))
-            years = stats.finalize()
-            columns.append({"name": name, "type": DATETIME, "mean": years["year_mean"], "std": years["year_std"]})
+            stats.update(pd.Series(values, dtype=object))
+            dates = stats.finalize()
+            columns.append(
+                {"name": name, "type": DATETIME, "mean": dates["year_mean"], "std": dates["year_std"],
+                 "day_min": dates["day_min"], "day_span": dates["day_span"], "parts": part_names(dates)}
+            )  # fmt: skip
         elif node.column_types[name] == CATEGORICAL:
-            if not string:
-                raise InputError(
-                    f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as strings."
-                )
-            top = ranked(Counter(str(v) for v in values if v != ""), MAX_CATEGORIES)
-            columns.append({"name": name, "type": CATEGORICAL, "vocabulary": sorted(top)})
+            columns.append({"name": name, "type": CATEGORICAL, **_category_encoding(node, name, values, string)})
         else:
             numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
             columns.append({"name": name, "type": NUMERICAL, **numeric_stats(numbers)})
@@ -687,6 +696,27 @@ def fit_table(node: StructuredDataInput, sample: np.ndarray) -> None:
     if not string:
         # Raw per-column moments, for blocks (Normalization) that standardise the raw row.
         node.stats.update(mean=[m for m, _ in plain], std=[s for _, s in plain])
+
+
+def _category_encoding(node: StructuredDataInput, name: str, values: np.ndarray, string: bool) -> dict:
+    """A categorical column's vocabulary, how it is encoded (`features.categorical.encoding`) and its
+    embedding's width; an all-numeric table's categorical column indexes a given vocabulary, embedded."""
+    fixed = node.vocabularies.get(name)
+    if not string and fixed is None:
+        raise InputError(
+            f"Structured input {node.name!r}: column {name!r} is categorical but the data is numeric; pass it as "
+            "strings, or give its vocabulary (vocabularies=) when the numbers index one."
+        )
+    if fixed is not None:
+        kind = EMBEDDING if not string or len(fixed) > node.max_categories else ONE_HOT
+        fitted = {"encoding": kind, "vocabulary": list(fixed)}
+    else:
+        fitted = encoding(Counter(str(v) for v in values if v != ""), node.max_categories)
+    return {
+        "vocabulary": fitted["vocabulary"],
+        "encoding": fitted["encoding"],
+        "dim": embedding_dim(len(fitted["vocabulary"]) + 1),
+    }
 
 
 # ---------- encode for training / prediction ----------

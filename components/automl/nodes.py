@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.errors import InputError
+from components.features.categorical import MAX_CATEGORIES
 
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
@@ -143,8 +144,16 @@ class StructuredDataInput(InputNode):
         column_names: column order; taken from the DataFrame when not given.
         column_types: `{"column": "numerical" | "categorical" | "datetime"}`; inferred from
             dtypes (numbers are numerical, everything else categorical) when not given.
-            Datetime columns (dates, or strings pandas can read as dates) become a scaled year
-            and the sine and cosine of the month and of the weekday.
+            Datetime columns (dates, or strings pandas can read as dates) become the date parts of
+            `components.features.datetime` (scaled year, cyclic month, weekday, day of year and, when
+            the column has times, hour; a time index since the earliest training date).
+        max_categories: a categorical column with at most this many training values is one-hot
+            encoded; one with more gets a learned embedding of its most frequent values (seen at
+            least 5 times, 1,000 at most), the rest sharing one bucket
+            (`components.features.categorical.encoding`).
+        vocabularies: `{"column": [values]}`: a categorical column's vocabulary, fixed instead of
+            fitted. In an all-numeric table such a column holds each row's index into it (an index
+            past its end: none of them): what Braid's pipeline sends for its embedded columns.
         name: optional input name.
     """
 
@@ -154,9 +163,13 @@ class StructuredDataInput(InputNode):
         self,
         column_names: list[str] | None = None,
         column_types: dict[str, str] | None = None,
+        max_categories: int = MAX_CATEGORIES,
+        vocabularies: dict[str, list[str]] | None = None,
         name: str | None = None,
     ):
         super().__init__(name=name)
+        if not isinstance(max_categories, int) or max_categories < 1:
+            raise InputError(f"StructuredDataInput max_categories={max_categories!r}; use a positive integer.")
         for column, ctype in (column_types or {}).items():
             if ctype not in COLUMN_TYPES:
                 raise InputError(
@@ -171,6 +184,8 @@ class StructuredDataInput(InputNode):
                 )
         self.column_names = list(column_names) if column_names is not None else None
         self.column_types = dict(column_types or {})
+        self.max_categories = max_categories
+        self.vocabularies = {column: list(values) for column, values in (vocabularies or {}).items()}
 
     @property
     def is_string(self) -> bool:

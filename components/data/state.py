@@ -61,6 +61,11 @@ class PreprocessState:
         return [col for spec, codec, fitted in self.feature_specs() if codec.slot == "tabular"
                 for col in codec.columns(spec, fitted)]  # fmt: skip
 
+    def tabular_categories(self) -> dict[str, list[str]]:
+        """The slots of x["tabular"] that hold a category's index, each with the vocabulary it indexes."""
+        return {col: vocabulary for spec, codec, fitted in self.feature_specs() if codec.slot == "tabular"
+                for col, vocabulary in codec.category_indices(spec, fitted).items()}  # fmt: skip
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 

@@ -37,6 +37,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from components.errors import InputError
 from components.features.audio import cell_summaries
+from components.features.datetime import parse_dates, tree_date_parts
 from components.features.timeseries import summary_features
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -142,8 +143,8 @@ class ClassicalColumns:
     Args:
         texts: text columns (joined per row).
         numbers: numeric columns (coerced; unreadable cells are missing).
-        dates: `(column, format)` pairs, as fractional year, day of week and hour of day (format
-            None: ISO 8601).
+        dates: `(column, format)` pairs (format None: ISO 8601), as the raw timestamp, month, day of
+            year, day of week and hour of day (`components.features.datetime.tree_date_parts`).
         categories: category columns (as strings; missing stays missing).
         series: `(column, channels)` pairs of time-series columns, as summary numbers per channel (mean,
             std, min, max, first, last) and the length (`components.features.timeseries.summary_features`).
@@ -178,11 +179,8 @@ class ClassicalColumns:
         texts = [rows[c].fillna("").astype(str).tolist() for c in self.texts]
         numbers = [pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype="float64") for c in self.numbers]
         for column, form in self.dates:
-            dates = pd.to_datetime(rows[column], format=form or "ISO8601", errors="coerce")
-            # a time index for trends, and the weekly and daily cycles a fractional year hides from trees
-            numbers.append((dates.dt.year + dates.dt.dayofyear / 366.0).to_numpy(dtype="float64"))
-            numbers.append(dates.dt.dayofweek.to_numpy(dtype="float64"))
-            numbers.append((dates.dt.hour + dates.dt.minute / 60.0).to_numpy(dtype="float64"))
+            # the raw timestamp for trends, and the yearly, weekly and daily cycles it hides from trees
+            numbers += tree_date_parts(parse_dates(rows[column].reset_index(drop=True), form)[0])
         for column, channels in self.series:
             numbers += list(summary_features(rows[column].astype(object), channels).T)
         for column, rate, seconds in self.audio:

@@ -14,9 +14,9 @@ from components.evaluation.classical import ClassicalColumns, ClassicalInputs, f
 
 
 def classical_columns(contract: Contract) -> ClassicalColumns:
-    """The raw columns the classical models read: texts, numbers, dates (fractional year, day of week,
-    hour of day), categories, series (summary numbers per channel) and audio (MFCC means and stds, level,
-    centroid); images are left out."""
+    """The raw columns the classical models read: texts, numbers, dates (raw timestamp, month, day of
+    year and of week, hour), categories, series (summary numbers per channel) and audio (MFCC means and
+    stds, level, centroid); images are left out."""
     return ClassicalColumns(
         texts=tuple(f.name for f in contract.features_of("text")),
         numbers=tuple(f.name for f in contract.features_of("numerical")),

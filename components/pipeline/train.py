@@ -61,7 +61,14 @@ def build_automodel(
             ak.EncoderChoice(options)([branches[o] for o in options]) if len(options) > 1 else branches[options[0]]
         )
     if state.tabular_columns():
-        table = ak.StructuredDataInput(name="tabular")
+        # slots holding a category's index are embedded by the table encoder, the rest read as numbers
+        categories = state.tabular_categories()
+        table = ak.StructuredDataInput(
+            name="tabular",
+            column_names=state.tabular_columns(),
+            column_types={column: "categorical" for column in categories},
+            vocabularies=categories,
+        )
         inputs.append(table)
         encoded.append(ak.StructuredDataBlock()(table))
     merged = (

@@ -86,3 +86,39 @@ def test_the_registry_names_what_it_knows():
         registry.lookup("salty", "dish 'soup'")
     with pytest.raises(ValueError, match="registered twice"):
         registry.register(Sweet)
+
+
+def test_library_and_pipeline_compute_the_same_date_parts():
+    import tensorflow as tf
+
+    from components.automl.adapters import iso_dates
+    from components.automl.blocks.tabular import TableEncoder
+    from components.data.modalities import TransformContext
+
+    raw = pd.Series(["2013-01-01 05:15", "2013-03-10 17:40", None, "2014-12-31 23:00", "2012-02-29 00:00"])
+    strings = iso_dates(raw, "t", "departure")
+    assert list(strings) == ["2013-01-01 05:15", "2013-03-10 17:40", "", "2014-12-31 23:00", "2012-02-29"]
+    node = StructuredDataInput(name="t", column_names=["departure"], column_types={"departure": "datetime"})
+    fit_node(node, strings[:, None].astype(object))
+    library = TableEncoder(node.stats["columns"], string_input=True)(tf.constant(strings[:, None].astype(str)))
+    spec = feature_spec(name="departure", modality="datetime")
+    codec = codec_for(spec)
+    fitted = pipeline_fit(codec, spec, raw)
+    pipeline = codec.transform(spec, fitted, raw, TransformContext())
+    assert node.stats["columns"][0]["parts"] == [c.split("__")[1] for c in codec.columns(spec, fitted)]
+    assert "hour_sin" in node.stats["columns"][0]["parts"]
+    np.testing.assert_allclose(library.numpy(), pipeline, atol=1e-5)
+
+
+def test_library_and_pipeline_choose_one_hot_or_embedding_alike():
+    values = [f"v{i}" for i in range(60) for _ in range(i % 7 + 1)]  # 60 values, seen 1 to 7 times
+    node = StructuredDataInput(name="t", column_names=["c"], column_types={"c": "categorical"})
+    fit_node(node, np.asarray([[v] for v in values], dtype=object))
+    library = node.stats["columns"][0]
+    spec = feature_spec(name="c", modality="categorical")
+    pipeline = pipeline_fit(codec_for(spec), spec, values)
+    assert library["encoding"] == pipeline["encoding"] == "embedding"  # more than 50 values
+    assert library["vocabulary"] == pipeline["vocabulary"] and len(pipeline["vocabulary"]) == 24  # seen 5+ times
+    few = StructuredDataInput(name="t", column_names=["c"], column_types={"c": "categorical"}, max_categories=60)
+    fit_node(few, np.asarray([[v] for v in values], dtype=object))
+    assert few.stats["columns"][0]["encoding"] == "one_hot" and len(few.stats["columns"][0]["vocabulary"]) == 60

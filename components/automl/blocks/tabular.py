@@ -1,9 +1,9 @@
 """Structured-data blocks: CategoricalToNumerical and StructuredDataBlock.
 
 Both rest on `TableEncoder`, a layer that turns a raw table row (float, or
-strings when some columns are categorical) into standardised numbers plus
-one-hot categories, with every statistic fitted on the training data and
-stored in the layer config, so an exported model takes raw values.
+strings when some columns are categorical) into standardised numbers, date
+parts and one-hot or embedded categories, with every statistic fitted on the
+training data and stored in the layer config, so an exported model takes raw values.
 """
 
 from __future__ import annotations
@@ -18,10 +18,24 @@ from components.automl.blocks.general import Block, DenseBlock
 from components.automl.blocks.numeric import encode_numeric, numeric_width
 from components.automl.nodes import CATEGORICAL, DATETIME
 from components.errors import InputError
+from components.features.categorical import EMBEDDING
+from components.features.datetime import CYCLES
 
-# Days to add per month in Sakamoto's weekday formula (0 = Sunday).
-_MONTH_OFFSETS = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4]
-_WIDTH = {DATETIME: 5}
+# What a datetime column became before the time index, day of year and hour (a config without "parts"):
+# kept so models exported then load and predict as they did (their weekday counts from Sunday).
+_LEGACY_DATE_PARTS = ["year", "month_sin", "month_cos", "sunday_weekday_sin", "sunday_weekday_cos"]
+
+
+def _embedded(column: dict) -> bool:
+    return column["type"] == CATEGORICAL and column.get("encoding") == EMBEDDING
+
+
+def _width(column: dict) -> int:
+    if column["type"] == CATEGORICAL:
+        return column["dim"] if _embedded(column) else len(column["vocabulary"]) + 1
+    if column["type"] == DATETIME:
+        return len(column.get("parts", _LEGACY_DATE_PARTS))
+    return numeric_width(column)
 
 
 @keras.saving.register_keras_serializable(package="braid")
@@ -33,8 +47,12 @@ class TableEncoder(keras.layers.Layer):
             `mean`, `std` (numerical; the year's for datetime) or `vocabulary` (categorical).
             Numerical columns may also carry `edges` (quantile bins: piecewise-linear encoding),
             `zero` / `missing` (indicator features) and `log` (signed log1p first); see
-            `blocks.numeric`. A datetime column ("YYYY-MM-DD" strings) gives five features: the scaled
-            year and the sine and cosine of the month and of the weekday (zeros when missing).
+            `blocks.numeric`. A categorical column is one-hot over its vocabulary plus one slot for
+            everything else, or, with `encoding: "embedding"`, a learned vector of width `dim` per
+            vocabulary value plus one shared by the rest (`components.features.categorical`); in a float
+            table it holds indices into its vocabulary. A datetime column ("YYYY-MM-DD" or
+            "YYYY-MM-DD HH:MM" strings) gives the `parts` of `components.features.datetime` (with
+            `day_min` and `day_span` for the time index), zeros when missing but the missing flag.
         string_input: True when the input is a string matrix of raw values.
     """
 
@@ -42,25 +60,37 @@ class TableEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         self.columns = columns
         self.string_input = string_input
+        # index 0: outside the vocabulary (the one-hot's first slot, the embedding's shared row)
         self.lookups = [
-            keras.layers.StringLookup(vocabulary=list(c["vocabulary"]), output_mode="one_hot", num_oov_indices=1)
-            if c["type"] == CATEGORICAL
+            keras.layers.StringLookup(vocabulary=list(c["vocabulary"]), output_mode="int", num_oov_indices=1)
+            if c["type"] == CATEGORICAL and string_input
             else None
             for c in columns
         ]
+        self.embeddings = [
+            keras.layers.Embedding(len(c["vocabulary"]) + 1, c["dim"], name=f"embedding_{i}") if _embedded(c) else None
+            for i, c in enumerate(columns)
+        ]
 
     def build(self, input_shape):
+        for embedding in self.embeddings:
+            if embedding is not None:
+                embedding.build((None,))
         self.built = True
 
     def call(self, x):
         parts = []
-        for i, (column, lookup) in enumerate(zip(self.columns, self.lookups)):
+        for i, (column, lookup, embedding) in enumerate(zip(self.columns, self.lookups, self.embeddings)):
             values = x[:, i]
-            if lookup is not None:
-                parts.append(tf.cast(lookup(values), "float32"))
+            if column["type"] == CATEGORICAL:
+                index = lookup(values) if lookup is not None else _index(values, len(column["vocabulary"]))
+                if embedding is not None:
+                    parts.append(tf.cast(embedding(index), "float32"))
+                else:
+                    parts.append(tf.one_hot(index, len(column["vocabulary"]) + 1, dtype="float32"))
                 continue
             if column["type"] == DATETIME:
-                parts.append(_date_features(values, column["mean"], column["std"]))
+                parts.append(_date_features(values, column))
                 continue
             if self.string_input:
                 # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
@@ -70,47 +100,64 @@ class TableEncoder(keras.layers.Layer):
         return tf.concat(parts, axis=-1)
 
     def compute_output_shape(self, input_shape):
-        width = sum(
-            len(c["vocabulary"]) + 1
-            if c["type"] == CATEGORICAL
-            else _WIDTH[c["type"]]
-            if c["type"] in _WIDTH
-            else numeric_width(c)
-            for c in self.columns
-        )
-        return (input_shape[0], width)
+        return (input_shape[0], sum(_width(c) for c in self.columns))
 
     def get_config(self):
         return {**super().get_config(), "columns": self.columns, "string_input": self.string_input}
 
 
-def _date_features(values, year_mean: float, year_std: float):
-    """ "YYYY-MM-DD" strings → [scaled year, sin/cos month, sin/cos weekday]; zeros where missing."""
+def _index(values, size: int):
+    """Float indices into a vocabulary of `size` → StringLookup's: 1 + the index, 0 when outside it."""
+    index = tf.cast(tf.round(tf.where(tf.math.is_finite(values), values, -1.0)), tf.int64)
+    return tf.where((index >= 0) & (index < size), index + 1, tf.zeros_like(index))
+
+
+def _civil_days(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`)."""
+    y = year - tf.cast(month <= 2, tf.int32)
+    era = tf.math.floordiv(y, 400)
+    yoe = y - era * 400
+    doy = (153 * tf.math.floormod(month + 9, 12) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _date_features(values, column: dict):
+    """ "YYYY-MM-DD[ HH:MM]" strings → the column's `parts` (`components.features.datetime`)."""
     present = tf.strings.length(values) >= 10
-    safe = tf.where(present, values, "2000-01-01")
-    year = tf.strings.to_number(tf.strings.substr(safe, 0, 4), tf.int32)
-    month = tf.strings.to_number(tf.strings.substr(safe, 5, 2), tf.int32)
-    day = tf.strings.to_number(tf.strings.substr(safe, 8, 2), tf.int32)
-    y = year - tf.cast(month < 3, tf.int32)
-    offset = tf.gather(tf.constant(_MONTH_OFFSETS, tf.int32), month - 1)
-    weekday = tf.math.floormod(y + y // 4 - y // 100 + y // 400 + offset + day, 7)
-    month_angle = 2 * np.pi * tf.cast(month - 1, "float32") / 12
-    weekday_angle = 2 * np.pi * tf.cast(weekday, "float32") / 7
-    features = tf.stack(
-        [
-            (tf.cast(year, "float32") - year_mean) / year_std,
-            tf.sin(month_angle),
-            tf.cos(month_angle),
-            tf.sin(weekday_angle),
-            tf.cos(weekday_angle),
-        ],
-        axis=-1,
+    # a date without a time reads as midnight: padding keeps every substring in range
+    safe = tf.strings.join([tf.where(present, values, "2000-01-01"), " 00:00"])
+
+    def number(start: int):
+        return tf.strings.to_number(tf.strings.substr(safe, start, 2 if start else 4), tf.int32)
+
+    year, month, day = number(0), number(5), number(8)
+    minutes = tf.cast(number(11) * 60 + number(14), "float32")
+    days = _civil_days(year, month, day)
+    doy = days - _civil_days(year, tf.ones_like(month), tf.ones_like(day))
+    parts = {
+        "year": (tf.cast(year, "float32") - column["mean"]) / column["std"],
+        "time": (tf.cast(days, "float32") + minutes / 1440.0 - column.get("day_min", 0.0))
+        / column.get("day_span", 1.0),
+    }
+    ordinals = {
+        "month": tf.cast(month - 1, "float32"),
+        "weekday": tf.cast(tf.math.floormod(days + 3, 7), "float32"),  # 1970-01-01, day 0, was a Thursday
+        "sunday_weekday": tf.cast(tf.math.floormod(days + 4, 7), "float32"),
+        "doy": tf.cast(doy, "float32"),
+        "hour": minutes / 60.0,
+    }
+    for name, value in ordinals.items():
+        angle = 2 * np.pi * value / CYCLES.get(name, 7)
+        parts[f"{name}_sin"], parts[f"{name}_cos"] = tf.sin(angle), tf.cos(angle)
+    known = tf.cast(present, "float32")
+    return tf.stack(
+        [1.0 - known if n == "missing" else parts[n] * known for n in column.get("parts", _LEGACY_DATE_PARTS)], axis=-1
     )
-    return tf.where(present[:, None], features, tf.zeros_like(features))
 
 
 class CategoricalToNumerical(Block):
-    """Encode a table: numerical columns standardised, categorical columns one-hot."""
+    """Encode a table: numerical columns standardised, categorical columns one-hot or embedded (by their
+    cardinality on train), datetime columns as date parts."""
 
     accepts = ("structured",)
 

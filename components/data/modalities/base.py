@@ -138,6 +138,11 @@ class Codec:
         """Names of the values one row produces (one per slot of a tabular vector)."""
         return [spec.name]
 
+    def category_indices(self, spec, fitted: dict) -> dict[str, list[str]]:
+        """Tabular slots that hold a category's index (slot name → the vocabulary it indexes; an index
+        past its end: none of them), for the network to embed; none by default."""
+        return {}
+
     def transform(self, spec, fitted: dict, values: pd.Series, ctx: TransformContext) -> np.ndarray:
         raise NotImplementedError
 

@@ -1,4 +1,7 @@
-"""Categorical features: top-`max_categories` vocabulary from train, one-hot with an OOV slot."""
+"""Categorical features, encoded by cardinality (`components.features.categorical.encoding`): a column
+with few training values is one-hot over all of them plus an out-of-vocabulary slot; a column with many
+takes one tabular slot holding the value's index in a frequency-cut vocabulary (its length: the shared
+bucket), which the network's table encoder embeds."""
 
 from __future__ import annotations
 
@@ -9,40 +12,51 @@ from pydantic import Field
 
 from components.data.modalities.base import Codec, TransformContext, float_feature
 from components.data.spec import FeatureSpec
-from components.features.categorical import MAX_CATEGORIES, OOV, Frequencies, category_strings
+from components.features.categorical import (
+    EMBEDDING,
+    MAX_CATEGORIES,
+    MAX_EMBEDDED,
+    MIN_COUNT,
+    OOV,
+    Frequencies,
+    bucket_note,
+    category_strings,
+)
 from components.features.registry import MODALITIES
-
-
-def _bucket_note(name: str, fitted: dict) -> str:
-    """What happened to a category outside the one-hot vocabulary: cut off by `max_categories` (a
-    category of train rarer than the kept ones) or never seen on train."""
-    kept, distinct = len(fitted["vocabulary"]), fitted.get("distinct_in_train", 0)
-    if distinct > kept:
-        return (
-            f"{name}: {distinct:,} values on train; the {kept} most frequent one-hot encoded, the rest share one bucket"
-        )
-    return f"{name}: category not seen on train (the one-hot out-of-vocabulary bucket)"
 
 
 class CategoricalFeature(FeatureSpec):
     """A column of categories."""
 
     modality: Literal["categorical"] = "categorical"
-    max_categories: int = Field(MAX_CATEGORIES, gt=0)  # the most frequent ones on train; the rest share one slot
+    max_categories: int = Field(MAX_CATEGORIES, gt=0)  # one-hot up to this many training values; more: embedded
+    max_embedded: int = Field(MAX_EMBEDDED, gt=0)  # an embedded column's vocabulary at most
+    min_count: int = Field(MIN_COUNT, gt=0)  # an embedded value is seen this often on train
+
+
+def _embedded(fitted: dict) -> bool:
+    return fitted.get("encoding") == EMBEDDING
 
 
 @MODALITIES.register
 class Categorical(Codec):
-    """One-hot over the vocabulary plus one out-of-vocabulary slot (unseen, rare or missing values)."""
+    """One-hot over the vocabulary plus one out-of-vocabulary slot, or (many values) one index slot."""
 
     name = "categorical"
     options = CategoricalFeature
 
     def fitter(self, spec) -> Frequencies:
-        return Frequencies(spec.max_categories)
+        return Frequencies(spec.max_categories, spec.max_embedded, spec.min_count)
 
     def columns(self, spec, fitted: dict) -> list[str]:
+        if _embedded(fitted):
+            return [f"{spec.name}#index"]
         return [f"{spec.name}={value}" for value in fitted["vocabulary"]] + [f"{spec.name}={OOV}"]
+
+    def category_indices(self, spec, fitted: dict) -> dict[str, list[str]]:
+        if _embedded(fitted):
+            return {self.columns(spec, fitted)[0]: list(fitted["vocabulary"])}
+        return {}
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         vocabulary = fitted["vocabulary"]
@@ -52,8 +66,13 @@ class Categorical(Codec):
         codes = np.array([index.get(v, oov) for v in categories], dtype=np.int64)
         unseen = sum(1 for v in categories if v is not None and v not in index)
         if unseen:
-            ctx.issues[_bucket_note(spec.name, fitted)] += unseen
+            ctx.issues[bucket_note(spec.name, fitted)] += unseen
+        if _embedded(fitted):
+            return codes[:, None].astype(np.float32)
         return np.eye(oov + 1, dtype=np.float32)[codes]
+
+    def _width(self, fitted: dict) -> int:
+        return 1 if _embedded(fitted) else len(fitted["vocabulary"]) + 1
 
     def tf_feature(self, stored):
         return float_feature(stored)
@@ -61,9 +80,9 @@ class Categorical(Codec):
     def parse_spec(self, spec, fitted):
         import tensorflow as tf
 
-        return tf.io.FixedLenFeature([len(fitted["vocabulary"]) + 1], tf.float32)
+        return tf.io.FixedLenFeature([self._width(fitted)], tf.float32)
 
     def tensor_spec(self, spec, fitted):
         import tensorflow as tf
 
-        return tf.TensorSpec([len(fitted["vocabulary"]) + 1], tf.float32)
+        return tf.TensorSpec([self._width(fitted)], tf.float32)

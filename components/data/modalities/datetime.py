@@ -1,4 +1,5 @@
-"""Datetime features: scaled year, cyclic month / weekday / day-of-year, and a missing flag."""
+"""Datetime features: the date parts of `components.features.datetime` (scaled year, time index, cyclic
+month / weekday / day of year / hour) and a missing flag."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from components.data.modalities.base import Codec, TransformContext, float_feature
 from components.data.spec import FeatureSpec
-from components.features.datetime import PARTS, YearStats, date_parts, parse_dates
+from components.features.datetime import YearStats, date_parts, parse_dates, part_names
 from components.features.registry import MODALITIES
 
 
@@ -28,13 +29,13 @@ class Datetime(Codec):
         return YearStats(spec.datetime_format)
 
     def columns(self, spec, fitted: dict) -> list[str]:
-        return [f"{spec.name}__{part}" for part in PARTS]
+        return [f"{spec.name}__{part}" for part in part_names(fitted)]
 
     def transform(self, spec, fitted, values, ctx: TransformContext) -> np.ndarray:
         dates, bad = parse_dates(values, spec.datetime_format)
         if bad.any():
             ctx.issues[f"{spec.name}: not a date (treated as missing)"] += int(bad.sum())
-        return date_parts(dates, fitted["year_mean"], fitted["year_std"])
+        return date_parts(dates, fitted)
 
     def tf_feature(self, stored):
         return float_feature(stored)
@@ -42,9 +43,9 @@ class Datetime(Codec):
     def parse_spec(self, spec, fitted):
         import tensorflow as tf
 
-        return tf.io.FixedLenFeature([len(PARTS)], tf.float32)
+        return tf.io.FixedLenFeature([len(part_names(fitted))], tf.float32)
 
     def tensor_spec(self, spec, fitted):
         import tensorflow as tf
 
-        return tf.TensorSpec([len(PARTS)], tf.float32)
+        return tf.TensorSpec([len(part_names(fitted))], tf.float32)

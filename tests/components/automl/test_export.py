@@ -145,3 +145,54 @@ def test_loading_several_models_raises_no_retracing_warning(tmp_path):
     assert all(run.returncode == 0 for run in runs.values()), stderr
     assert "triggered tf.function retracing" in stderr["keras"], "TensorFlow warns without the filter"
     assert "retracing" not in stderr["braid"], stderr["braid"]
+
+
+def test_a_high_cardinality_column_is_embedded_and_the_export_loads_with_it(tmp_path):
+    from components.automl.blocks.tabular import TableEncoder
+
+    rng = np.random.default_rng(0)
+    weights = 1.0 / np.arange(1, 301)  # 300 tail numbers, Zipf-like: a few frequent, a long tail
+    tails = np.array([f"N{i:03d}" for i in rng.choice(300, 400, p=weights / weights.sum())], dtype=object)
+    frame = pd.DataFrame({"tailnum": tails, "distance": rng.random(400) * 1000})
+    y = (np.char.endswith(tails.astype(str), "1") | (frame["distance"] > 900)).astype(int)
+    clf = ak.StructuredDataClassifier(
+        column_types={"tailnum": "categorical"}, max_trials=1, overwrite=True, seed=0, directory=tmp_path,
+        head_models="network",
+    )  # fmt: skip
+    clf.fit(frame, y, epochs=1, verbose=0)
+    column = clf.inputs[0].stats["columns"][0]
+    assert column["encoding"] == "embedding" and 0 < len(column["vocabulary"]) < 300
+    model = clf.export_model()
+    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
+    table = encoder.embeddings[0].embeddings
+    assert tuple(table.shape) == (len(column["vocabulary"]) + 1, column["dim"])  # + the shared bucket
+    model.save(tmp_path / "m.keras")
+    loaded = ak.load_model(tmp_path / "m.keras")
+    rows = tf.constant(frame.astype(str).to_numpy().astype(str))
+    np.testing.assert_allclose(loaded.predict(rows, verbose=0), model.predict(rows, verbose=0), atol=1e-6)
+
+
+def test_a_numeric_table_embeds_the_category_indices_it_is_told_of(tmp_path):
+    """What the pipeline sends: its embedded columns' indices into their vocabularies, in a float table."""
+    from components.automl.blocks.tabular import TableEncoder
+
+    rng = np.random.default_rng(0)
+    vocabulary = [f"N{i:03d}" for i in range(80)]
+    index = rng.integers(0, 81, 200).astype("float32")  # 80: the shared bucket
+    x = np.stack([index, rng.random(200).astype("float32")], axis=1)
+    auto_model = ak.AutoModel(
+        inputs=ak.StructuredDataInput(
+            column_names=["tailnum#index", "distance"],
+            column_types={"tailnum#index": "categorical"},
+            vocabularies={"tailnum#index": vocabulary},
+        ),
+        outputs=ak.RegressionHead(name="delay"),
+        max_trials=1, overwrite=True, directory=tmp_path, head_models="network",
+    )  # fmt: skip
+    auto_model.fit(x, index % 7, epochs=1, verbose=0)
+    model = auto_model.export_model()
+    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
+    assert tuple(encoder.embeddings[0].embeddings.shape)[0] == 81 and encoder.embeddings[1] is None
+    model.save(tmp_path / "m.keras")
+    loaded = ak.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)

@@ -76,40 +76,57 @@ def test_numerical_streaming_fit_matches_one_pass():
     assert fitted["mean"] == pytest.approx(values.mean()) and fitted["std"] == pytest.approx(values.std())
 
 
-def test_categorical_keeps_top_categories_and_sends_unseen_to_oov():
-    spec = feature_spec(name="color", modality="categorical", max_categories=3)
+def test_categorical_with_few_values_is_one_hot_over_all_of_them():
+    spec = feature_spec(name="color", modality="categorical", max_categories=4)
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["red", "red", "blue", "green", "blue", "red", 3.0], ["3"])
-    # 3.0 and "3" are one category; ties break alphabetically; the rarest ("green") is left out.
-    assert fitted["vocabulary"] == ["red", "3", "blue"]
+    # 3.0 and "3" are one category; most frequent first, ties alphabetically; four values: all kept
+    assert fitted["encoding"] == "one_hot" and fitted["vocabulary"] == ["red", "3", "blue", "green"]
     ctx = TransformContext()
     expected, decoded = round_trip(codec, spec, fitted, pd.Series(["blue", "purple", None, "red"]), ctx)
-    np.testing.assert_array_equal(expected, [[0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(expected[:, [0, 2, 4]], [[0, 1, 0], [0, 0, 1], [0, 0, 1], [1, 0, 0]])
     np.testing.assert_array_equal(decoded, expected)
-    # purple, not None; said as what it is: four values on train, three kept, the rest in one bucket
-    assert ctx.issues == {"color: 4 values on train; the 3 most frequent one-hot encoded, the rest share one bucket": 1}
-    assert codec.columns(spec, fitted) == ["color=red", "color=3", "color=blue", "color=<oov>"]
+    # purple, not None: nothing was cut, so an unknown value is news of the data, said so
+    assert ctx.issues == {"color: category not seen on train (the one-hot out-of-vocabulary bucket)": 1}
+    assert codec.columns(spec, fitted) == ["color=red", "color=3", "color=blue", "color=green", "color=<oov>"]
+    assert codec.category_indices(spec, fitted) == {}
 
 
-def test_a_category_beyond_the_top_n_is_reported_with_its_share_of_rows(caplog):
+def _zipf_tails(rows: int, values: int, seed: int = 0) -> list[str]:
+    """`rows` tail numbers drawn from `values` with Zipf-like frequencies (rank r has weight 1/r)."""
+    weights = 1.0 / np.arange(1, values + 1)
+    drawn = np.random.default_rng(seed).choice(values, rows, p=weights / weights.sum())
+    return [f"N{i:04d}" for i in drawn]
+
+
+def test_a_high_cardinality_column_is_embedded_and_the_warning_says_how(caplog):
     from components.data.preprocess import _report
 
-    spec = feature_spec(name="tailnum", modality="categorical", max_categories=50)
+    spec = feature_spec(name="tailnum", modality="categorical", max_categories=50, max_embedded=100, min_count=5)
     codec = codec_for(spec)
-    train = [f"N{i:04d}" for i in range(4043)] + [f"N{i:04d}" for i in range(50)] * 3  # 50 frequent tails
-    fitted = fit(codec, spec, train)
+    train = _zipf_tails(5000, 300)
+    fitted = fit(codec, spec, train[:2000], train[2000:])
+    counts = pd.Series(train).value_counts()
+    assert fitted["encoding"] == "embedding" and fitted["distinct_in_train"] == counts.size
+    # the 100 most frequent, each seen at least 5 times; the rest of the rows share the bucket
+    assert fitted["vocabulary"][:3] == ["N0000", "N0001", "N0002"] and len(fitted["vocabulary"]) == 100
+    assert counts[fitted["vocabulary"]].min() >= 5
+    share = 1 - counts[fitted["vocabulary"]].sum() / len(train)
+    assert fitted["bucket_share"] == pytest.approx(share) and 0.05 < share < 0.5
+    # one tabular slot: the value's index into the vocabulary, its length for the shared bucket
+    assert codec.columns(spec, fitted) == ["tailnum#index"]
+    assert codec.category_indices(spec, fitted) == {"tailnum#index": fitted["vocabulary"]}
     ctx = TransformContext()
-    codec.transform(spec, fitted, pd.Series(["N0001"] * 88 + ["N3000"] * 12), ctx)
+    values = pd.Series(["N0000"] * 80 + ["N0002"] * 8 + ["N0299"] * 7 + ["never seen"] * 5)
+    expected, decoded = round_trip(codec, spec, fitted, values, ctx)
+    np.testing.assert_array_equal(expected[:, 0], [0] * 80 + [2] * 8 + [100] * 12)
+    np.testing.assert_array_equal(decoded, expected)
     with caplog.at_level("WARNING", logger="components.data.preprocess"):
         _report(ctx.issues, "preprocess flights", 100)
     assert caplog.messages == [
-        "preprocess flights: tailnum: 4,043 values on train; the 50 most frequent one-hot encoded, the rest share "
-        "one bucket: 12 row(s) (12% of 100)"
+        f"preprocess flights: tailnum: {counts.size} values; 100 most frequent embedded, the rest share one bucket "
+        f"({share:.0%} of train rows): 12 row(s) (12% of 100)"
     ]
-    small = fit(codec, spec, ["a", "b"])  # nothing was cut: an unknown value is news of the data, said so
-    ctx = TransformContext()
-    codec.transform(spec, small, pd.Series(["c"]), ctx)
-    assert list(ctx.issues) == ["tailnum: category not seen on train (the one-hot out-of-vocabulary bucket)"]
 
 
 def test_text_is_cleaned_to_valid_utf8_and_keeps_a_vocabulary():
@@ -123,19 +140,41 @@ def test_text_is_cleaned_to_valid_utf8_and_keeps_a_vocabulary():
     assert list(decoded) == list(expected)
 
 
-def test_datetime_parts_are_cyclic_and_missing_is_flagged():
+def test_datetime_parts_are_cyclic_with_a_time_index_and_missing_is_flagged():
     spec = feature_spec(name="day", modality="datetime", datetime_format="%Y-%m-%d")
     codec = codec_for(spec)
     fitted = fit(codec, spec, ["2020-01-01", "2022-07-01"])
-    assert fitted["year_mean"] == 2021
+    assert fitted["year_mean"] == 2021 and fitted["has_time"] is False
+    assert codec.columns(spec, fitted) == [
+        f"day__{p}" for p in ["year", "time", "month_sin", "month_cos", "weekday_sin", "weekday_cos", "doy_sin",
+                              "doy_cos", "missing"]
+    ]  # fmt: skip
     ctx = TransformContext()
-    expected, decoded = round_trip(codec, spec, fitted, pd.Series(["2021-01-01", None, "not a date"]), ctx)
-    year, month_sin, month_cos = expected[0, :3]
+    expected, decoded = round_trip(codec, spec, fitted, pd.Series(["2021-01-04", None, "not a date"]), ctx)
+    year, time, month_sin, month_cos, weekday_sin, weekday_cos, doy_sin, doy_cos, _ = expected[0]
     assert year == 0 and month_sin == pytest.approx(0) and month_cos == pytest.approx(1)
+    assert time == pytest.approx(369 / 912)  # 369 days after the first training date, of a 912-day span
+    assert weekday_sin == pytest.approx(0) and weekday_cos == pytest.approx(1)  # 4 January 2021: a Monday
+    assert doy_sin == pytest.approx(np.sin(2 * np.pi * 3 / 366)) and doy_cos == pytest.approx(
+        np.cos(2 * np.pi * 3 / 366)
+    )
     np.testing.assert_array_equal(expected[:, -1], [0, 1, 1])
     assert not expected[1, :-1].any()
     np.testing.assert_allclose(decoded, expected)
     assert ctx.issues["day: not a date (treated as missing)"] == 1
+
+
+def test_datetime_with_times_gets_the_hour_of_day():
+    spec = feature_spec(name="departure", modality="datetime")
+    codec = codec_for(spec)
+    fitted = fit(codec, spec, ["2013-01-01 05:15", "2013-12-31 23:59"])
+    assert fitted["has_time"] is True
+    assert codec.columns(spec, fitted)[-3:] == ["departure__hour_sin", "departure__hour_cos", "departure__missing"]
+    parts = codec.transform(spec, fitted, pd.Series(["2013-06-01 06:00", "2013-06-01 18:00"]), TransformContext())
+    np.testing.assert_allclose(parts[:, -3:-1], [[1, 0], [-1, 0]], atol=1e-6)  # 6 h: a quarter of the day
+    assert parts[1, 1] - parts[0, 1] == pytest.approx(0.5 / fitted["day_span"], rel=1e-4)  # half a day later
+    old = {"year_mean": 2013.0, "year_std": 1.0}  # a state fitted before the time index still serves its parts
+    assert codec.transform(spec, old, pd.Series(["2013-06-01 06:00"]), TransformContext()).shape == (1, 8)
 
 
 def test_image_round_trip_from_paths_and_bytes(image_root: Path):

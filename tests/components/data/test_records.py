@@ -38,7 +38,7 @@ def test_batches_match_the_input_signature(directory: Path):
     x_spec, y_spec = input_signature(state)
     assert x_spec["image"] == tf.TensorSpec([32, 32, 3], tf.uint8)
     assert x_spec["description"] == tf.TensorSpec([], tf.string)
-    assert x_spec["tabular"].shape[0] == len(tabular_columns(state)) == 23
+    assert x_spec["tabular"].shape[0] == len(tabular_columns(state)) == 24  # the date: 9 parts with its time index
     assert y_spec == {
         "kind": tf.TensorSpec([], tf.int64), "score": tf.TensorSpec([], tf.float32), "tags": tf.TensorSpec([5], tf.float32)
     }  # fmt: skip
