@@ -15,7 +15,7 @@ export PREFECT_HOME := $(CURDIR)/.braid/prefect
 export PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL ?= WARNING
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: install lint format test test-e2e test-fast demo ui stack stack-down benchmark clean
+.PHONY: install lint format test test-e2e test-fast demo demo-multimodal ui stack stack-down benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/braid demo
+
+# The five-modality demo: + a sound clip and a vibration series per row, three heads (README).
+demo-multimodal: $(STAMP)
+	$(BIN)/braid demo --contract multimodal
 
 ui: $(STAMP)
 	$(BIN)/braid ui

@@ -47,6 +47,10 @@ class Layout:
     def demo_data(self) -> Path:
         return self.home / "demo"
 
+    @property
+    def multimodal_demo_data(self) -> Path:
+        return self.home / "demo_multimodal"
+
     def validation(self, contract: str, data_hash: str) -> Path:
         return self.home / "validation" / contract / data_hash
 

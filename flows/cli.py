@@ -2,6 +2,7 @@
 
 Example:
     braid demo                                   # demo data + the whole pipeline, small budget
+    braid demo --contract multimodal             # + audio clips and sensor series, three heads
     braid run data_contracts/posters.yaml --max-trials 3 --epochs 5
     braid validate data_contracts/movies.yaml
     braid contract infer data.csv --target label -o data_contracts/mine.yaml
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -343,17 +345,46 @@ def score(
     _guard(_do)
 
 
+class Demo(str, Enum):
+    demo = "demo"
+    multimodal = "multimodal"
+
+
+DemoOption = Annotated[
+    Demo,
+    typer.Option(
+        "--contract",
+        help="demo: images, text, numbers, a category and dates (data_contracts/demo.yaml); multimodal: "
+        "also a sound clip and a vibration series per row, three heads (data_contracts/demo_multimodal.yaml).",
+    ),
+]
+
+
+def _write_demo(which: Demo, out: Path | None, rows: int) -> tuple[Path, Path]:
+    """Write demo `which`'s data into `out` (default: under the Braid home); return (the data file, its contract)."""
+    layout = Layout.default()
+    if which is Demo.multimodal:
+        from components.data.demo_multimodal import write_multimodal_demo_data
+
+        data = write_multimodal_demo_data(out or layout.multimodal_demo_data, n_rows=rows)
+        return data, PROJECT_ROOT / "data_contracts" / "demo_multimodal.yaml"
+    from components.data.demo import write_demo_data
+
+    return write_demo_data(out or layout.demo_data, n_rows=rows), PROJECT_ROOT / "data_contracts" / "demo.yaml"
+
+
 @app.command("demo-data")
 def demo_data(
-    rows: Annotated[int, typer.Option(min=1, help="Rows to generate.")] = 3000,
-    out: Annotated[Optional[Path], typer.Option(help="Directory (default: .braid/demo).")] = None,
+    rows: Annotated[Optional[int], typer.Option(min=1, help="Rows to generate (demo: 3000, multimodal: 300).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Directory (default: .braid/demo or .braid/demo_multimodal).")
+    ] = None,
+    which: DemoOption = Demo.demo,
 ) -> None:
-    """Generate the deterministic multimodal demo dataset."""
+    """Generate a deterministic multimodal demo dataset."""
 
     def _do() -> None:
-        from components.data.demo import write_demo_data
-
-        path = write_demo_data(out or Layout.default().demo_data, n_rows=rows)
+        path, _ = _write_demo(which, out, rows or (3000 if which is Demo.demo else 300))
         console.print(f"wrote {path}")
 
     _guard(_do)
@@ -361,23 +392,21 @@ def demo_data(
 
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(min=1, help="Rows of demo data.")] = 2000,
+    rows: Annotated[Optional[int], typer.Option(min=1, help="Rows of demo data (demo: 2000, multimodal: 300).")] = None,
     max_trials: Annotated[int, typer.Option(min=1, max=MAX_TRIALS, help="Models the search may try.")] = 2,
     epochs: Annotated[int, typer.Option(min=1, max=MAX_EPOCHS, help="Epochs per trial.")] = 4,
+    which: DemoOption = Demo.demo,
 ) -> None:
     """Generate the demo data and run the whole pipeline on it with a small budget."""
 
     def _do() -> None:
-        from components.data.demo import write_demo_data
-
         _prepare_env()
         layout = Layout.default()
         console.rule("Braid demo")
-        console.print(f"1/2 demo data → {write_demo_data(layout.demo_data, n_rows=rows)}")
-        console.print("2/2 pipeline on data_contracts/demo.yaml")
-        summary = _run_training(
-            PROJECT_ROOT / "data_contracts" / "demo.yaml", max_trials=max_trials, epochs=epochs, tuner="greedy", seed=0
-        )
+        data, contract = _write_demo(which, None, rows or (2000 if which is Demo.demo else 300))
+        console.print(f"1/2 demo data → {data}")
+        console.print(f"2/2 pipeline on data_contracts/{contract.name}")
+        summary = _run_training(contract, max_trials=max_trials, epochs=epochs, tuner="greedy", seed=0)
         _print_summary(summary)
         console.rule("Where things are")
         console.print(f"Braid home:        {layout.home}")

@@ -29,7 +29,7 @@ NOUNS = ["piece", "item", "object", "thing", "article", "find", "product"]
 FILLER = ["for", "the", "home", "office", "garden", "kitchen", "daily", "use", "with", "care", "gift", "set"]
 
 
-def _draw(shape: str, size: int, rng: np.random.Generator) -> Image.Image:
+def draw_shape(shape: str, size: int, rng: np.random.Generator) -> Image.Image:
     background = tuple(int(v) for v in rng.integers(170, 256, 3))
     fill = tuple(int(v) for v in rng.integers(0, 150, 3))
     img = Image.new("RGB", (size, size), background)
@@ -106,7 +106,7 @@ def write_demo_data(out_dir: Path, n_rows: int = 3000, seed: int = 0, image_size
 
     descriptions = [_description(keywords[i], glass[i], discount[i], rng) for i in range(n_rows)]
     for i in range(n_rows):
-        _draw(shapes[i], image_size, rng).save(images / f"{ids[i]}.png", compress_level=1)
+        draw_shape(shapes[i], image_size, rng).save(images / f"{ids[i]}.png", compress_level=1)
 
     # Gaps like real data: a few missing prices, more missing weights (after the targets used them).
     price_out = price.astype(object)

@@ -1,8 +1,6 @@
 """The real training flow end to end: Prefect (test API), MLflow on a temporary SQLite store, tiny data."""
 
 import json
-import os
-import signal
 from pathlib import Path
 
 import keras
@@ -291,36 +289,13 @@ def test_the_two_uis_are_linked_and_prefect_keeps_info_logs(home, first_run):
 
 def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home, first_run, contract_path, tmp_path):
     import base64
-    import socket
-    import subprocess
-    import sys
-    import time
 
     import httpx
 
+    from tests.braid_serve import served
+
     contract = load_contract(contract_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "BRAID_HOME": str(home / "home")}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("braid")), "serve", str(contract_path), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
+    with served(contract_path, home / "home", tmp_path / "serve.log") as port:
         rows = pd.read_csv(contract.source.path).head(3).drop(columns=["kind", "score", "tags"])
         as_bytes = rows.iloc[[0]].copy()
         image = (contract.source.image_base / rows["image"].iloc[0]).read_bytes()
@@ -342,10 +317,6 @@ def test_braid_serve_scores_raw_rows_over_http_with_an_image_sent_as_bytes(home,
             f"http://127.0.0.1:{port}/invocations", json={**payload, "params": {"on_bad_rows": "skip"}}, timeout=120
         ).json()["predictions"]
         assert [row["score"] is None for row in skipped] == [False, True, False, False]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
 
 
 def test_braid_trials_shows_the_front_and_the_trial_other_weights_pick(home, first_run, contract_path, monkeypatch):
