@@ -96,3 +96,11 @@ def http():
     from tests.media_server import serve_media
 
     yield from serve_media()
+
+
+@pytest.fixture
+def s3():
+    """moto's S3-compatible server on 127.0.0.1 with an empty bucket `media`: (endpoint URL, boto3 client)."""
+    from tests.media_server import serve_s3
+
+    yield from serve_s3()

@@ -12,7 +12,6 @@ from PIL import Image
 from components.data.media import MediaProblem, MediaStore, refusing_urls, reset_store
 from components.data.validation import data_hash, validate
 from tests.components.data.test_validation import contract_for, table
-from tests.media_server import serve_s3
 
 
 def _png(shade: int) -> bytes:
@@ -102,11 +101,6 @@ def test_a_served_request_refuses_urls_unless_the_server_allows_them(http, tmp_p
             store.fetch(f"{http.url}/c.png")
     assert http.bodies["/c.png"] == 0
     assert store.fetch(f"{http.url}/c.png") == _png(5), "outside a served request, URLs are fetched"
-
-
-@pytest.fixture
-def s3():
-    yield from serve_s3()
 
 
 def test_s3_objects_are_fetched_once_and_revalidated_by_their_etag(tmp_path, s3):
