@@ -72,9 +72,10 @@ def final_fit(
         members = [tuner.load_model(t).inner for t in best]
     model, picks = members[0], {h.name: [0] for h in heads}
     if len(members) > 1:
-        model, picks = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+        model, picks, outputs = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+    else:
+        outputs = _outputs(model, heads, val_ds)
     # Before the refit sees them: what a blend with another model of these rows is fitted on.
-    outputs = _outputs(model, heads, val_ds)
     validation_outputs = {head.name: out for head, out in zip(heads, outputs)}
     history = None
     if refit:

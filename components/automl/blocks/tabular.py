@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import Block, DenseBlock
-from components.automl.blocks.numeric import encode_numeric, numeric_width
+from components.automl.blocks.numeric import encode_numeric_columns, numeric_width
 from components.automl.nodes import CATEGORICAL, DATETIME
 from components.errors import InputError
 
@@ -53,21 +53,32 @@ class TableEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
+        numeric = [i for i, c in enumerate(self.columns) if c["type"] not in (CATEGORICAL, DATETIME)]
+        if len(numeric) == len(self.columns):
+            return self._numeric(x, numeric)
+        encoded = {}
+        if numeric:
+            widths = [numeric_width(self.columns[i]) for i in numeric]
+            encoded = dict(zip(numeric, tf.split(self._numeric(x, numeric), widths, axis=-1)))
         parts = []
         for i, (column, lookup) in enumerate(zip(self.columns, self.lookups)):
             values = x[:, i]
-            if lookup is not None:
+            if i in encoded:
+                parts.append(encoded[i])
+            elif lookup is not None:
                 parts.append(tf.cast(lookup(values), "float32"))
-                continue
-            if column["type"] == DATETIME:
+            else:
                 parts.append(_date_features(values, column["mean"], column["std"]))
-                continue
-            if self.string_input:
-                # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
-                values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
-                values = tf.strings.to_number(values, tf.float32)
-            parts.append(encode_numeric(values, column))
         return tf.concat(parts, axis=-1)
+
+    def _numeric(self, x, numeric: list[int]):
+        """The numerical columns' features, encoded together (`encode_numeric_columns`)."""
+        values = x if len(numeric) == len(self.columns) else tf.gather(x, numeric, axis=1)
+        if self.string_input:
+            # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
+            values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
+            values = tf.strings.to_number(values, tf.float32)
+        return encode_numeric_columns(values, [self.columns[i] for i in numeric])
 
     def compute_output_shape(self, input_shape):
         width = sum(
