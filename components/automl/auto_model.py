@@ -311,7 +311,9 @@ class AutoModel:
             if space is not None:
                 self.tuner.oracle.update_space(space)  # hyperparameters only a portfolio choice activates
             deadline = started + self.time_budget if self.time_budget else None
-            self.tuner.setup(self.observers, patience=3, deadline=deadline, workers=self.workers)
+            self.tuner.setup(
+                self.observers, patience=3, deadline=deadline, workers=self.workers, keep=self.ensemble_size
+            )
             self.tuner.search(
                 train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose
             )

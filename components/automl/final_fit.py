@@ -69,7 +69,8 @@ def final_fit(
         warnings.simplefilter("ignore", UserWarning)
         # Only completed trials have checkpoints (keras-tuner pads with failed ones).
         best = [t for t in tuner.oracle.get_best_trials(ensemble_size) if t.status == "COMPLETED"]
-        members = [tuner.load_model(t).inner for t in best]
+        members = [tuner.trained_model(t).inner for t in best]
+    tuner.kept = {}  # the rest of the kept models are not needed any more
     model, picks = members[0], {h.name: [0] for h in heads}
     if len(members) > 1:
         model, picks, outputs = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
