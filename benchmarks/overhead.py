@@ -203,6 +203,7 @@ def timed(arm: str, rows: int, trials: int, epochs: int) -> dict:
         raise SystemExit(f"{arm} run failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return {
         "wall_s": round(wall, 2),
+        "load_1min": round(os.getloadavg()[0], 1),  # at the end of the run: the shared cores' state
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in json.loads(lines[-1][len("RESULT ") :]).items()},
     }
 

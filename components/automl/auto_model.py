@@ -22,7 +22,7 @@ from components.automl.export import quiet_predict_retracing
 from components.automl.final_fit import final_fit, refit_examples, refit_trial
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
-from components.automl.head_models import HeadModels, choose_head_models, read_rows
+from components.automl.head_models import HeadModels, choose_head_models, classical_threads, read_rows
 from components.automl.heads import ClassificationHead, Head
 from components.automl.hypermodel import GraphHyperModel
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
@@ -287,7 +287,9 @@ class AutoModel:
             if space is not None:
                 self.tuner.oracle.update_space(space)  # hyperparameters only a portfolio choice activates
             deadline = started + self.time_budget if self.time_budget else None
-            self.tuner.setup(self.observers, patience=3, deadline=deadline, workers=self.workers)
+            self.tuner.setup(
+                self.observers, patience=3, deadline=deadline, workers=self.workers, keep=self.ensemble_size
+            )
             self.tuner.search(
                 train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose
             )
@@ -625,7 +627,8 @@ class AutoModel:
         if self.served.blend is None:
             return outputs
         rows, _ = read_rows(self.raw_inputs, raw)
-        served = self.served.blend.apply({h.name: out for h, out in zip(self.heads, outputs)}, rows)
+        with classical_threads(len(rows)):
+            served = self.served.blend.apply({h.name: out for h, out in zip(self.heads, outputs)}, rows)
         return [np.asarray(served[h.name], out.dtype) for h, out in zip(self.heads, outputs)]
 
     def evaluate(

@@ -81,11 +81,13 @@ def combine(members: list[keras.Model], heads: list[Head], picks: dict[str, list
 
 def ensemble(
     members: list[keras.Model], heads: list[Head], inputs: list, val_ds, size: int
-) -> tuple[keras.Model, dict]:
+) -> tuple[keras.Model, dict, list[np.ndarray]]:
     """Select per head among `members` on `val_ds` (encoded `(x, y)` batches) and combine them.
 
     Returns:
-        The combined model (the single best member when every head picks only it) and the picks.
+        The combined model (the single best member when every head picks only it), the picks, and the
+        combined model's outputs on `val_ds` per head, in head order (averaged here from the members'
+        predictions: a `predict` of the combined model would trace it once more for the same numbers).
     """
     truth = {h.name: [] for h in heads}
     for _, y in val_ds.as_numpy_iterator():
@@ -97,10 +99,13 @@ def ensemble(
     for member in members:
         out = member.predict(features, verbose=0)
         predictions.append(out if isinstance(out, list) else [out])
-    picks = {}
+    picks, outputs = {}, []
     for position, head in enumerate(heads):
         candidates = [np.asarray(p[position], "float64") for p in predictions]
         picks[head.name] = select(head, truth[head.name], candidates, size)
+        # what `combine`'s Average layer computes: a member picked twice counts twice
+        chosen = np.mean([candidates[i] for i in picks[head.name]], axis=0)
+        outputs.append(chosen.astype(np.asarray(predictions[0][position]).dtype))
     if all(chosen == [0] for chosen in picks.values()):
-        return members[0], picks
-    return combine(members, heads, picks, inputs), picks
+        return members[0], picks, outputs
+    return combine(members, heads, picks, inputs), picks, outputs

@@ -71,12 +71,14 @@ def final_fit(
         warnings.simplefilter("ignore", UserWarning)
         # Only completed trials have checkpoints (keras-tuner pads with failed ones).
         best = [t for t in tuner.oracle.get_best_trials(ensemble_size) if t.status == "COMPLETED"]
-        members = [tuner.load_model(t).inner for t in best]
+        members = [tuner.trained_model(t).inner for t in best]
+    tuner.kept = {}  # the rest of the kept models are not needed any more
     model, picks = members[0], {h.name: [0] for h in heads}
     if len(members) > 1:
-        model, picks = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+        model, picks, outputs = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
+    else:
+        outputs = _outputs(model, heads, val_ds)
     # Before the refit sees them: what a blend with another model of these rows is fitted on.
-    outputs = _outputs(model, heads, val_ds)
     validation_outputs = {head.name: out for head, out in zip(heads, outputs)}
     history = None
     if refit:

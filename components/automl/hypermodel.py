@@ -56,6 +56,9 @@ class GraphHyperModel(kt.HyperModel):
             rate = self.learning_rate or hp.Choice("learning_rate", [1e-2, 3e-3, 1e-3])
             model = MultiTaskModel(inner, self.graph.heads, LossWeighting(mode, self.loss_weights))
             model.compile(optimizer=training.optimizer(rate, self.total_steps))
+            # Keras creates the optimizer's slots in the first traced train step, and a tf.function that
+            # creates variables is traced twice: built here, every fit traces its train step once.
+            model.optimizer.build(model.step_variables)
         return model
 
     def batches(self, examples: tf.data.Dataset) -> tf.data.Dataset:

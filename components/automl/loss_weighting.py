@@ -159,6 +159,14 @@ class MultiTaskModel(keras.Model):
                 metric.update_state(y[name], y_pred[name], sample_weight=masks[name])
         return {m.name: m.result() for m in self.metrics}
 
+    @property
+    def step_variables(self) -> list:
+        """The variables a train step updates."""
+        variables = list(self.inner.trainable_variables)
+        if self.weighting.mode == "uncertainty":
+            variables.append(self.weighting.log_vars)
+        return variables
+
     def train_step(self, data):
         x, (y, masks) = data[0], self._known(data[1])
         gradnorm = self.weighting.mode == "gradnorm" and self.shared_variable is not None
@@ -170,9 +178,7 @@ class MultiTaskModel(keras.Model):
                 total += tf.add_n([tf.cast(loss, "float32") for loss in self.inner.losses])
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
             scaled = self.optimizer.scale_loss(total / replicas)
-        variables = list(self.inner.trainable_variables)
-        if self.weighting.mode == "uncertainty":
-            variables.append(self.weighting.log_vars)
+        variables = self.step_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         if gradnorm:

@@ -25,22 +25,43 @@ def numeric_width(column: dict) -> int:
 
 def encode_numeric(values, column: dict):
     """`[B]` float values (NaN for missing) → `[B, numeric_width(column)]` features."""
+    return encode_numeric_columns(tf.reshape(values, [-1, 1]), [column])
+
+
+def encode_numeric_columns(values, columns: list[dict]):
+    """`[B, C]` float values (NaN for missing) → `[B, sum of numeric_width(column)]` features: each column's
+    `encode_numeric` in turn, computed for all columns at once (a graph of a few ops, not a few per
+    column: every train step, test step and predict of every trial traces it; benchmarks/README.md,
+    overhead)."""
     values = tf.cast(values, "float32")
     known = tf.math.is_finite(values)
     safe = tf.where(known, values, tf.zeros_like(values))
-    if column.get("log"):
-        safe = tf.sign(safe) * tf.math.log1p(tf.abs(safe))
-    scaled = (safe - column["mean"]) / column["std"]
+    logged = np.array([bool(c.get("log")) for c in columns])
+    if logged.any():
+        safe = tf.where(logged[None, :], tf.sign(safe) * tf.math.log1p(tf.abs(safe)), safe)
+    mean = np.array([c["mean"] for c in columns], "float32")
+    std = np.array([c["std"] for c in columns], "float32")
     # Missing values sit at the mean (0 after scaling); their indicator says they were missing.
-    parts = [tf.where(known, scaled, tf.zeros_like(scaled))[:, None]]
-    edges = column.get("edges", [])
-    if len(edges) >= 2:
-        low = tf.constant(edges[:-1], "float32")
-        width = tf.constant(np.maximum(np.diff(edges), 1e-9), "float32")
-        bins = tf.clip_by_value((safe[:, None] - low[None, :]) / width[None, :], 0.0, 1.0)
-        parts.append(tf.where(known[:, None], bins, tf.zeros_like(bins)))
-    if column.get("zero"):
-        parts.append(tf.cast(known & tf.equal(values, 0.0), "float32")[:, None])
-    if column.get("missing"):
-        parts.append(tf.cast(~known, "float32")[:, None])
-    return tf.concat(parts, axis=-1)
+    parts = [tf.where(known, (safe - mean) / std, tf.zeros_like(safe))]
+    layout = [[i] for i in range(len(columns))]  # each column's features, as positions in `parts` concatenated
+    width = len(columns)
+    binned = [(i, c["edges"]) for i, c in enumerate(columns) if len(c.get("edges", [])) >= 2]
+    if binned:
+        source = np.concatenate([[i] * (len(edges) - 1) for i, edges in binned])
+        low = np.concatenate([edges[:-1] for _, edges in binned]).astype("float32")
+        span = np.concatenate([np.maximum(np.diff(edges), 1e-9) for _, edges in binned]).astype("float32")
+        bins = tf.clip_by_value((tf.gather(safe, source, axis=1) - low) / span, 0.0, 1.0)
+        parts.append(tf.where(tf.gather(known, source, axis=1), bins, tf.zeros_like(bins)))
+        for position, i in enumerate(source):
+            layout[i].append(width + position)
+        width += len(source)
+    for flag, indicator in (("zero", known & tf.equal(values, 0.0)), ("missing", ~known)):
+        flagged = [i for i, c in enumerate(columns) if c.get(flag)]
+        if flagged:
+            parts.append(tf.cast(tf.gather(indicator, flagged, axis=1), "float32"))
+            for position, i in enumerate(flagged):
+                layout[i].append(width + position)
+            width += len(flagged)
+    features = tf.concat(parts, axis=-1)
+    order = [position for column in layout for position in column]
+    return features if order == list(range(width)) else tf.gather(features, order, axis=1)

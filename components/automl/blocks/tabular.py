@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.automl.blocks.general import Block, DenseBlock
-from components.automl.blocks.numeric import encode_numeric, numeric_width
+from components.automl.blocks.numeric import encode_numeric_columns, numeric_width
 from components.automl.nodes import CATEGORICAL, DATETIME
 from components.errors import InputError
 from components.features.categorical import EMBEDDING
@@ -79,25 +79,36 @@ class TableEncoder(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
+        numeric = [i for i, c in enumerate(self.columns) if c["type"] not in (CATEGORICAL, DATETIME)]
+        if len(numeric) == len(self.columns):
+            return self._numeric(x, numeric)
+        encoded = {}
+        if numeric:
+            widths = [numeric_width(self.columns[i]) for i in numeric]
+            encoded = dict(zip(numeric, tf.split(self._numeric(x, numeric), widths, axis=-1)))
         parts = []
         for i, (column, lookup, embedding) in enumerate(zip(self.columns, self.lookups, self.embeddings)):
             values = x[:, i]
-            if column["type"] == CATEGORICAL:
+            if i in encoded:
+                parts.append(encoded[i])
+            elif column["type"] == CATEGORICAL:
                 index = lookup(values) if lookup is not None else _index(values, len(column["vocabulary"]))
                 if embedding is not None:
                     parts.append(tf.cast(embedding(index), "float32"))
                 else:
                     parts.append(tf.one_hot(index, len(column["vocabulary"]) + 1, dtype="float32"))
-                continue
-            if column["type"] == DATETIME:
+            else:
                 parts.append(_date_features(values, column))
-                continue
-            if self.string_input:
-                # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
-                values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
-                values = tf.strings.to_number(values, tf.float32)
-            parts.append(encode_numeric(values, column))
         return tf.concat(parts, axis=-1)
+
+    def _numeric(self, x, numeric: list[int]):
+        """The numerical columns' features, encoded together (`encode_numeric_columns`)."""
+        values = x if len(numeric) == len(self.columns) else tf.gather(x, numeric, axis=1)
+        if self.string_input:
+            # Missing cells arrive as "" and become NaN: the column mean plus a missing indicator.
+            values = tf.where(tf.strings.length(tf.strings.strip(values)) == 0, "nan", values)
+            values = tf.strings.to_number(values, tf.float32)
+        return encode_numeric_columns(values, [self.columns[i] for i in numeric])
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], sum(_width(c) for c in self.columns))

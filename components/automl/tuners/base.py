@@ -140,7 +140,9 @@ class _NanGuard(keras.callbacks.Callback):
 class BraidTunerMixin:
     """Trial hooks shared by every Braid tuner: callbacks, observers, model size, timing."""
 
-    def setup(self, observers: list, patience: int, deadline: float | None, workers=None) -> None:
+    def setup(self, observers: list, patience: int, deadline: float | None, workers=None, keep: int = 0) -> None:
+        """Arm the search: `observers`, early-stopping `patience`, the `deadline`, the distributed chief's
+        `workers`, and how many of the best trials' trained models to `keep` in memory (`kept`)."""
         self.observers = list(observers or [])
         self.workers = workers  # on the chief of a distributed search: who has exited (see `distributed`)
         self.failed_by_workers: list[str] = []
@@ -153,6 +155,10 @@ class BraidTunerMixin:
         self._executions: dict[str, int] = {}
         self.histories: dict[str, Any] = {}  # trial id → the Keras History of its last execution
         self.replicas: dict[str, int] = {}  # trial id → replicas of the strategy its model trained under
+        # trial id → (best objective value, trained model) of the best `keep` trials whose last epoch was their
+        # best: the model holds its checkpoint's weights, so the final fit need not build and load it again
+        self.keep, self.kept = keep, {}
+        self._built = None
 
     def notify(self, hook: str, *args: Any) -> None:
         for observer in self.observers:
@@ -182,6 +188,7 @@ class BraidTunerMixin:
     def _build_hypermodel(self, hp):
         # keras-tuner's own `_try_build` checks `max_model_size` on this count (trainable parameters).
         model = super()._build_hypermodel(hp)
+        self._built = model
         if self._current is not None:
             self.model_sizes[self._current] = int(maybe_compute_model_size(model))
             # The strategy Keras' fit runs this model under: the one it was built in (keras-tuner's scope).
@@ -200,6 +207,7 @@ class BraidTunerMixin:
         if guard.saw_nan or not values or not np.all(np.isfinite(values)):
             raise kt.errors.FailedTrialError("The loss became NaN or infinite (TerminateOnNaN); trial failed.")
         self.histories[trial.trial_id] = history
+        self._keep(trial.trial_id, values)
         # Beside the checkpoint: the oracle keeps only each metric's best value, and a resumed search
         # or the chief of a distributed one needs the whole curves (and the refit the batch size).
         curves = {name: [float(v) for v in values] for name, values in history.history.items()}
@@ -252,6 +260,23 @@ class BraidTunerMixin:
         finally:
             if planned is not None:  # the next trial starts at the planned size again
                 self.hypermodel.batch_size = planned
+
+    def _keep(self, trial_id: str, values: list[float]) -> None:
+        """Keep the model just trained when its last epoch was strictly its best (keras-tuner's checkpoint
+        holds the same weights then) and it is among the best `keep` so far."""
+        sign = 1 if self.oracle.objective.direction == "min" else -1
+        scores = [sign * float(v) for v in values]
+        if not self.keep or self.executions_per_trial != 1 or min(scores[:-1], default=np.inf) <= scores[-1]:
+            return
+        self.kept[trial_id] = (scores[-1], self._built)
+        if len(self.kept) > self.keep:
+            del self.kept[max(self.kept, key=lambda k: self.kept[k][0])]
+
+    def trained_model(self, trial) -> keras.Model:
+        """A completed trial's model at its best epoch: the one kept in memory, else built and loaded from its
+        checkpoint (`load_model`)."""
+        kept = self.kept.pop(trial.trial_id, None) if hasattr(self, "kept") else None
+        return kept[1] if kept is not None else self.load_model(trial)
 
     def trial_batch_size(self, trial_id: str) -> int | None:
         """The batch size a finished trial trained at (below the planned one after running out of memory);

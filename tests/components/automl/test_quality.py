@@ -9,7 +9,7 @@ import tensorflow as tf
 import components as ak
 from components.automl import training
 from components.automl.adapters import fit_node, ngram_stats
-from components.automl.blocks.numeric import encode_numeric, numeric_width
+from components.automl.blocks.numeric import encode_numeric, encode_numeric_columns, numeric_width
 from components.automl.blocks.reduction import spatial_reduction
 from components.automl.blocks.tabular import TableEncoder
 from components.automl.blocks.text import TfIdf
@@ -92,6 +92,22 @@ def test_piecewise_linear_encoding_is_monotone_with_indicators():
     special = encode_numeric(tf.constant([0.0, np.nan], "float32"), column).numpy()
     assert special[0, -2] == 1 and special[0, -1] == 0  # zero indicator, known
     assert special[1, -1] == 1 and np.all(special[1, :-1] == 0)  # missing: indicator only
+
+
+def test_columns_encoded_together_match_each_column_encoded_alone():
+    rng = np.random.default_rng(1)
+    raw = [
+        np.concatenate([np.zeros(30), rng.lognormal(10, 2, 170), [np.nan] * 5]),  # log, zero, missing, bins
+        rng.normal(size=205),  # bins only
+        rng.integers(0, 3, 205).astype(float),  # few values: fewer edges
+        np.full(205, 4.0),  # constant
+    ]
+    columns = [numeric_stats(values) for values in raw]
+    table = np.stack([values[rng.permutation(205)] for values in raw], axis=1).astype("float32")
+    together = encode_numeric_columns(tf.constant(table), columns).numpy()
+    alone = np.concatenate([encode_numeric(tf.constant(table[:, i]), c).numpy() for i, c in enumerate(columns)], 1)
+    assert together.shape == (205, sum(numeric_width(c) for c in columns))
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)  # vectorised log1p: last bits
 
 
 def test_table_encoder_with_ple_columns_round_trips_through_safe_load(tmp_path):

@@ -4,6 +4,7 @@ import logging
 import warnings
 
 import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -245,3 +246,20 @@ def test_refit_retrains_the_ensemble_members_then_tunes_the_thresholds(tmp_path)
     )  # retrained, not the checkpoint
     predicted = auto_model.predict(x)
     assert predicted[0].shape == (60, 1) and predicted[1].shape == (60, 2)
+
+
+def test_the_final_model_is_the_trained_trial_at_its_checkpoint_without_loading_it_again(tmp_path, monkeypatch):
+    x, y = table_data()
+    auto_model = table_model(tmp_path, max_trials=2, ensemble_size=1, refit=False, head_models="network")
+    loads = []
+    load_model = kt.Tuner.load_model
+    monkeypatch.setattr(
+        kt.Tuner, "load_model", lambda tuner, trial: loads.append(trial.trial_id) or load_model(tuner, trial)
+    )
+    auto_model.fit(x, y, epochs=1, verbose=0)  # one epoch: each trial's last epoch is its best
+    assert loads == [] and auto_model.tuner.kept == {}  # kept in memory, then handed over or released
+    best = auto_model.tuner.oracle.get_best_trials(1)[0]
+    reloaded = auto_model.tuner.load_model(best).inner  # the same trial, built and loaded from its checkpoint
+    np.testing.assert_allclose(
+        auto_model.model.predict(x, verbose=0)[0], reloaded.predict(x, verbose=0)[0], rtol=1e-6, atol=1e-6
+    )
