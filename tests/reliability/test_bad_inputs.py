@@ -664,8 +664,8 @@ CLI_CASES = [
     CliCase(
         "validate-unknown-modality",
         lambda d: ["validate", str(d.contract)],
-        ("features[2].modality", "'audio'"),
-        setup=lambda d: d.edit_contract(lambda raw: raw["features"][2].update(modality="audio")),
+        ("features[2].modality", "'video'"),
+        setup=lambda d: d.edit_contract(lambda raw: raw["features"][2].update(modality="video")),
         slow=True,
     ),
     CliCase(
