@@ -81,14 +81,14 @@ def budget(bench: sets.BenchSet, trials: int | None, epochs: int | None) -> tupl
 def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
     out, set_dir = {}, None
     for name in ("autokeras", "autogluon"):
-        if not systems.peer_built(name):
-            out[name] = {"error": "not built (benchmarks/peers/make_venvs.sh)"}
-            continue
         if name == "autogluon" and bench.only_images():
             out[name] = {"error": "not applicable: AutoGluon Tabular has no image model"}
             continue
         if bench.series is not None:  # AutoKeras 3 dropped its time-series models; AutoGluon Tabular has none
             out[name] = {"error": "not applicable: no model for a series column"}
+            continue
+        if not systems.peer_built(name):
+            out[name] = {"error": "not built (benchmarks/peers/make_venvs.sh)"}
             continue
         set_dir = set_dir or bench.save(sets.WORK / f"set-{bench.name}")
         args = (

@@ -58,7 +58,12 @@ def run_on_demo(folder: Path, name: str, training: dict, *args: str, env: dict |
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", "run", str(path), *args],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "BRAID_HOME": str(folder / "home"), **(env or {})},
+        # into that home's own store: an earlier test in this process may have set MLFLOW_TRACKING_URI
+        env={
+            **{k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
+            "BRAID_HOME": str(folder / "home"),
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=900,
