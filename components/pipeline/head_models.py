@@ -79,11 +79,10 @@ def choose_head_models(
                 "rows; the validation split must be read in the order of its shards"
             )
     network_val = {name: np.asarray(outputs)[val_positions] for name, outputs in network_val.items()}
+    # audio cells located once (a URL's clip read once) for the fits and the refit on train + validation
+    train_rows, val_rows = media_located(contract, train_rows), media_located(contract, val_rows)
     try:
-        train, val = (
-            columns.inputs(media_located(contract, train_rows)),
-            columns.inputs(media_located(contract, val_rows)),
-        )
+        train, val = columns.inputs(train_rows), columns.inputs(val_rows)
         train.rows("train")
     except InputError:  # images only: the classical model has nothing to read
         return HeadModels(
@@ -91,9 +90,7 @@ def choose_head_models(
             None,
             {},
         )
-    every = (
-        columns.inputs(media_located(contract, pd.concat([train_rows, val_rows], ignore_index=True))) if refit else None
-    )
+    every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True)) if refit else None
     by_name = {head.name: head for head in heads}
     choices, models, thresholds = {}, {}, {}
     for spec, codec, fitted in state.target_specs():
