@@ -82,7 +82,9 @@ class BenchSet:
     images: np.ndarray | None = None
     series: np.ndarray | None = None  # object array of float64 [steps, channels] arrays (NaN = missing)
     split_note: str = "80/20 of numpy.random.default_rng(0).permutation"
-    date_columns: tuple[str, ...] = ()  # datetimes (read by Braid as dates; the other systems leave them out)
+    date_columns: tuple[
+        str, ...
+    ] = ()  # datetimes (Braid and AutoGluon read them as dates; the suite's classical baseline leaves them out)
 
     def spec(self) -> dict:
         return {
@@ -91,6 +93,7 @@ class BenchSet:
             "text_columns": list(self.text_columns),
             "number_columns": list(self.number_columns),
             "category_columns": list(self.category_columns),
+            "date_columns": list(self.date_columns),
             "image": self.images is not None,
             "series_channels": None if self.series is None else int(self.series[0].shape[1]),
             "heads": [

@@ -4,7 +4,7 @@
 
 SET_DIR holds what `benchmarks.sets.BenchSet.save` writes. One `TabularPredictor` per head
 (presets "medium_quality"), on the text columns (AutoGluon turns them into its n-gram features),
-the numbers and the categories; no image (AutoGluon Tabular has no image model without its
+the numbers, the categories and the dates; no image (AutoGluon Tabular has no image model without its
 multimodal extras). A multi-label head is one binary predictor per label, as the docs'
 `MultilabelPredictor` does (labels independent: no label is fed to the next). Those predictors
 share one `AutoMLPipelineFeatureGenerator` fitted on train (the n-gram features cost more than a
@@ -44,10 +44,13 @@ def main() -> None:
     frame = pd.read_parquet(args.set_dir / "features.parquet")
     arrays = np.load(args.set_dir / "arrays.npz")
     train, test = arrays["train"], arrays["test"]
-    columns = spec["text_columns"] + spec["number_columns"] + spec["category_columns"]
+    dates = spec.get("date_columns", [])
+    columns = spec["text_columns"] + spec["number_columns"] + spec["category_columns"] + dates
     features = frame[columns].copy()
     for column in spec["category_columns"]:
         features[column] = features[column].astype("category")
+    for column in dates:  # AutoGluon's datetime features (year, month, day, weekday, as a number)
+        features[column] = pd.to_datetime(features[column])
     workdir = Path(tempfile.mkdtemp(prefix="autogluon-"))
     fit_args = {"presets": args.presets, "verbosity": 0}
 
@@ -126,7 +129,7 @@ def main() -> None:
         "seconds_per_head": per_head,
         "time_limit_per_head": args.seconds_per_head,
         "presets": args.presets,
-        "features": "text columns (n-grams) + numbers + categories, no image",
+        "features": "text columns (n-grams) + numbers + categories + dates, no image",
     }
     (args.out_dir / "result.json").write_text(json.dumps(result, indent=1))
 

@@ -22,7 +22,9 @@ EPSILON = 1e-7
 
 
 def head_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
-    """The head's validation loss on encoded targets (rows with a target only)."""
+    """The head's validation loss on encoded targets (rows with a target only): log loss for a classification
+    head; for a regression head its primary metric, the mean absolute error, in target standard deviations
+    (the trees fit it; the network's squared error would favour the mean where the median scores better)."""
     predicted = np.asarray(predicted, "float64")
     if isinstance(head, ClassificationHead):
         p = np.clip(predicted, EPSILON, 1 - EPSILON)
@@ -35,7 +37,7 @@ def head_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
     y = truth.reshape(predicted.shape).astype("float64")
     known = np.all(np.isfinite(y), axis=-1)
     std = np.asarray(head.std, "float64")
-    return float(np.mean(((y[known] - predicted[known]) / std) ** 2)) if known.any() else 0.0
+    return float(np.mean(np.abs((y[known] - predicted[known]) / std))) if known.any() else 0.0
 
 
 def select(head: Head, truth: np.ndarray, candidates: list[np.ndarray], size: int) -> list[int]:

@@ -5,7 +5,7 @@ that the pipeline (`components.pipeline.head_models`) and the library (`AutoMode
 
 Both models are judged on validation rows neither was trained on: the network's outputs from before its
 refit, the classical model fitted on the training rows. The network's weight is chosen on a grid by the
-head's validation loss (the caller's `loss`: log loss, or squared error in target standard deviations),
+head's validation loss (the caller's `loss`: log loss, or absolute error in target standard deviations),
 as the trial ensemble chooses its members; a tie keeps the network, then the classical model alone. A
 classical model that is served is then refitted on training + validation rows, as the network is.
 

@@ -9,6 +9,7 @@ from components.evaluation.classical import (
     ClassicalInputs,
     best_threshold,
     fit_classical,
+    train_classical,
 )
 
 WORDS = ["space", "ship", "love", "kiss", "gun", "chase", "ghost", "night"]
@@ -136,3 +137,17 @@ def test_a_saved_classical_model_predicts_the_same_and_a_foreign_file_is_refused
 
 class _Foreign:
     pass
+
+
+def test_regression_trees_fit_the_median_unless_one_value_holds_half_the_targets():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 400)
+    skewed = rng.exponential(10.0, 400) * (1 + (x > 0))  # long right tail: mean and median differ
+    step = (x > 0.3).astype(float)  # 0 holds 65% of the rows
+    inputs = ClassicalInputs(numbers=x.reshape(-1, 1))
+    median_fit = train_classical("regression", inputs, skewed)
+    assert "absolute error" in median_fit.description
+    assert np.abs(median_fit.predict(inputs) - skewed).mean() < np.abs(skewed - skewed.mean()).mean()
+    step_fit = train_classical("regression", inputs, step)
+    assert "squared error" in step_fit.description
+    assert np.abs(step_fit.predict(inputs).reshape(-1) - step).mean() < 0.05, "a step the trees can fit"
