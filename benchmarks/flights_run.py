@@ -77,6 +77,7 @@ def contract(csv: Path) -> tuple[Path, dict]:
     yaml = YAML()
     draft = yaml.load(infer_contract(csv, targets=("arr_delay", "cancelled")))
     draft["features"] = [f for f in draft["features"] if f["name"] not in LEAKS]
+    draft["source"]["path"] = csv.name  # beside the contract, which paths are relative to
     path = WORK / "flights.yaml"
     buffer = io.StringIO()
     yaml.dump(draft, buffer)
@@ -183,7 +184,7 @@ def braid_figures(summary: dict) -> dict:
         key = "mae" if head.task == "regression" else head.primary
         out[head.name] = {
             "metric": key,
-            "braid": metrics.get(f"{head.name}/{key}"),
+            "braid": metrics.get(f"test/{head.name}/{key}"),
             "classical": metrics.get(f"classical/{head.name}/{key}"),
             "network": metrics.get(f"network/{head.name}/{key}"),
             "trivial": metrics.get(f"baseline/{head.name}/{key}"),
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--autogluon-seconds", type=float, default=600.0, help="AutoGluon's time limit per head")
     parser.add_argument("--skip-braid", action="store_true", help="reuse the Braid run in the results file")
-    parser.add_argument("--skip-autogluon", action="store_true")
+    parser.add_argument("--skip-autogluon", action="store_true", help="keep the last AutoGluon figures")
     args = parser.parse_args(argv)
     csv = flights_csv()
     contract_path, features = contract(csv)
@@ -217,7 +218,14 @@ def main(argv: list[str] | None = None) -> dict:
         "figures": figures,
         "head_models": summary.get("trained", {}).get("head_models", {}),
     }
-    if not args.skip_autogluon:
+    if args.skip_autogluon:  # keep the last AutoGluon figures (same split when the Braid run is reused)
+        for key in ("autogluon", "split_rows"):
+            if key in previous:
+                result[key] = previous[key]
+        for head in HEADS:
+            if "autogluon" in previous.get("figures", {}).get(head.name, {}):
+                figures[head.name]["autogluon"] = previous["figures"][head.name]["autogluon"]
+    else:
         split = run_split(summary)
         bench = bench_set(features, split)
         set_dir = bench.save(WORK / "set")

@@ -100,6 +100,9 @@ def build_automodel(
         warm_start=warm_start or None,
         distribution_strategy=None if settings.distribution == "none" else settings.distribution,
         mixed_precision=False if settings.mixed_precision == "none" else settings.mixed_precision,
+        # the pipeline chooses per head itself, on the run's raw rows (`pipeline.head_models`); the library's
+        # own choice would fit each head's trees twice more (on the train rows, then train + validation)
+        head_models="network",
     )
 
 
