@@ -161,15 +161,16 @@ def stage_walls(prefect_db: Path) -> dict[str, float]:
     return walls
 
 
-def measure(contract: Path, factor: int, workers: int) -> dict:
-    """One `braid run` in a fresh process and home: stage walls, peak RSS per process and of the tree."""
+def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] = ()) -> dict:
+    """One `braid run` (with `budget`'s options, if any) in a fresh process and home: stage walls, peak RSS
+    per process and of the tree."""
     with tempfile.TemporaryDirectory(prefix="braid-scale-") as home:
         env = {**os.environ, **ENV, "BRAID_HOME": home, "PREFECT_HOME": str(Path(home) / "prefect")}
         for name in ("BRAID_DASK_ADDRESS", "PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
             env.pop(name, None)
         log = WORK / f"run-x{factor}-w{workers}.log"
-        command = [sys.executable, "-m", "flows.cli", "run", str(contract)]
-        load = os.getloadavg()
+        command = [sys.executable, "-m", "flows.cli", "run", str(contract), *budget]
+        load, at = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M:%S")
         started = time.perf_counter()
         with log.open("w") as out:
             child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -203,6 +204,8 @@ def measure(contract: Path, factor: int, workers: int) -> dict:
     return {
         "factor": factor,
         "workers": workers,
+        "training": " ".join(budget) or "default",
+        "at": at,
         "rows": rows,
         "wall_s": wall,
         "stages_s": stages,
@@ -225,15 +228,17 @@ def measure(contract: Path, factor: int, workers: int) -> dict:
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Medians per (factor, workers), and the memory ratio of each factor to ×1 per process role."""
+    """Medians per (factor, workers, training), and per process role the memory ratio of each factor to the
+    smallest with the same workers and training."""
     summary: dict[str, dict] = {}
-    for key in sorted({(r["factor"], r["workers"]) for r in runs}):
-        mine = [r for r in runs if (r["factor"], r["workers"]) == key]
+    for key in sorted({_key(r) for r in runs}):
+        mine = [r for r in runs if _key(r) == key]
         stages = sorted({s for r in mine for s in r["stages_s"]})
         roles = sorted({s for r in mine for s in r["peak_rss_by_role_mb"]})
-        summary[f"x{key[0]}-w{key[1]}"] = {
+        summary[_name(key)] = {
             "factor": key[0],
             "workers": key[1],
+            "training": key[2],
             "runs": len(mine),
             "rows": sum(mine[0]["rows"].values()),
             "wall_s": statistics.median(r["wall_s"] for r in mine),
@@ -245,7 +250,7 @@ def summarise(runs: list[dict]) -> dict:
             },  # fmt: skip
         }
     for entry in summary.values():
-        smallest = summary.get(f"x{min(r['factor'] for r in runs)}-w{entry['workers']}")
+        smallest = summary.get(_name((min(r["factor"] for r in runs), entry["workers"], entry["training"])))
         if smallest is entry or smallest is None:
             continue
         ratio = {r: mb / smallest["peak_rss_by_role_mb"][r] for r, mb in entry["peak_rss_by_role_mb"].items()
@@ -256,24 +261,38 @@ def summarise(runs: list[dict]) -> dict:
     return summary
 
 
+def _key(run: dict) -> tuple[int, int, str]:
+    return run["factor"], run["workers"], run.get("training", "default")
+
+
+def _name(key: tuple[int, int, str]) -> str:
+    return f"x{key[0]}-w{key[1]}" + ("" if key[2] == "default" else "-" + key[2].replace("--", "").replace(" ", ""))
+
+
 def markdown(summary: dict) -> str:
     """The table benchmarks/README.md shows."""
     stages = ("validate", "preprocess", "drift", "search_and_train", "evaluate", "register", "report")
-    head = ["table", "workers", "rows", "wall s", *(f"{s} s" for s in stages), "preprocess rows/s",
+    head = ["table", "workers", "training", "rows", "wall s", *(f"{s} s" for s in stages), "preprocess rows/s",
             "peak tree MB", "peak per process MB"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in summary.values():
         per_process = ", ".join(f"{r} {mb:,.0f}" for r, mb in entry["peak_rss_by_role_mb"].items())
-        cells = [f"×{entry['factor']}", str(entry["workers"]), f"{entry['rows']:,}", f"{entry['wall_s']:.0f}",
+        cells = [f"×{entry['factor']}", str(entry["workers"]), entry["training"], f"{entry['rows']:,}", f"{entry['wall_s']:.0f}",
                  *(f"{entry['stages_s'].get(s, 0.0):.0f}" for s in stages),
                  f"{entry['preprocess_rows_per_s']:,.0f}", f"{entry['peak_rss_tree_mb']:,.0f}", per_process]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     ratios = [(k, e) for k, e in summary.items() if "peak_rss_ratio_to_smallest" in e]
     if ratios:
-        lines += ["", "| table | workers | peak RSS vs the smallest table, per process | ≤ 1.5× |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "| table | workers | training | peak RSS vs the smallest table, per process | ≤ 1.5× |",
+            "|---|---|---|---|---|",
+        ]
         for _, e in ratios:
             text = ", ".join(f"{r} {v:.2f}×" for r, v in e["peak_rss_ratio_to_smallest"].items())
-            lines.append(f"| ×{e['factor']} | {e['workers']} | {text} | {'yes' if e['memory_goal_met'] else 'no'} |")
+            lines.append(
+                f"| ×{e['factor']} | {e['workers']} | {e['training']} | {text} | {'yes' if e['memory_goal_met'] else 'no'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -283,26 +302,31 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--fraction", type=float, default=1.0, help="a seeded row sample of the base table")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--max-trials", type=int, help="passed to `braid run` (default: the contract's training)")
+    parser.add_argument("--epochs", type=int, help="passed to `braid run` (default: the contract's training)")
+    parser.add_argument("--fresh", action="store_true", help="drop the runs already in the results file")
     parser.add_argument(
         "--out", type=Path, default=None, help="default: benchmarks/results (.work/scale if --fraction < 1)"
     )
     args = parser.parse_args(argv)
     out = args.out or (RESULTS if args.fraction >= 1 else WORK)
     out.mkdir(parents=True, exist_ok=True)
-    runs = []
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    budget = tuple(f"--{name}={value}" for name, value in (("max-trials", args.max_trials), ("epochs", args.epochs))
+                   if value is not None)  # fmt: skip
+    earlier = json.loads((out / "scale.json").read_text()) if (out / "scale.json").is_file() else {}
+    # runs add up across invocations (×1 today, ×10 tonight) unless --fresh or another sample of the table
+    runs = earlier.get("runs", []) if not args.fresh and earlier.get("fraction") == args.fraction else []
     for factor in args.factors:  # the smaller tables first: their figures are there if a larger one is stopped
         data = table_path(factor, args.fraction)
         for _ in range(args.runs):
             for workers in args.workers:  # interleaved: load drifts alike
-                runs.append(measure(contract_path(data, workers), factor, workers))
+                runs.append(measure(contract_path(data, workers), factor, workers, budget))
                 r = runs[-1]
                 print(f"×{factor} {workers} worker(s): wall {r['wall_s']:.0f} s, stages "
                       + ", ".join(f"{s} {v:.0f}" for s, v in r["stages_s"].items())
                       + f"; peak tree {r['peak_rss_tree_mb']:,.0f} MB; load {r['load_before'][0]:.1f}", flush=True)  # fmt: skip
                 summary = summarise(runs)
-                result = {"started": started, "fraction": args.fraction, "cpus": os.cpu_count(), "runs": runs,
-                          "median": summary}  # fmt: skip
+                result = {"fraction": args.fraction, "cpus": os.cpu_count(), "runs": runs, "median": summary}
                 (out / "scale.json").write_text(json.dumps(result, indent=1) + "\n")  # after every run
                 (out / "scale.md").write_text(markdown(summary))
     print(markdown(summarise(runs)))
