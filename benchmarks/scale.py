@@ -123,10 +123,17 @@ def contract_path(data: Path, workers: int) -> Path:
     return path
 
 
-def _role(process: psutil.Process, root: int) -> str:
+def load_contract_rows(contract: Path) -> int:
+    """The rows of the Parquet table `contract` reads."""
+    from components.data.contract import load_contract
+
+    return pq.ParquetFile(load_contract(contract).source.path).metadata.num_rows
+
+
+def _role(process: psutil.Process, root: int, verb: str) -> str:
     """What a process in the run's tree is, from its command line."""
     if process.pid == root:
-        return "braid run"
+        return f"braid {verb}"
     command = " ".join(process.cmdline())
     for needle, role in (
         ("uvicorn", "prefect API server"),
@@ -161,15 +168,15 @@ def stage_walls(prefect_db: Path) -> dict[str, float]:
     return walls
 
 
-def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] = ()) -> dict:
-    """One `braid run` (with `budget`'s options, if any) in a fresh process and home: stage walls, peak RSS
-    per process and of the tree."""
+def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] = (), verb: str = "run") -> dict:
+    """One `braid run` (with `budget`'s options, if any; or `braid validate` alone) in a fresh process and
+    home: stage walls, peak RSS per process and of the tree."""
     with tempfile.TemporaryDirectory(prefix="braid-scale-") as home:
         env = {**os.environ, **ENV, "BRAID_HOME": home, "PREFECT_HOME": str(Path(home) / "prefect")}
         for name in ("BRAID_DASK_ADDRESS", "PREFECT_API_URL", "MLFLOW_TRACKING_URI"):
             env.pop(name, None)
-        log = WORK / f"run-x{factor}-w{workers}.log"
-        command = [sys.executable, "-m", "flows.cli", "run", str(contract), *budget]
+        log = WORK / f"{verb}-x{factor}-w{workers}.log"
+        command = [sys.executable, "-m", "flows.cli", verb, str(contract), *(budget if verb == "run" else ())]
         load, at = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M:%S")
         started = time.perf_counter()
         with log.open("w") as out:
@@ -183,7 +190,7 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
                     sizes = {p.pid: (p, p.memory_info().rss) for p in [root, *root.children(recursive=True)]}
                     for pid, (process, _) in sizes.items():
                         if pid not in seen:
-                            seen[pid] = {"role": _role(process, child.pid), "peak": 0, "first_s": now}
+                            seen[pid] = {"role": _role(process, child.pid, verb), "peak": 0, "first_s": now}
                 except psutil.Error:  # a process ended between the listing and the reading
                     time.sleep(SAMPLE_S)
                     continue
@@ -193,10 +200,13 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
                 time.sleep(SAMPLE_S)
         wall = time.perf_counter() - started
         if child.returncode:
-            raise SystemExit(f"braid run ×{factor}, {workers} worker(s) failed ({child.returncode}); see {log}")
-        manifest = next(Path(home, "data").glob("*/*/manifest.json"))
-        rows = json.loads(manifest.read_text())["rows"]
-        stages = stage_walls(Path(home) / "prefect" / "prefect.db")
+            raise SystemExit(f"braid {verb} ×{factor}, {workers} worker(s) failed ({child.returncode}); see {log}")
+        if verb == "validate":  # no flow, no Prefect records: the command's wall is the stage's
+            rows, stages = {"source": load_contract_rows(contract)}, {"validate": wall}
+        else:
+            manifest = next(Path(home, "data").glob("*/*/manifest.json"))
+            rows = json.loads(manifest.read_text())["rows"]
+            stages = stage_walls(Path(home) / "prefect" / "prefect.db")
     by_role: dict[str, float] = {}
     for process in seen.values():
         by_role[process["role"]] = max(by_role.get(process["role"], 0.0), process["peak"] / 2**20)
@@ -204,7 +214,7 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
     return {
         "factor": factor,
         "workers": workers,
-        "training": " ".join(budget) or "default",
+        "training": "validate only" if verb == "validate" else " ".join(budget) or "default",
         "at": at,
         "rows": rows,
         "wall_s": wall,
@@ -304,6 +314,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--max-trials", type=int, help="passed to `braid run` (default: the contract's training)")
     parser.add_argument("--epochs", type=int, help="passed to `braid run` (default: the contract's training)")
+    parser.add_argument("--validate-only", action="store_true", help="`braid validate` instead of `braid run`")
     parser.add_argument("--fresh", action="store_true", help="drop the runs already in the results file")
     parser.add_argument(
         "--out", type=Path, default=None, help="default: benchmarks/results (.work/scale if --fraction < 1)"
@@ -320,7 +331,8 @@ def main(argv: list[str] | None = None) -> dict:
         data = table_path(factor, args.fraction)
         for _ in range(args.runs):
             for workers in args.workers:  # interleaved: load drifts alike
-                runs.append(measure(contract_path(data, workers), factor, workers, budget))
+                verb = "validate" if args.validate_only else "run"
+                runs.append(measure(contract_path(data, workers), factor, workers, budget, verb))
                 r = runs[-1]
                 print(f"×{factor} {workers} worker(s): wall {r['wall_s']:.0f} s, stages "
                       + ", ".join(f"{s} {v:.0f}" for s, v in r["stages_s"].items())
