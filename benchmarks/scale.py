@@ -181,7 +181,7 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
         started = time.perf_counter()
         with log.open("w") as out:
             child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            seen: dict[int, dict] = {}  # pid → role, peak RSS, first and last seen (s from the start)
+            seen: dict[int, dict] = {}  # pid → role, peak RSS and when, first and last seen (s from the start)
             peak_tree = 0
             while child.poll() is None:
                 now = time.perf_counter() - started
@@ -195,7 +195,9 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
                     time.sleep(SAMPLE_S)
                     continue
                 for pid, (_, rss) in sizes.items():
-                    seen[pid].update(peak=max(seen[pid]["peak"], rss), last_s=now)
+                    if rss > seen[pid]["peak"]:
+                        seen[pid].update(peak=rss, peak_s=now)
+                    seen[pid]["last_s"] = now
                 peak_tree = max(peak_tree, sum(rss for _, rss in sizes.values()))
                 time.sleep(SAMPLE_S)
         wall = time.perf_counter() - started
@@ -228,6 +230,7 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
                 "role": p["role"],
                 "peak_rss_mb": round(p["peak"] / 2**20, 1),
                 "first_s": round(p["first_s"], 1),
+                "peak_s": round(p.get("peak_s", p["first_s"]), 1),  # when (against the log's [  s] lines)
                 "last_s": round(p.get("last_s", p["first_s"]), 1),
             }
             for p in seen.values()
