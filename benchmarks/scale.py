@@ -152,16 +152,16 @@ def stage_walls(prefect_db: Path) -> dict[str, float]:
     """Seconds per stage from the run's Prefect records (start to end of each task run / subflow run)."""
     walls: dict[str, float] = {}
     with sqlite3.connect(prefect_db) as db:
+        # a subflow also shows as a task run of its parent (same name, same times): counted once, as the flow run
         rows = db.execute(
-            "SELECT name, start_time, end_time FROM task_run UNION ALL SELECT f.name, r.start_time, r.end_time "
-            "FROM flow_run r JOIN flow f ON f.id = r.flow_id"
+            "SELECT name, start_time, end_time FROM task_run WHERE id NOT IN "
+            "(SELECT parent_task_run_id FROM flow_run WHERE parent_task_run_id IS NOT NULL) "
+            "UNION ALL SELECT f.name, r.start_time, r.end_time FROM flow_run r JOIN flow f ON f.id = r.flow_id"
         ).fetchall()
     for name, start, end in rows:
         # a task run's name is its task's name + "-" + a short suffix
         stage = next((s for key, s in STAGES.items() if name == key or name.startswith(key + "-")), None)
         if stage is None or not start or not end:
-            continue
-        if name.startswith("preprocess-") and "braid-preprocess-parts" in {n for n, *_ in rows}:
             continue
         seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
         walls[stage] = walls.get(stage, 0.0) + seconds
