@@ -3,6 +3,7 @@
 Run by hand (not by tests), under `nice`:
     python -m benchmarks.scale [--factors 1 10] [--workers 1 2] [--fraction 1.0] [--runs 1]
     python -m benchmarks.scale --fraction 0.02 --factors 1 2 --workers 1 2     # a quick check, minutes
+    python -m benchmarks.scale --factors 1 10 --workers 1 --validate-only     # `braid validate` alone
 
 The ×k table is the flights table (`benchmarks.preprocess_dask.flights_csv`: a row id and the cancelled
 flag) repeated k times, copy i with its ids offset by i × (largest id + 1) and `time_hour` moved i whole
