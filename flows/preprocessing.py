@@ -9,6 +9,7 @@ one-process path's (`parallel.shard_contents`), so `training_pipeline` takes thi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,4 +94,19 @@ def on_dask(contract: Contract, settings: Settings | None = None) -> DaskTaskRun
 def preprocess_on_dask(contract: Contract, data_hash: str, home: str, quarantine_path: str | None,
                        runner: DaskTaskRunner) -> pipeline.Prepared:  # fmt: skip
     """`preprocess_parts` as a subflow on `runner`."""
-    return preprocess_parts.with_options(task_runner=runner)(contract, data_hash, home, quarantine_path)
+    import dask
+    import distributed  # noqa: F401  (registers the nanny's settings read below)
+
+    # A local cluster's nannies set the workers' limits (OMP_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_, ...: Dask's
+    # `distributed.nanny.pre-spawn-environ`) in this process's environment to spawn them, and leave them there:
+    # the rest of the run (scikit-learn's OpenMP loaded later for the classical models and the evaluation, and
+    # the processes started later) would run on one thread. Put back what was there.
+    saved = {key: os.environ.get(key) for key in dask.config.get("distributed.nanny.pre-spawn-environ", {})}
+    try:
+        return preprocess_parts.with_options(task_runner=runner)(contract, data_hash, home, quarantine_path)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -3,6 +3,7 @@ Dask task runner gives the one-process output: the same state, the same (id → 
 in the same order, the same counts and the same data hash."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,18 @@ def test_the_dask_path_is_taken_when_asked():
     assert contract.preprocess.workers == 1 and on_dask(contract, Settings(braid_dask_address=None)) is None
     assert on_dask(asking, Settings(braid_dask_address=None)).cluster_kwargs["n_workers"] == 3
     assert on_dask(contract, Settings(braid_dask_address="tcp://10.0.0.5:8786")).address == "tcp://10.0.0.5:8786"
+
+
+def test_a_local_cluster_leaves_the_flow_process_environment_as_it_was(tmp_path: Path, monkeypatch):
+    """The nannies set their workers' limits (OMP_NUM_THREADS=1, ...) in this process to spawn them: the rest of
+    a `braid run` after the preprocessing (scikit-learn's OpenMP, processes started later) must not get them."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    contract = demo_contract(tmp_path, n_rows=30)
+    parallel = contract.model_copy(update={"preprocess": Preprocess(workers=2, part_rows=15)})
+    runner = on_dask(parallel, Settings(braid_dask_address=None))  # a local cluster of its own, as in `braid run`
+    prepared = preprocess_on_dask(parallel, data_hash(parallel), str(tmp_path / "home"), None, runner)
+    assert sum(prepared.rows.values()) == 30
+    assert "OMP_NUM_THREADS" not in os.environ and "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
