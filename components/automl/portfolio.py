@@ -95,6 +95,16 @@ CANDIDATES: dict[str, dict] = {
     "resnet_gap": {**_RESNET, "image:reduction": "global_avg"},
     "resnet_flat": {**_RESNET, "image:reduction": "flatten"},
     "resnet3_flat": {**_RESNET, "image:resnet/num_stages": 3, "image:reduction": "flatten"},
+    # The ResNets with shifts and zooms while training, which slow fitting: with them, a higher peak rate.
+    "resnet3_flat_augment": {**_RESNET, "image:resnet/num_stages": 3, "image:reduction": "flatten", **_SHIFTS},
+    "resnet_flat_augment_lr1e2": {**_RESNET, "image:reduction": "flatten", **_SHIFTS, "learning_rate": 1e-2},
+    "resnet3_flat_augment_lr1e2": {
+        **_RESNET,
+        "image:resnet/num_stages": 3,
+        "image:reduction": "flatten",
+        **_SHIFTS,
+        "learning_rate": 1e-2,
+    },
     # Frozen EfficientNet-Lite0 features (needs the pretrained extra; skipped where the graph lacks them).
     "pretrained": {"image:encoder": "pretrained", "learning_rate": 3e-3},
     # Text: TF-IDF n-grams under a linear projection (logistic regression's model), the sequence

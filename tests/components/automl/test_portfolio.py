@@ -63,6 +63,29 @@ def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
     assert trials[2].hyperparameters.values not in (first, second)
 
 
+def test_an_augmenting_candidate_sets_the_augmentation_it_switches_on(tmp_path):
+    x, y = _digits()
+    clf = ak.ImageClassifier(
+        max_trials=1,
+        seed=0,
+        overwrite=True,
+        directory=tmp_path,
+        pretrained=False,
+        portfolio=["resnet3_flat_augment_lr1e2"],
+        refit=False,
+    )
+    clf.fit(x, y, epochs=1, verbose=0)
+    (trial,) = clf.tuner.oracle.trials.values()
+    values = trial.hyperparameters.values
+    # the augmentation's hyperparameters exist only once `augment` is on: set in a later pass of `resolve`
+    assert values["image_block_1/augment"] is True and values["image_block_1/augmentation/horizontal_flip"] is False
+    assert values["image_block_1/augmentation/translation_factor"] == 0.1
+    assert values["image_block_1/augmentation/rotation_factor"] == 0.0
+    assert values["image_block_1/resnet/num_stages"] == 3 and values["learning_rate"] == 1e-2
+    # shifts and zooms are drawn while training only: predictions repeat
+    np.testing.assert_array_equal(clf.predict_proba(x[:8]), clf.predict_proba(x[:8]))
+
+
 def test_a_candidate_the_graph_cannot_run_is_skipped(tmp_path):
     x, y = _digits()
     # no frozen image encoder in this graph: "pretrained" does not fit it, the CNN does
