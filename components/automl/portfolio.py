@@ -121,9 +121,9 @@ CANDIDATES: dict[str, dict] = {
 
 # Chosen by `python -m benchmarks.portfolio` (benchmarks/README.md, "Portfolio"); keys are `DataFacts.kind`.
 PORTFOLIOS: dict[str, tuple[str, ...]] = {
-    # resnet3_flat_augment and resnet_flat by greedy choice on digits, digits32 and mnist (posters' content
+    # resnet3_flat_augment and cnn_k5_flat_bn by greedy choice on digits, digits32 and mnist (posters' content
     # rating, which no candidate learns, tells nothing); frozen features second by rule (benchmarks/portfolio.py).
-    "image": ("resnet3_flat_augment", "pretrained", "resnet_flat"),
+    "image": ("resnet3_flat_augment", "pretrained", "cnn_k5_flat_bn"),
     # By greedy choice on rotten_tomatoes and the text of movies, posters and the demo: MiniLM features
     # win the three short-text sets, the transformer the snippets; without the pretrained extra the
     # scratch encoders run first.
