@@ -199,8 +199,9 @@ def markdown(result: dict) -> str:
     names = list(result["sets"])
     lines = [
         f"Portfolio for `{result['kind']}` data: {', '.join(result['portfolio'])} "
-        f"(one trial x {result['epochs']} epochs each, seeds {result['seeds']}; median of seeds of the test "
-        "accuracy, or of the mean normalised score over the heads where a set has several or no classification head)",
+        f"(one trial x {result['epochs']} epochs each; median over the seeds each cell ran, one unless marked, of "
+        "the test accuracy, or of the mean normalised score over the heads where a set has several or no "
+        "classification head)",
         "",
         "| candidate | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
@@ -208,7 +209,12 @@ def markdown(result: dict) -> str:
     lines.append("| trivial | " + " | ".join(f"{result['sets'][s]['trivial']:.3f}" for s in names) + " |")
     for candidate in result["normalised"]:
         found = [result["sets"][s]["candidates"].get(candidate) for s in names]
-        cells = ["-" if c is None else f"{c['median']:.3f}" for c in found]
+        cells = [
+            "-"
+            if c is None
+            else f"{c['median']:.3f}" + (f" ({len(c['accuracy'])} seeds)" if len(c["accuracy"]) > 1 else "")
+            for c in found
+        ]
         lines.append(f"| {candidate} | " + " | ".join(cells) + " |")
     lines += [
         "",

@@ -95,6 +95,16 @@ CANDIDATES: dict[str, dict] = {
     "resnet_gap": {**_RESNET, "image:reduction": "global_avg"},
     "resnet_flat": {**_RESNET, "image:reduction": "flatten"},
     "resnet3_flat": {**_RESNET, "image:resnet/num_stages": 3, "image:reduction": "flatten"},
+    # The ResNets with shifts and zooms while training, which slow fitting: with them, a higher peak rate.
+    "resnet3_flat_augment": {**_RESNET, "image:resnet/num_stages": 3, "image:reduction": "flatten", **_SHIFTS},
+    "resnet_flat_augment_lr1e2": {**_RESNET, "image:reduction": "flatten", **_SHIFTS, "learning_rate": 1e-2},
+    "resnet3_flat_augment_lr1e2": {
+        **_RESNET,
+        "image:resnet/num_stages": 3,
+        "image:reduction": "flatten",
+        **_SHIFTS,
+        "learning_rate": 1e-2,
+    },
     # Frozen EfficientNet-Lite0 features (needs the pretrained extra; skipped where the graph lacks them).
     "pretrained": {"image:encoder": "pretrained", "learning_rate": 3e-3},
     # Text: TF-IDF n-grams under a linear projection (logistic regression's model), the sequence
@@ -111,9 +121,9 @@ CANDIDATES: dict[str, dict] = {
 
 # Chosen by `python -m benchmarks.portfolio` (benchmarks/README.md, "Portfolio"); keys are `DataFacts.kind`.
 PORTFOLIOS: dict[str, tuple[str, ...]] = {
-    # resnet_flat and resnet3_flat by greedy choice on digits, digits32 and mnist (posters' content rating,
-    # which no candidate learns, tells nothing); frozen features second by rule (benchmarks/portfolio.py).
-    "image": ("resnet_flat", "pretrained", "resnet3_flat"),
+    # resnet3_flat_augment and cnn_k5_flat_bn by greedy choice on digits, digits32 and mnist (posters' content
+    # rating, which no candidate learns, tells nothing); frozen features second by rule (benchmarks/portfolio.py).
+    "image": ("resnet3_flat_augment", "pretrained", "cnn_k5_flat_bn"),
     # By greedy choice on rotten_tomatoes and the text of movies, posters and the demo: MiniLM features
     # win the three short-text sets, the transformer the snippets; without the pretrained extra the
     # scratch encoders run first.

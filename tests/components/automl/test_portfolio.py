@@ -41,43 +41,49 @@ def _digits(rows=48, seed=0):
     return rng.integers(0, 255, size=(rows, 8, 8, 1), dtype=np.uint8), rng.integers(0, 3, size=rows)
 
 
-def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
+def _image_search(tmp_path, portfolio, max_trials):
+    """A tiny search of the given portfolio without frozen features: the classifier and its trials in order."""
     x, y = _digits()
     clf = ak.ImageClassifier(
-        max_trials=3,
+        max_trials=max_trials,
         seed=0,
         overwrite=True,
         directory=tmp_path,
         pretrained=False,
-        portfolio=["resnet_flat", "cnn_flat_bn"],
+        portfolio=portfolio,
         refit=False,
     )
     clf.fit(x, y, epochs=1, verbose=0)
     trials = sorted(clf.tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
-    first, second = (t.hyperparameters.values for t in trials[:2])
+    return clf, [t.hyperparameters.values for t in trials]
+
+
+def test_the_first_trials_run_the_portfolio_in_order(tmp_path):
+    _, (first, second, third) = _image_search(tmp_path, ["resnet_flat", "cnn_flat_bn"], max_trials=3)
     assert first["image_block_1/block_type"] == "resnet" and first["image_block_1/reduction"] == "flatten"
     assert first["image_block_1/resnet/num_stages"] == 2 and first["learning_rate"] == 3e-3
     assert second["image_block_1/block_type"] == "vanilla" and second["image_block_1/vanilla/use_batchnorm"] is True
     assert second["image_block_1/vanilla/filters"] == 32
     # the third trial is the tuner's own: not a copy of either portfolio trial
-    assert trials[2].hyperparameters.values not in (first, second)
+    assert third not in (first, second)
+
+
+def test_an_augmenting_candidate_sets_the_augmentation_it_switches_on(tmp_path):
+    clf, (values,) = _image_search(tmp_path, ["resnet3_flat_augment_lr1e2"], max_trials=1)
+    # the augmentation's hyperparameters exist only once `augment` is on: set in a later pass of `resolve`
+    assert values["image_block_1/augment"] is True and values["image_block_1/augmentation/horizontal_flip"] is False
+    assert values["image_block_1/augmentation/translation_factor"] == 0.1
+    assert values["image_block_1/augmentation/rotation_factor"] == 0.0
+    assert values["image_block_1/resnet/num_stages"] == 3 and values["learning_rate"] == 1e-2
+    # shifts and zooms are drawn while training only: predictions repeat
+    x, _ = _digits()
+    np.testing.assert_array_equal(clf.predict_proba(x[:8]), clf.predict_proba(x[:8]))
 
 
 def test_a_candidate_the_graph_cannot_run_is_skipped(tmp_path):
-    x, y = _digits()
     # no frozen image encoder in this graph: "pretrained" does not fit it, the CNN does
-    clf = ak.ImageClassifier(
-        max_trials=1,
-        seed=0,
-        overwrite=True,
-        directory=tmp_path,
-        pretrained=False,
-        portfolio=["pretrained", "cnn_flat_bn"],
-        refit=False,
-    )
-    clf.fit(x, y, epochs=1, verbose=0)
-    (trial,) = clf.tuner.oracle.trials.values()
-    assert trial.hyperparameters.values["image_block_1/vanilla/filters"] == 32
+    _, (values,) = _image_search(tmp_path, ["pretrained", "cnn_flat_bn"], max_trials=1)
+    assert values["image_block_1/vanilla/filters"] == 32
 
 
 def test_text_candidates_configure_the_text_block(tmp_path):
