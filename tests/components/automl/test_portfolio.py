@@ -14,7 +14,9 @@ from components.errors import InputError
 
 def test_image_or_text_only_data_gets_its_portfolio_and_other_data_the_defaults():
     image = choose(DataFacts(("image",), image_side=28, rows=4000))
-    assert image == [CANDIDATES[name] for name in PORTFOLIOS["image"]]
+    assert image == [CANDIDATES[name] for name in PORTFOLIOS["image:small"]]
+    photos = choose(DataFacts(("image",), image_side=64, rows=4000))
+    assert photos == [CANDIDATES[name] for name in PORTFOLIOS["image"]] and photos != image
     assert choose(DataFacts(("text",))) == [CANDIDATES[name] for name in PORTFOLIOS["text"]]
     assert choose(DataFacts(("image", "structured", "text"))) == []
     assert choose(DataFacts(("image",)), []) == []
