@@ -278,3 +278,17 @@ def test_missing_data_file_is_a_data_error(tmp_path):
     contract = contract_for(tmp_path, None)
     with pytest.raises(DataError, match="data file not found"):
         validate(contract, tmp_path / "out")
+
+
+def test_ids_seen_in_earlier_batches_are_found_among_merged_runs():
+    from components.data.validation.rows import _SeenIds
+
+    seen = _SeenIds()
+    for batch in range(50):  # 50 batches: the runs merge as a binary counter
+        seen.add(_SeenIds.hashes(pd.Series([f"r{batch * 10 + i}" for i in range(10)])))
+    assert len(seen.runs) <= 6
+    later = pd.Series(["r35", "r999", "r472", 35, "r0"])
+    assert seen.holds(_SeenIds.hashes(later)).tolist() == [True, False, True, False, True]
+    numbers = _SeenIds()
+    numbers.add(_SeenIds.hashes(pd.Series([1, 2.0])))
+    assert numbers.holds(_SeenIds.hashes(pd.Series(["1", 1.0, 2, 3]))).tolist() == [False, True, True, False]
