@@ -5,6 +5,7 @@ Run by hand (not by tests), under `nice`:
     python -m benchmarks.flights_run                          # Braid, then AutoGluon (medium quality)
     python -m benchmarks.flights_run --autogluon-seconds 300  # AutoGluon's time limit per head
     python -m benchmarks.flights_run --skip-braid             # AutoGluon against the last Braid run
+    python -m benchmarks.flights_run --skip-braid --reuse-autogluon   # score both runs' predictions again
 
 What it does, in order:
 1. Writes benchmarks/.work/flights-run/flights.csv once: the shared flights.csv.zip with an `id` (its row
@@ -192,11 +193,22 @@ def braid_figures(summary: dict) -> dict:
     return out
 
 
+def _last_peer(set_dir: Path) -> systems.Run:
+    folders = sorted(set_dir.glob("autogluon-*/predictions.npz"), key=lambda p: p.stat().st_mtime)
+    if not folders:
+        raise SystemExit(f"no AutoGluon predictions under {set_dir}; run without --reuse-autogluon")
+    with np.load(folders[-1]) as stored:
+        predictions = {key[len("pred_") :]: stored[key] for key in stored.files}
+    info = json.loads((folders[-1].parent / "result.json").read_text())
+    return systems.Run("autogluon", predictions, float(info["seconds"]), info=info)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--autogluon-seconds", type=float, default=600.0, help="AutoGluon's time limit per head")
     parser.add_argument("--skip-braid", action="store_true", help="reuse the Braid run in the results file")
     parser.add_argument("--skip-autogluon", action="store_true", help="keep the last AutoGluon figures")
+    parser.add_argument("--reuse-autogluon", action="store_true", help="score the last AutoGluon predictions again")
     args = parser.parse_args(argv)
     csv = flights_csv()
     contract_path, features = contract(csv)
@@ -229,10 +241,13 @@ def main(argv: list[str] | None = None) -> dict:
         split = run_split(summary)
         bench = bench_set(features, split)
         set_dir = bench.save(WORK / "set")
-        peer = systems.run_peer(
-            "autogluon", set_dir, ["--seconds-per-head", str(args.autogluon_seconds)], timeout=4 * 3600
-        )
-        scored = systems.score(bench, peer)
+        if args.reuse_autogluon:  # the newest AutoGluon predictions on this split (run_peer's folder)
+            peer = _last_peer(set_dir)
+        else:
+            peer = systems.run_peer(
+                "autogluon", set_dir, ["--seconds-per-head", str(args.autogluon_seconds)], timeout=4 * 3600
+            )
+        scored = systems.score(bench, peer).get("heads", {})
         result["autogluon"] = {"seconds": round(peer.seconds, 1), "info": peer.info, "error": peer.error}
         for head in HEADS:
             if head.name in scored:
