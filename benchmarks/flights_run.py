@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from benchmarks import systems
-from benchmarks.sets import BenchSet, Head, datasets_root
+from benchmarks import preprocess_dask, systems
+from benchmarks.sets import BenchSet, Head
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "flights-run"
@@ -58,15 +58,8 @@ ENV = {
 
 
 def flights_csv() -> Path:
-    """The shared flights with `id` and `cancelled`, written once under .work."""
-    path = WORK / "flights.csv"
-    if not path.is_file():
-        raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
-        raw.insert(0, "id", range(len(raw)))
-        raw["cancelled"] = raw["dep_time"].isna().map({True: "cancelled", False: "flew"})
-        WORK.mkdir(parents=True, exist_ok=True)
-        raw.to_csv(path, index=False)
-    return path
+    """The shared flights with `id` and `cancelled`, every column, written once under .work."""
+    return preprocess_dask.flights_csv(WORK / "flights.csv")
 
 
 def contract(csv: Path) -> tuple[Path, dict]:

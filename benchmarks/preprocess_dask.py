@@ -49,20 +49,25 @@ NUMBERS = ("month", "day", "hour", "minute", "sched_dep_time", "sched_arr_time",
 CATEGORIES = ("carrier", "tailnum", "origin", "dest")
 
 
-def flights_csv() -> Path:
-    """flights.csv.zip with a row id and the cancelled flag (dep_time missing), written once under .work."""
+def flights_csv(path: Path = WORK / "flights.csv", columns: tuple[str, ...] | None = None) -> Path:
+    """flights.csv.zip with a row id and the cancelled flag (dep_time missing), written once to `path`:
+    `columns` of it (None: every column of the file)."""
     import pandas as pd
 
-    path = WORK / "flights.csv"
     if not path.is_file():
         from benchmarks.sets import datasets_root
 
         raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
         raw.insert(0, "id", range(len(raw)))
         raw["cancelled"] = raw["dep_time"].isna().map({True: "cancelled", False: "flew"})
-        WORK.mkdir(parents=True, exist_ok=True)
-        raw[["id", *NUMBERS, *CATEGORIES, "time_hour", "arr_delay", "cancelled"]].to_csv(path, index=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw[list(columns) if columns else raw.columns].to_csv(path, index=False)
     return path
+
+
+def preprocessing_csv() -> Path:
+    """The columns this benchmark preprocesses (known before departure, the two targets)."""
+    return flights_csv(columns=("id", *NUMBERS, *CATEGORIES, "time_hour", "arr_delay", "cancelled"))
 
 
 def contract_path(workers: int) -> Path:
@@ -70,7 +75,7 @@ def contract_path(workers: int) -> Path:
     features += [f"  - {{name: {n}, modality: categorical}}" for n in CATEGORIES]
     features.append("  - {name: time_hour, modality: datetime}")
     path = WORK / f"flights-{workers}.yaml"
-    path.write_text(CONTRACT.format(csv=flights_csv(), features="\n".join(features), workers=workers))
+    path.write_text(CONTRACT.format(csv=preprocessing_csv(), features="\n".join(features), workers=workers))
     return path
 
 

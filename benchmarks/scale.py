@@ -5,7 +5,7 @@ Run by hand (not by tests), under `nice`:
     python -m benchmarks.scale --fraction 0.02 --factors 1 2 --workers 1 2     # a quick check, minutes
     python -m benchmarks.scale --factors 1 10 --workers 1 --validate-only     # `braid validate` alone
 
-The ×k table is the flights table (`benchmarks.preprocess_dask.flights_csv`: a row id and the cancelled
+The ×k table is the flights table (`benchmarks.preprocess_dask.preprocessing_csv`: a row id and the cancelled
 flag) repeated k times, copy i with its ids offset by i × (largest id + 1) and `time_hour` moved i whole
 years later (month, day and hour kept), so ids and dates stay unique. It is written once per k under
 benchmarks/.work/scale/ as Parquet, copy by copy (the ×k table is never in memory), in row groups of
@@ -42,7 +42,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.preprocess_dask import ENV, ROOT, flights_csv
+from benchmarks.preprocess_dask import ENV, ROOT, preprocessing_csv
 
 WORK = ROOT / "benchmarks" / ".work" / "scale"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -94,7 +94,7 @@ def write_times(base: pd.DataFrame, factor: int, path: Path, row_group_rows: int
 
 def base_table(fraction: float) -> pd.DataFrame:
     """The flights table (id, features, targets), or a seeded row sample of it in the table's order."""
-    base = pd.read_csv(flights_csv(), dtype={"time_hour": str})
+    base = pd.read_csv(preprocessing_csv(), dtype={"time_hour": str})
     if fraction < 1:
         base = base.sample(frac=fraction, random_state=0).sort_index().reset_index(drop=True)
     return base
