@@ -13,6 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import Field
@@ -62,3 +65,18 @@ class Settings(BaseSettings):
     # The scheduler of an existing Dask cluster ("tcp://scheduler:8786") that preprocessing runs its parts
     # on (flows/preprocessing.py); unset: a local cluster when the contract's `preprocess.workers` > 1.
     braid_dask_address: str | None = None
+
+
+@contextlib.contextmanager
+def environ_restored(names: Iterable[str]) -> Iterator[None]:
+    """Put the environment variables `names` back as they were when the block ends (one that was unset is
+    unset again), whatever the block set them to."""
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

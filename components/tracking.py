@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 
 from components.errors import TrackingError
 from components.layout import Layout
+from components.settings import environ_restored
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -380,19 +381,14 @@ class Tracker:
         from mlflow.tracking._model_registry import utils as registry_utils
         from mlflow.tracking._tracking_service import utils as tracking_utils
 
-        env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         saved = tracking_utils._tracking_uri, registry_utils._registry_uri
-        mlflow.set_tracking_uri(self.config.tracking_uri)
-        mlflow.set_registry_uri(self.config.tracking_uri)
-        try:
-            yield
-        finally:
-            tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-            for key, value in env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with environ_restored(("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
+            mlflow.set_tracking_uri(self.config.tracking_uri)
+            mlflow.set_registry_uri(self.config.tracking_uri)
+            try:
+                yield
+            finally:
+                tracking_utils._tracking_uri, registry_utils._registry_uri = saved
 
     def log_pyfunc(
         self,

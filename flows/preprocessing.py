@@ -9,7 +9,6 @@ one-process path's (`parallel.shard_contents`), so `training_pipeline` takes thi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from components import pipeline
 from components.data.contract import Contract
 from components.errors import MissingExtraError
 from components.layout import Layout
-from components.settings import Settings
+from components.settings import Settings, environ_restored
 
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
@@ -101,12 +100,5 @@ def preprocess_on_dask(contract: Contract, data_hash: str, home: str, quarantine
     # `distributed.nanny.pre-spawn-environ`) in this process's environment to spawn them, and leave them there:
     # the rest of the run (scikit-learn's OpenMP loaded later for the classical models and the evaluation, and
     # the processes started later) would run on one thread. Put back what was there.
-    saved = {key: os.environ.get(key) for key in dask.config.get("distributed.nanny.pre-spawn-environ", {})}
-    try:
+    with environ_restored(dask.config.get("distributed.nanny.pre-spawn-environ", {})):
         return preprocess_parts.with_options(task_runner=runner)(contract, data_hash, home, quarantine_path)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

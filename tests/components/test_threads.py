@@ -1,4 +1,4 @@
-"""OpenMP's wait policy: set by `import components` unless the user set one (components/__init__.py)."""
+"""OpenMP's wait policy (components/__init__.py) and `settings.environ_restored`: process-wide variables Braid sets."""
 
 import os
 import subprocess
@@ -17,3 +17,14 @@ def _policy(**env: str) -> str:
 def test_openmp_threads_wait_passively_unless_the_user_chose():
     assert _policy() == "PASSIVE"
     assert _policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+
+
+def test_environ_restored_puts_back_set_and_unset_variables(monkeypatch):
+    from components.settings import environ_restored
+
+    monkeypatch.setenv("BRAID_TEST_KEPT", "before")
+    monkeypatch.delenv("BRAID_TEST_UNSET", raising=False)
+    with environ_restored(["BRAID_TEST_KEPT", "BRAID_TEST_UNSET"]):
+        os.environ["BRAID_TEST_KEPT"] = "during"
+        os.environ["BRAID_TEST_UNSET"] = "during"
+    assert os.environ["BRAID_TEST_KEPT"] == "before" and "BRAID_TEST_UNSET" not in os.environ

@@ -30,6 +30,7 @@ from keras_tuner.src.distribute import utils as dist_utils
 from keras_tuner.src.engine import trial as trial_module
 
 from components.errors import InputError
+from components.settings import environ_restored
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +68,9 @@ def environment(tuner_id: str, host: str, port: int) -> dict[str, str]:
 def acting_as(tuner_id: str, host: str, port: int) -> Iterator[None]:
     """Make this process `tuner_id` of the search served at host:port until the block ends."""
     variables = environment(tuner_id, host, port)
-    previous = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
+    with environ_restored(variables):
+        os.environ.update(variables)
         yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def fail_trials_of_exited_workers(oracle: kt.Oracle, exited: Mapping[str, int | None]) -> list[str]:
