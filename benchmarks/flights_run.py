@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 
 from benchmarks import preprocess_dask, systems
+from benchmarks.memory import peak_process, watch_tree
 from benchmarks.sets import BenchSet, Head
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,20 +103,8 @@ def run_braid(contract_path: Path) -> dict:
         stdout=open(home / "stdout.log", "w"),
         stderr=subprocess.STDOUT,
     )
-    peak_sum, peak_one = 0, 0
-    while child.poll() is None:
-        try:
-            tree = [psutil.Process(child.pid), *psutil.Process(child.pid).children(recursive=True)]
-            sizes = []
-            for process in tree:
-                try:
-                    sizes.append(process.memory_info().rss)
-                except psutil.Error:
-                    pass
-            peak_sum, peak_one = max(peak_sum, sum(sizes)), max(peak_one, max(sizes, default=0))
-        except psutil.Error:
-            pass
-        time.sleep(0.2)
+    peak_sum, seen = watch_tree(child)
+    peak_one = peak_process(seen)
     wall = time.monotonic() - started
     if child.returncode != 0 or not out.is_file():
         tail = (home / "stdout.log").read_text(errors="replace")[-3000:]
@@ -130,15 +118,15 @@ def run_braid(contract_path: Path) -> dict:
     }
 
 
+SPLITS = ("train", "val", "test")
+
+
 def run_split(summary: dict) -> dict[str, np.ndarray]:
     """The run's train, validation and test rows (positions in flights.csv: its ids are row numbers)."""
     from components.data import records
 
     directory = summary["prepared"]["directory"]
     return {split: np.array(sorted(int(i) for i in records.split_ids(directory, split))) for split in SPLITS}
-
-
-SPLITS = ("train", "val", "test")
 
 
 def bench_set(features: dict, split: dict[str, np.ndarray]) -> BenchSet:
@@ -160,14 +148,19 @@ def bench_set(features: dict, split: dict[str, np.ndarray]) -> BenchSet:
         "cancelled": (raw["cancelled"] == "flew").to_numpy(np.int64),  # class index in HEADS' order
     }
     train = np.sort(np.concatenate([split["train"], split["val"]]))
-    bench = BenchSet("flights_run", frame, (), numbers, categories, HEADS, targets, train, split["test"])
-    return bench if not dates else _with_dates(bench, dates)
-
-
-def _with_dates(bench: BenchSet, dates: tuple[str, ...]) -> BenchSet:
-    from dataclasses import replace
-
-    return replace(bench, date_columns=dates, split_note="the braid run's split: train + validation → test")
+    return BenchSet(
+        "flights_run",
+        frame,
+        (),
+        numbers,
+        categories,
+        HEADS,
+        targets,
+        train,
+        split["test"],
+        split_note="the braid run's split: train + validation → test",
+        date_columns=dates,
+    )
 
 
 def braid_figures(summary: dict) -> dict:

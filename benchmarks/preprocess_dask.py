@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
+from benchmarks.memory import peak_process, watch_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "flights-dask"
@@ -110,16 +110,8 @@ def measure(workers: int) -> dict:
         env.pop("BRAID_DASK_ADDRESS", None)
         command = [sys.executable, "-m", "benchmarks.preprocess_dask", "--child", str(contract_path(workers)), home]
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        root = psutil.Process(child.pid)
-        peak_sum, peak_one = 0, 0
-        while child.poll() is None:
-            try:
-                tree = [root, *root.children(recursive=True)]
-                sizes = [p.memory_info().rss for p in tree]
-            except psutil.Error:
-                continue
-            peak_sum, peak_one = max(peak_sum, sum(sizes)), max(peak_one, max(sizes))
-            time.sleep(0.1)
+        peak_sum, seen = watch_tree(child, every=0.1)
+        peak_one = peak_process(seen)
         out = child.stdout.read()
         if child.returncode:
             raise SystemExit(f"run with {workers} worker(s) failed ({child.returncode})")

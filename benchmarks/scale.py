@@ -42,6 +42,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks.memory import watch_tree
 from benchmarks.preprocess_dask import ENV, ROOT, preprocessing_csv
 
 WORK = ROOT / "benchmarks" / ".work" / "scale"
@@ -182,25 +183,8 @@ def measure(contract: Path, factor: int, workers: int, budget: tuple[str, ...] =
         started = time.perf_counter()
         with log.open("w") as out:
             child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            seen: dict[int, dict] = {}  # pid → role, peak RSS and when, first and last seen (s from the start)
-            peak_tree = 0
-            while child.poll() is None:
-                now = time.perf_counter() - started
-                try:
-                    root = psutil.Process(child.pid)
-                    sizes = {p.pid: (p, p.memory_info().rss) for p in [root, *root.children(recursive=True)]}
-                    for pid, (process, _) in sizes.items():
-                        if pid not in seen:
-                            seen[pid] = {"role": _role(process, child.pid, verb), "peak": 0, "first_s": now}
-                except psutil.Error:  # a process ended between the listing and the reading
-                    time.sleep(SAMPLE_S)
-                    continue
-                for pid, (_, rss) in sizes.items():
-                    if rss > seen[pid]["peak"]:
-                        seen[pid].update(peak=rss, peak_s=now)
-                    seen[pid]["last_s"] = now
-                peak_tree = max(peak_tree, sum(rss for _, rss in sizes.values()))
-                time.sleep(SAMPLE_S)
+            # pid → role, peak RSS and when, first and last seen (s from the start)
+            peak_tree, seen = watch_tree(child, SAMPLE_S, lambda process: _role(process, child.pid, verb))
         wall = time.perf_counter() - started
         if child.returncode:
             raise SystemExit(f"braid {verb} ×{factor}, {workers} worker(s) failed ({child.returncode}); see {log}")
