@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class MediaServer:
     """Files by path; `/flaky/<n>/...` answers 503 n times first; `/slow/...` answers after 2 s; counts
-    full answers (200) and revalidations (304) per path, and the most requests in flight at once."""
+    full answers (200) and revalidations (304) per path, and the most requests in flight at once (waiting
+    on `delay`, before their answer is written)."""
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
@@ -32,10 +33,12 @@ class MediaServer:
                     server.most_in_flight = max(server.most_in_flight, server.in_flight)
                 try:
                     time.sleep(server.delay)
-                    self._answer()
                 finally:
+                    # out of flight before the answer is written: the client frees its slot only after it
+                    # has read the answer, so counting past that point would race with its next request
                     with server.lock:
                         server.in_flight -= 1
+                self._answer()
 
             def _answer(self):
                 path = self.path
