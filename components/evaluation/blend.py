@@ -219,5 +219,8 @@ def choose_head_model(
         return HeadModel(choice, None, network)
     outputs = choice.network_weight * network + (1 - choice.network_weight) * classical
     if refit_on is not None:
-        model = train_classical(task, *refit_on, seed=seed, n_classes=n_classes, columns=columns)
+        # the refit keeps the trees' size chosen on the training rows' hold-out (no second search)
+        model = train_classical(
+            task, *refit_on, seed=seed, n_classes=n_classes, columns=columns, leaves=model.tree_leaves
+        )
     return HeadModel(choice, model, outputs)

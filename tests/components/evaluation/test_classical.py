@@ -151,3 +151,18 @@ def test_regression_trees_fit_the_median_unless_one_value_holds_half_the_targets
     step_fit = train_classical("regression", inputs, step)
     assert "squared error" in step_fit.description
     assert np.abs(step_fit.predict(inputs).reshape(-1) - step).mean() < 0.05, "a step the trees can fit"
+
+
+def test_large_tables_grow_the_trees_while_the_held_out_loss_improves_and_a_refit_keeps_their_size():
+    rng = np.random.default_rng(0)
+    cells = rng.normal(size=(16, 16))  # each pair of the two codes its own value: an interaction, nothing additive
+    x = rng.integers(0, 16, size=(12_000, 2))
+    y = cells[x[:, 0], x[:, 1]] + rng.normal(scale=0.1, size=len(x))
+    inputs = ClassicalInputs(numbers=x.astype(float))
+    grown = train_classical("regression", inputs, y)
+    assert grown.tree_leaves >= 255 and f"{grown.tree_leaves} leaves" in grown.description
+    kept = train_classical("regression", inputs, y, leaves=31)
+    assert kept.tree_leaves == 31
+    assert np.abs(grown.predict(inputs) - y).mean() < np.abs(kept.predict(inputs) - y).mean()
+    small = ClassicalInputs(numbers=x[:2000].astype(float))
+    assert train_classical("regression", small, y[:2000]).tree_leaves == 31, "no hold-out to choose on"
