@@ -122,10 +122,9 @@ class ClassificationHead(Head):
         loss: optional loss name; the right one is inferred from the targets.
         metrics: metric names ("accuracy", "auc", "precision", "recall").
         dropout: dropout before the output layer.
-        class_weight: "auto" (default): balanced class weights when the smallest training class is
-            rare (`components.imbalance.is_imbalanced`: under a fifth of an equal share) and no tuned
-            threshold serves it (a multi-class head, or a binary one with `threshold` not "auto"),
-            none otherwise; "balanced" always; `{label: weight}`; None for an unweighted loss.
+        class_weight: "auto" (default): an unweighted loss, as None (balanced weights cost accuracy and
+            macro-F1 wherever they were measured: `components.imbalance`); "balanced": scikit-learn's
+            balanced weights; `{label: weight}`.
         threshold: binary heads' decision threshold on the probability of the second class: "auto"
             (default) tunes it on validation predictions for macro-F1 when the minority is rare (0.5
             otherwise), a float fixes it, None keeps 0.5. `predict` and the exported model's
@@ -268,13 +267,14 @@ class ClassificationHead(Head):
         return self.multi_label or (self.binary and self.threshold == "auto" and self.imbalanced)
 
     def _class_weights(self, counts: np.ndarray) -> np.ndarray | None:
-        # On flights' cancelled (2.5% yes) weights alone lose to the constant, and with the threshold
-        # they add little (macro-F1 median 0.569 vs 0.564) but cost the shared trunk's other head
-        # on every seed (arr_delay MAE 25.40 vs 25.02): benchmarks/README.md, issue 25.
-        thresholded = self.binary and self.threshold == "auto"
-        if self.class_weight is None or (self.class_weight == "auto" and (not self.imbalanced or thresholded)):
+        # "auto" weighs nothing: balanced weights lost wherever they were measured. On flights' cancelled
+        # (2.5% yes) weights alone lose to the constant, and with the threshold they add little (macro-F1
+        # median 0.569 vs 0.564) but cost the shared trunk's other head on every seed (arr_delay MAE
+        # 25.40 vs 25.02); on posters' content_rating (6 classes, the rarest 1%) they cost the network
+        # accuracy 0.680 -> 0.585 and macro-F1 0.589 -> 0.511 (medians of 3 seeds): benchmarks/README.md.
+        if self.class_weight in (None, "auto"):
             return None
-        if self.class_weight in ("auto", "balanced"):
+        if self.class_weight == "balanced":
             return imbalance.balanced_weights(counts)
         weights = np.ones(len(self.classes), "float32")
         for label, weight in self.class_weight.items():

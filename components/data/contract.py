@@ -62,9 +62,9 @@ class Target(_Strict):
     loss_weight: float = Field(1.0, gt=0)
     # classification: what a rare class gets (`components.imbalance`; the library's ClassificationHead
     # options). threshold "auto" tunes a binary target's decision threshold on validation rows for
-    # macro-F1 when its minority is rare, a number fixes it, null keeps 0.5; class_weight "auto" weighs
-    # the loss by balanced class weights when the smallest train class is rare and no tuned threshold
-    # serves it (multi-class), "balanced" always, null never.
+    # macro-F1 when its minority is rare, a number fixes it, null keeps 0.5; class_weight "auto" and null
+    # leave the loss unweighted (balanced weights cost accuracy and macro-F1 where measured), "balanced"
+    # weighs it by balanced class weights.
     class_weight: Literal["auto", "balanced"] | None = "auto"
     threshold: Literal["auto"] | Annotated[float, Field(gt=0, lt=1)] | None = "auto"
     expect: Expectations = Expectations()

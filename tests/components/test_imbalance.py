@@ -28,16 +28,19 @@ def test_the_threshold_maximises_macro_f1_between_distinct_probabilities():
     assert imbalance.macro_f1_threshold([0, 0], [0.1, 0.2]) == 0.5
 
 
-def test_head_defaults_threshold_a_rare_binary_class_and_weigh_a_rare_multiclass_one():
+def test_head_defaults_threshold_a_rare_binary_class_and_weigh_nothing_unless_asked():
     rare = ak.ClassificationHead(name="rare")
     rare.fit_targets(np.array([0] * 95 + [1] * 5))
     assert rare.imbalanced and rare.tunes_thresholds and rare.class_weights is None
-    weighed = ak.ClassificationHead(name="weighed", threshold=None)
+    weighed = ak.ClassificationHead(name="weighed", threshold=None, class_weight="balanced")
     weighed.fit_targets(np.array([0] * 95 + [1] * 5))
     assert weighed.class_weights[1] > 10 * weighed.class_weights[0] and not weighed.tunes_thresholds
     multiclass = ak.ClassificationHead(name="multiclass")
     multiclass.fit_targets(np.array([0] * 60 + [1] * 38 + [2] * 2))
-    assert multiclass.imbalanced and not multiclass.tunes_thresholds and multiclass.class_weights[2] > 10
+    assert multiclass.imbalanced and not multiclass.tunes_thresholds and multiclass.class_weights is None
+    weighed_multiclass = ak.ClassificationHead(name="weighed_multiclass", class_weight="balanced")
+    weighed_multiclass.fit_targets(np.array([0] * 60 + [1] * 38 + [2] * 2))
+    assert weighed_multiclass.class_weights[2] > 10 * weighed_multiclass.class_weights[0]
     even = ak.ClassificationHead(name="even")
     even.fit_targets(np.array([0] * 60 + [1] * 40))
     assert not even.imbalanced and not even.tunes_thresholds and even.class_weights is None
