@@ -22,7 +22,7 @@ from components.automl.export import quiet_predict_retracing
 from components.automl.final_fit import final_fit, refit_examples, refit_trial
 from components.automl.frozen import Embedder, Feeds, Part, plan
 from components.automl.graph import Graph, output_heads
-from components.automl.head_models import HeadModels, choose_head_models, classical_threads, read_rows
+from components.automl.head_models import HeadModels, choose_head_models, read_rows
 from components.automl.heads import ClassificationHead, Head
 from components.automl.hypermodel import GraphHyperModel
 from components.automl.loss_weighting import MODES, LossWeighting, MultiTaskModel, resolve_weights
@@ -627,8 +627,7 @@ class AutoModel:
         if self.served.blend is None:
             return outputs
         rows, _ = read_rows(self.raw_inputs, raw)
-        with classical_threads(len(rows)):
-            served = self.served.blend.apply({h.name: out for h, out in zip(self.heads, outputs)}, rows)
+        served = self.served.blend.apply({h.name: out for h, out in zip(self.heads, outputs)}, rows)
         return [np.asarray(served[h.name], out.dtype) for h, out in zip(self.heads, outputs)]
 
     def evaluate(

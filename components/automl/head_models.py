@@ -21,7 +21,6 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from threadpoolctl import threadpool_limits
 
 from components.automl.ensemble import head_loss
 from components.automl.heads import ClassificationHead, Head
@@ -32,11 +31,6 @@ from components.evaluation.classical import ClassicalColumns
 # HistGradientBoosting keeps at least 20 rows per leaf: below twice that it cannot split and predicts the
 # training prior, a constant that a tiny validation split may prefer to the network by chance.
 MIN_ROWS = 40
-# Under this many training rows the classical models fit on one OpenMP thread: HistGradientBoosting's threads
-# sync at every node, which costs more than it saves on small tables, and on cores other work shares a
-# thread that waits for a descheduled one spins (80 rows x 20 columns, 5 classes: 0.3 s on one thread,
-# 40 s on two at load 11 on 2 cores; 2,000 rows: 1.8 s vs 135 s; benchmarks/README.md, overhead).
-SERIAL_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,11 +41,6 @@ class HeadModels:
     choices: dict[str, HeadChoice]
     blend: Blend | None
     thresholds: dict[str, list[float]]
-
-
-def classical_threads(rows: int) -> threadpool_limits:
-    """The OpenMP threads the classical models may use on `rows` rows (a context): one under `SERIAL_ROWS`."""
-    return threadpool_limits(1 if rows < SERIAL_ROWS else None, user_api="openmp")
 
 
 def classical_columns(inputs: list[InputNode]) -> ClassicalColumns | None:
@@ -137,42 +126,41 @@ def choose_head_models(
         return HeadModels({h.name: HeadChoice("network", 1.0, classical=why) for h in heads}, None, {})
     train_rows, train_y = read_rows(inputs, train_ds)
     val_rows, val_y = read_rows(inputs, val_ds, batch=None)
-    with classical_threads(len(train_rows)):
-        train, val = columns.inputs(train_rows), columns.inputs(val_rows)
-        every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True))
-        choices, models, thresholds = {}, {}, {}
-        for head in heads:
-            task, y_train, known_train = _classical_targets(head, train_y[head.name])
-            _, y_val, known_val = _classical_targets(head, val_y[head.name])
-            if task == "classification":  # a class the training rows lack counts for neither model, as in the pipeline
-                known_val &= np.isin(y_val, y_train[known_train])
-            why = _no_classical_model(head, task, y_train[known_train])
-            if why:
-                choices[head.name] = HeadChoice("network", 1.0, classical=why)
-                continue
-            y_all, known_all = np.concatenate([y_train, y_val]), np.concatenate([known_train, known_val])
-            served = choose_head_model(
-                task,
-                partial(head_loss, head),
-                train.take(known_train),
-                y_train[known_train],
-                val,
-                val_y[head.name],
-                known_val,
-                network_val[head.name],
-                mode,
-                seed=seed,
-                n_classes=len(head.classes) if task == "classification" else 0,
-                columns=columns,
-                refit_on=(every.take(known_all), y_all[known_all]) if refit else None,
-            )
-            choices[head.name] = served.choice
-            if served.model is None:
-                continue
-            models[head.name] = served.model
-            if isinstance(head, ClassificationHead) and head.tunes_thresholds:
-                # the blend's probabilities need thresholds of their own; the network keeps its own
-                thresholds[head.name] = copy.copy(head).tune_thresholds(val_y[head.name], served.outputs)
+    train, val = columns.inputs(train_rows), columns.inputs(val_rows)
+    every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True))
+    choices, models, thresholds = {}, {}, {}
+    for head in heads:
+        task, y_train, known_train = _classical_targets(head, train_y[head.name])
+        _, y_val, known_val = _classical_targets(head, val_y[head.name])
+        if task == "classification":  # a class the training rows lack counts for neither model, as in the pipeline
+            known_val &= np.isin(y_val, y_train[known_train])
+        why = _no_classical_model(head, task, y_train[known_train])
+        if why:
+            choices[head.name] = HeadChoice("network", 1.0, classical=why)
+            continue
+        y_all, known_all = np.concatenate([y_train, y_val]), np.concatenate([known_train, known_val])
+        served = choose_head_model(
+            task,
+            partial(head_loss, head),
+            train.take(known_train),
+            y_train[known_train],
+            val,
+            val_y[head.name],
+            known_val,
+            network_val[head.name],
+            mode,
+            seed=seed,
+            n_classes=len(head.classes) if task == "classification" else 0,
+            columns=columns,
+            refit_on=(every.take(known_all), y_all[known_all]) if refit else None,
+        )
+        choices[head.name] = served.choice
+        if served.model is None:
+            continue
+        models[head.name] = served.model
+        if isinstance(head, ClassificationHead) and head.tunes_thresholds:
+            # the blend's probabilities need thresholds of their own; the network keeps its own
+            thresholds[head.name] = copy.copy(head).tune_thresholds(val_y[head.name], served.outputs)
     return HeadModels(choices, Blend(choices, models) if models else None, thresholds)
 
 

@@ -35,6 +35,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from components.errors import InputError
 from components.features.audio import cell_summaries
@@ -60,6 +61,17 @@ _LARGE_TREE_ROWS = 10_000
 _TREE_LEAVES = (31, 255, 2047)
 
 
+# HistGradientBoosting's OpenMP threads meet at a barrier in every step of every node, and the steps are
+# short: where the cores are idle, a thread that waits passively (`import components` sets it) is woken
+# at each, and where other work shares them, a spinning one waits for a descheduled one. So the trees
+# fit on one thread, and predict on one under this many rows. All flights, 15 rounds of 2,047-leaf
+# trees: 5.9 s on one thread, 35.6 s on two waiting passively, 5.0 s on two spinning (idle machine);
+# 60,000 rows, 200 rounds of 31 leaves at load 11: 9.7 s on one, 4.3 s on two passive, 220 s on two
+# spinning; 80 rows x 20 columns: 0.3 s on one, 40 s on two at load 11 (benchmarks/README.md, "Tree size"
+# and "overhead").
+SERIAL_ROWS = 10_000
+
+
 def _boosting(rows: int) -> dict:
     """HistGradientBoosting's rounds and early stopping for `rows` training rows (see `_LARGE_TREE_ROWS`)."""
     if rows < _LARGE_TREE_ROWS:
@@ -67,12 +79,23 @@ def _boosting(rows: int) -> dict:
     return {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 20}
 
 
+def _openmp_threads(rows: int | None) -> threadpool_limits:
+    """The OpenMP threads the trees use (a context): one to fit (`rows` None) and to predict under
+    `SERIAL_ROWS` rows, all of them otherwise (see `SERIAL_ROWS`)."""
+    return threadpool_limits(1 if rows is None or rows < SERIAL_ROWS else None, user_api="openmp")
+
+
 def _fit_trees(model, x: np.ndarray, y: np.ndarray, leaves: int | None = None):
     """`model` (a HistGradientBoosting estimator) fitted on `x`, `y` with `leaves` leaves per tree, or,
     when None, with the size `_TREE_LEAVES` chooses on its early-stopping hold-out (31 leaves when there
-    is none, under `_LARGE_TREE_ROWS` rows). Returns the fitted estimator."""
-    if leaves is not None or not model.get_params()["early_stopping"]:
-        return model.set_params(max_leaf_nodes=leaves or _TREE_LEAVES[0]).fit(x, y)
+    is none, under `_LARGE_TREE_ROWS` rows), on one OpenMP thread. Returns the fitted estimator."""
+    with _openmp_threads(None):
+        if leaves is not None or not model.get_params()["early_stopping"]:
+            return model.set_params(max_leaf_nodes=leaves or _TREE_LEAVES[0]).fit(x, y)
+        return _grown_trees(model, x, y)
+
+
+def _grown_trees(model, x: np.ndarray, y: np.ndarray):
     best = None
     for size in _TREE_LEAVES:
         candidate = clone(model).set_params(max_leaf_nodes=size).fit(x, y)
@@ -156,9 +179,10 @@ class ClassicalModel:
 
     def predict(self, inputs: ClassicalInputs) -> np.ndarray:
         x = self.features.transform(inputs)
-        if self.task == "regression":
-            return self.estimator.predict(x)
-        known = self.estimator.predict_proba(x)
+        with _openmp_threads(x.shape[0]):
+            if self.task == "regression":
+                return self.estimator.predict(x)
+            known = self.estimator.predict_proba(x)
         if self.task != "classification":
             return known
         # classes absent from train get probability 0, so the columns stay aligned with the indices
