@@ -1,0 +1,103 @@
+"""The classical trees' size on flights: each number of leaves per tree against the size the hold-out
+chooses (`components.evaluation.classical`), and the OpenMP threads' cost on big trees.
+
+Run by hand (not by tests):
+    python -m benchmarks.tree_size [--rows 20000] [--task regression|classification] [--leaves 31 255 2047]
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.tree_size --threads 2 --rounds 15 --leaves 2047
+
+The flights as `braid contract infer` drafts them (numbers, the four categories, `time_hour` as a
+datetime) minus what is known only after departure, on the suite's 80/20 split (`sets.split`, all
+336,776 flights unless `--rows`): arr_delay (MAE, rows with a delay) or cancelled (macro-F1 at the
+best threshold on test: an upper bound, the same rule for every size). Per size: `train_classical(..., leaves=size)`, then `leaves=None` (the hold-out's choice);
+the test metric, the hold-out's loss, rounds and seconds. `--threads` times HistGradientBoosting itself
+on the same features for `--rounds` rounds at that many OpenMP threads (the wait policy is the
+environment's), outside Braid's one-thread rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from threadpoolctl import threadpool_limits
+
+from benchmarks.sets import datasets_root, split
+from components.evaluation.classical import ClassicalColumns, train_classical
+
+COLUMNS = ClassicalColumns(
+    numbers=("year", "month", "day", "sched_dep_time", "sched_arr_time", "flight", "distance", "hour", "minute"),
+    dates=(("time_hour", None),),
+    categories=("carrier", "tailnum", "origin", "dest"),
+)
+
+
+def flights(rows: int | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The raw flights (`rows` drawn with `default_rng(0)`, None: all) and the suite's train/test rows."""
+    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
+    if rows is not None and rows < len(raw):
+        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))]
+    raw = raw.reset_index(drop=True).assign(time_hour=lambda f: f["time_hour"].astype(str))
+    train, test = split(len(raw))
+    return raw, train, test
+
+
+def score(task: str, model, test_inputs, y_test: np.ndarray) -> float:
+    predicted = model.predict(test_inputs)
+    if task == "regression":
+        return float(np.mean(np.abs(predicted - y_test)))
+    return max(
+        f1_score(y_test, (predicted[:, 1] >= t).astype(int), average="macro") for t in np.arange(0.05, 0.95, 0.01)
+    )
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, help="flights drawn before the split (default: all)")
+    parser.add_argument("--task", choices=("regression", "classification"), default="regression")
+    parser.add_argument("--leaves", nargs="+", type=int, default=[31, 255, 2047])
+    parser.add_argument("--threads", type=int, help="time the raw estimator at this many OpenMP threads")
+    parser.add_argument("--rounds", type=int, default=15, help="boosting rounds of the --threads timing")
+    args = parser.parse_args(argv)
+    raw, train, test = flights(args.rows)
+    target = raw["arr_delay"].to_numpy(float) if args.task == "regression" else raw["dep_time"].isna().to_numpy(int)
+    known = np.isfinite(target.astype(float))
+    train, test = train[known[train]], test[known[test]]
+    train_inputs, test_inputs = COLUMNS.inputs(raw.iloc[train]), COLUMNS.inputs(raw.iloc[test])
+    y_train, y_test = target[train], target[test]
+    results = []
+    if args.threads:
+        fitted = train_classical(args.task, train_inputs, y_train, leaves=args.leaves[0])
+        x = fitted.features.transform(train_inputs)
+        estimator = fitted.estimator.set_params(max_iter=args.rounds, early_stopping=False)
+        with threadpool_limits(args.threads, user_api="openmp"):
+            started = time.monotonic()
+            estimator.fit(x, y_train)
+        results.append({"threads": args.threads, "leaves": args.leaves[0], "rounds": args.rounds})
+        results[-1]["seconds"] = round(time.monotonic() - started, 1)
+    else:
+        for leaves in [*args.leaves, None]:
+            started = time.monotonic()
+            model = train_classical(args.task, train_inputs, y_train, leaves=leaves)
+            seconds = time.monotonic() - started
+            results.append(
+                {
+                    "leaves": leaves or f"chosen: {model.tree_leaves}",
+                    "test": round(score(args.task, model, test_inputs, y_test), 4),
+                    "holdout_loss": round(-float(model.estimator.validation_score_[-1]), 5)
+                    if len(getattr(model.estimator, "validation_score_", ()))
+                    else None,
+                    "rounds": int(model.estimator.n_iter_),
+                    "seconds": round(seconds, 1),
+                }
+            )
+    for row in results:
+        print(json.dumps(row), flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
