@@ -47,14 +47,6 @@ WORK = ROOT / "benchmarks" / ".work" / "flights-run"
 RESULTS = ROOT / "benchmarks" / "results" / "flights_run.json"
 LEAKS = ("dep_time", "dep_delay", "arr_time", "air_time")  # known only once the flight has left
 HEADS = (Head("arr_delay", "regression"), Head("cancelled", "classification", ("cancelled", "flew"), "macro_f1"))
-ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "CUDA_VISIBLE_DEVICES": "",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "GX_ANALYTICS_ENABLED": "false",
-}
 
 
 def flights_csv() -> Path:
@@ -94,7 +86,13 @@ def run_braid(contract_path: Path) -> dict:
     home = WORK / f"home-{time.strftime('%Y%m%d-%H%M%S')}"
     home.mkdir(parents=True)
     out = home / "summary.json"
-    env = {**os.environ, **ENV, "BRAID_HOME": str(home), "PREFECT_HOME": str(home / "prefect"), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        **preprocess_dask.ENV,
+        "BRAID_HOME": str(home),
+        "PREFECT_HOME": str(home / "prefect"),
+        "PYTHONPATH": str(ROOT),
+    }
     started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(contract_path), str(out)],

@@ -23,15 +23,16 @@ import time
 from pathlib import Path
 
 from benchmarks.memory import peak_process, watch_tree
+from components.settings import TELEMETRY_OFF
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "flights-dask"
 RESULTS = ROOT / "benchmarks" / "results" / "preprocess_dask.json"
+# the environment of the Braid processes the benchmarks start (also scale and flights_run)
 ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "CUDA_VISIBLE_DEVICES": "",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    **TELEMETRY_OFF,
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",  # as `braid` sets it (flows/cli.py)
 }
 

@@ -375,6 +375,15 @@ def rotten_tomatoes() -> BenchSet:
 FLIGHT_ROWS = 20_000  # the suite's default subsample: the full 336,776 rows take minutes per system
 
 
+def flights_raw(rows: int | None = FLIGHT_ROWS) -> pd.DataFrame:
+    """The shared flights.csv.zip, every column: `rows` flights drawn with `default_rng(0).choice` and kept
+    in file order (None: all 336,776), numbered from 0."""
+    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
+    if rows is not None and rows < len(raw):
+        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))]
+    return raw.reset_index(drop=True)
+
+
 def flights(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     """flights.csv.zip: what is known before departure → arr_delay (minutes), cancelled (dep_time missing).
 
@@ -382,9 +391,7 @@ def flights(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     split; None keeps all 336,776. arr_delay is unknown for cancelled and diverted flights (2.8%):
     those rows are left out of that head's training and score. cancelled (2.45% positive) is scored
     by macro-F1."""
-    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
-    if rows is not None and rows < len(raw):
-        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))].reset_index(drop=True)
+    raw = flights_raw(rows)
     date = pd.to_datetime(raw[["year", "month", "day"]])
     frame = (
         raw[["month", "day"]]
@@ -408,9 +415,7 @@ def flights_dates(rows: int | None = FLIGHT_ROWS) -> BenchSet:
     """`flights` as a user brings the table (what `braid contract infer` drafts): the scheduled departure
     as one datetime, distance, and carrier, tailnum, origin, dest as categories; same rows, split and heads."""
     bench = flights(rows)
-    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
-    if rows is not None and rows < len(raw):
-        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))].reset_index(drop=True)
+    raw = flights_raw(rows)
     departure = pd.to_datetime(raw[["year", "month", "day", "hour", "minute"]])
     frame = bench.frame[["text", "distance", *bench.category_columns]].assign(departure=departure)
     return replace(bench, name="flights_dates", frame=frame, number_columns=("distance",), date_columns=("departure",))

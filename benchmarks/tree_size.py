@@ -22,11 +22,12 @@ import time
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 
-from benchmarks.sets import datasets_root, split
-from components.evaluation.classical import ClassicalColumns, train_classical
+from benchmarks.sets import flights_raw, split
+from components.evaluation.classical import ClassicalColumns, _regression_loss, _TreeFeatures, train_classical
 
 COLUMNS = ClassicalColumns(
     numbers=("year", "month", "day", "sched_dep_time", "sched_arr_time", "flight", "distance", "hour", "minute"),
@@ -36,11 +37,8 @@ COLUMNS = ClassicalColumns(
 
 
 def flights(rows: int | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The raw flights (`rows` drawn with `default_rng(0)`, None: all) and the suite's train/test rows."""
-    raw = pd.read_csv(datasets_root() / "flights" / "flights.csv.zip")
-    if rows is not None and rows < len(raw):
-        raw = raw.iloc[np.sort(np.random.default_rng(0).choice(len(raw), rows, replace=False))]
-    raw = raw.reset_index(drop=True).assign(time_hour=lambda f: f["time_hour"].astype(str))
+    """The raw flights (`sets.flights_raw`) and the suite's train/test rows."""
+    raw = flights_raw(rows).assign(time_hour=lambda f: f["time_hour"].astype(str))
     train, test = split(len(raw))
     return raw, train, test
 
@@ -70,9 +68,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
     y_train, y_test = target[train], target[test]
     results = []
     if args.threads:
-        fitted = train_classical(args.task, train_inputs, y_train, leaves=args.leaves[0])
-        x = fitted.features.transform(train_inputs)
-        estimator = fitted.estimator.set_params(max_iter=args.rounds, early_stopping=False)
+        # the trees' own features and loss, without a first fit of the whole model
+        tree = _TreeFeatures()
+        x = tree.fit(train_inputs)
+        trees = dict(
+            max_leaf_nodes=args.leaves[0],
+            max_iter=args.rounds,
+            early_stopping=False,
+            categorical_features=tree.categorical_mask(train_inputs),
+            random_state=0,
+        )
+        estimator = (
+            HistGradientBoostingRegressor(loss=_regression_loss(y_train), **trees)
+            if args.task == "regression"
+            else HistGradientBoostingClassifier(**trees)
+        )
         with threadpool_limits(args.threads, user_api="openmp"):
             started = time.monotonic()
             estimator.fit(x, y_train)

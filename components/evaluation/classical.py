@@ -79,17 +79,17 @@ def _boosting(rows: int) -> dict:
     return {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 20}
 
 
-def _openmp_threads(rows: int | None) -> threadpool_limits:
-    """The OpenMP threads the trees use (a context): one to fit (`rows` None) and to predict under
-    `SERIAL_ROWS` rows, all of them otherwise (see `SERIAL_ROWS`)."""
-    return threadpool_limits(1 if rows is None or rows < SERIAL_ROWS else None, user_api="openmp")
+def _openmp_threads(rows: int) -> threadpool_limits:
+    """The OpenMP threads a model predicting `rows` rows uses (a context): one under `SERIAL_ROWS`, all of
+    them otherwise (see `SERIAL_ROWS`; fitting always takes one)."""
+    return threadpool_limits(1 if rows < SERIAL_ROWS else None, user_api="openmp")
 
 
 def _fit_trees(model, x: np.ndarray, y: np.ndarray, leaves: int | None = None):
     """`model` (a HistGradientBoosting estimator) fitted on `x`, `y` with `leaves` leaves per tree, or,
     when None, with the size `_TREE_LEAVES` chooses on its early-stopping hold-out (31 leaves when there
     is none, under `_LARGE_TREE_ROWS` rows), on one OpenMP thread. Returns the fitted estimator."""
-    with _openmp_threads(None):
+    with threadpool_limits(1, user_api="openmp"):
         if leaves is not None or not model.get_params()["early_stopping"]:
             return model.set_params(max_leaf_nodes=leaves or _TREE_LEAVES[0]).fit(x, y)
         return _grown_trees(model, x, y)
