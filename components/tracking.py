@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RUN_KEY_TAG = "braid.run_key"
+CREATE_KEY_TAG = "braid.create_key"  # one per created run: a retried create finds the run a lost answer made
 TRIAL_TAG = "braid.trial_id"
 PARENT_TAG = "mlflow.parentRunId"
 DESCRIPTION_TAG = "mlflow.note.content"  # the description the MLflow UI shows and edits
@@ -182,8 +184,23 @@ class Tracker:
         tags = dict(tags or {})
         if parent_run_id:
             tags[PARENT_TAG] = parent_run_id
-        run = self._call("create run", self.client.create_run, experiment_id, tags=tags, run_name=run_name)
-        return run.info.run_id
+        key = tags[CREATE_KEY_TAG] = uuid.uuid4().hex
+        attempts = 0
+
+        def create() -> mlflow.entities.Run:
+            # A server that dies after storing the run but before answering makes the client retry: look
+            # for the run that attempt made before making another (it would stay RUNNING for ever).
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                made = self.client.search_runs(
+                    [experiment_id], filter_string=f"tags.`{CREATE_KEY_TAG}` = '{key}'", max_results=1
+                )
+                if made:
+                    return made[0]
+            return self.client.create_run(experiment_id, tags=tags, run_name=run_name)
+
+        return self._call("create run", create).info.run_id
 
     def find_unfinished_run(self, experiment_id: str, run_key: str) -> str | None:
         """A parent run with this key that never finished (killed or failed): the one to resume."""

@@ -14,3 +14,34 @@ def test_experiments_are_marked_as_model_training_and_described(tmp_path):
     assert tracker.runs_urls(local_ui="http://127.0.0.1:5001") == {
         "braid-demo": f"http://127.0.0.1:5001/#/experiments/{experiment_id}/runs"
     }
+
+
+class _AnswerLostOnce:
+    """The real client, except that the first `create_run` is stored and then its answer is lost, as when
+    the tracking server dies between committing the run and replying."""
+
+    def __init__(self, client):
+        self._client, self.lost = client, 0
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def create_run(self, *args, **kwargs):
+        run = self._client.create_run(*args, **kwargs)
+        if not self.lost:
+            self.lost += 1
+            raise ConnectionError("Connection aborted: the server closed the connection")
+        return run
+
+
+def test_a_create_whose_answer_was_lost_is_not_made_twice(tmp_path):
+    tracker = Tracker(
+        TrackingConfig(f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=str(tmp_path / "a"), backoff_s=0.01)
+    )
+    experiment_id = tracker.experiment_id("braid-lost")
+    real, tracker.client = tracker.client, _AnswerLostOnce(tracker.client)
+    run_id = tracker.start_run(experiment_id, "trial-0", {"braid.trial_id": "0"})
+    assert tracker.client.lost == 1
+    runs = real.search_runs([experiment_id])
+    assert [r.info.run_id for r in runs] == [run_id]  # the retry found the stored run, made no second one
+    assert runs[0].data.tags["braid.trial_id"] == "0"
