@@ -5,6 +5,7 @@
     python -m benchmarks.suite --sets flights --rows 336776         # all flights (default: 20,000)
     python -m benchmarks.suite --quick --sets synthetic breast_cancer --out /tmp/suite   # seconds
     python -m benchmarks.suite --redraw                             # table + plot from the JSON only
+    python -m benchmarks.suite --only autokeras --sets digits mnist # a peer beside the stored Braid runs
 
 Each set (`benchmarks/sets.py`) on its README split, every system in the same run, scored by the same
 code (`systems.score`) on the same test rows:
@@ -78,9 +79,13 @@ def budget(bench: sets.BenchSet, trials: int | None, epochs: int | None) -> tupl
     return trials or (2 if bench.only_images() else 3), epochs or 5
 
 
-def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
+PEERS = ("autokeras", "autogluon")
+PEER_TIMEOUT_S = 1800  # AutoKeras counts "where it finishes within 30 minutes"; longer is a timeout
+
+
+def run_peers(bench: sets.BenchSet, trials: int, epochs: int, names: tuple[str, ...] = PEERS) -> dict:
     out, set_dir = {}, None
-    for name in ("autokeras", "autogluon"):
+    for name in names:
         if name == "autogluon" and bench.only_images():
             out[name] = {"error": "not applicable: AutoGluon Tabular has no image model"}
             continue
@@ -96,8 +101,26 @@ def run_peers(bench: sets.BenchSet, trials: int, epochs: int) -> dict:
             if name == "autokeras"
             else ["--seconds-per-head", "60"]
         )
-        out[name] = systems.score(bench, systems.run_peer(name, set_dir, args))
+        out[name] = systems.score(bench, systems.run_peer(name, set_dir, args, timeout=PEER_TIMEOUT_S))
     return out
+
+
+def rerun_peers(bench: sets.BenchSet, names: tuple[str, ...], out: Path) -> dict:
+    """The named peers again on a set suite.json already holds, beside its stored results (Braid's kept):
+    a peer built after the set ran need not rerun Braid's seeds. Same split, same budget as stored."""
+    stored = (
+        json.loads((out / "suite.json").read_text())["sets"].get(bench.name) if (out / "suite.json").is_file() else None
+    )
+    if stored is None:
+        raise SystemExit(f"--only: {out / 'suite.json'} holds no '{bench.name}' yet; run the set first")
+    print(f"{bench.name}: {', '.join(names)} beside the stored run of {stored['date']}", flush=True)
+    results = run_peers(bench, stored["trials"], stored["epochs"], names)
+    for name, result in results.items():
+        print(f"  {name}: {systems.summary(result)}", flush=True)
+        result["date"] = time.strftime("%Y-%m-%d %H:%M")
+    entry = {**stored, "systems": {**stored["systems"], **results}}
+    entry["normalised"] = normalised(entry)
+    return entry
 
 
 def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
@@ -289,6 +312,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of suite.json/.md/.png")
     parser.add_argument("--redraw", action="store_true", help="only redraw the table and plot from the JSON")
+    parser.add_argument(
+        "--only", nargs="+", choices=PEERS, help="run only these peers on sets suite.json holds, keeping the rest"
+    )
     args = parser.parse_args(argv)
     if args.redraw:
         return write([], args.out)
@@ -298,6 +324,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     paths = {}
     for name in args.sets:
         bench = load(name, rows, demo_rows)
+        if args.only:
+            paths = write([rerun_peers(bench, tuple(args.only), args.out)], args.out)
+            continue
         trials, epochs = budget(
             bench, QUICK["trials"] if args.quick else args.trials, QUICK["epochs"] if args.quick else args.epochs
         )

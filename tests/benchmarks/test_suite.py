@@ -54,6 +54,18 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
     suite.write([document["sets"]["synthetic"]], tmp_path)  # a rerun of one set replaces only that set
     assert set(json.loads(paths["json"].read_text())["sets"]) == {"synthetic", "breast_cancer", "synthetic_series"}
 
+    # --only reruns a peer beside a set's stored results: Braid's seeds are kept, not rerun
+    before = json.loads(paths["json"].read_text())["sets"]["synthetic_series"]
+    suite.main(["--only", "autogluon", "--sets", "synthetic_series", "--out", str(tmp_path)])
+    after = json.loads(paths["json"].read_text())["sets"]["synthetic_series"]
+    assert after["systems"]["braid"] == before["systems"]["braid"] and after["date"] == before["date"]
+    assert (
+        "no model for a series column" in after["systems"]["autogluon"]["error"]
+        and after["systems"]["autogluon"]["date"]
+    )
+    with pytest.raises(SystemExit, match="holds no 'digits' yet"):
+        suite.main(["--only", "autokeras", "--sets", "digits", "--out", str(tmp_path)])
+
 
 def test_unknown_regression_targets_are_left_out_of_training_and_score():
     bench = sets.synthetic()
