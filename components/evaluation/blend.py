@@ -171,11 +171,14 @@ class HeadModel:
         choice: the head's choice and the validation figures that made it.
         model: the classical model the choice serves (refitted when asked); None for the network alone.
         outputs: the chosen combination's outputs on the validation rows (what thresholds are tuned on).
+        fitted: the classical model fitted on the training rows alone, before any refit: the same model
+            the evaluation's classical baseline fits (`fit_classical`), so it need not be fitted twice.
     """
 
     choice: HeadChoice
     model: ClassicalModel | None
     outputs: np.ndarray
+    fitted: ClassicalModel | None = None
 
 
 def choose_head_model(
@@ -212,15 +215,16 @@ def choose_head_model(
             refitted on them; None keeps the one fitted on the training rows.
     """
     network = np.asarray(network, np.float64)
-    model = train_classical(task, train, y_train, seed=seed, n_classes=n_classes, columns=columns)
-    classical = as_network_output(model.predict(val), network.shape)
-    choice = choose(loss, y_val, known_val, network, classical, mode, model.description)
+    fitted = train_classical(task, train, y_train, seed=seed, n_classes=n_classes, columns=columns)
+    classical = as_network_output(fitted.predict(val), network.shape)
+    choice = choose(loss, y_val, known_val, network, classical, mode, fitted.description)
     if choice.choice == "network":
-        return HeadModel(choice, None, network)
+        return HeadModel(choice, None, network, fitted)
     outputs = choice.network_weight * network + (1 - choice.network_weight) * classical
+    model = fitted
     if refit_on is not None:
         # the refit keeps the trees' size chosen on the training rows' hold-out (no second search)
         model = train_classical(
-            task, *refit_on, seed=seed, n_classes=n_classes, columns=columns, leaves=model.tree_leaves
+            task, *refit_on, seed=seed, n_classes=n_classes, columns=columns, leaves=fitted.tree_leaves
         )
-    return HeadModel(choice, model, outputs)
+    return HeadModel(choice, model, outputs, fitted)

@@ -14,6 +14,7 @@ from components.automl.export import load_model
 from components.data import records
 from components.data.contract import Contract
 from components.evaluation.blend import CHOICES_FILE, MODELS_FILE, Blend, HeadChoice, load_blend
+from components.evaluation.classical import load_classical
 from components.layout import Layout
 from components.pipeline import contributions
 from components.pipeline.classical import beats, classical_reports
@@ -163,9 +164,14 @@ def evaluate(
     predictions = predict_frame(model, state, config, holdout, blend=blend)
     train_truth = split_targets(directory, "train", state)  # the encoded targets only: the baselines' priors
     reports, baselines, combined = score_holdout(state, predictions, truth, train_truth, holdout)
-    train_rows, classical_truth, _ = bounded_split(contract, state, directory, "train", limits.classical_max_rows, seed)
+
+    def train_split() -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        rows, targets, _ = bounded_split(contract, state, directory, "train", limits.classical_max_rows, seed)
+        return rows, targets
+
+    fitted = load_classical(trained.classical_path) if trained.classical_path else None
     classical, recipes = classical_reports(
-        contract, state, train_rows, holdout, classical_truth, truth, unseen_rows(state, holdout), seed
+        contract, state, train_split, holdout, truth, unseen_rows(state, holdout), seed, fitted
     )
     beaten = beats(reports, classical, state)
     # A constant prediction ties its own baseline: such a head has learnt nothing the gate can promote.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,13 @@ import pandas as pd
 
 from components import evaluation
 from components.data.contract import Contract
-from components.evaluation.classical import ClassicalColumns, ClassicalInputs, fit_classical
+from components.evaluation.classical import (
+    ClassicalColumns,
+    ClassicalFit,
+    ClassicalInputs,
+    ClassicalModel,
+    fit_classical,
+)
 
 
 def classical_columns(contract: Contract) -> ClassicalColumns:
@@ -56,21 +63,36 @@ def media_located(contract: Contract, rows: pd.DataFrame) -> pd.DataFrame:
 def classical_reports(
     contract: Contract,
     state: Any,
-    train_rows: pd.DataFrame,
+    train_split: Callable[[], tuple[pd.DataFrame, dict[str, np.ndarray]]],
     test_rows: pd.DataFrame,
-    train_truth: dict[str, np.ndarray],
     truth: dict[str, np.ndarray],
     unseen: dict[str, np.ndarray],
     seed: int,
+    models: dict[str, ClassicalModel] | None = None,
 ) -> tuple[dict[str, evaluation.TaskReport], dict[str, str]]:
     """Each head's classical model scored on the test rows the network was scored on, and its recipe
-    (`unseen`: per head, the rows of a class the train split lacks, which count as wrong, as for the network)."""
-    train, test = classical_inputs(contract, train_rows), classical_inputs(contract, test_rows)
+    (`unseen`: per head, the rows of a class the train split lacks, which count as wrong, as for the network).
+
+    `models`: heads' classical models already fitted on these training rows with this seed (the head
+    choice's, `Trained.classical_path`); the other heads are fitted here on `train_split()` (the training
+    rows and their encoded targets), which is read only when some head needs it."""
+    models = models or {}
+    test = classical_inputs(contract, test_rows)
+    train = train_truth = None
     reports, recipes = {}, {}
     for spec, codec, fitted in state.target_specs():
-        y_train, y_true = train_truth[spec.name], truth[spec.name]
-        known_train, known = codec.known(y_train), codec.known(y_true) | unseen[spec.name]
-        fit = fit_classical(spec.task, train.take(known_train), y_train[known_train], test.take(known), seed=seed)
+        y_true = truth[spec.name]
+        known = codec.known(y_true) | unseen[spec.name]
+        if spec.name in models:
+            model = models[spec.name]
+            fit = ClassicalFit(spec.task, model.predict(test.take(known)), model.description)
+        else:
+            if train is None:
+                train_rows, train_truth = train_split()
+                train = classical_inputs(contract, train_rows)
+            y_train = train_truth[spec.name]
+            known_train = codec.known(y_train)
+            fit = fit_classical(spec.task, train.take(known_train), y_train[known_train], test.take(known), seed=seed)
         y_pred = fit.y_pred
         kwargs = dict(codec.evaluate_kwargs(fitted))
         if spec.task == "classification":  # classes absent from train get no column: give them 0

@@ -12,7 +12,7 @@ the network's trials are (`training.refit`). This module reads the run's splits 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -24,19 +24,26 @@ from components.data import records
 from components.data.contract import Contract
 from components.errors import InputError, SearchError
 from components.evaluation.blend import Blend, HeadChoice, choose_head_model
+from components.evaluation.classical import ClassicalModel
 from components.pipeline.classical import classical_columns, media_located
 from components.pipeline.rows import bounded_split
+
+# The tasks whose classical baseline (`fit_classical`) is the model the head choice fits on the same rows;
+# a multi-label baseline tunes its threshold on a part of train, so the evaluation fits its own.
+SHARED_TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
 class HeadModels:
     """What `choose_head_models` returns: each head's choice, the blend to serve (None when every head
     keeps the network alone) and the tuned thresholds (multi-label, rare-minority binary) of the heads
-    whose outputs changed."""
+    whose outputs changed; `fitted`: the classical models of the classification and regression heads
+    fitted on the training rows alone (the evaluation's classical baselines: `classical_reports`)."""
 
     choices: dict[str, HeadChoice]
     blend: Blend | None
     thresholds: dict[str, list[float]]
+    fitted: dict[str, ClassicalModel] = field(default_factory=dict)
 
 
 def choose_head_models(
@@ -92,7 +99,7 @@ def choose_head_models(
         )
     every = columns.inputs(pd.concat([train_rows, val_rows], ignore_index=True)) if refit else None
     by_name = {head.name: head for head in heads}
-    choices, models, thresholds = {}, {}, {}
+    choices, models, thresholds, baselines = {}, {}, {}, {}
     for spec, codec, fitted in state.target_specs():
         head, network = by_name[spec.name], np.asarray(network_val[spec.name], np.float64)
         y_train, y_val = train_truth[spec.name], val_truth[spec.name]
@@ -117,9 +124,11 @@ def choose_head_models(
             refit_on=refit_on,
         )
         choices[spec.name] = served.choice
+        if spec.task in SHARED_TASKS:
+            baselines[spec.name] = served.fitted
         if served.model is None:
             continue
         models[spec.name] = served.model
         if getattr(head, "tunes_thresholds", False):  # the blend's probabilities need thresholds of their own
             thresholds[spec.name] = copy.copy(head).tune_thresholds(y_val, served.outputs)
-    return HeadModels(choices, Blend(choices, models) if models else None, thresholds)
+    return HeadModels(choices, Blend(choices, models) if models else None, thresholds, baselines)

@@ -134,6 +134,9 @@ class Trained(_Record):
     # (`evaluation.blend.HeadChoice` as a dict); `blend_dir` holds the blend's files when a head is not the network's.
     head_models: dict[str, dict[str, Any]] = field(default_factory=dict)
     blend_dir: str | None = None
+    # The classical models the head choice fitted on the training rows (classification and regression
+    # heads): the evaluation scores them as its classical baselines instead of fitting them again.
+    classical_path: str | None = None
 
 
 @dataclass(frozen=True)

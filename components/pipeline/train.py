@@ -18,12 +18,15 @@ from components.automl.objective import COMBINED_OBJECTIVE
 from components.data import records
 from components.data.contract import Contract
 from components.evaluation import pareto
+from components.evaluation.classical import save_classical
 from components.layout import Layout
 from components.pipeline import head_models
 from components.pipeline.results import Prepared, RunSettings, TrackingRun, Trained
 from components.pipeline.runs import tracker_for
 from components.pipeline.warm import warm_start
 from components.progress import SearchProgress, report
+
+CLASSICAL_BASELINES = "classical_baselines.skops"  # in the search dir: `Trained.classical_path`
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +173,9 @@ def search_and_train(
     blend_dir = search_dir / "head_models"
     if served.blend is not None:
         served.blend.save(blend_dir)
+    classical_path = search_dir / CLASSICAL_BASELINES
+    if served.fitted:
+        save_classical(served.fitted, classical_path)
     _log_head_models(tracker, run.run_id, served.choices)
     log.info("served per head: %s", ", ".join(f"{h} {c.describe()}" for h, c in served.choices.items()))
     plots = search_dir / "plots"
@@ -212,6 +218,7 @@ def search_and_train(
         direction=objective.direction,
         head_models={head: asdict(choice) for head, choice in served.choices.items()},
         blend_dir=str(blend_dir) if served.blend is not None else None,
+        classical_path=str(classical_path) if served.fitted else None,
     )
 
 

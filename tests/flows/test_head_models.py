@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from components.automl.export import load_model
 from components.data import records
 from components.data.contract import load_contract
+from components.evaluation.classical import load_classical
 from components.layout import Layout
 from components.pipeline.assess import served_blend, serving_config
 from components.pipeline.results import Trained
@@ -58,6 +59,10 @@ def test_each_heads_choice_and_its_validation_figures_are_recorded(blended):
     # the test metrics are the served blend's; the network alone is logged beside them
     assert "test/kind/accuracy" in run.data.metrics and "network/kind/accuracy" in run.data.metrics
     assert "Served per head" in result["evaluated"]["table_markdown"]
+    # the evaluation's classical baselines are the head choice's train-only models, saved, not fitted twice
+    baselines = load_classical(result["trained"]["classical_path"])
+    assert set(baselines) == {"kind", "score"}  # tags (multi-label) fits its own, threshold and all
+    assert {"classical/kind/accuracy", "classical/score/mae", "classical/tags/micro_f1"} <= set(run.data.metrics)
 
 
 def test_the_registered_pyfunc_serves_the_blend_from_raw_rows_in_a_fresh_process(blended, tmp_path):
