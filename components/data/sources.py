@@ -120,7 +120,12 @@ def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None) -> 
     try:
         dataset = pads.dataset(path, format="parquet")
         wanted = [c for c in dataset.schema.names if columns is None or c in columns]
-        for frame in _frames(dataset.to_batches(columns=wanted, batch_size=batch_rows)):
+        # Read ahead one batch, not Arrow's default 16 (x 4 files): with it, validating a table of 3.4 M
+        # rows peaked at 2.5x the peak of 337 k rows, the decoded batches waiting in memory.
+        batches = dataset.to_batches(
+            columns=wanted, batch_size=batch_rows, batch_readahead=1, fragment_readahead=1, use_threads=False
+        )
+        for frame in _frames(batches):
             offset = frame.index[-1] + 1
             yield frame
     except (OSError, pa.ArrowInvalid) as exc:
