@@ -479,7 +479,14 @@ class Tracker:
         Never leaves a version without its files: the model is logged (files uploaded) first.
         `description` describes the registered model (set when it has none), `version_description` the version."""
 
+        attempts = 0
+
         def _register() -> str:
+            # As for runs (`start_run`): a retry first looks for the version an unanswered attempt made.
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and (made := self._version_of(name, model_uri)):
+                return made
             # register_model resolves a logged model's `models:/m-...` URI (and its model id), which a
             # bare create_model_version against a tracking server would refuse.
             with self._fluent():
@@ -491,6 +498,13 @@ class Tracker:
         if version_description:
             self._call("describe model version", self.client.update_model_version, name, version, version_description)
         return version
+
+    def _version_of(self, name: str, model_uri: str) -> str | None:
+        """The version of `name` already registered from `model_uri` (a `models:/<model id>` URI), if any."""
+        model_id = model_uri.removeprefix("models:/")
+        versions = self.client.search_model_versions(f"name = '{name}'")
+        made = [v for v in versions if v.source == model_uri or (v.model_id and v.model_id == model_id)]
+        return str(max(int(v.version) for v in made)) if made else None
 
     def alias_version(self, name: str, alias: str) -> str | None:
         try:
