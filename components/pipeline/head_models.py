@@ -37,13 +37,13 @@ SHARED_TASKS = ("classification", "regression")
 class HeadModels:
     """What `choose_head_models` returns: each head's choice, the blend to serve (None when every head
     keeps the network alone) and the tuned thresholds (multi-label, rare-minority binary) of the heads
-    whose outputs changed; `fitted`: the classical models of the classification and regression heads
+    whose outputs changed; `baselines`: the classical models of the classification and regression heads
     fitted on the training rows alone (the evaluation's classical baselines: `classical_reports`)."""
 
     choices: dict[str, HeadChoice]
     blend: Blend | None
     thresholds: dict[str, list[float]]
-    fitted: dict[str, ClassicalModel] = field(default_factory=dict)
+    baselines: dict[str, ClassicalModel] = field(default_factory=dict)
 
 
 def choose_head_models(

@@ -174,8 +174,8 @@ def search_and_train(
     if served.blend is not None:
         served.blend.save(blend_dir)
     classical_path = search_dir / CLASSICAL_BASELINES
-    if served.fitted:
-        save_classical(served.fitted, classical_path)
+    if served.baselines:
+        save_classical(served.baselines, classical_path)
     _log_head_models(tracker, run.run_id, served.choices)
     log.info("served per head: %s", ", ".join(f"{h} {c.describe()}" for h, c in served.choices.items()))
     plots = search_dir / "plots"
@@ -218,7 +218,7 @@ def search_and_train(
         direction=objective.direction,
         head_models={head: asdict(choice) for head, choice in served.choices.items()},
         blend_dir=str(blend_dir) if served.blend is not None else None,
-        classical_path=str(classical_path) if served.fitted else None,
+        classical_path=str(classical_path) if served.baselines else None,
     )
 
 
