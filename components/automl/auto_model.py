@@ -496,10 +496,12 @@ class AutoModel:
 
     def _pipeline(self, raw, rows: int, inputs: list[InputNode]):
         """Raw examples → encoded, unbatched examples, cached in memory when they fit."""
-        # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
-        ds = data.encode(inputs, self.heads, raw).apply(tf.data.experimental.assert_cardinality(rows))
+        ds = data.encode(inputs, self.heads, raw)
         bytes_per_row = sum(4 * int(np.prod(n.shape or (1,))) if n.dtype != "string" else 256 for n in inputs)
-        return ds.cache() if rows * bytes_per_row < 2e9 else ds
+        if rows * bytes_per_row < 2e9:
+            ds = cached_in_chunks(ds)
+        # Known cardinality lets Keras show progress and avoids "ran out of data" after unbatching.
+        return ds.apply(tf.data.experimental.assert_cardinality(rows))
 
     def _dry_build(self) -> None:
         """Build once with default hyperparameters so wiring mistakes fail before any training."""
@@ -747,6 +749,19 @@ def _by_data() -> tf.data.Options:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return options
+
+
+CACHE_CHUNK_ROWS = 1024
+
+
+def cached_in_chunks(examples: tf.data.Dataset) -> tf.data.Dataset:
+    """`examples` cached in memory as chunks of `CACHE_CHUNK_ROWS` rows, read back one example at a time: the
+    same examples in the same order as `examples.cache()`, at a fraction of its memory. A cache of single
+    examples holds one tensor per feature and row, ~3 KB a row for 20 scalar columns (100 bytes of data);
+    in chunks, ~250 bytes (`benchmarks/README.md`, "scale"). Examples whose shapes vary are cached one by one."""
+    if not all(spec.shape.is_fully_defined() for spec in tf.nest.flatten(examples.element_spec)):
+        return examples.cache()
+    return examples.batch(CACHE_CHUNK_ROWS).cache().unbatch()
 
 
 def _in_memory(dataset: tf.data.Dataset) -> tf.data.Dataset:

@@ -230,3 +230,28 @@ def test_the_validation_split_keeps_its_size_when_every_class_has_one_row():
     head = ak.ClassificationHead(name="name")
     (train_x, _), (val_x, _) = split_arrays({"x": np.arange(10)}, {"name": np.arange(10)}, 0.2, [head])
     assert len(val_x["x"]) == 2 and len(train_x["x"]) == 8
+
+
+def _examples(ds):
+    return [tf.nest.map_structure(lambda t: np.asarray(t.numpy()).tolist(), e) for e in ds]
+
+
+def test_examples_cached_in_chunks_come_back_as_cached_one_by_one():
+    from components.automl.auto_model import CACHE_CHUNK_ROWS, cached_in_chunks
+
+    rows = 2 * CACHE_CHUNK_ROWS + 7  # two full chunks and a partial one
+    rng = np.random.default_rng(0)
+    x = {
+        "number": rng.random(rows).astype("float32"),
+        "pixels": rng.random((rows, 2, 3)).astype("float32"),
+        "text": np.array([f"row {i}" for i in range(rows)]),
+    }
+    y = {"kind": rng.integers(0, 5, rows)}
+    encoded = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a, b))
+    chunked = cached_in_chunks(encoded)
+    assert isinstance(chunked.element_spec, tuple) and chunked.element_spec == encoded.element_spec
+    once = _examples(encoded.cache())
+    assert _examples(chunked) == once and _examples(chunked) == once  # the same order, epoch after epoch
+    # examples of varying shape cannot be chunked: they are cached one by one, unchanged
+    ragged = tf.data.Dataset.range(5).map(lambda i: tf.range(i))
+    assert [e.tolist() for e in cached_in_chunks(ragged).as_numpy_iterator()] == [list(range(i)) for i in range(5)]
