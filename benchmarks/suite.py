@@ -113,6 +113,11 @@ def rerun_peers(bench: sets.BenchSet, names: tuple[str, ...], out: Path) -> dict
     )
     if stored is None:
         raise SystemExit(f"--only: {out / 'suite.json'} holds no '{bench.name}' yet; run the set first")
+    if (stored["train_rows"], stored["test_rows"]) != (len(bench.train), len(bench.test)):
+        raise SystemExit(
+            f"--only: the stored {bench.name} has {stored['train_rows']} train / {stored['test_rows']} test rows, "
+            f"this one {len(bench.train)} / {len(bench.test)}; give the --rows it ran with"
+        )
     print(f"{bench.name}: {', '.join(names)} beside the stored run of {stored['date']}", flush=True)
     results = run_peers(bench, stored["trials"], stored["epochs"], names)
     for name, result in results.items():
