@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of cache_memory.json")
     parser.add_argument("--child", choices=WAYS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -80,8 +81,8 @@ def main(argv: list[str] | None = None) -> dict:
             for way in WAYS
         },
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cache_memory.json").write_text(json.dumps(result, indent=1) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cache_memory.json").write_text(json.dumps(result, indent=1) + "\n")
     for way, figures in result["median"].items():
         print(f"{way}: {figures['bytes_per_row']:,.0f} bytes a row, two epochs {figures['epochs_s']:.1f} s")
     return result
