@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -148,6 +149,21 @@ class Tracker:
                 wait *= 2
         raise AssertionError("unreachable")
 
+    def _create_once(self, what: str, create: Callable[[], T], made: Callable[[], T | None]) -> T:
+        """`create()` through `_call`, made idempotent: a server that dies after storing what an attempt
+        created, but before answering, makes `_call` retry, so each retry first asks `made()` for what an
+        unanswered attempt stored (None: nothing) and creates only when there is none."""
+        attempts = 0
+
+        def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and (found := made()) is not None:
+                return found
+            return create()
+
+        return self._call(what, attempt)
+
     # ----------------------------------------------------------------- experiments and runs
     def experiment_id(self, name: str, description: str | None = None) -> str:
         """The id of experiment `name`, created (with the configured artifact root) if missing.
@@ -185,22 +201,15 @@ class Tracker:
         if parent_run_id:
             tags[PARENT_TAG] = parent_run_id
         key = tags[CREATE_KEY_TAG] = uuid.uuid4().hex
-        attempts = 0
 
-        def create() -> mlflow.entities.Run:
-            # A server that dies after storing the run but before answering makes the client retry: look
-            # for the run that attempt made before making another (it would stay RUNNING for ever).
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:
-                made = self.client.search_runs(
-                    [experiment_id], filter_string=f"tags.`{CREATE_KEY_TAG}` = '{key}'", max_results=1
-                )
-                if made:
-                    return made[0]
-            return self.client.create_run(experiment_id, tags=tags, run_name=run_name)
+        def made() -> mlflow.entities.Run | None:  # an unanswered attempt's run would stay RUNNING for ever
+            runs = self.client.search_runs(
+                [experiment_id], filter_string=f"tags.`{CREATE_KEY_TAG}` = '{key}'", max_results=1
+            )
+            return runs[0] if runs else None
 
-        return self._call("create run", create).info.run_id
+        create = partial(self.client.create_run, experiment_id, tags=tags, run_name=run_name)
+        return self._create_once("create run", create, made).info.run_id
 
     def find_unfinished_run(self, experiment_id: str, run_key: str) -> str | None:
         """A parent run with this key that never finished (killed or failed): the one to resume."""
@@ -479,20 +488,13 @@ class Tracker:
         Never leaves a version without its files: the model is logged (files uploaded) first.
         `description` describes the registered model (set when it has none), `version_description` the version."""
 
-        attempts = 0
-
         def _register() -> str:
-            # As for runs (`start_run`): a retry first looks for the version an unanswered attempt made.
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1 and (made := self._version_of(name, model_uri)):
-                return made
             # register_model resolves a logged model's `models:/m-...` URI (and its model id), which a
             # bare create_model_version against a tracking server would refuse.
             with self._fluent():
                 return str(mlflow.register_model(model_uri, name, tags=tags or {}).version)
 
-        version = self._call("register model version", _register)
+        version = self._create_once("register model version", _register, partial(self._version_of, name, model_uri))
         if description and not self._call("get registered model", self.client.get_registered_model, name).description:
             self._call("describe registered model", self.client.update_registered_model, name, description)
         if version_description:
