@@ -22,12 +22,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 
 from benchmarks.sets import flights_raw, split
-from components.evaluation.classical import ClassicalColumns, _regression_loss, _TreeFeatures, train_classical
+from components.evaluation.classical import ClassicalColumns, train_classical, tree_estimator
 
 COLUMNS = ClassicalColumns(
     numbers=("year", "month", "day", "sched_dep_time", "sched_arr_time", "flight", "distance", "hour", "minute"),
@@ -69,20 +68,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results = []
     if args.threads:
         # the trees' own features and loss, without a first fit of the whole model
-        tree = _TreeFeatures()
-        x = tree.fit(train_inputs)
-        trees = dict(
-            max_leaf_nodes=args.leaves[0],
-            max_iter=args.rounds,
-            early_stopping=False,
-            categorical_features=tree.categorical_mask(train_inputs),
-            random_state=0,
-        )
-        estimator = (
-            HistGradientBoostingRegressor(loss=_regression_loss(y_train), **trees)
-            if args.task == "regression"
-            else HistGradientBoostingClassifier(**trees)
-        )
+        _, x, estimator = tree_estimator(args.task, train_inputs, y_train)
+        estimator.set_params(max_leaf_nodes=args.leaves[0], max_iter=args.rounds, early_stopping=False)
         with threadpool_limits(args.threads, user_api="openmp"):
             started = time.monotonic()
             estimator.fit(x, y_train)

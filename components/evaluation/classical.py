@@ -432,11 +432,8 @@ def _classification_model(train, y, seed, log_numbers, n_classes, leaves=None) -
         raise InputError(f"classification y_train must be class indices [N] (ints >= 0); got {y.dtype} {y.shape}")
     width = max(int(y.max()) + 1, n_classes or 0)
     if train.numbers is not None or train.categories is not None:
-        tree = _TreeFeatures()
-        model = HistGradientBoostingClassifier(
-            random_state=seed, categorical_features=tree.categorical_mask(train), **_boosting(len(y))
-        )
-        model = _fit_trees(model, tree.fit(train), y, leaves)
+        tree, x, model = tree_estimator("classification", train, y, seed)
+        model = _fit_trees(model, x, y, leaves)
         return ClassicalModel(
             "classification",
             tree,
@@ -459,22 +456,30 @@ def _regression_model(train, y, seed, leaves=None) -> ClassicalModel:
     if not np.isfinite(target).all():
         raise InputError("regression y_train holds missing or non-numeric values; drop those rows first")
     if train.numbers is not None or train.categories is not None:
-        tree = _TreeFeatures()
-        loss = _regression_loss(target)
-        model = HistGradientBoostingRegressor(
-            loss=loss, random_state=seed, categorical_features=tree.categorical_mask(train), **_boosting(len(target))
-        )
-        model = _fit_trees(model, tree.fit(train), target, leaves)
+        tree, x, model = tree_estimator("regression", train, target, seed)
+        model = _fit_trees(model, x, target, leaves)
         return ClassicalModel(
             "regression",
             tree,
             model,
-            f"HistGradientBoostingRegressor ({loss.replace('_', ' ')}, {model.max_leaf_nodes} leaves) on "
+            f"HistGradientBoostingRegressor ({model.loss.replace('_', ' ')}, {model.max_leaf_nodes} leaves) on "
             f"{tree.describe()}",
         )
     features = _LinearFeatures(log_numbers=False)
     model = Ridge(alpha=1.0).fit(features.fit(train), target)
     return ClassicalModel("regression", features, model, f"ridge regression on {features.describe()}")
+
+
+def tree_estimator(task: str, train: ClassicalInputs, y: np.ndarray, seed: int = 0):
+    """The gradient-boosted trees of a classification or regression head, before fitting: their features
+    (`_TreeFeatures`, fitted on `train`), `train` as those features, and the estimator with the boosting
+    rounds of `len(y)` rows and, for regression, the loss `_regression_loss` picks."""
+    tree = _TreeFeatures()
+    x = tree.fit(train)
+    params = dict(random_state=seed, categorical_features=tree.categorical_mask(train), **_boosting(len(y)))
+    if task == "regression":
+        return tree, x, HistGradientBoostingRegressor(loss=_regression_loss(y), **params)
+    return tree, x, HistGradientBoostingClassifier(**params)
 
 
 def _regression_loss(target: np.ndarray) -> str:
