@@ -166,3 +166,29 @@ def test_large_tables_grow_the_trees_while_the_held_out_loss_improves_and_a_refi
     assert np.abs(grown.predict(inputs) - y).mean() < np.abs(kept.predict(inputs) - y).mean()
     small = ClassicalInputs(numbers=x[:2000].astype(float))
     assert train_classical("regression", small, y[:2000]).tree_leaves == 31, "no hold-out to choose on"
+
+
+def test_large_tables_average_a_bag_of_trees_seeded_apart_that_saves_and_loads(tmp_path):
+    from components.evaluation.classical import TreeBag, load_classical, save_classical
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12_000, 4))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] + rng.normal(scale=0.5, size=len(x)) > 0).astype(np.int64)
+    inputs = ClassicalInputs(numbers=x, categories=rng.choice(["a", "b", "c"], size=(len(x), 1)).astype(object))
+    model = train_classical("classification", inputs, y, n_classes=2)
+    bag = model.estimator
+    assert isinstance(bag, TreeBag) and len(bag.members) == 5
+    assert [m.random_state for m in bag.members] == [0, 1, 2, 3, 4]
+    assert {m.max_leaf_nodes for m in bag.members} == {model.tree_leaves}
+    assert (
+        model.description.startswith("5 x HistGradientBoostingClassifier (")
+        and "70% of the columns" in model.description
+    )
+    features = model.features.transform(inputs)
+    each = [m.predict_proba(features) for m in bag.members]
+    assert np.abs(each[0] - each[1]).max() > 1e-3, "the members differ"
+    np.testing.assert_allclose(model.predict(inputs), np.mean(each, axis=0))
+    save_classical({"head": model}, tmp_path / "bag.skops")
+    np.testing.assert_array_equal(load_classical(tmp_path / "bag.skops")["head"].predict(inputs), model.predict(inputs))
+    small = train_classical("classification", inputs.take(np.arange(2000)), y[:2000])
+    assert not isinstance(small.estimator, TreeBag), "small tables: one model, no hold-out"
