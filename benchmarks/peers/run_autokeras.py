@@ -5,7 +5,10 @@
 SET_DIR holds what `benchmarks.sets.BenchSet.save` writes. One AutoModel with every input the set has
 (image, the joined text, the numbers; AutoKeras 3.0's StructuredDataInput takes numbers only, so
 categorical columns are left out and missing numbers are filled with the train median) and one
-head per target. Writes OUT_DIR/predictions.npz (`pred_<head>` on the test rows: 0/1 label
+head per target. A regression target missing on some rows (flights' arr_delay, unknown for cancelled
+flights) is filled with its train median: AutoKeras has no per-head mask, a NaN target makes every
+trial's loss NaN ("Number of consecutive failures exceeded the limit of 3"), and dropping those rows
+would drop every cancelled flight from the other head. The test score counts only rows with a target. Writes OUT_DIR/predictions.npz (`pred_<head>` on the test rows: 0/1 label
 matrices at AutoKeras's 0.5 threshold, one-hot classes, values) and OUT_DIR/result.json.
 Standalone on purpose: it runs in its own virtualenv and imports nothing from Braid.
 """
@@ -64,6 +67,7 @@ def main() -> None:
         else:
             outputs.append(ak.RegressionHead(name=head["name"]))
             target = target.astype("float32")
+            target = np.where(np.isnan(target), np.nanmedian(target[train]), target)
         y.append(target)
 
     keras.utils.set_random_seed(args.seed)

@@ -90,11 +90,12 @@ def _openmp_threads(rows: int) -> threadpool_limits:
 # From `_LARGE_TREE_ROWS` rows a classification head's trees are a bag: `_BAG_MEMBERS` boosted models, each
 # seeded apart (its own early-stopping hold-out) and drawing `_BAG_FEATURES` of the columns at every split,
 # their probabilities averaged; the members beyond the first fit on as many threads as there are cores. On
-# all flights (3 random 70/15/15 splits, threshold tuned on the 15%) cancelled's test macro-F1 is 0.778 for
-# one model, 0.786 for the bag of 5, better on every split (3 members: 0.784; one model drawing 70%: 0.778;
-# learning rate 0.05: 0.780). A regression bag gains too (arr_delay MAE 20.63 -> 20.30 with 3 members of
-# 2,047 leaves) but at two to five times the fit of trees that already take minutes there, over the
-# 10-minute goal of a flights run: regression keeps one model (benchmarks/README.md, "Tree bag").
+# all flights (`python -m benchmarks.tree_size --task classification --bag 1 3 5`: 3 random 70/15/15 splits,
+# threshold tuned on the 15%) cancelled's test macro-F1 is 0.778 for one model, 0.786 for the bag of 5
+# (+0.011, +0.013 and 0.000 on the three splits; 3 members: 0.784; one member drawing 70%: 0.778). A
+# regression bag gains too (arr_delay MAE 20.63 -> 20.30 with 3 members of 2,047 leaves, one split) but at
+# two to five times the fit of trees that already take minutes there, over the 10-minute goal of a flights
+# run: regression keeps one model (benchmarks/README.md, "Tree bag").
 _BAG_MEMBERS = 5
 _BAG_FEATURES = 0.7
 
