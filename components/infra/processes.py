@@ -108,3 +108,23 @@ def _reap(pid: int) -> None:
     # A process this one started (`local_stack` in a test) stays a zombie until it is waited for.
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def release_freed_memory() -> bool:
+    """Collect Python's garbage, then hand the C heap's free pages back to the system (glibc's
+    `malloc_trim`): memory a finished step freed (a search's tf.data caches) otherwise stays in this
+    process's resident size and adds to the next step's peak. True when the heap was trimmed (glibc only)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if not name or os.uname().sysname != "Linux":
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return False
+    trim(0)
+    return True

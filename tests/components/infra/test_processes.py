@@ -5,6 +5,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import psutil
+
 from components.infra import processes
 
 # A leader in its own group that starts a child in a group of its own, prints the child's pid, and sleeps.
@@ -64,3 +67,20 @@ def test_the_stack_runs_flows_from_the_checkout():
 
     # the worker's working directory and BRAID_PROJECT_DIR: where prefect.yaml is
     assert (stack.PROJECT_ROOT / "prefect.yaml").is_file()
+
+
+def test_freed_memory_goes_back_to_the_system():
+    from components.infra.processes import release_freed_memory
+
+    def resident_mb() -> float:
+        return psutil.Process().memory_info().rss / 2**20
+
+    # ~300 MB in 8 KB blocks of the C heap (numpy's malloc), then one more above them: freed, they stay
+    # this process's (glibc hands back only the heap's top on its own; measured: 3 MB of 310 without a trim)
+    held = [np.ones(1000) for _ in range(40_000)]
+    top = np.ones(1000)
+    grown = resident_mb()
+    del held
+    assert release_freed_memory() is True  # Linux with glibc: what the pipeline and CI run on
+    assert resident_mb() < grown - 100, "the freed blocks' pages are the system's again"
+    assert top.sum() == 1000
