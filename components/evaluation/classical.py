@@ -101,30 +101,18 @@ _BAG_FEATURES = 0.7
 
 
 class TreeBag:
-    """Gradient-boosted models fitted alike but for their seed, predicting the average of theirs."""
+    """Gradient-boosted models fitted alike but for their seed, predicting the average of theirs. The
+    settings and fitted attributes they share (`_SHARED`) read as the first member's."""
+
+    _SHARED = ("max_leaf_nodes", "max_features", "loss", "classes_", "n_iter_", "validation_score_")
 
     def __init__(self, members: list):
         self.members = members
 
-    @property
-    def max_leaf_nodes(self) -> int:
-        return self.members[0].max_leaf_nodes
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.members[0].classes_
-
-    @property
-    def loss(self) -> str:
-        return self.members[0].loss
-
-    @property
-    def n_iter_(self) -> int:
-        return self.members[0].n_iter_
-
-    @property
-    def validation_score_(self) -> np.ndarray:
-        return self.members[0].validation_score_
+    def __getattr__(self, name: str):
+        if name not in TreeBag._SHARED:
+            raise AttributeError(name)
+        return getattr(self.members[0], name)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.mean([member.predict(x) for member in self.members], axis=0)
