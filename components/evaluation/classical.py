@@ -146,8 +146,8 @@ def _serial_fit(model, x: np.ndarray, y: np.ndarray):
 
 
 def _trees_described(model) -> str:
-    """ "HistGradientBoostingClassifier (31 leaves)", or for a bag "5 x HistGradientBoostingRegressor
-    (absolute error, 2047 leaves, 70% of the columns per split)"."""
+    """The trees in words: `HistGradientBoostingRegressor (absolute error, 2047 leaves)`, or for a bag
+    `5 x HistGradientBoostingClassifier (255 leaves, 70% of the columns per split)`."""
     single = model.members[0] if isinstance(model, TreeBag) else model
     parts = [single.loss.replace("_", " ")] if isinstance(single, HistGradientBoostingRegressor) else []
     parts.append(f"{single.max_leaf_nodes} leaves")
