@@ -8,8 +8,9 @@ categorical columns are left out and missing numbers are filled with the train m
 head per target. A regression target missing on some rows (flights' arr_delay, unknown for cancelled
 flights) is filled with its train median: AutoKeras has no per-head mask, a NaN target makes every
 trial's loss NaN ("Number of consecutive failures exceeded the limit of 3"), and dropping those rows
-would drop every cancelled flight from the other head. The test score counts only rows with a target. Writes OUT_DIR/predictions.npz (`pred_<head>` on the test rows: 0/1 label
-matrices at AutoKeras's 0.5 threshold, one-hot classes, values) and OUT_DIR/result.json.
+would drop every cancelled flight from the other head. The test score counts only rows with a target.
+Writes OUT_DIR/predictions.npz (`pred_<head>` on the test rows: 0/1 label matrices at AutoKeras's 0.5
+threshold, one-hot classes, values) and OUT_DIR/result.json.
 Standalone on purpose: it runs in its own virtualenv and imports nothing from Braid.
 """
 

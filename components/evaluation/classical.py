@@ -128,15 +128,20 @@ def _fit_trees(model, x: np.ndarray, y: np.ndarray, leaves: int | None = None):
     stopping (large tables) becomes a `TreeBag` of `_BAG_MEMBERS` such models; else the fitted estimator."""
     if not model.get_params()["early_stopping"]:
         return _serial_fit(model.set_params(max_leaf_nodes=leaves or _TREE_LEAVES[0]), x, y)
-    if not isinstance(model, HistGradientBoostingClassifier):
-        return _serial_fit(model.set_params(max_leaf_nodes=leaves), x, y) if leaves else _grown_trees(model, x, y)
-    model.set_params(max_features=_BAG_FEATURES)
+    bagged = isinstance(model, HistGradientBoostingClassifier)
+    if bagged:
+        model.set_params(max_features=_BAG_FEATURES)
     first = _serial_fit(model.set_params(max_leaf_nodes=leaves), x, y) if leaves else _grown_trees(model, x, y)
-    seeds = [first.random_state + i for i in range(1, _BAG_MEMBERS)]
-    rest = Parallel(n_jobs=min(len(seeds), os.cpu_count() or 1), prefer="threads")(
+    return TreeBag([first, *bag_members(first, x, y, _BAG_MEMBERS - 1)]) if bagged else first
+
+
+def bag_members(first, x: np.ndarray, y: np.ndarray, count: int) -> list:
+    """`count` more members of a bag whose first member is `first` (fitted): unfitted copies of it seeded
+    `first.random_state + 1`, `+ 2`, ..., fitted on `x`, `y` on as many threads as there are cores."""
+    seeds = [first.random_state + i for i in range(1, count + 1)]
+    return Parallel(n_jobs=max(1, min(count, os.cpu_count() or 1)), prefer="threads")(
         delayed(_serial_fit)(clone(first).set_params(random_state=seed), x, y) for seed in seeds
     )
-    return TreeBag([first, *rest])
 
 
 def _serial_fit(model, x: np.ndarray, y: np.ndarray):
