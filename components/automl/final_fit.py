@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.src.engine.tuner import maybe_distribute
 
-from components.automl.ensemble import combine, ensemble
+from components.automl.ensemble import combine, ensemble, outputs_on
 from components.automl.heads import ClassificationHead, Head
 from components.automl.nodes import InputNode
 
@@ -71,21 +71,25 @@ def final_fit(
         warnings.simplefilter("ignore", UserWarning)
         # Only completed trials have checkpoints (keras-tuner pads with failed ones).
         best = [t for t in tuner.oracle.get_best_trials(ensemble_size) if t.status == "COMPLETED"]
-        members = [tuner.trained_model(t).inner for t in best]
+        trained = [tuner.trained_model(t) for t in best]
     tuner.kept = {}  # the rest of the kept models are not needed any more
+    members = [model.inner for model in trained]
     model, picks = members[0], {h.name: [0] for h in heads}
     if len(members) > 1:
         model, picks, outputs = ensemble(members, heads, inputs, val_ds, ENSEMBLE_ROUNDS)
     else:
-        outputs = _outputs(model, heads, val_ds)
+        outputs = outputs_on(model, val_ds)
     # Before the refit sees them: what a blend with another model of these rows is fitted on.
     validation_outputs = {head.name: out for head, out in zip(heads, outputs)}
     history = None
     if refit:
-        model, history = _refit(tuner, best, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner)
+        model, history = _refit(
+            tuner, best, trained, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner
+        )
         # On the refit model too: its thresholds from its own (seen) validation outputs beat those of
         # the searched model on movies genres (0.604 vs 0.592 micro-F1, seed 0).
         outputs = None
+    tuner.initial_states = {}  # those of trials the ensemble did not pick
     _tune_thresholds(model, heads, val_ds, outputs)
     used = sorted({i for chosen in picks.values() for i in chosen})
     return FinalFit(model, picks, history, validation_outputs, [best[i].hyperparameters for i in used])
@@ -104,15 +108,22 @@ def refit_examples(train_ds, val_ds, rows: int):
     return everything.apply(tf.data.experimental.assert_cardinality(rows))
 
 
-def refit_trial(hypermodel, hps, batch_size: int, strategy, examples, epochs: int, verbose: int):
+def refit_trial(hypermodel, hps, batch_size: int, strategy, examples, epochs: int, verbose: int, restarted=None):
     """One trial's model, built under `strategy` and trained on `examples` for `epochs` at `batch_size`
-    (its seed: execution 0). Returns the model and its history."""
+    (its seed: execution 0). `restarted`: that model already in its state as built (`BraidTuner.restart`),
+    trained instead of a new build: the same weights and seeds, its train step traced once already.
+    Returns the model and its history."""
     planned = hypermodel.batch_size
     hypermodel.execution = 0  # the trial's seed; its learning-rate schedule, sized to the training rows
     hypermodel.batch_size = batch_size
     try:
-        with maybe_distribute(strategy):  # Keras' fit runs where the model was built
-            model = hypermodel.build(hps)
+        if restarted is None:
+            with maybe_distribute(strategy):  # Keras' fit runs where the model was built
+                model = hypermodel.build(hps)
+        else:
+            model = restarted
+            if hypermodel.seed is not None:  # what the build's `seeded` leaves: the data's shuffle reads it
+                keras.utils.set_random_seed(hypermodel.seed)
         return model, hypermodel.fit(hps, model, examples, epochs=epochs, verbose=verbose)
     finally:
         hypermodel.batch_size = planned
@@ -131,12 +142,13 @@ def refit_jobs(tuner, trials, indices) -> list[dict]:
     ]
 
 
-def _refit(tuner, trials, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner=None):
+def _refit(tuner, trials, trained, members, picks, heads, inputs, train_ds, val_ds, rows, verbose, runner=None):
     """Retrain every trial the ensemble uses on training + validation rows (`rows` in all) for its best
     epoch count.
 
     Each keeps its configuration, seed, learning-rate schedule, distribution strategy and the batch size
-    it trained at (smaller than planned when it ran out of memory), and the ensemble its picks. With a
+    it trained at (smaller than planned when it ran out of memory), and the ensemble its picks; a trained
+    model whose state as built the tuner kept (`trained`) is restarted from it rather than built again. With a
     `runner` (`AutoModel.refit_runner`), the trials train elsewhere (data-parallel worker processes): it
     takes `refit_jobs` and returns, per trial id, the trained inner model's weights file and its history
     (a dict of lists), which are loaded here into the same configuration. Returns the final model and the
@@ -165,6 +177,7 @@ def _refit(tuner, trials, members, picks, heads, inputs, train_ds, val_ds, rows,
                 everything,
                 job["epochs"],
                 verbose,
+                trained[i] if tuner.restart(trials[i].trial_id, trained[i]) else None,
             )
             members[i] = model.inner
     if all(chosen == [0] for chosen in picks.values()):
@@ -180,7 +193,7 @@ def _tune_thresholds(model: keras.Model, heads: list[Head], val_ds, outputs: lis
     if not tuned:
         return
     if outputs is None:
-        outputs = _outputs(model, heads, val_ds)
+        outputs = outputs_on(model, val_ds)
     truth = {h.name: [] for h in tuned}
     for _, y in val_ds.as_numpy_iterator():
         for head in tuned:
@@ -189,9 +202,3 @@ def _tune_thresholds(model: keras.Model, heads: list[Head], val_ds, outputs: lis
         probabilities = outputs[heads.index(head)]
         head.tune_thresholds(np.concatenate(truth[head.name]), probabilities)
         model.get_layer(head.name).thresholds = head.thresholds
-
-
-def _outputs(model: keras.Model, heads: list[Head], val_ds) -> list[np.ndarray]:
-    """Each head's outputs on the validation rows, in head order."""
-    outputs = model.predict(val_ds.map(lambda x, y: x), verbose=0)
-    return [np.asarray(out) for out in (outputs if isinstance(outputs, list) else [outputs])]

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import components as ak
-from components.automl import training
+from components.automl import ensemble, training
 from components.automl.adapters import fit_node, ngram_stats
 from components.automl.blocks.numeric import encode_numeric, encode_numeric_columns, numeric_width
 from components.automl.blocks.reduction import spatial_reduction
@@ -165,3 +165,23 @@ def test_ensemble_selection_prefers_the_better_member_and_combines_per_head():
     model = combine(members, [head], {"score": [0, 1, 1]}, [node])
     assert np.allclose(model.predict(np.array([[1.0]]), verbose=0), [[1.0 + 4.0 / 3]])
     assert model.get_layer("score") is not None
+
+
+def test_validation_outputs_are_one_eager_call_on_few_rows_and_a_predict_on_more_with_the_same_numbers(monkeypatch):
+    inputs = {"x": keras.Input((3,), name="x"), "words": keras.Input((), dtype="string", name="words")}
+    hidden = keras.layers.Dense(8, activation="relu")(inputs["x"])
+    model = keras.Model(inputs, [keras.layers.Dense(1)(hidden), keras.layers.Dense(2, activation="softmax")(hidden)])
+    rng = np.random.default_rng(0)
+    x = {"x": rng.random((40, 3)).astype("float32"), "words": np.array(["a b"] * 40)}
+    val_ds = tf.data.Dataset.from_tensor_slices((x, {"y": np.zeros(40)})).batch(16)
+    calls = []
+    predict = keras.Model.predict
+    monkeypatch.setattr(keras.Model, "predict", lambda self, *a, **k: calls.append(1) or predict(self, *a, **k))
+    eager = ensemble.outputs_on(model, val_ds)
+    assert calls == [], "40 rows: no traced predict"
+    monkeypatch.setattr(ensemble, "EAGER_ROWS", 20)
+    predicted = ensemble.outputs_on(model, val_ds)
+    assert calls == [1], "over EAGER_ROWS: Model.predict"
+    assert [o.shape for o in eager] == [(40, 1), (40, 2)]
+    for ours, theirs in zip(eager, predicted):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import components as ak
-from components.automl.tuners.base import MIN_BATCH_SIZE
+from components.automl.tuners.base import MIN_BATCH_SIZE, BraidTunerMixin
 from components.errors import InputError, SearchError
 
 
@@ -263,3 +263,29 @@ def test_the_final_model_is_the_trained_trial_at_its_checkpoint_without_loading_
     np.testing.assert_allclose(
         auto_model.model.predict(x, verbose=0)[0], reloaded.predict(x, verbose=0)[0], rtol=1e-6, atol=1e-6
     )
+
+
+def test_the_refit_restarts_each_trained_trial_from_its_state_as_built_as_a_new_build_would(tmp_path, monkeypatch):
+    x, y = table_data(num=64)
+    original = BraidTunerMixin.restart
+
+    def fitted(folder, restart):
+        calls = []
+
+        def spy(tuner, trial_id, model):  # restart=False: every refit builds its trial's model again
+            calls.append(original(tuner, trial_id, model) if restart else False)
+            return calls[-1]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(BraidTunerMixin, "restart", spy)
+            auto_model = table_model(folder, max_trials=3, ensemble_size=2, refit=True, head_models="network")
+            auto_model.fit(x, y, epochs=3, verbose=0)
+        return auto_model, calls
+
+    restarted, restarts = fitted(tmp_path / "restarted", restart=True)
+    built, builds = fitted(tmp_path / "built", restart=False)
+    assert restarts and all(restarts), "every picked trial trained again from its state as built, none built"
+    assert len(builds) == len(restarts) and restarted.ensemble_picks == built.ensemble_picks
+    for ours, theirs in zip(restarted.predict(x), built.predict(x)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+    assert restarted.tuner.initial_states == {}, "the copies of the states as built are released"
