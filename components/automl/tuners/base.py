@@ -193,7 +193,9 @@ class BraidTunerMixin:
     def _build_hypermodel(self, hp):
         # keras-tuner's own `_try_build` checks `max_model_size` on this count (trainable parameters).
         model = super()._build_hypermodel(hp)
-        self._built, self._built_state = model, (_state(model) if self.keep else None)
+        # Hyperband loads a trial it continues ("tuner/trial_id") into the model built: not a state as built.
+        fresh = self.keep and "tuner/trial_id" not in hp.values
+        self._built, self._built_state = model, (_state(model) if fresh else None)
         if self._current is not None:
             self.model_sizes[self._current] = int(maybe_compute_model_size(model))
             # The strategy Keras' fit runs this model under: the one it was built in (keras-tuner's scope).
