@@ -2,7 +2,9 @@
 
     venv-autokeras/bin/python benchmarks/peers/run_autokeras.py SET_DIR OUT_DIR --trials 3 --epochs 5 --seed 0
 
-SET_DIR holds what `benchmarks.sets.BenchSet.save` writes. One AutoModel with every input the set has
+SET_DIR holds what `benchmarks.sets.BenchSet.save` writes. A set of one input and one head runs through
+AutoKeras's task class for it (`ImageClassifier`, `TextClassifier`, ...: what its users call, with the
+task's own first trials); any other, one AutoModel with every input the set has
 (image, the joined text, the numbers; AutoKeras 3.0's StructuredDataInput takes numbers only, so
 categorical columns are left out and missing numbers are filled with the train median) and one
 head per target. A regression target missing on some rows (flights' arr_delay, unknown for cancelled
@@ -73,19 +75,19 @@ def main() -> None:
 
     keras.utils.set_random_seed(args.seed)
     directory = tempfile.mkdtemp(prefix="autokeras-", dir=args.out_dir.parent if args.out_dir.parent.is_dir() else None)
-    model = ak.AutoModel(
-        inputs=inputs,
-        outputs=outputs,
-        max_trials=args.trials,
-        directory=directory,
-        project_name=spec["name"],
-        overwrite=True,
-        seed=args.seed,
+    common = dict(
+        max_trials=args.trials, directory=directory, project_name=spec["name"], overwrite=True, seed=args.seed
     )
+    task = task_class(ak, [type(i).__name__ for i in inputs], spec["heads"])
+    if task is None:
+        model = ak.AutoModel(inputs=inputs, outputs=outputs, **common)
+    else:  # what a user of one input and one head calls: its tuner starts from the task's own first trials
+        model = task(**({"multi_label": True} if spec["heads"][0]["task"] == "multilabel" else {}), **common)
+        x, y = x[0], y[0]
     started = time.monotonic()
-    model.fit([v[train] for v in x], [v[train] for v in y], epochs=args.epochs, verbose=0)
+    model.fit(_rows(x, train), _rows(y, train), epochs=args.epochs, verbose=0)
     seconds = time.monotonic() - started
-    predicted = model.predict([v[test] for v in x], verbose=0)
+    predicted = model.predict(_rows(x, test), verbose=0)
     predicted = predicted if isinstance(predicted, list) else [predicted]
 
     out = {}
@@ -114,8 +116,36 @@ def main() -> None:
         if spec["image"]
         else "joined text + numbers (no categories: AutoKeras 3.0 takes numbers only)",
         "threads": os.cpu_count(),
+        "api": task.__name__ if task is not None else "AutoModel",
     }
     (args.out_dir / "result.json").write_text(json.dumps(result, indent=1))
+
+
+# One input and one head: the task class a user would call (its tuner's first trials are the task's own,
+# e.g. ImageClassifier's vanilla CNN; AutoModel's generic greedy tuner starts elsewhere).
+TASKS = {
+    ("ImageInput", "classification"): "ImageClassifier",
+    ("ImageInput", "multilabel"): "ImageClassifier",
+    ("ImageInput", "regression"): "ImageRegressor",
+    ("TextInput", "classification"): "TextClassifier",
+    ("TextInput", "multilabel"): "TextClassifier",
+    ("TextInput", "regression"): "TextRegressor",
+    ("StructuredDataInput", "classification"): "StructuredDataClassifier",
+    ("StructuredDataInput", "regression"): "StructuredDataRegressor",
+}
+
+
+def task_class(ak, input_kinds: list[str], heads: list[dict]):
+    """AutoKeras's task class for one input and one head (None: several, or no such task)."""
+    if len(input_kinds) != 1 or len(heads) != 1:
+        return None
+    name = TASKS.get((input_kinds[0], heads[0]["task"]))
+    return getattr(ak, name) if name else None
+
+
+def _rows(values, rows):
+    """`values[rows]`, or per array of a list."""
+    return [v[rows] for v in values] if isinstance(values, list) else values[rows]
 
 
 if __name__ == "__main__":
