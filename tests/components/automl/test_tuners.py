@@ -289,3 +289,22 @@ def test_the_refit_restarts_each_trained_trial_from_its_state_as_built_as_a_new_
     for ours, theirs in zip(restarted.predict(x), built.predict(x)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
     assert restarted.tuner.initial_states == {}, "the copies of the states as built are released"
+
+
+def test_a_hyperband_trial_that_continues_another_is_refit_from_a_new_build(tmp_path, monkeypatch):
+    x, y = table_data(num=64)
+    original, seen = BraidTunerMixin.restart, []
+
+    def spy(tuner, trial_id, model):
+        seen.append((trial_id, original(tuner, trial_id, model)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(BraidTunerMixin, "restart", spy)
+    auto_model = table_model(tmp_path, tuner="hyperband", max_trials=6, ensemble_size=3, head_models="network")
+    auto_model.fit(x, y, epochs=3, verbose=0)
+    continues = {
+        t.trial_id: "tuner/trial_id" in t.hyperparameters.values for t in auto_model.tuner.oracle.trials.values()
+    }
+    assert seen and any(continues[trial_id] for trial_id, _ in seen), "a continued trial was picked"
+    # its model started from the other trial's checkpoint: no state as built to restart from
+    assert all(restarted is not continues[trial_id] for trial_id, restarted in seen)
