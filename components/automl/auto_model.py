@@ -288,7 +288,12 @@ class AutoModel:
                 self.tuner.oracle.update_space(space)  # hyperparameters only a portfolio choice activates
             deadline = started + self.time_budget if self.time_budget else None
             self.tuner.setup(
-                self.observers, patience=3, deadline=deadline, workers=self.workers, keep=self.ensemble_size
+                self.observers,
+                patience=3,
+                deadline=deadline,
+                workers=self.workers,
+                keep=self.ensemble_size,
+                restarts=self.refit and self.refit_runner is None,  # `final_fit._refit` here restarts kept models
             )
             self.tuner.search(
                 train_ds, validation_data=val_ds, epochs=epochs, callbacks=list(callbacks or []), verbose=verbose

@@ -69,18 +69,14 @@ def outputs_on(model: keras.Model, val_ds) -> list[np.ndarray]:
     for x, _ in val_ds:
         batches.append(x)
         rows += int(tf.shape(next(iter(x.values())))[0])
-        size += sum(
-            int(tf.size(v)) * v.dtype.size if v.dtype != tf.string else int(tf.size(v)) * 256 for v in x.values()
-        )
+        size += sum(int(tf.size(v)) * (256 if v.dtype == tf.string else v.dtype.size) for v in x.values())
         if rows > EAGER_ROWS or size > EAGER_BYTES:
-            out = model.predict(val_ds.map(lambda x, y: x), verbose=0)
+            batches = []
             break
-    else:
-        if not batches:
-            out = model.predict(val_ds.map(lambda x, y: x), verbose=0)
-        else:
-            x = {name: tf.concat([b[name] for b in batches], 0) for name in batches[0]}
-            out = model(x, training=False)
+    if batches:
+        out = model({name: tf.concat([b[name] for b in batches], 0) for name in batches[0]}, training=False)
+    else:  # too many rows, or none
+        out = model.predict(val_ds.map(lambda x, y: x), verbose=0)
     return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 

@@ -143,9 +143,12 @@ class _NanGuard(keras.callbacks.Callback):
 class BraidTunerMixin:
     """Trial hooks shared by every Braid tuner: callbacks, observers, model size, timing."""
 
-    def setup(self, observers: list, patience: int, deadline: float | None, workers=None, keep: int = 0) -> None:
+    def setup(
+        self, observers: list, patience: int, deadline: float | None, workers=None, keep: int = 0, restarts: bool = True
+    ) -> None:
         """Arm the search: `observers`, early-stopping `patience`, the `deadline`, the distributed chief's
-        `workers`, and how many of the best trials' trained models to `keep` in memory (`kept`)."""
+        `workers`, how many of the best trials' trained models to `keep` in memory (`kept`), and whether a refit
+        here will `restart` them (else no copy of their state as built is made)."""
         self.observers = list(observers or [])
         self.workers = workers  # on the chief of a distributed search: who has exited (see `distributed`)
         self.failed_by_workers: list[str] = []
@@ -161,7 +164,7 @@ class BraidTunerMixin:
         # trial id → (best objective value, trained model, whether its last epoch was its best, its state as
         # built) of the best `keep` trials: the final fit takes the model instead of building it again (loading
         # its checkpoint into it unless its last epoch was its best), and the refit restarts it from that state
-        self.keep, self.kept = keep, {}
+        self.keep, self.kept, self.restarts = keep, {}, restarts
         self.initial_states: dict[str, list] = {}  # trial id → state as built, of models `trained_model` gave
         self._built, self._built_state = None, None
 
@@ -194,7 +197,7 @@ class BraidTunerMixin:
         # keras-tuner's own `_try_build` checks `max_model_size` on this count (trainable parameters).
         model = super()._build_hypermodel(hp)
         # Hyperband loads a trial it continues ("tuner/trial_id") into the model built: not a state as built.
-        fresh = self.keep and "tuner/trial_id" not in hp.values
+        fresh = self.keep and self.restarts and "tuner/trial_id" not in hp.values
         self._built, self._built_state = model, (_state(model) if fresh else None)
         if self._current is not None:
             self.model_sizes[self._current] = int(maybe_compute_model_size(model))

@@ -258,6 +258,7 @@ def test_the_final_model_is_the_trained_trial_at_its_checkpoint_without_loading_
     )
     auto_model.fit(x, y, epochs=1, verbose=0)  # one epoch: each trial's last epoch is its best
     assert loads == [] and auto_model.tuner.kept == {}  # kept in memory, then handed over or released
+    assert auto_model.tuner._built_state is None, "no refit: no copy of a model's state as built"
     best = auto_model.tuner.oracle.get_best_trials(1)[0]
     reloaded = auto_model.tuner.load_model(best).inner  # the same trial, built and loaded from its checkpoint
     np.testing.assert_allclose(
