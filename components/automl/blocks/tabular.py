@@ -60,10 +60,12 @@ class TableEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         self.columns = columns
         self.string_input = string_input
-        # index 0: outside the vocabulary (the one-hot's first slot, the embedding's shared row)
+        # index 0: outside the vocabulary (the one-hot's first slot, the embedding's shared row). An empty
+        # vocabulary (every training value rarer than the embedding's minimum count: an ID-like column of
+        # a small table) has no lookup: every value is outside it (`_index` of size 0).
         self.lookups = [
             keras.layers.StringLookup(vocabulary=list(c["vocabulary"]), output_mode="int", num_oov_indices=1)
-            if c["type"] == CATEGORICAL and string_input
+            if c["type"] == CATEGORICAL and string_input and c["vocabulary"]
             else None
             for c in columns
         ]
@@ -92,7 +94,12 @@ class TableEncoder(keras.layers.Layer):
             if i in encoded:
                 parts.append(encoded[i])
             elif column["type"] == CATEGORICAL:
-                index = lookup(values) if lookup is not None else _index(values, len(column["vocabulary"]))
+                if lookup is not None:
+                    index = lookup(values)
+                elif self.string_input:  # an empty vocabulary: every value outside it
+                    index = tf.zeros_like(values, dtype=tf.int64)
+                else:
+                    index = _index(values, len(column["vocabulary"]))
                 if embedding is not None:
                     parts.append(tf.cast(embedding(index), "float32"))
                 else:

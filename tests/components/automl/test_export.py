@@ -172,6 +172,36 @@ def test_a_high_cardinality_column_is_embedded_and_the_export_loads_with_it(tmp_
     np.testing.assert_allclose(loaded.predict(rows, verbose=0), model.predict(rows, verbose=0), atol=1e-6)
 
 
+def test_an_id_like_column_of_a_small_table_trains_with_every_value_in_the_shared_bucket(tmp_path):
+    """Every one of 300 distinct values seen fewer times than an embedded value needs (`MIN_COUNT`): the
+    vocabulary is empty, and the model still builds, trains, exports and predicts (it failed to build:
+    Keras's StringLookup refuses an empty vocabulary)."""
+    from components.automl.blocks.tabular import TableEncoder
+
+    rng = np.random.default_rng(0)
+    ids = np.array([f"N{i:03d}" for i in rng.permutation(300)], dtype=object)
+    frame = pd.DataFrame({"tailnum": ids, "distance": rng.random(300) * 1000})
+    y = (frame["distance"] > 500).astype(int).to_numpy()
+    clf = ak.StructuredDataClassifier(
+        column_types={"tailnum": "categorical"}, max_trials=1, overwrite=True, seed=0, directory=tmp_path,
+        head_models="network",
+    )  # fmt: skip
+    clf.fit(frame, y, epochs=2, verbose=0)
+    column = clf.inputs[0].stats["columns"][0]
+    assert column["encoding"] == "embedding" and column["vocabulary"] == []
+    model = clf.export_model()
+    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
+    assert encoder.lookups[0] is None and tuple(encoder.embeddings[0].embeddings.shape)[0] == 1
+    rows = tf.constant(frame.astype(str).to_numpy().astype(str))
+    first = model.predict(rows[:1], verbose=0)
+    other = tf.constant([["N999", rows[0, 1].numpy().decode()]])  # an unseen id: the same shared row
+    np.testing.assert_allclose(model.predict(other, verbose=0), first, atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(
+        ak.load_model(tmp_path / "m.keras").predict(rows, verbose=0), model.predict(rows, verbose=0), atol=1e-6
+    )
+
+
 def test_a_numeric_table_embeds_the_category_indices_it_is_told_of(tmp_path):
     """What the pipeline sends: its embedded columns' indices into their vocabularies, in a float table."""
     from components.automl.blocks.tabular import TableEncoder
