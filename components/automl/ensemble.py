@@ -13,11 +13,14 @@ heads keep their classes and thresholds), so it exports and loads like a single 
 
 from __future__ import annotations
 
+import copy
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from components.automl.heads import ClassificationHead, ClassificationOutput, Head
+from components.features import multilabel
 
 EPSILON = 1e-7
 # Validation sets up to this many rows and input bytes are predicted in one eager call of the model:
@@ -44,6 +47,30 @@ def head_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
     known = np.all(np.isfinite(y), axis=-1)
     std = np.asarray(head.std, "float64")
     return float(np.mean(np.abs((y[known] - predicted[known]) / std))) if known.any() else 0.0
+
+
+def choice_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
+    """What a head's served model (network, classical model or their blend) is chosen by on validation rows:
+    `head_loss`, except for a multi-label head, whose decision is thresholded: 1 - micro-F1 at thresholds
+    tuned on these rows for these outputs (`ClassificationHead.tune_thresholds`), as they will be served.
+
+    Log loss rewards calibration that the tuned thresholds make moot: on the suite it kept demo's `tags`
+    on the classical model and movies' `genres` on the network, while at tuned thresholds the network
+    and a blend scored higher on test (benchmarks/README.md, "suite")."""
+    if not (isinstance(head, ClassificationHead) and head.multi_label):
+        return head_loss(head, truth, predicted)
+    truth = np.asarray(truth).reshape(np.shape(predicted)) > 0.5
+    tuned = copy.copy(head)
+    tuned.tune_thresholds(truth.astype("float64"), np.asarray(predicted, "float64"))
+    decided = multilabel.decide(np.asarray(predicted, "float64"), tuned.thresholds).astype(bool)
+    return 1.0 - 2.0 * float((truth & decided).sum()) / max(float(truth.sum() + decided.sum()), 1.0)
+
+
+def choice_criterion(head: Head) -> str:
+    """`choice_loss` of this head in words (for `HeadChoice.explain`)."""
+    if isinstance(head, ClassificationHead) and head.multi_label:
+        return "1 - micro-F1 at tuned thresholds"
+    return "log loss" if isinstance(head, ClassificationHead) else "MAE in standard deviations"
 
 
 def select(head: Head, truth: np.ndarray, candidates: list[np.ndarray], size: int) -> list[int]:

@@ -5,7 +5,7 @@ With a `StructuredDataInput` among the inputs, each head gets the classical mode
 (`components.evaluation.classical`: HistGradientBoosting on the table's numbers, dates and categories;
 one-vs-rest logistic regression for multi-label heads, with the text inputs' TF-IDF) fitted on the
 training rows the search used, and keeps the network, the classical model or their blend by its loss on
-the validation rows, against the network's outputs from before the refit. Without a table the heads keep
+the validation rows (`ensemble.choice_loss`), against the network's outputs from before the refit. Without a table the heads keep
 the network: images and text alone are the network's ground.
 
 The classical model reads a frame of raw columns: one per table column, named `<input>/<column>`, and
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from components.automl.ensemble import head_loss
+from components.automl.ensemble import choice_criterion, choice_loss
 from components.automl.heads import ClassificationHead, Head
 from components.automl.nodes import CATEGORICAL, DATETIME, NUMERICAL, InputNode, StructuredDataInput, TextInput
 from components.evaluation.blend import Blend, HeadChoice, choose_head_model
@@ -141,7 +141,7 @@ def choose_head_models(
         y_all, known_all = np.concatenate([y_train, y_val]), np.concatenate([known_train, known_val])
         served = choose_head_model(
             task,
-            partial(head_loss, head),
+            partial(choice_loss, head),
             train.take(known_train),
             y_train[known_train],
             val,
@@ -153,6 +153,7 @@ def choose_head_models(
             n_classes=len(head.classes) if task == "classification" else 0,
             columns=columns,
             refit_on=(every.take(known_all), y_all[known_all]) if refit else None,
+            criterion=choice_criterion(head),
         )
         choices[head.name] = served.choice
         if served.model is None:

@@ -5,8 +5,8 @@ that the pipeline (`components.pipeline.head_models`) and the library (`AutoMode
 
 Both models are judged on validation rows neither was trained on: the network's outputs from before its
 refit, the classical model fitted on the training rows. The network's weight is chosen on a grid by the
-head's validation loss (the caller's `loss`: log loss, or absolute error in target standard deviations),
-as the trial ensemble chooses its members; a tie keeps the network, then the classical model alone. A
+head's validation loss (the caller's `loss`: log loss, absolute error in target standard deviations, or
+for a multi-label head 1 - micro-F1 at thresholds tuned per weight, `automl.ensemble.choice_loss`); a tie keeps the network, then the classical model alone. A
 classical model that is served is then refitted on training + validation rows, as the network is.
 
 The pipeline's served package holds `head_models.json` (each head's choice, weight and the validation
@@ -51,12 +51,15 @@ class HeadChoice:
         network_weight: the network's share of the average (1 for "network", 0 for "classical").
         validation: the validation figures that chose it (`network_loss`, `classical_loss`, `blend_loss`).
         classical: the classical model in words.
+        criterion: what the validation figures measure ("" in packages saved before it was recorded: the
+            head's validation loss).
     """
 
     choice: str
     network_weight: float
     validation: dict[str, float] = field(default_factory=dict)
     classical: str = ""
+    criterion: str = ""
 
     def describe(self) -> str:
         if self.choice == "blend":
@@ -70,7 +73,7 @@ class HeadChoice:
             return f"{self.describe()}: classical model {self.classical or 'not tried'}"
         figures = self.validation
         return (
-            f"{self.describe()}: validation loss network {figures['network_loss']:.4g}, classical "
+            f"{self.describe()}: validation {self.criterion or 'loss'} network {figures['network_loss']:.4g}, classical "
             f"{figures['classical_loss']:.4g}, best blend {figures['blend_loss']:.4g} "
             f"(network weight {figures['blend_network_weight']:.2f}); classical model: {self.classical}"
         )
@@ -142,6 +145,7 @@ def choose(
     classical: np.ndarray,
     mode: str,
     recipe: str = "",
+    criterion: str = "",
 ) -> HeadChoice:
     """The network's weight in `WEIGHTS` with the lowest validation `loss(truth, predicted)` on the `known`
     rows (those with a target of a class the training rows have), or the one `mode` names ("network",
@@ -160,7 +164,7 @@ def choose(
     if weight is None:  # auto: ties keep the simpler model, the network first
         weight = min([1.0, 0.0, *WEIGHTS[1:-1].tolist()], key=losses.get)
     kind = "network" if weight == 1.0 else "classical" if weight == 0.0 else "blend"
-    return HeadChoice(kind, weight, validation, recipe)
+    return HeadChoice(kind, weight, validation, recipe, criterion)
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,7 @@ def choose_head_model(
     n_classes: int = 0,
     columns: ClassicalColumns | None = None,
     refit_on: tuple[ClassicalInputs, np.ndarray] | None = None,
+    criterion: str = "",
 ) -> HeadModel:
     """Fit one head's classical model on the training rows, and choose between it, the network and their
     blend on the validation rows (`choose`).
@@ -213,11 +218,12 @@ def choose_head_model(
         columns: the raw columns the features came from, so the served model predicts raw rows.
         refit_on: training + validation features and targets (known rows): a served classical model is
             refitted on them; None keeps the one fitted on the training rows.
+        criterion: what `loss` measures, in words (`HeadChoice.criterion`).
     """
     network = np.asarray(network, np.float64)
     fitted = train_classical(task, train, y_train, seed=seed, n_classes=n_classes, columns=columns)
     classical = as_network_output(fitted.predict(val), network.shape)
-    choice = choose(loss, y_val, known_val, network, classical, mode, fitted.description)
+    choice = choose(loss, y_val, known_val, network, classical, mode, fitted.description, criterion)
     if choice.choice == "network":
         return HeadModel(choice, None, network, fitted)
     outputs = choice.network_weight * network + (1 - choice.network_weight) * classical

@@ -5,7 +5,7 @@ dates; TF-IDF + logistic regression for multi-label heads), or their weighted av
 The rule is `components.evaluation.blend.choose_head_model`, shared with the library's
 `AutoModel(head_models=...)`: the network's outputs from before its refit (`AutoModel.validation_outputs`)
 against the classical model fitted on the train rows, by the head's validation loss
-(`automl.ensemble.head_loss`); a served classical model is then refitted on train + validation rows, as
+(`automl.ensemble.choice_loss`: a multi-label head's is 1 - micro-F1 at tuned thresholds); a served classical model is then refitted on train + validation rows, as
 the network's trials are (`training.refit`). This module reads the run's splits for it.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.automl.ensemble import head_loss
+from components.automl.ensemble import choice_criterion, choice_loss
 from components.data import records
 from components.data.contract import Contract
 from components.errors import InputError, SearchError
@@ -110,7 +110,7 @@ def choose_head_models(
             refit_on = (every.take(codec.known(y_all)), y_all[codec.known(y_all)])
         served = choose_head_model(
             spec.task,
-            partial(head_loss, head),
+            partial(choice_loss, head),
             train.take(known),
             y_train[known],
             val,
@@ -122,6 +122,7 @@ def choose_head_models(
             n_classes=len(codec.names(fitted)) if spec.task == "classification" else 0,
             columns=columns,
             refit_on=refit_on,
+            criterion=choice_criterion(head),
         )
         choices[spec.name] = served.choice
         if spec.task in SHARED_TASKS:

@@ -167,6 +167,37 @@ def test_ensemble_selection_prefers_the_better_member_and_combines_per_head():
     assert model.get_layer("score") is not None
 
 
+def test_a_multi_label_head_is_served_by_micro_f1_at_tuned_thresholds_where_log_loss_would_pick_the_other():
+    """A network that ranks every label perfectly but squeezes its probabilities near 0.5 (poor log loss)
+    against a calibrated, noisier model: by log loss the blend rule served the noisier one; by what the
+    head decides (micro-F1 at thresholds tuned per candidate) it serves the network."""
+    from functools import partial
+
+    from components.evaluation.blend import choose
+
+    rng = np.random.default_rng(0)
+    truth = (rng.random((400, 4)) < 0.3).astype("float32")
+    head = ak.ClassificationHead(name="tags", multi_label=True)
+    head.fit_targets(truth)
+    squeezed = 0.45 + 0.1 * truth + rng.uniform(-0.01, 0.01, truth.shape)  # separable at ~0.5
+    logits = np.where(truth > 0, 1.5, -1.5) + rng.normal(0, 1.5, truth.shape)
+    calibrated = 1 / (1 + np.exp(-logits))
+    known = np.ones(len(truth), bool)
+    assert ensemble.head_loss(head, truth, squeezed) > ensemble.head_loss(head, truth, calibrated)
+    assert ensemble.choice_loss(head, truth, squeezed) == pytest.approx(0.0)
+    assert ensemble.choice_loss(head, truth, calibrated) > 0.05
+    assert choose(partial(ensemble.head_loss, head), truth, known, squeezed, calibrated, "auto").choice == "classical"
+    chosen = choose(partial(ensemble.choice_loss, head), truth, known, squeezed, calibrated, "auto", "", "micro-F1")
+    assert chosen.choice == "network" and "validation micro-F1 network 0" in chosen.explain()
+    # other heads are chosen by their validation loss as before
+    single = ak.ClassificationHead(name="kind")
+    single.fit_targets(np.array([0, 1, 2, 1]))
+    probabilities = np.full((4, 3), 0.2) + 0.4 * np.eye(3)[[0, 1, 2, 0]]
+    assert ensemble.choice_loss(single, np.array([0, 1, 2, 1]), probabilities) == ensemble.head_loss(
+        single, np.array([0, 1, 2, 1]), probabilities
+    )
+
+
 def test_validation_outputs_are_one_eager_call_on_few_rows_and_a_predict_on_more_with_the_same_numbers(monkeypatch):
     inputs = {"x": keras.Input((3,), name="x"), "words": keras.Input((), dtype="string", name="words")}
     hidden = keras.layers.Dense(8, activation="relu")(inputs["x"])
