@@ -4,6 +4,7 @@ and that a search runs them first, in order, before its tuner's own choices."""
 import random
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import components as ak
@@ -12,12 +13,15 @@ from components.automl.tuners.greedy import STRUCTURAL, mutation_target
 from components.errors import InputError
 
 
-def test_image_or_text_only_data_gets_its_portfolio_and_other_data_the_defaults():
+def test_image_text_or_table_only_data_gets_its_portfolio_and_other_data_the_defaults():
     image = choose(DataFacts(("image",), image_side=28, rows=4000))
     assert image == [CANDIDATES[name] for name in PORTFOLIOS["image:small"]]
     photos = choose(DataFacts(("image",), image_side=64, rows=4000))
     assert photos == [CANDIDATES[name] for name in PORTFOLIOS["image"]] and photos != image
     assert choose(DataFacts(("text",))) == [CANDIDATES[name] for name in PORTFOLIOS["text"]]
+    table = choose(DataFacts(("structured",), rows=364))
+    assert table == [CANDIDATES[name] for name in PORTFOLIOS["structured"]]
+    assert [c["structured:encoder/numeric_encoding"] for c in table] == ["piecewise", "standard"]
     assert choose(DataFacts(("image", "structured", "text"))) == []
     assert choose(DataFacts(("image",)), []) == []
 
@@ -109,6 +113,36 @@ def test_text_candidates_configure_the_text_block(tmp_path):
     assert first["text_block_1/block_type"] == "ngram" and first["learning_rate"] == 1e-2
     assert first["text_block_1/max_tokens"] == 20000
     assert second["text_block_1/block_type"] == "vanilla"
+
+
+def test_table_candidates_set_how_the_numbers_are_encoded(tmp_path):
+    from components.automl.blocks.tabular import TableEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.lognormal(size=60), "c": rng.choice(["x", "y"], 60)})
+    y = (frame["a"] > 0).astype(int).to_numpy()
+    clf = ak.StructuredDataClassifier(
+        column_types={"c": "categorical"},
+        max_trials=2,
+        seed=0,
+        overwrite=True,
+        directory=tmp_path,
+        portfolio=["table_standard", "table_piecewise"],
+        head_models="network",
+        refit=False,
+    )
+    clf.fit(frame, y, epochs=1, verbose=0)
+    trials = sorted(clf.tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    encodings = [
+        value for t in trials for name, value in t.hyperparameters.values.items() if name.endswith("/numeric_encoding")
+    ]
+    assert encodings == ["standard", "piecewise"]
+    widths = {}
+    for trial in trials:
+        model = clf.tuner.load_model(trial)
+        (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
+        widths[encoder.piecewise] = encoder.compute_output_shape((None, 3))[1]
+    assert widths[False] == 2 + 3 < widths[True]  # two standardised numbers + the one-hot of c (2 values + other)
 
 
 def test_greedy_mutates_a_structural_choice_half_the_time():

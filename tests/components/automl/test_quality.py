@@ -126,6 +126,26 @@ def test_table_encoder_with_ple_columns_round_trips_through_safe_load(tmp_path):
     assert np.array_equal(load_model(tmp_path / "table.keras").predict(rows, verbose=0), encoded)
 
 
+def test_a_table_encoded_without_bins_gives_the_standardised_numbers_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(5, 2, 200), [np.nan]])
+    node = ak.StructuredDataInput(name="table")
+    node.column_types = {"column_0": "numerical"}
+    fit_node(node, values.reshape(-1, 1).astype("float32"))
+    (column,) = node.stats["columns"]
+    assert len(column["edges"]) > 3 and column["missing"]
+    inputs = node.keras_input()
+    model = keras.Model(inputs, TableEncoder(node.stats["columns"], string_input=False, piecewise=False)(inputs))
+    rows = np.array([[5.0], [9.0], [np.nan]], "float32")
+    encoded = model.predict(rows, verbose=0)
+    expected = [[(5 - column["mean"]) / column["std"], 0], [(9 - column["mean"]) / column["std"], 0], [0, 1]]
+    np.testing.assert_allclose(encoded, expected, rtol=1e-5, atol=1e-6)  # the value and the missing flag alone
+    model.save(tmp_path / "table.keras")
+    np.testing.assert_array_equal(load_model(tmp_path / "table.keras").predict(rows, verbose=0), encoded)
+    with pytest.raises(InputError, match="numeric_encoding='bins'"):
+        ak.CategoricalToNumerical(numeric_encoding="bins")
+
+
 @pytest.mark.parametrize("reduction", [None, "flatten"])
 def test_image_block_reduces_to_a_vector(reduction):
     node = ak.ImageInput(name="image")
