@@ -6,6 +6,7 @@
     python -m benchmarks.suite --quick --sets synthetic breast_cancer --out /tmp/suite   # seconds
     python -m benchmarks.suite --redraw                             # table + plot from the JSON only
     python -m benchmarks.suite --only autokeras --sets digits mnist # a peer beside the stored Braid runs
+    python -m benchmarks.suite --keep-peers --sets movies           # Braid again, the peers' stored results kept
 
 Each set (`benchmarks/sets.py`) on its README split, every system in the same run, scored by the same
 code (`systems.score`) on the same test rows:
@@ -105,19 +106,32 @@ def run_peers(bench: sets.BenchSet, trials: int, epochs: int, names: tuple[str, 
     return out
 
 
-def rerun_peers(bench: sets.BenchSet, names: tuple[str, ...], out: Path) -> dict:
-    """The named peers again on a set suite.json already holds, beside its stored results (Braid's kept):
-    a peer built after the set ran need not rerun Braid's seeds. Same split, same budget as stored."""
+def stored_entry(bench: sets.BenchSet, out: Path, option: str) -> dict:
+    """The entry suite.json holds for this set, on this set's split; `option` names the flag that needs it."""
     stored = (
         json.loads((out / "suite.json").read_text())["sets"].get(bench.name) if (out / "suite.json").is_file() else None
     )
     if stored is None:
-        raise SystemExit(f"--only: {out / 'suite.json'} holds no '{bench.name}' yet; run the set first")
+        raise SystemExit(f"{option}: {out / 'suite.json'} holds no '{bench.name}' yet; run the set first")
     if (stored["train_rows"], stored["test_rows"]) != (len(bench.train), len(bench.test)):
         raise SystemExit(
-            f"--only: the stored {bench.name} has {stored['train_rows']} train / {stored['test_rows']} test rows, "
+            f"{option}: the stored {bench.name} has {stored['train_rows']} train / {stored['test_rows']} test rows, "
             f"this one {len(bench.train)} / {len(bench.test)}; give the --rows it ran with"
         )
+    return stored
+
+
+def stored_peers(bench: sets.BenchSet, out: Path) -> dict:
+    """The peers' stored results on this set (`--keep-peers`): they do not depend on Braid's code, and
+    AutoKeras alone takes up to 30 minutes a set."""
+    stored = stored_entry(bench, out, "--keep-peers")
+    return {name: stored["systems"][name] for name in PEERS if name in stored["systems"]}
+
+
+def rerun_peers(bench: sets.BenchSet, names: tuple[str, ...], out: Path) -> dict:
+    """The named peers again on a set suite.json already holds, beside its stored results (Braid's kept):
+    a peer built after the set ran need not rerun Braid's seeds. Same split, same budget as stored."""
+    stored = stored_entry(bench, out, "--only")
     print(f"{bench.name}: {', '.join(names)} beside the stored run of {stored['date']}", flush=True)
     results = run_peers(bench, stored["trials"], stored["epochs"], names)
     for name, result in results.items():
@@ -128,8 +142,9 @@ def rerun_peers(bench: sets.BenchSet, names: tuple[str, ...], out: Path) -> dict
     return entry
 
 
-def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) -> dict:
-    """Every system on one set; the entry suite.json keeps for it."""
+def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int, peers: dict | None = None) -> dict:
+    """Every system on one set; the entry suite.json keeps for it. `peers`: the peers' results to keep
+    instead of running them (`stored_peers`)."""
     started, code = time.monotonic(), code_version()  # before the run: later edits do not belong to it
     print(
         f"{bench.name}: {len(bench.train)} train / {len(bench.test)} test rows, Braid {trials} x {epochs}, "
@@ -140,7 +155,7 @@ def run_set(bench: sets.BenchSet, seeds: list[int], trials: int, epochs: int) ->
         "braid": systems.braid_over_seeds(bench, seeds, trials, epochs),
         "linear_probe": systems.score(bench, systems.run_linear_probe(bench)),
         "classical": systems.score(bench, systems.run_classical(bench, seed=0)),
-        **run_peers(bench, trials, epochs),
+        **(run_peers(bench, trials, epochs) if peers is None else peers),
         "trivial": {"heads": systems.trivial(bench), "seconds": 0.0},
     }
     for name, result in results.items():
@@ -318,6 +333,11 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of suite.json/.md/.png")
     parser.add_argument("--redraw", action="store_true", help="only redraw the table and plot from the JSON")
     parser.add_argument(
+        "--keep-peers",
+        action="store_true",
+        help="rerun Braid and the baselines, keeping the peers' stored results on these sets (same split)",
+    )
+    parser.add_argument(
         "--only", nargs="+", choices=PEERS, help="run only these peers on sets suite.json holds, keeping the rest"
     )
     args = parser.parse_args(argv)
@@ -335,8 +355,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         trials, epochs = budget(
             bench, QUICK["trials"] if args.quick else args.trials, QUICK["epochs"] if args.quick else args.epochs
         )
+        peers = stored_peers(bench, args.out) if args.keep_peers else None
         # written set by set, so a later set's crash keeps the earlier results
-        paths = write([run_set(bench, seeds, trials, epochs)], args.out)
+        paths = write([run_set(bench, seeds, trials, epochs, peers)], args.out)
     return paths
 
 

@@ -66,6 +66,15 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
     with pytest.raises(SystemExit, match="holds no 'digits' yet"):
         suite.main(["--only", "autokeras", "--sets", "digits", "--out", str(tmp_path)])
 
+    # --keep-peers reruns Braid and the baselines and keeps the peers' stored results
+    suite.main(["--quick", "--keep-peers", "--sets", "synthetic_series", "--out", str(tmp_path)])
+    kept = json.loads(paths["json"].read_text())["sets"]["synthetic_series"]
+    assert kept["systems"]["autogluon"] == after["systems"]["autogluon"]
+    assert kept["systems"]["autokeras"] == after["systems"]["autokeras"]
+    assert set(kept["systems"]) == set(suite.SYSTEMS) and kept["session_seconds"] > 0
+    with pytest.raises(SystemExit, match="--keep-peers: .* holds no 'digits' yet"):
+        suite.main(["--keep-peers", "--sets", "digits", "--out", str(tmp_path)])
+
 
 def test_unknown_regression_targets_are_left_out_of_training_and_score():
     bench = sets.synthetic()
