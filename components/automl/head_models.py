@@ -5,8 +5,8 @@ With a `StructuredDataInput` among the inputs, each head gets the classical mode
 (`components.evaluation.classical`: HistGradientBoosting on the table's numbers, dates and categories;
 one-vs-rest logistic regression for multi-label heads, with the text inputs' TF-IDF) fitted on the
 training rows the search used, and keeps the network, the classical model or their blend by its loss on
-the validation rows (`ensemble.choice_loss`), against the network's outputs from before the refit. Without a table the heads keep
-the network: images and text alone are the network's ground.
+the validation rows (`ensemble.choice_loss`), against the network's outputs from before the refit.
+Without a table the heads keep the network: images and text alone are the network's ground.
 
 The classical model reads a frame of raw columns: one per table column, named `<input>/<column>`, and
 one per text input, named after it (`raw_rows`), from what the AutoModel's datasets carry.

@@ -138,7 +138,7 @@ PORTFOLIOS: dict[str, tuple[str, ...]] = {
     # scratch encoders run first.
     "text": ("text_pretrained_lr1e2", "text_transformer", "text_vanilla"),
     # Tables alone: the numbers over bins first (the block's default, what one trial runs), then standardised
-    # alone, which the bins lost to on breast_cancer (364 training rows): benchmarks/README.md, "suite".
+    # alone, which the bins lost to on breast_cancer (364 training rows): benchmarks/README.md, "table-only data".
     "structured": ("table_piecewise", "table_standard"),
 }
 

@@ -6,8 +6,9 @@ that the pipeline (`components.pipeline.head_models`) and the library (`AutoMode
 Both models are judged on validation rows neither was trained on: the network's outputs from before its
 refit, the classical model fitted on the training rows. The network's weight is chosen on a grid by the
 head's validation loss (the caller's `loss`: log loss, absolute error in target standard deviations, or
-for a multi-label head 1 - micro-F1 at thresholds tuned per weight, `automl.ensemble.choice_loss`); a tie keeps the network, then the classical model alone. A
-classical model that is served is then refitted on training + validation rows, as the network is.
+for a multi-label head 1 - micro-F1 at thresholds tuned per weight, `automl.ensemble.choice_loss`); a tie
+keeps the network, then the classical model alone. A classical model that is served is then refitted on
+training + validation rows, as the network is.
 
 The pipeline's served package holds `head_models.json` (each head's choice, weight and the validation
 figures that chose it) and `classical.skops` (the fitted classical models, `components.evaluation.classical`);
@@ -73,8 +74,8 @@ class HeadChoice:
             return f"{self.describe()}: classical model {self.classical or 'not tried'}"
         figures = self.validation
         return (
-            f"{self.describe()}: validation {self.criterion or 'loss'} network {figures['network_loss']:.4g}, classical "
-            f"{figures['classical_loss']:.4g}, best blend {figures['blend_loss']:.4g} "
+            f"{self.describe()}: validation {self.criterion or 'loss'} network {figures['network_loss']:.4g}, "
+            f"classical {figures['classical_loss']:.4g}, best blend {figures['blend_loss']:.4g} "
             f"(network weight {figures['blend_network_weight']:.2f}); classical model: {self.classical}"
         )
 

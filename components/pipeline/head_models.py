@@ -5,8 +5,9 @@ dates; TF-IDF + logistic regression for multi-label heads), or their weighted av
 The rule is `components.evaluation.blend.choose_head_model`, shared with the library's
 `AutoModel(head_models=...)`: the network's outputs from before its refit (`AutoModel.validation_outputs`)
 against the classical model fitted on the train rows, by the head's validation loss
-(`automl.ensemble.choice_loss`: a multi-label head's is 1 - micro-F1 at tuned thresholds); a served classical model is then refitted on train + validation rows, as
-the network's trials are (`training.refit`). This module reads the run's splits for it.
+(`automl.ensemble.choice_loss`: a multi-label head's is 1 - micro-F1 at tuned thresholds); a served
+classical model is then refitted on train + validation rows, as the network's trials are
+(`training.refit`). This module reads the run's splits for it.
 """
 
 from __future__ import annotations

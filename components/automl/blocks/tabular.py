@@ -191,9 +191,9 @@ class CategoricalToNumerical(Block):
     Args:
         numeric_encoding: "piecewise" (standardised value and piecewise-linear bins, `blocks.numeric`) or
             "standard" (the standardised value alone); searched when None, piecewise first. The bins
-            let a small network fit step-like functions in a few epochs, and cost a few hundred rows:
-            on breast_cancer (364 training rows, 30 smooth measurements) they lost 2-3 test rows in
-            100 (benchmarks/README.md, "suite").
+            let a small network fit step-like functions in a few epochs, and need rows: on breast_cancer
+            (364 training rows, 30 smooth measurements) they cost 2-4 of 114 test rows
+            (benchmarks/README.md, "table-only data").
     """
 
     accepts = ("structured",)
