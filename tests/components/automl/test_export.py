@@ -147,23 +147,29 @@ def test_loading_several_models_raises_no_retracing_warning(tmp_path):
     assert "retracing" not in stderr["braid"], stderr["braid"]
 
 
-def test_a_high_cardinality_column_is_embedded_and_the_export_loads_with_it(tmp_path):
+def _tailnum_model(tmp_path, frame: pd.DataFrame, y: np.ndarray, epochs: int):
+    """One trial on a table with a categorical `tailnum`: that column's fitted statistics, the exported
+    model and its TableEncoder."""
     from components.automl.blocks.tabular import TableEncoder
 
+    clf = ak.StructuredDataClassifier(
+        column_types={"tailnum": "categorical"}, max_trials=1, overwrite=True, seed=0, directory=tmp_path,
+        head_models="network",
+    )  # fmt: skip
+    clf.fit(frame, y, epochs=epochs, verbose=0)
+    model = clf.export_model()
+    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
+    return clf.inputs[0].stats["columns"][0], model, encoder
+
+
+def test_a_high_cardinality_column_is_embedded_and_the_export_loads_with_it(tmp_path):
     rng = np.random.default_rng(0)
     weights = 1.0 / np.arange(1, 301)  # 300 tail numbers, Zipf-like: a few frequent, a long tail
     tails = np.array([f"N{i:03d}" for i in rng.choice(300, 400, p=weights / weights.sum())], dtype=object)
     frame = pd.DataFrame({"tailnum": tails, "distance": rng.random(400) * 1000})
     y = (np.char.endswith(tails.astype(str), "1") | (frame["distance"] > 900)).astype(int)
-    clf = ak.StructuredDataClassifier(
-        column_types={"tailnum": "categorical"}, max_trials=1, overwrite=True, seed=0, directory=tmp_path,
-        head_models="network",
-    )  # fmt: skip
-    clf.fit(frame, y, epochs=1, verbose=0)
-    column = clf.inputs[0].stats["columns"][0]
+    column, model, encoder = _tailnum_model(tmp_path, frame, y, epochs=1)
     assert column["encoding"] == "embedding" and 0 < len(column["vocabulary"]) < 300
-    model = clf.export_model()
-    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
     table = encoder.embeddings[0].embeddings
     assert tuple(table.shape) == (len(column["vocabulary"]) + 1, column["dim"])  # + the shared bucket
     model.save(tmp_path / "m.keras")
@@ -176,21 +182,12 @@ def test_an_id_like_column_of_a_small_table_trains_with_every_value_in_the_share
     """Every one of 300 distinct values seen fewer times than an embedded value needs (`MIN_COUNT`): the
     vocabulary is empty, and the model still builds, trains, exports and predicts (it failed to build:
     Keras's StringLookup refuses an empty vocabulary)."""
-    from components.automl.blocks.tabular import TableEncoder
-
     rng = np.random.default_rng(0)
     ids = np.array([f"N{i:03d}" for i in rng.permutation(300)], dtype=object)
     frame = pd.DataFrame({"tailnum": ids, "distance": rng.random(300) * 1000})
     y = (frame["distance"] > 500).astype(int).to_numpy()
-    clf = ak.StructuredDataClassifier(
-        column_types={"tailnum": "categorical"}, max_trials=1, overwrite=True, seed=0, directory=tmp_path,
-        head_models="network",
-    )  # fmt: skip
-    clf.fit(frame, y, epochs=2, verbose=0)
-    column = clf.inputs[0].stats["columns"][0]
+    column, model, encoder = _tailnum_model(tmp_path, frame, y, epochs=2)
     assert column["encoding"] == "embedding" and column["vocabulary"] == []
-    model = clf.export_model()
-    (encoder,) = [layer for layer in model._flatten_layers() if isinstance(layer, TableEncoder)]
     assert encoder.lookups[0] is None and tuple(encoder.embeddings[0].embeddings.shape)[0] == 1
     rows = tf.constant(frame.astype(str).to_numpy().astype(str))
     first = model.predict(rows[:1], verbose=0)
