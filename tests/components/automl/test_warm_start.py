@@ -173,6 +173,7 @@ class Begun:
 
 
 def regressor(tmp_path, warm_start=None, tuner="greedy", max_trials=3, overwrite=True, observers=()):
+    """A table-only search without the table portfolio (`portfolio=[]`): warm starts alone, then the tuner."""
     return ak.AutoModel(
         inputs=ak.StructuredDataInput(name="table"),
         outputs=ak.RegressionHead(name="value"),
@@ -185,10 +186,13 @@ def regressor(tmp_path, warm_start=None, tuner="greedy", max_trials=3, overwrite
         ensemble_size=1,
         warm_start=warm_start,
         observers=list(observers),
+        portfolio=[],
     )
 
 
 BLOCK = "structured_data_block_1/dense"
+# The table's numeric encoding: not in last night's configurations, so tonight's default fills it in.
+ENCODING = {"structured_data_block_1/encoder/numeric_encoding": "piecewise"}
 LAST_NIGHT = [
     {f"{BLOCK}/num_layers": 2, f"{BLOCK}/num_units": 32, f"{BLOCK}/dropout": 0.25, "learning_rate": 0.003},
     {
@@ -208,8 +212,9 @@ def test_a_search_starts_from_last_nights_configurations(tmp_path):
     auto_model = regressor(tmp_path, LAST_NIGHT, observers=[begun])
     auto_model.fit(x, y, epochs=1, verbose=0)
     values = [v for _, v in begun.values]
-    assert values[0] == LAST_NIGHT[0]
+    assert values[0] == {**ENCODING, **LAST_NIGHT[0]}
     assert values[1] == {
+        **ENCODING,
         f"{BLOCK}/num_layers": 1,
         f"{BLOCK}/num_units": 128,
         f"{BLOCK}/dropout": 0.0,
@@ -228,7 +233,10 @@ def test_a_resumed_search_does_not_rerun_its_warm_trials(tmp_path):
     resumed = regressor(tmp_path, LAST_NIGHT, max_trials=3, overwrite=False, observers=[begun])
     resumed.fit(x, y, epochs=1, verbose=0)
     assert [trial_id for trial_id, _ in begun.values] == ["2"]
-    assert begun.values[0][1] not in [LAST_NIGHT[0], fit_to_space(LAST_NIGHT[2], resumed.tuner.oracle.hyperparameters)]
+    assert begun.values[0][1] not in [
+        {**ENCODING, **LAST_NIGHT[0]},
+        fit_to_space(LAST_NIGHT[2], resumed.tuner.oracle.hyperparameters),
+    ]
     assert {row["trial_id"]: row["warm"] for row in resumed.leaderboard()} == {"0": True, "1": True, "2": False}
 
 
@@ -246,5 +254,5 @@ def test_hyperband_takes_warm_configurations_as_its_first_candidates(tmp_path):
     auto_model = regressor(tmp_path, LAST_NIGHT[:1], tuner="hyperband", max_trials=2)
     auto_model.fit(x, y, epochs=2, verbose=0)
     board = {row["trial_id"]: row for row in auto_model.leaderboard()}
-    assert searched(board["0"]["hyperparameters"]) == LAST_NIGHT[0] and board["0"]["warm"]
+    assert searched(board["0"]["hyperparameters"]) == {**ENCODING, **LAST_NIGHT[0]} and board["0"]["warm"]
     assert board["0"]["hyperparameters"]["tuner/epochs"] >= 1 and not board["1"]["warm"]
