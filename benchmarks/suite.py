@@ -121,10 +121,15 @@ def stored_entry(bench: sets.BenchSet, out: Path, option: str) -> dict:
     return stored
 
 
-def stored_peers(bench: sets.BenchSet, out: Path) -> dict:
+def stored_peers(bench: sets.BenchSet, out: Path, trials: int, epochs: int) -> dict:
     """The peers' stored results on this set (`--keep-peers`): they do not depend on Braid's code, and
-    AutoKeras alone takes up to 30 minutes a set."""
+    AutoKeras alone takes up to 30 minutes a set. They ran at the stored budget, so this run must match it."""
     stored = stored_entry(bench, out, "--keep-peers")
+    if (stored["trials"], stored["epochs"]) != (trials, epochs):
+        raise SystemExit(
+            f"--keep-peers: the peers on {bench.name} ran at {stored['trials']} trials x {stored['epochs']} epochs, "
+            f"this run {trials} x {epochs}; give the same --trials/--epochs (or run the peers too)"
+        )
     return {name: stored["systems"][name] for name in PEERS if name in stored["systems"]}
 
 
@@ -355,7 +360,7 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         trials, epochs = budget(
             bench, QUICK["trials"] if args.quick else args.trials, QUICK["epochs"] if args.quick else args.epochs
         )
-        peers = stored_peers(bench, args.out) if args.keep_peers else None
+        peers = stored_peers(bench, args.out, trials, epochs) if args.keep_peers else None
         # written set by set, so a later set's crash keeps the earlier results
         paths = write([run_set(bench, seeds, trials, epochs, peers)], args.out)
     return paths

@@ -72,6 +72,8 @@ def test_quick_suite_scores_every_system_normalises_and_ranks(tmp_path):
     assert kept["systems"]["autogluon"] == after["systems"]["autogluon"]
     assert kept["systems"]["autokeras"] == after["systems"]["autokeras"]
     assert set(kept["systems"]) == set(suite.SYSTEMS) and kept["session_seconds"] > 0
+    with pytest.raises(SystemExit, match="ran at 1 trials x 1 epochs, this run 3 x 5"):
+        suite.main(["--keep-peers", "--sets", "synthetic_series", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="--keep-peers: .* holds no 'digits' yet"):
         suite.main(["--keep-peers", "--sets", "digits", "--out", str(tmp_path)])
 
