@@ -18,6 +18,7 @@ import copy
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.metrics import f1_score
 
 from components.automl.heads import ClassificationHead, ClassificationOutput, Head
 from components.features import multilabel
@@ -60,10 +61,11 @@ def choice_loss(head: Head, truth: np.ndarray, predicted: np.ndarray) -> float:
     if not (isinstance(head, ClassificationHead) and head.multi_label):
         return head_loss(head, truth, predicted)
     truth = np.asarray(truth).reshape(np.shape(predicted)) > 0.5
+    predicted = np.asarray(predicted, "float64")
     tuned = copy.copy(head)
-    tuned.tune_thresholds(truth.astype("float64"), np.asarray(predicted, "float64"))
-    decided = multilabel.decide(np.asarray(predicted, "float64"), tuned.thresholds).astype(bool)
-    return 1.0 - 2.0 * float((truth & decided).sum()) / max(float(truth.sum() + decided.sum()), 1.0)
+    tuned.tune_thresholds(truth.astype("float64"), predicted)
+    decided = multilabel.decide(predicted, tuned.thresholds)
+    return 1.0 - float(f1_score(truth, decided, average="micro", zero_division=0))
 
 
 def choice_criterion(head: Head) -> str:

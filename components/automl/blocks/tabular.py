@@ -31,17 +31,12 @@ def _embedded(column: dict) -> bool:
     return column["type"] == CATEGORICAL and column.get("encoding") == EMBEDDING
 
 
-def _width(column: dict, piecewise: bool = True) -> int:
+def _width(column: dict) -> int:
     if column["type"] == CATEGORICAL:
         return column["dim"] if _embedded(column) else len(column["vocabulary"]) + 1
     if column["type"] == DATETIME:
         return len(column.get("parts", _LEGACY_DATE_PARTS))
-    return numeric_width(column if piecewise else _standard(column))
-
-
-def _standard(column: dict) -> dict:
-    """A numerical column's statistics without its bins: standardised, with its indicators."""
-    return {**column, "edges": []}
+    return numeric_width(column)
 
 
 @keras.saving.register_keras_serializable(package="braid")
@@ -68,8 +63,8 @@ class TableEncoder(keras.layers.Layer):
         self.columns = columns
         self.string_input = string_input
         self.piecewise = piecewise
-        # what the numerical columns are encoded from
-        self._encoded = columns if piecewise else [_standard(c) if c["type"] == NUMERICAL else c for c in columns]
+        # what the columns are encoded from: without bins, a numerical column is standardised with its indicators
+        self._encoded = columns if piecewise else [{**c, "edges": []} if c["type"] == NUMERICAL else c for c in columns]
         # index 0: outside the vocabulary (the one-hot's first slot, the embedding's shared row). An empty
         # vocabulary (every training value rarer than the embedding's minimum count: an ID-like column of
         # a small table) has no lookup: every value is outside it (`_index` of size 0).
@@ -128,7 +123,7 @@ class TableEncoder(keras.layers.Layer):
         return encode_numeric_columns(values, [self._encoded[i] for i in numeric])
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], sum(_width(c, self.piecewise) for c in self.columns))
+        return (input_shape[0], sum(_width(c) for c in self._encoded))
 
     def get_config(self):
         config = {**super().get_config(), "columns": self.columns, "string_input": self.string_input}
